@@ -1,0 +1,5 @@
+import sys
+
+from reelform.cli import main
+
+sys.exit(main())
