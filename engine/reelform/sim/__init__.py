@@ -1,0 +1,64 @@
+"""Simulators of the JoggAI and Mirako HTTP APIs, as one Starlette ASGI app.
+
+Written from PROVIDERS.md and the providers' OpenAPI documents, sharing no code with
+``reelform.providers``, so a misreading in a client is caught here and vice versa.
+
+In process (unit tests)::
+
+    from reelform.sim import SimConfig, create_app
+    app = create_app(SimConfig(time_scale=0.0005, seed=1))
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                               base_url="http://sim/jogg")   # or .../mirako
+    sim = app.state.sim          # .config (mutable), .requests, .reset(), .jobs
+
+As a real server (end-to-end tests)::
+
+    from reelform.sim import serve_in_thread
+    with serve_in_thread(SimConfig(time_scale=0.0005)) as base:  # "http://127.0.0.1:PORT"
+        ...  # JOGG_BASE_URL = base + "/jogg", MIRAKO_BASE_URL = base + "/mirako"
+
+or ``reelform sim --port 8700`` in a shell. Any non-empty API key works unless
+``SimConfig.jogg_api_keys``/``mirako_api_keys`` restrict them.
+
+Control endpoints (for a simulator in another process): ``GET /_sim/health``,
+``GET /_sim/requests`` (filters provider, method, path, path_prefix, since),
+``GET|POST /_sim/config`` (merge JSON into the config), ``POST /_sim/reset``,
+``GET /_sim/webhooks`` (delivery attempts), ``GET /_sim/credits``.
+
+Routes: JoggAI v2 (``/jogg/v2/...``: upload/asset, create_video_from_avatar,
+avatar_video/{id}, photo_avatar/add_motion, photo_avatar, avatars/public|custom|
+photo_avatars, voices, voices/custom, endpoint(s)), JoggAI v1 (``/jogg/v1/...``:
+upload/asset, create_video_from_talking_avatar, project, avatars, avatars/custom|
+photo_avatars, voices, voices/custom), Mirako (``/mirako/v1/...``:
+video/async_generate_talking_avatar, .../{task_id}/status, speech/tts,
+voice/premade_profiles, voice/profiles). Storage the simulator hands out URLs for:
+``PUT /jogg/_upload/{token}``, ``GET /jogg/_assets/...``, ``GET /jogg/_files/{id}.mp4``
+(also ``.webm``, ``.jpg``), ``GET /mirako/_files/{id}.mp4|.wav``.
+
+Faults (``SimConfig``; all off by default, drawn from a seeded RNG): ``error_rate``
+(500/502/503, with or without a body), ``burst_429_every``/``burst_429_length``,
+``drop_rate`` (processed, then the connection is cut: outcome unknown),
+``drop_before_rate``, ``slow_rate``/``slow_seconds``, ``render_fail_rate``,
+``webhook_loss_rate``. A cut connection raises ``httpx.RemoteProtocolError`` through
+``httpx.ASGITransport`` and breaks the socket over a real server.
+"""
+
+from reelform.sim.app import create_app
+from reelform.sim.config import DEFAULT_WEBHOOK_SECRET, SimConfig
+from reelform.sim.core import RequestRecord, Simulator
+from reelform.sim.faults import SimulatedDisconnect, real_server_app
+from reelform.sim.server import free_port, serve_in_thread
+from reelform.sim.webhooks import sign
+
+__all__ = [
+    "DEFAULT_WEBHOOK_SECRET",
+    "RequestRecord",
+    "SimConfig",
+    "SimulatedDisconnect",
+    "Simulator",
+    "create_app",
+    "free_port",
+    "real_server_app",
+    "serve_in_thread",
+    "sign",
+]

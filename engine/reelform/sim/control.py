@@ -1,0 +1,94 @@
+"""Test-control endpoints under ``/_sim``, for tests that run the simulator elsewhere.
+
+* ``GET /_sim/health`` -> ``{"ok": true}``
+* ``GET /_sim/requests`` -> the request log; filters ``provider``, ``method``,
+  ``path`` (exact), ``path_prefix``, ``since`` (index into the log, for "what happened
+  after step N"); each record also carries its ``index``.
+* ``GET /_sim/config`` / ``POST /_sim/config`` (JSON merged into the config; unknown
+  keys answer 400 and change nothing)
+* ``POST /_sim/reset`` (forget everything; the config stays)
+* ``GET /_sim/webhooks`` -> every delivery attempt (url, attempt, outcome)
+* ``GET /_sim/credits`` -> the remaining balances
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from reelform.sim.core import Simulator
+
+
+def _sim(request: Request) -> Simulator:
+    sim: Simulator = request.app.state.sim
+    return sim
+
+
+async def health(request: Request) -> Response:
+    return JSONResponse({"ok": True})
+
+
+async def requests_log(request: Request) -> Response:
+    sim = _sim(request)
+    query = request.query_params
+    since = int(query.get("since", "0"))
+    out: list[dict[str, Any]] = []
+    for index, record in enumerate(sim.requests[since:], start=since):
+        if query.get("provider") and record.provider != query["provider"]:
+            continue
+        if query.get("method") and record.method != query["method"].upper():
+            continue
+        if query.get("path") and record.path != query["path"]:
+            continue
+        if query.get("path_prefix") and not record.path.startswith(query["path_prefix"]):
+            continue
+        out.append({"index": index, **record.to_json()})
+    return JSONResponse(out)
+
+
+async def config(request: Request) -> Response:
+    sim = _sim(request)
+    if request.method == "POST":
+        try:
+            changes = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
+        if not isinstance(changes, dict):
+            return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
+        unknown = sim.config.merge(changes)
+        if unknown:
+            return JSONResponse({"error": f"unknown config keys: {', '.join(unknown)}"},
+                                status_code=400)
+        if "jogg_credits" in changes:
+            sim.jogg_credits = sim.config.jogg_credits
+        if "mirako_credits" in changes:
+            sim.mirako_credits = sim.config.mirako_credits
+    return JSONResponse(sim.config.to_json())
+
+
+async def reset(request: Request) -> Response:
+    _sim(request).reset()
+    return JSONResponse({"ok": True})
+
+
+async def webhook_log(request: Request) -> Response:
+    return JSONResponse(_sim(request).webhook_log)
+
+
+async def credits(request: Request) -> Response:
+    sim = _sim(request)
+    return JSONResponse({"jogg": sim.jogg_credits, "mirako": sim.mirako_credits})
+
+
+CONTROL_ROUTES = [
+    Route("/health", health, methods=["GET"]),
+    Route("/requests", requests_log, methods=["GET"]),
+    Route("/config", config, methods=["GET", "POST"]),
+    Route("/reset", reset, methods=["POST"]),
+    Route("/webhooks", webhook_log, methods=["GET"]),
+    Route("/credits", credits, methods=["GET"]),
+]

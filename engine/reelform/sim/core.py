@@ -1,0 +1,189 @@
+"""The simulator's state: jobs, uploads, the request log, credits, rate windows.
+
+One ``Simulator`` serves both providers, so a test sees every request in one ordered
+log. Job state is computed from the clock when asked (``Job.phase``) instead of being
+advanced by timers: a poll at any moment gets the status the provider would show then,
+and only webhook deliveries need a background task. Randomness comes from two seeded
+generators, one for jobs and one for faults, so changing a fault rate mid-test does not
+shift render times.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import secrets
+import string
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from reelform.sim.config import SimConfig
+
+REDACTED = "***"
+AUTH_HEADERS = {"x-api-key", "authorization"}
+
+
+@dataclass
+class RequestRecord:
+    """One request as the simulator saw it (auth header values replaced by ``***``)."""
+
+    provider: str  # "jogg" | "mirako" | "sim" (uploads, files)
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    json: Any
+    body_size: int
+    time: float
+    status: int | None = None  # None: no answer yet, or the connection was dropped
+    fault: str | None = None  # the fault injected into this request, if any
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class Upload:
+    """An asset slot from /upload/asset; ``data`` is None until the PUT arrives."""
+
+    token: str
+    filename: str
+    content_type: str  # what the PUT must carry
+    version: str  # "v1" | "v2"
+    data: bytes | None = None
+    stored_type: str = ""
+
+
+@dataclass
+class Job:
+    """A render (video, motion or Mirako task) whose phase follows the clock."""
+
+    kind: str  # "jogg_v2" | "jogg_v1" | "motion" | "mirako"
+    id: str
+    created: float  # wall clock, for created_at
+    started: float  # monotonic
+    queue_seconds: float  # scaled
+    render_seconds: float  # scaled
+    fails: bool
+    duration: float  # seconds of output video
+    fail_reason: str = ""
+    webm: bool = False
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def phase(self, now: float | None = None) -> str:
+        """"queued" | "rendering" | "completed" | "failed" at monotonic time ``now``."""
+        elapsed = (time.monotonic() if now is None else now) - self.started
+        if elapsed < self.queue_seconds:
+            return "queued"
+        if elapsed < self.queue_seconds + self.render_seconds:
+            return "rendering"
+        return "failed" if self.fails else "completed"
+
+    def seconds_left(self) -> float:
+        return max(0.0, self.started + self.queue_seconds + self.render_seconds
+                   - time.monotonic())
+
+
+FAIL_REASONS = (
+    "Face not detected in the avatar source",
+    "Audio could not be aligned with the avatar",
+    "Render worker crashed; please resubmit",
+)
+
+
+class Simulator:
+    """State shared by the JoggAI and Mirako apps; ``reset()`` empties it."""
+
+    def __init__(self, config: SimConfig) -> None:
+        self.config = config
+        self.requests: list[RequestRecord] = []
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every job, upload, request and webhook; re-seed the generators."""
+        for task in self.tasks:
+            task.cancel()
+        self.tasks = set()
+        self.requests.clear()
+        self.jobs: dict[str, Job] = {}
+        self.uploads: dict[str, Upload] = {}
+        self.files: dict[str, tuple[bytes, str]] = {}  # name -> (bytes, content type)
+        self.endpoints: dict[str, dict[str, Any]] = {}
+        self.webhook_log: list[dict[str, Any]] = []
+        self.rng = random.Random(self.config.seed)
+        self.fault_rng = random.Random(self.config.seed + 1)
+        self.jogg_credits = self.config.jogg_credits
+        self.mirako_credits = self.config.mirako_credits
+        self.post_windows: dict[str, deque[float]] = {}
+        self.api_posts = 0
+        self.burst_left = 0
+        self.next_avatar_id = 500_001
+        self.sign_key = secrets.token_bytes(16)  # signs upload URLs (a capability)
+
+    # --- ids ---------------------------------------------------------------------
+    def hex_id(self, length: int = 32) -> str:
+        return "".join(self.rng.choice("0123456789abcdef") for _ in range(length))
+
+    def task_id(self) -> str:
+        alphabet = string.ascii_lowercase + string.digits
+        while True:
+            candidate = "".join(self.rng.choice(alphabet) for _ in range(8))
+            if candidate not in self.jobs:
+                return candidate
+
+    @staticmethod
+    def token() -> str:
+        """Unguessable upload token (not from the seeded RNG: it is a capability)."""
+        return secrets.token_hex(16)
+
+    # --- jobs --------------------------------------------------------------------
+    def new_job(self, kind: str, job_id: str, render_range: tuple[float, float],
+                duration: float, **info: Any) -> Job:
+        """Draw the job's timing and fate from the seeded RNG and store it."""
+        cfg = self.config
+        total = cfg.scaled(self.rng.uniform(*render_range))
+        queue = total * self.rng.uniform(0.05, 0.2)
+        fails = self.rng.random() < cfg.render_fail_rate
+        reason = self.rng.choice(FAIL_REASONS)
+        job = Job(kind=kind, id=job_id, created=time.time(), started=time.monotonic(),
+                  queue_seconds=queue, render_seconds=total - queue, fails=fails,
+                  duration=duration, fail_reason=reason if fails else "", info=info)
+        self.jobs[job_id] = job
+        return job
+
+    def spawn(self, coro: Any) -> None:
+        """Run a background coroutine (webhooks), keeping a reference until it ends."""
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    # --- limits ------------------------------------------------------------------
+    def rate_limited(self, key: str) -> float | None:
+        """Count a JoggAI POST; seconds until a slot frees when over the limit."""
+        cfg = self.config
+        now = time.monotonic()
+        window = self.post_windows.setdefault(key, deque())
+        while window and window[0] <= now - cfg.rate_window_seconds:
+            window.popleft()
+        if len(window) >= cfg.rate_limit_per_minute:
+            return max(0.001, window[0] + cfg.rate_window_seconds - now)
+        window.append(now)
+        return None
+
+    def public_base(self, scheme: str, host: str) -> str:
+        if self.config.public_base_url:
+            return self.config.public_base_url.rstrip("/")
+        return f"{scheme}://{host}"
+
+
+def redact_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
+    """Request headers for the log, with credentials replaced."""
+    out: dict[str, str] = {}
+    for name_bytes, value_bytes in raw:
+        name = name_bytes.decode("latin-1").lower()
+        value = value_bytes.decode("latin-1")
+        out[name] = REDACTED if name in AUTH_HEADERS else value
+    return out
