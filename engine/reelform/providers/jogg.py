@@ -84,13 +84,16 @@ def parse_envelope(
         message = scrub(str(payload.get("msg") or "").strip()[:300])
         if code == 0:
             return payload.get("data")
+        if response.status_code == 429:  # "not now" wins over whatever code came with it
+            raise RetryableError("jogg", f"{what}: rate limited ({message or 'HTTP 429'})",
+                                 code=code, retry_after=retry_after)
         if code == 10105:
             raise RejectedError("jogg", f"{what}: invalid API key ({KEY_VARIABLE})", code=code)
         if code in REJECTED_CODES:
             raise RejectedError(
                 "jogg", f"{what}: {message or REJECTED_CODES[code]} (code {code})", code=code
             )
-        if code == 50000 or response.status_code == 429 or response.status_code >= 500:
+        if code == 50000 or response.status_code >= 500:
             raise RetryableError(
                 "jogg", f"{what}: {message or 'system error'} (code {code})",
                 code=code, retry_after=retry_after,
