@@ -1,0 +1,82 @@
+"""`reelform sim`: serve the JoggAI and Mirako simulators on loopback.
+
+Loopback only unless ``--allow-remote``: the simulator accepts any key and has test
+control endpoints (``/_sim/config``, ``/_sim/reset``), which nobody else on the
+network should reach.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+
+import click
+
+LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command(name="sim")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+@click.option("--port", default=8700, show_default=True, type=int, help="Port (0: any free).")
+@click.option("--time-scale", default=0.01, show_default=True, type=float,
+              help="Multiplier for render times (1 = real 2-5 minute JoggAI renders).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of all randomness.")
+@click.option("--fail-rate", default=0.0, type=float, help="Share of renders that fail.")
+@click.option("--error-rate", default=0.0, type=float, help="Share of requests answered 5xx.")
+@click.option("--drop-rate", default=0.0, type=float,
+              help="Share of requests processed, then cut without an answer.")
+@click.option("--drop-before-rate", default=0.0, type=float,
+              help="Share of requests cut before processing.")
+@click.option("--slow-rate", default=0.0, type=float, help="Share of requests delayed.")
+@click.option("--slow-seconds", default=2.0, type=float, help="Delay of a slow request.")
+@click.option("--burst-429-every", default=0, type=int,
+              help="After every N POSTs, answer the next --burst-429-length with 429.")
+@click.option("--burst-429-length", default=3, type=int)
+@click.option("--webhook-loss-rate", default=0.0, type=float,
+              help="Share of webhook deliveries never sent.")
+@click.option("--rate-limit", default=20, type=int, help="JoggAI POSTs per minute per key.")
+@click.option("--allow-remote", is_flag=True,
+              help="Allow binding to a non-loopback interface.")
+def command(host: str, port: int, time_scale: float, seed: int, fail_rate: float,
+            error_rate: float, drop_rate: float, drop_before_rate: float, slow_rate: float,
+            slow_seconds: float, burst_429_every: int, burst_429_length: int,
+            webhook_loss_rate: float, rate_limit: int, allow_remote: bool) -> int:
+    """Serve simulators of the JoggAI and Mirako APIs (any API key works)."""
+    if not is_loopback(host) and not allow_remote:
+        raise click.UsageError(f"refusing to bind to {host}, which is not a loopback "
+                               "address; pass --allow-remote to do it anyway")
+    # Imported here so `reelform --help` does not pay for uvicorn and PyAV.
+    from reelform.sim import SimConfig, create_app
+    from reelform.sim.server import free_port, make_server
+
+    config = SimConfig(
+        seed=seed, time_scale=time_scale, render_fail_rate=fail_rate,
+        error_rate=error_rate, drop_rate=drop_rate, drop_before_rate=drop_before_rate,
+        slow_rate=slow_rate, slow_seconds=slow_seconds, burst_429_every=burst_429_every,
+        burst_429_length=burst_429_length, webhook_loss_rate=webhook_loss_rate,
+        rate_limit_per_minute=rate_limit)
+    port = port or free_port(host)
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{port}"
+    click.echo(f"reelform sim: JoggAI at {base}/jogg, Mirako at {base}/mirako")
+    click.echo("Export these to point reelform at it (any non-empty key works):")
+    click.echo(f"  export JOGG_BASE_URL={base}/jogg JOGG_API_KEY=sim-key")
+    click.echo(f"  export MIRAKO_BASE_URL={base}/mirako MIRAKO_API_KEY=sim-key")
+    click.echo(f"Control: {base}/_sim/health, /_sim/requests, /_sim/config. Ctrl-C stops.",
+               nl=True)
+    server = make_server(create_app(config), host, port, log_level="warning")
+    # uvicorn handles SIGINT/SIGTERM with a graceful shutdown, then re-raises the
+    # signal; the KeyboardInterrupt that follows is the expected way out, not an error.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    click.echo("reelform sim: stopped")
+    return 0
