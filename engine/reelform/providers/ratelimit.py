@@ -84,5 +84,5 @@ class TokenBucket:
         now = self._clock()
         self._refill(now)
         self._paused_until = max(self._paused_until, now + max(0.0, seconds) * self.time_scale)
-        # At most one request goes the moment the pause ends, then the normal pace.
-        self._tokens = min(self._tokens, 1.0)
+        # Exactly one request goes the moment the pause ends, then the normal pace.
+        self._tokens = 1.0
