@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +38,7 @@ from reelform.providers.local.visemes import (
     loudness,
 )
 
-TAIL = 0.2  # seconds of stillness after the last word, so the ending is not abrupt
+TAIL = 0.08  # seconds of stillness after the last word, so the ending is not abrupt
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,6 @@ class RenderRequest:
     preset: str = DEFAULT_PRESET
     crf: int = DEFAULT_CRF
     threads: int = 0  # x264 threads; 0 lets x264 choose
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
