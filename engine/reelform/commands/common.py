@@ -1,0 +1,52 @@
+"""Options and helpers that several commands share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from reelform.errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--var {value!r}: expected NAME=VALUE")
+        result[key.strip()] = text
+    return result
+
+
+def spec_arguments(func: F) -> F:
+    """SPEC|DIR ... (default: the `specs` folder)."""
+    return click.argument(
+        "targets", nargs=-1, type=click.Path(path_type=Path),
+    )(func)
+
+
+def var_option(func: F) -> F:
+    return click.option(
+        "--var", "variables", multiple=True, metavar="NAME=VALUE",
+        help="Override `vars.NAME` in templates (repeatable).",
+    )(func)
+
+
+def target_option(func: F) -> F:
+    return click.option(
+        "--target", "targets_glob", multiple=True, metavar="GLOB",
+        help="Only videos whose name matches GLOB (repeatable), e.g. 'welcome-*'.",
+    )(func)
+
+
+def default_targets(targets: tuple[Path, ...]) -> list[Path]:
+    if targets:
+        return list(targets)
+    if Path("specs").is_dir():
+        return [Path("specs")]
+    raise ConfigError("no SPEC given and there is no `specs` folder here")

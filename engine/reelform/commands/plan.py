@@ -1,0 +1,65 @@
+"""`reelform plan`: what apply would do. Reads only: no network, no writes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import orjson
+
+from reelform.commands.common import (
+    default_targets,
+    parse_vars,
+    spec_arguments,
+    target_option,
+    var_option,
+)
+from reelform.plan.show import plan_json, write_text
+from reelform.project import plan_prepared, prepare_all, target_filter
+from reelform.state.lockfile import atomic_write
+
+
+@click.command("plan")
+@spec_arguments
+@click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
+              default=None, help="Output format (default text; --json is --format json).")
+@click.option("--out", type=click.Path(path_type=Path), metavar="FILE",
+              help="Also save the plan to FILE; `reelform apply FILE` applies exactly it.")
+@click.option("--detailed-exitcode", is_flag=True,
+              help="Exit 0 when nothing would change, 2 when something would, 1 on errors.")
+@var_option
+@target_option
+def command(targets: tuple[Path, ...], as_json: bool, fmt: str | None, out: Path | None,
+            detailed_exitcode: bool, variables: tuple[str, ...],
+            targets_glob: tuple[str, ...]) -> int:
+    """Compare SPEC files (or every spec under DIR) with their lockfiles.
+
+    Shows each video that apply would create, replace (naming the changed
+    fields), resume (poll, never resubmit), retry, download again, or leave
+    alone, the orphans (in the lockfile, no longer in the spec), and an
+    estimate: videos to render, seconds of video, JoggAI credits.
+    """
+    var_overrides = parse_vars(variables)
+    prepared = prepare_all(default_targets(targets), var_overrides)
+    selected = target_filter(targets_glob)
+    plans = [plan_prepared(p, selected) for p in prepared]
+    fmt = "json" if as_json else (fmt or "text")
+    if fmt == "json":
+        sys.stdout.write(orjson.dumps(plan_json(plans), option=orjson.OPT_INDENT_2).decode()
+                         + "\n")
+    elif fmt == "markdown":
+        from reelform.plan.markdown import render_markdown
+
+        sys.stdout.write(render_markdown(plans))
+    else:
+        write_text(plans)
+    if out is not None:
+        from reelform.plan.saved import saved_plan
+
+        atomic_write(out, saved_plan(plans, var_overrides, targets_glob))
+        click.echo(f"Saved the plan to {out}; apply it with: reelform apply {out}", err=True)
+    if detailed_exitcode:
+        return 2 if any(p.changes for p in plans) else 0
+    return 0

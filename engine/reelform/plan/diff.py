@@ -1,0 +1,207 @@
+"""The plan: a pure function of (desired videos, lockfile, output state).
+
+No I/O happens here: the caller observes the output folder first (``OutputStatus``
+per completed video) and passes it in. The result is an immutable ``SpecPlan``
+that `plan` shows and `apply` executes (DESIGN.md section 5).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from reelform.plan.fingerprint import Request, changed_fields
+from reelform.state.lockfile import LockState
+
+SECONDS_PER_CREDIT = 120  # JoggAI: 1 credit per started 2 minutes of video
+MOTION_CREDITS = {"2.0-Pro": 3}  # others: 2
+
+
+class Action(enum.StrEnum):
+    CREATE = "create"
+    REPLACE = "replace"
+    RESUME = "resume"
+    RETRY = "retry"
+    UNKNOWN = "unknown"
+    DOWNLOAD = "download"
+    ORPHAN = "orphan"
+    UNCHANGED = "unchanged"
+
+    @property
+    def renders(self) -> bool:
+        """Whether this action submits a (paid) render."""
+        return self in (Action.CREATE, Action.REPLACE, Action.RETRY)
+
+
+class OutputStatus(enum.StrEnum):
+    OK = "ok"
+    MISSING = "missing"
+    CHANGED = "changed"  # present, but its sha256 differs from the lockfile's
+
+
+@dataclass(frozen=True)
+class AvatarRequest:
+    """A photo avatar that some video of the plan uses, at one provider."""
+
+    name: str
+    provider: str
+    inputs: dict[str, Any]
+    fingerprint: str
+    model: str
+
+    @property
+    def lock_key(self) -> str:
+        return f"{self.provider}/{self.name}"
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    action: Action
+    name: str
+    provider: str
+    kind: str = "video"  # video | avatar
+    fingerprint: str | None = None
+    key: str | None = None
+    changed: tuple[str, ...] = ()
+    reason: str | None = None
+    seconds: float = 0.0
+    credits: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"action": str(self.action), "name": self.name,
+                                "provider": self.provider, "kind": self.kind}
+        for key in ("fingerprint", "key", "reason"):
+            if getattr(self, key) is not None:
+                data[key] = getattr(self, key)
+        if self.changed:
+            data["changed"] = list(self.changed)
+        if self.action.renders or self.kind == "avatar":
+            data["seconds"] = round(self.seconds, 1)
+            data["credits"] = self.credits
+        return data
+
+
+@dataclass(frozen=True)
+class Estimate:
+    videos: int = 0
+    seconds: float = 0.0
+    credits: int = 0  # JoggAI credits
+
+    def __add__(self, other: Estimate) -> Estimate:
+        return Estimate(self.videos + other.videos, self.seconds + other.seconds,
+                        self.credits + other.credits)
+
+
+@dataclass(frozen=True)
+class SpecPlan:
+    spec: str  # the spec file, as given
+    lock: str  # its lockfile
+    lock_digest: str  # of lockfile + journal when planned: a saved plan's freshness
+    items: tuple[PlanItem, ...]  # everything but `unchanged`
+    unchanged: int
+    requests: Mapping[str, Request] = field(default_factory=dict, compare=False)
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.items)
+
+    def count(self, action: Action) -> int:
+        if action is Action.UNCHANGED:
+            return self.unchanged
+        return sum(1 for item in self.items if item.action is action)
+
+    @property
+    def estimate(self) -> Estimate:
+        rendering = [i for i in self.items if i.action.renders and i.kind == "video"]
+        return Estimate(len(rendering), sum(i.seconds for i in rendering),
+                        sum(i.credits for i in self.items if i.action.renders))
+
+
+def credits_for(provider: str, seconds: float) -> int:
+    if provider != "jogg":
+        return 0
+    return max(1, math.ceil(seconds / SECONDS_PER_CREDIT))
+
+
+def diff(
+    spec: str,
+    desired: Sequence[Request],
+    avatars: Sequence[AvatarRequest],
+    lock: LockState,
+    outputs: Mapping[str, OutputStatus],
+    lock_path: str = "",
+    selected: Callable[[str], bool] | None = None,
+) -> SpecPlan:
+    """Compare what the spec asks for with what the lockfile records."""
+    items: list[PlanItem] = []
+    unchanged = 0
+    wanted = selected or (lambda _: True)
+    for avatar in avatars:
+        entry = lock.avatars.get(avatar.lock_key)
+        credits = MOTION_CREDITS.get(avatar.model, 2) if avatar.provider == "jogg" else 0
+        if entry is None:
+            items.append(PlanItem(Action.CREATE, avatar.name, avatar.provider, "avatar",
+                                  avatar.fingerprint, credits=credits))
+        elif entry.get("fingerprint") != avatar.fingerprint:
+            items.append(PlanItem(Action.REPLACE, avatar.name, avatar.provider, "avatar",
+                                  avatar.fingerprint, credits=credits,
+                                  changed=changed_fields(entry.get("inputs", {}), avatar.inputs)))
+        elif entry.get("status") == "failed":
+            items.append(PlanItem(Action.RETRY, avatar.name, avatar.provider, "avatar",
+                                  avatar.fingerprint, reason=entry.get("error"), credits=credits))
+        elif entry.get("status") != "completed":
+            items.append(PlanItem(Action.RESUME, avatar.name, avatar.provider, "avatar",
+                                  avatar.fingerprint))
+    names = set()
+    for request in desired:
+        names.add(request.name)
+        if not wanted(request.name):
+            continue
+        item = _video_item(request, lock.videos.get(request.name), outputs)
+        if item is None:
+            unchanged += 1
+        else:
+            items.append(item)
+    for name, entry in lock.videos.items():
+        if name not in names and wanted(name):
+            items.append(PlanItem(Action.ORPHAN, name, str(entry.get("provider", "?")),
+                                  fingerprint=entry.get("fingerprint"),
+                                  reason="no longer in the spec"))
+    items.sort(key=lambda i: (i.kind != "avatar", i.name))
+    requests = {r.name: r for r in desired if wanted(r.name)}
+    return SpecPlan(spec, lock_path, lock.digest, tuple(items), unchanged, requests)
+
+
+def _video_item(request: Request, entry: Mapping[str, Any] | None,
+                outputs: Mapping[str, OutputStatus]) -> PlanItem | None:
+    def item(action: Action, **extra: Any) -> PlanItem:
+        renders = action.renders
+        return PlanItem(action, request.name, request.provider, "video", request.fingerprint,
+                        request.key, seconds=request.seconds if renders else 0.0,
+                        credits=credits_for(request.provider, request.seconds) if renders else 0,
+                        **extra)
+
+    if entry is None:
+        return item(Action.CREATE)
+    if entry.get("fingerprint") != request.fingerprint:
+        return item(Action.REPLACE, changed=changed_fields(entry.get("inputs", {}),
+                                                           request.inputs))
+    status = entry.get("status")
+    if status in ("submitting", "submitted"):
+        return item(Action.RESUME, reason=f"job {entry.get('job_id') or '(id to be looked up)'}")
+    if status == "failed":
+        return item(Action.RETRY, reason=entry.get("error") or "failed")
+    if status == "unknown":
+        return item(Action.UNKNOWN, reason="the submit's outcome is unknown; "
+                                           "`apply --resubmit-unknown` risks paying twice")
+    if status == "completed":
+        output = outputs.get(request.name, OutputStatus.MISSING)
+        if output is OutputStatus.OK:
+            return None
+        reason = "output file missing" if output is OutputStatus.MISSING else \
+            "output file differs from the recorded sha256"
+        return item(Action.DOWNLOAD, reason=reason)
+    return item(Action.RETRY, reason=f"unexpected lock status {status!r}")

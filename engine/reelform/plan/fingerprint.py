@@ -1,0 +1,132 @@
+"""Fingerprints: what a video *is*, independent of how the spec spells it.
+
+The inputs of a video are its canonical provider request with every asset
+replaced by the sha256 of its content. The fingerprint hashes them (sorted keys,
+compact JSON), so key order, row order, file names and unrelated edits change
+nothing, while one changed byte of an audio file changes exactly the videos
+that use it. The inputs are stored in the lockfile so that `plan` can say
+*which* field changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from reelform.spec.assets import FileFacts
+from reelform.spec.expand import AssetDecl, DesiredVideo, LoadedSpec
+
+WORDS_PER_SECOND = 2.5  # 150 words a minute, a calm speaking pace
+_WORD = re.compile(r"\w+")
+
+
+@dataclass(frozen=True)
+class Request:
+    """A video the spec asks for, reduced to what decides the render."""
+
+    name: str
+    provider: str
+    inputs: dict[str, Any]
+    fingerprint: str
+    key: str
+    seconds: float  # estimated length of the video
+
+
+def digest(value: Any) -> str:
+    return hashlib.sha256(orjson.dumps(value, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def idempotency_key(name: str, fingerprint: str) -> str:
+    """Short, stable id sent to providers (JoggAI video_name) to recognise a submit."""
+    return "rf-" + hashlib.sha256(f"{name}\0{fingerprint}".encode()).hexdigest()[:16]
+
+
+def asset_ref(decl: AssetDecl, facts: FileFacts | None) -> dict[str, Any]:
+    if decl.url is not None:
+        return {"url": decl.url}
+    return {"sha256": facts.sha256 if facts else None}
+
+
+def photo_avatar_inputs(spec: LoadedSpec, name: str,
+                        facts: Mapping[str, FileFacts | None]) -> dict[str, Any]:
+    avatar = spec.head.avatars[name]
+    return {
+        "image": asset_ref(spec.assets[avatar.image], facts.get(avatar.image)),
+        "voice_id": avatar.voice_id,
+        "model": avatar.model,
+        **({"description": avatar.description} if avatar.description else {}),
+    }
+
+
+def requests_for(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]) -> list[Request]:
+    """Inputs, fingerprint, key and estimate of every video of a loaded spec."""
+    photo_fingerprints = {
+        name: digest(photo_avatar_inputs(spec, name, facts)) for name in spec.head.avatars
+    }
+    asset_refs = {name: asset_ref(decl, facts.get(name)) for name, decl in spec.assets.items()}
+    return [_request(spec, video, facts, asset_refs, photo_fingerprints) for video in spec.videos]
+
+
+def _request(spec: LoadedSpec, desired: DesiredVideo, facts: Mapping[str, FileFacts | None],
+             asset_refs: Mapping[str, dict[str, Any]], photos: Mapping[str, str]) -> Request:
+    video = desired.video
+    voice = video.voice
+    inputs: dict[str, Any] = {"provider": desired.provider}
+    settings = spec.settings.get(desired.provider)
+    if settings:
+        inputs["settings"] = settings
+    if video.avatar is not None:
+        if video.avatar.photo is not None:
+            inputs["avatar"] = {"photo": photos.get(video.avatar.photo)}
+        else:
+            inputs["avatar"] = {"id": video.avatar.id, "type": video.avatar.type}
+    if video.image is not None:
+        inputs["image"] = asset_refs.get(video.image)
+    spoken: dict[str, Any] = {"voice_id": voice.voice_id}
+    if voice.script is not None:
+        spoken["script"] = voice.script
+        seconds = max(1.0, len(_WORD.findall(voice.script)) / WORDS_PER_SECOND)
+    else:
+        assert voice.audio is not None
+        spoken["audio"] = asset_refs.get(voice.audio)
+        audio = facts.get(voice.audio)
+        seconds = audio.duration if audio and audio.duration else 0.0
+    inputs["voice"] = spoken
+    inputs["aspect"] = video.aspect or "portrait"
+    inputs["screen_style"] = video.screen_style or 1
+    inputs["captions"] = bool(video.captions)
+    if video.title is not None:
+        inputs["title"] = video.title
+    fingerprint = digest(inputs)
+    return Request(desired.name, desired.provider, inputs, fingerprint,
+                   idempotency_key(desired.name, fingerprint), seconds)
+
+
+def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:
+    """Dotted paths whose values differ; an asset's hash shows as the asset's field."""
+    flat_old, flat_new = _flatten(old), _flatten(new)
+    changed = {
+        path.removesuffix(".sha256").removesuffix(".url")
+        for path in flat_old.keys() | flat_new.keys()
+        if flat_old.get(path, _ABSENT) != flat_new.get(path, _ABSENT)
+    }
+    return tuple(sorted(changed))
+
+
+_ABSENT = object()
+
+
+def _flatten(value: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, item in value.items():
+        path = f"{prefix}{key}"
+        if isinstance(item, Mapping) and item:
+            flat.update(_flatten(item, path + "."))
+        else:
+            flat[path] = item
+    return flat

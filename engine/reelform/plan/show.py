@@ -1,0 +1,142 @@
+"""Showing plans: for people (colored on a terminal, plain otherwise) and as JSON.
+
+Output is deterministic: items are sorted, numbers are formatted the same way
+on every machine, and nothing depends on the time of day.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any, TextIO
+
+from reelform.plan.diff import Action, Estimate, SpecPlan
+
+PLAN_FORMAT_VERSION = 1
+SYMBOLS = {
+    Action.CREATE: ("+", "green"),
+    Action.REPLACE: ("~", "yellow"),
+    Action.RESUME: (">", "cyan"),
+    Action.RETRY: ("!", "magenta"),
+    Action.UNKNOWN: ("?", "red"),
+    Action.DOWNLOAD: ("v", "blue"),
+    Action.ORPHAN: ("-", "red"),
+}
+ORDER = [Action.CREATE, Action.REPLACE, Action.RESUME, Action.RETRY, Action.UNKNOWN,
+         Action.DOWNLOAD, Action.ORPHAN, Action.UNCHANGED]
+
+
+def total_estimate(plans: Sequence[SpecPlan]) -> Estimate:
+    total = Estimate()
+    for plan in plans:
+        total = total + plan.estimate
+    return total
+
+
+def duration_text(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs} s" if secs else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+def summary_line(plans: Sequence[SpecPlan]) -> str:
+    counts = {action: sum(p.count(action) for p in plans) for action in ORDER}
+    words = {Action.CREATE: "to create", Action.REPLACE: "to replace", Action.RESUME: "to resume",
+             Action.RETRY: "to retry", Action.UNKNOWN: "unknown", Action.DOWNLOAD:
+             "to download", Action.ORPHAN: "orphaned", Action.UNCHANGED: "unchanged"}
+    parts = [f"{counts[a]:,} {words[a]}" for a in ORDER if counts[a] or a is Action.UNCHANGED]
+    return "Plan: " + ", ".join(parts) + "."
+
+
+def estimate_line(plans: Sequence[SpecPlan]) -> str:
+    estimate = total_estimate(plans)
+    credits = f", {estimate.credits:,} JoggAI credits" if estimate.credits else ""
+    return (f"Estimate: {estimate.videos:,} videos to render, "
+            f"~{duration_text(estimate.seconds)} of video{credits}.")
+
+
+def use_color(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty()
+
+
+def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
+    """The human plan: one line per change, counts for the unchanged."""
+    lines: list[str] = []
+    width = max((len(i.name) for p in plans for i in p.items), default=10)
+    width = min(max(width, 10), 48)
+
+    def paint(text: str, style: str) -> str:
+        if not color:
+            return text
+        codes = {"green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36, "red": 31,
+                 "bold": 1, "dim": 2}
+        return f"\x1b[{codes[style]}m{text}\x1b[0m"
+
+    for plan in plans:
+        lines.append(paint(f"{plan.spec}", "bold") + paint(f"  (lock: {plan.lock})", "dim"))
+        for item in plan.items:
+            symbol, style = SYMBOLS[item.action]
+            label = f"{symbol} {item.action.value:<9}"
+            kind = "avatar " if item.kind == "avatar" else ""
+            detail = _detail(item.changed, item.reason, item.seconds, item.action.renders)
+            lines.append(f"  {paint(label, style)} {kind}{item.name:<{width}}  "
+                         f"{item.provider:<6}  {detail}".rstrip())
+        if plan.unchanged:
+            lines.append(paint(f"  = {plan.unchanged:,} unchanged", "dim"))
+        if not plan.items and not plan.unchanged:
+            lines.append(paint("  (no videos)", "dim"))
+    lines.append("")
+    if not any(p.changes for p in plans):
+        lines.append("No changes. The videos are up to date.")
+    else:
+        lines.append(summary_line(plans))
+        lines.append(estimate_line(plans))
+    return "\n".join(lines) + "\n"
+
+
+def _detail(changed: tuple[str, ...], reason: str | None, seconds: float, renders: bool) -> str:
+    parts = []
+    if changed:
+        parts.append("changed: " + ", ".join(changed))
+    if reason:
+        parts.append(reason)
+    if renders and seconds:
+        parts.append(f"~{duration_text(seconds)}")
+    return "; ".join(parts)
+
+
+def plan_json(plans: Sequence[SpecPlan]) -> dict[str, Any]:
+    estimate = total_estimate(plans)
+    return {
+        "format": "reelform-plan",
+        "version": PLAN_FORMAT_VERSION,
+        "changes": any(p.changes for p in plans),
+        "summary": {a.value: sum(p.count(a) for p in plans) for a in ORDER},
+        "estimate": {"videos": estimate.videos, "seconds": round(estimate.seconds, 1),
+                     "jogg_credits": estimate.credits},
+        "specs": [
+            {
+                "spec": p.spec,
+                "lock": p.lock,
+                "lock_digest": p.lock_digest,
+                "summary": {a.value: p.count(a) for a in ORDER},
+                "items": [i.to_json() for i in p.items],
+            }
+            for p in plans
+        ],
+    }
+
+
+def write_text(plans: Sequence[SpecPlan], stream: TextIO | None = None) -> None:
+    stream = stream or sys.stdout
+    stream.write(render_text(plans, use_color(stream)))

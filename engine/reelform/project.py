@@ -1,0 +1,135 @@
+"""The read side of a run: spec + lockfile + files on disk -> a plan.
+
+This is the only place that combines the pure core (``spec/``, ``plan/``) with
+the reads it needs (asset facts, output files). Nothing here writes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from reelform.errors import Problem, SpecError
+from reelform.plan.diff import AvatarRequest, OutputStatus, SpecPlan, diff
+from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
+from reelform.spec.assets import FileFacts, probe
+from reelform.spec.expand import LoadedSpec, load_spec
+from reelform.spec.fit import fit_problems
+from reelform.spec.load import find_specs
+from reelform.state.lockfile import LockState, read_lock
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A spec ready to plan: loaded, checked, its assets known, its lockfile read."""
+
+    spec: LoadedSpec
+    lock: LockState
+    facts: dict[str, FileFacts | None]  # by asset name
+    requests: list[Request]
+    avatars: list[AvatarRequest]
+
+    def file_key(self, path: Path) -> str:
+        """How the lockfile's `files` section names a file: relative to the spec, POSIX."""
+        return Path(os.path.relpath(path, self.spec.directory)).as_posix()
+
+
+def prepare(path: Path, var_overrides: Mapping[str, str] | None = None) -> Prepared:
+    spec = load_spec(path, var_overrides)
+    lock = read_lock(spec.lock_path)
+    facts: dict[str, FileFacts | None] = {}
+    problems: list[Problem] = []
+    for name, decl in spec.assets.items():
+        if decl.path is None:
+            facts[name] = None
+            continue
+        key = Path(os.path.relpath(decl.path, spec.directory)).as_posix()
+        cached = lock.files.get(key)
+        try:
+            facts[name] = probe(decl.path, FileFacts.from_json(cached) if cached else None)
+        except OSError as exc:
+            problems.append(spec.source.problem(("assets", name),
+                                                f"asset {name!r}: {exc.strerror or exc}"))
+            facts[name] = None
+    problems += fit_problems(spec, facts)
+    if problems:
+        raise SpecError(problems)
+    return Prepared(spec, lock, facts, requests_for(spec, facts), avatar_requests(spec, facts))
+
+
+def prepare_all(targets: Sequence[Path], var_overrides: Mapping[str, str] | None = None
+                ) -> list[Prepared]:
+    """Prepare every spec under ``targets``; report the problems of all of them at once."""
+    prepared: list[Prepared] = []
+    problems: list[Problem] = []
+    for path in find_specs(list(targets)):
+        try:
+            prepared.append(prepare(path, var_overrides))
+        except SpecError as exc:
+            problems += exc.problems
+    if problems:
+        raise SpecError(problems)
+    return prepared
+
+
+def avatar_requests(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]
+                    ) -> list[AvatarRequest]:
+    """The photo avatars the spec's videos use, once per provider that needs them."""
+    used = sorted({(v.video.avatar.photo, v.provider) for v in spec.videos
+                   if v.video.avatar is not None and v.video.avatar.photo is not None})
+    result = []
+    for name, provider in used:
+        inputs = photo_avatar_inputs(spec, name, facts)
+        result.append(AvatarRequest(name, provider, inputs, digest(inputs),
+                                    spec.head.avatars[name].model))
+    return result
+
+
+def observe_outputs(prepared: Prepared) -> dict[str, OutputStatus]:
+    """The state of each completed video's output file, hashing only what changed."""
+    statuses: dict[str, OutputStatus] = {}
+    directory = prepared.spec.directory
+    for name, entry in prepared.lock.videos.items():
+        output = entry.get("output")
+        if entry.get("status") != "completed" or not isinstance(output, dict):
+            continue
+        path = directory / str(output.get("path", ""))
+        try:
+            stat = path.stat()
+        except OSError:
+            statuses[name] = OutputStatus.MISSING
+            continue
+        same_stat = stat.st_size == output.get("bytes") and \
+            stat.st_mtime_ns == output.get("mtime_ns")
+        # Like git's index: hash only when size or mtime moved.
+        if same_stat or (stat.st_size == output.get("bytes")
+                         and sha256_file(path) == output.get("sha256")):
+            statuses[name] = OutputStatus.OK
+        else:
+            statuses[name] = OutputStatus.CHANGED
+    return statuses
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def target_filter(patterns: Sequence[str]) -> Callable[[str], bool] | None:
+    """`--target GLOB` (repeatable): a video is selected when any pattern matches."""
+    if not patterns:
+        return None
+    return lambda name: any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+def plan_prepared(prepared: Prepared, selected: Callable[[str], bool] | None = None
+                  ) -> SpecPlan:
+    return diff(str(prepared.spec.path), prepared.requests, prepared.avatars, prepared.lock,
+                observe_outputs(prepared), str(prepared.spec.lock_path), selected)

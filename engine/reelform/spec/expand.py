@@ -1,0 +1,346 @@
+"""From a spec file to the list of videos it asks for (no network, no writes).
+
+``load_spec`` runs every stage and collects every problem of the spec before it
+raises, so one run reports them all: YAML syntax, schema, unknown keys, data files,
+templates (per row, with the data row) and duplicate names.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from reelform.errors import Location, Problem, SpecError
+from reelform.spec import model as m
+from reelform.spec.data import Rows, inline_rows, read_rows
+from reelform.spec.load import PathKey, Source, load_yaml
+from reelform.spec.render import (
+    CompileFailure,
+    PathFailure,
+    compile_tree,
+    make_environment,
+    render_tree,
+    row_context,
+)
+from reelform.spec.schema_errors import (
+    did_you_mean,
+    unknown_key_problems,
+    validation_problems,
+)
+
+# The same mistake in a template fails for every row; say it a few times, then count.
+MAX_REPEATS = 3
+EXCLUSIVE = {"avatar": ({"id", "type"}, {"photo"}), "voice": ({"script"}, {"audio"})}
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0", "", "none"}
+
+
+@dataclass(frozen=True)
+class AssetDecl:
+    name: str
+    display: str  # as written in the spec
+    path: Path | None = None  # absolute
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class DesiredVideo:
+    """One video the spec asks for, after expansion and validation."""
+
+    name: str
+    provider: str
+    video: m.Video
+    entry: int  # index in `videos:`
+    row: Location | None = None  # the data row it came from
+
+
+@dataclass(frozen=True)
+class LoadedSpec:
+    path: Path
+    name: str
+    directory: Path
+    head: m.SpecHead
+    source: Source
+    assets: dict[str, AssetDecl]
+    videos: list[DesiredVideo]
+    settings: dict[str, dict[str, str]]
+    lock_path: Path
+    output_dir: Path
+    dependencies: frozenset[Path] = field(default_factory=frozenset)
+
+    def locate_video(self, video: DesiredVideo, path: PathKey = ()) -> Location:
+        return self.source.locate(("videos", video.entry, *path))
+
+
+def load_spec(path: Path, var_overrides: Mapping[str, str] | None = None) -> LoadedSpec:
+    """Load, validate and expand one spec; raise SpecError with every problem found."""
+    source = load_yaml(path)
+    problems: list[Problem] = []
+    if not isinstance(source.data, dict):
+        raise SpecError([source.problem((), "a spec must be a mapping (version, videos, ...)")])
+    problems += unknown_key_problems(source.data, m.SpecHead, (), source.problem)
+    try:
+        head = m.SpecHead.model_validate(source.data)
+    except ValidationError as exc:
+        problems += validation_problems(exc, (), source.problem)
+        raise SpecError(problems) from None
+    directory = path.parent
+    name = head.name or path.stem
+    if head.name is None and not m.NAME_RE.match(name):
+        problems.append(source.problem((), f"the file name {path.stem!r} is not a valid spec "
+                                            "name; set `name:`"))
+    variables = {**head.vars, **(var_overrides or {})}
+
+    assets, asset_problems = _asset_decls(head, source, directory)
+    problems += asset_problems
+    data, data_problems, data_files = _data_sources(head, source, directory)
+    problems += data_problems
+
+    expansion = _Expansion(source, head, directory, name, variables, data)
+    videos = expansion.run()
+    problems += expansion.problems
+    problems += _reference_problems(head, source, assets)
+    if problems:
+        raise SpecError(problems)
+
+    output = head.output if head.output is not None else f"out/{name}"
+    settings: dict[str, dict[str, str]] = {
+        "jogg": {"api_version": head.providers.jogg.api_version},
+        "mirako": {},
+        "local": {},
+    }
+    dependencies = {path, *data_files, *expansion.loader.loaded}
+    dependencies |= {a.path for a in assets.values() if a.path is not None}
+    return LoadedSpec(
+        path=path,
+        name=name,
+        directory=directory,
+        head=head,
+        source=source,
+        assets=assets,
+        videos=videos,
+        settings=settings,
+        lock_path=path.with_suffix(".lock"),
+        output_dir=Path(os.path.normpath(directory / output)),
+        dependencies=frozenset(p.resolve() for p in dependencies),
+    )
+
+
+def _asset_decls(head: m.SpecHead, source: Source, directory: Path
+                 ) -> tuple[dict[str, AssetDecl], list[Problem]]:
+    assets: dict[str, AssetDecl] = {}
+    problems: list[Problem] = []
+    for name, spec in head.assets.items():
+        if isinstance(spec, m.AssetUrl):
+            assets[name] = AssetDecl(name, spec.url, url=spec.url)
+            continue
+        written = spec if isinstance(spec, str) else spec.path
+        full = directory / written
+        if not full.is_file():
+            where = ("assets", name) if isinstance(spec, str) else ("assets", name, "path")
+            what = "is a folder, not a file" if full.is_dir() else "not found"
+            problems.append(source.problem(where, f"asset {name!r}: file {written!r} {what}"))
+        assets[name] = AssetDecl(name, written, path=full.resolve())
+    return assets, problems
+
+
+def _data_sources(head: m.SpecHead, source: Source, directory: Path
+                  ) -> tuple[dict[str, Rows], list[Problem], list[Path]]:
+    data: dict[str, Rows] = {}
+    problems: list[Problem] = []
+    files: list[Path] = []
+    for name, spec in head.data.items():
+        if isinstance(spec, str):
+            full = directory / spec
+            files.append(full)
+            if not full.is_file():
+                problems.append(source.problem(("data", name),
+                                               f"data source {name!r}: file {spec!r} not found"))
+                continue
+            try:
+                data[name] = read_rows(full, os.path.relpath(full))
+            except SpecError as exc:
+                problems += exc.problems
+        else:
+            lines = [source.positions.get(("data", name, i), (1, 1))[0] for i in range(len(spec))]
+            data[name] = inline_rows(spec, source.display, lines)
+    return data, problems, files
+
+
+def _reference_problems(head: m.SpecHead, source: Source, assets: Mapping[str, AssetDecl]
+                        ) -> list[Problem]:
+    problems = []
+    for name, avatar in head.avatars.items():
+        if avatar.image not in assets:
+            problems.append(source.problem(("avatars", name, "image"),
+                                           did_you_mean("asset", avatar.image, assets)))
+    return problems
+
+
+def merge(base: Any, override: Any) -> Any:
+    """Deep-merge ``override`` over ``base``; alternatives replace each other.
+
+    ``defaults: {avatar: {id: 81}}`` under a video's ``avatar: {photo: founder}``
+    gives ``{photo: founder}``, not an avatar with both (and likewise script/audio).
+    """
+    if not isinstance(base, dict) or not isinstance(override, dict):
+        return override
+    result = dict(base)
+    for key, value in override.items():
+        if key in result and isinstance(value, dict) and isinstance(result[key], dict):
+            inherited = dict(result[key])
+            for group in EXCLUSIVE.get(key, ()):
+                if group & value.keys():
+                    for other in EXCLUSIVE[key]:
+                        if other is not group:
+                            for name in other:
+                                inherited.pop(name, None)
+                    if key == "voice" and "type" not in value:
+                        inherited.pop("type", None)
+            result[key] = merge(inherited, value)
+        else:
+            result[key] = value
+    return result
+
+
+class _Expansion:
+    """Expands every `videos:` entry over its rows, collecting problems."""
+
+    def __init__(self, source: Source, head: m.SpecHead, directory: Path, name: str,
+                 variables: dict[str, Any], data: dict[str, Rows]) -> None:
+        self.source = source
+        self.head = head
+        self.name = name
+        self.variables = variables
+        self.data = data
+        self.env, self.loader = make_environment(directory)
+        self.problems: list[Problem] = []
+        self._repeats: Counter[tuple[Location, str]] = Counter()
+        self._cache: dict[str, Any] = {}
+
+    def run(self) -> list[DesiredVideo]:
+        defaults = self.head.defaults
+        self.problems += unknown_key_problems(defaults, m.VideoDefaults, ("defaults",),
+                                              self.source.problem)
+        videos: list[DesiredVideo] = []
+        for index, entry in enumerate(self.head.videos):
+            videos += self._expand_entry(index, entry, defaults)
+        self._flush_repeats()
+        self._check_unique(videos)
+        return videos
+
+    def _locate(self, index: int, path: PathKey) -> Location:
+        """A path of the merged video: in the entry if written there, else in defaults."""
+        entry_path = ("videos", index, *path)
+        if entry_path in self.source.positions:
+            return self.source.locate(entry_path)
+        if ("defaults", *path) in self.source.positions:
+            return self.source.locate(("defaults", *path))
+        return self.source.locate(entry_path)
+
+    def _report(self, location: Location, message: str, row: Location | None) -> None:
+        key = (location, message)
+        self._repeats[key] += 1
+        if self._repeats[key] <= MAX_REPEATS:
+            suffix = f" (row {row})" if row is not None else ""
+            self.problems.append(Problem(location, message + suffix))
+
+    def _flush_repeats(self) -> None:
+        for (location, message), count in self._repeats.items():
+            if count > MAX_REPEATS:
+                self.problems.append(Problem(location, f"{message} (and {count - MAX_REPEATS} "
+                                                       "more rows)"))
+
+    def _expand_entry(self, index: int, entry: dict[str, Any], defaults: dict[str, Any]
+                      ) -> list[DesiredVideo]:
+        problem = self.source.problem
+        before = len(self.problems)
+        self.problems += unknown_key_problems(entry, m.VideoEntry, ("videos", index), problem)
+        if len(self.problems) > before:
+            return []
+        body = {k: v for k, v in entry.items() if k not in ("for_each", "when")}
+        merged = merge(defaults, body)
+        try:
+            tree = compile_tree(merged, self.env, (), self._cache)
+            when = compile_tree(entry.get("when"), self.env, ("when",), self._cache)
+        except CompileFailure as exc:
+            line = f" (template line {exc.template_line})" if exc.template_line else ""
+            self.problems.append(Problem(self._locate(index, exc.path), exc.message + line))
+            return []
+        for_each = entry.get("for_each")
+        rows: Rows | None = None
+        if for_each is not None:
+            if not isinstance(for_each, str) or for_each not in self.head.data:
+                self.problems.append(problem(("videos", index, "for_each"),
+                                             did_you_mean("data source", str(for_each),
+                                                      self.head.data)))
+                return []
+            if for_each not in self.data:
+                return []  # the data file itself failed; reported already
+            rows = self.data[for_each]
+        videos: list[DesiredVideo] = []
+        count = len(rows.rows) if rows is not None else 1
+        default_provider = self.head.provider
+        spec_names = {"name": self.name}
+        for i in range(count):
+            row = rows.rows[i] if rows is not None else {}
+            where = rows.where(i) if rows is not None else None
+            context = row_context(self.env, {"row": row, "vars": self.variables,
+                                             "loop": {"index": i + 1}, "spec": spec_names})
+            try:
+                if not self._included(when, context, index, where):
+                    continue
+                rendered = render_tree(tree, context)
+            except PathFailure as exc:
+                self._report(self._locate(index, exc.path), exc.failure.describe(), where)
+                continue
+            try:
+                video = m.Video.model_validate(rendered)
+            except ValidationError as exc:
+                for p in validation_problems(exc, (), lambda path, msg: Problem(
+                        self._locate(index, path), msg)):
+                    self._report(p.location, p.message, where)
+                continue
+            provider = video.provider or default_provider
+            videos.append(DesiredVideo(video.name, provider, video, index, where))
+        return videos
+
+    def _included(self, when: Any, context: dict[str, Any], index: int,
+                  where: Location | None) -> bool:
+        if when is None:
+            return True
+        value = render_tree(when, context)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        self._report(self._locate(index, ("when",)),
+                     f"`when` must render true or false, got {str(value)!r}", where)
+        return False
+
+    def _check_unique(self, videos: list[DesiredVideo]) -> None:
+        first: dict[str, DesiredVideo] = {}
+        duplicates = 0
+        for video in videos:
+            earlier = first.setdefault(video.name, video)
+            if earlier is video:
+                continue
+            duplicates += 1
+            if duplicates <= MAX_REPEATS * 3:
+                made_by = f"row {earlier.row}" if earlier.row else f"videos[{earlier.entry}]"
+                origin = f" (row {video.row})" if video.row else ""
+                self.problems.append(Problem(
+                    self.source.locate(("videos", video.entry, "name")),
+                    f"duplicate video name {video.name!r}{origin}; already made by {made_by}"))
+        if duplicates > MAX_REPEATS * 3:
+            self.problems.append(Problem(self.source.locate(("videos",)),
+                                         f"{duplicates - MAX_REPEATS * 3} more duplicate names"))

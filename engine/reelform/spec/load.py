@@ -1,0 +1,168 @@
+"""Reading spec files: YAML with the line and column of every node.
+
+The round-trip loader of ruamel.yaml keeps positions; we convert its tree into
+plain Python values right away and keep the positions in a side table keyed by
+the path of each node, so that every later stage works on plain data and still
+points into the file when it reports a problem.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+from reelform.errors import Location, Problem, SpecError
+
+PathKey = tuple[str | int, ...]
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class Source:
+    """A loaded YAML document: plain data plus where each node came from."""
+
+    path: Path  # as given (relative paths stay relative, for messages)
+    data: Any
+    positions: dict[PathKey, tuple[int, int]]  # path -> (line, column), 1-based; values
+    key_positions: dict[PathKey, tuple[int, int]]  # path -> position of the mapping key
+
+    @property
+    def display(self) -> str:
+        return str(self.path)
+
+    def locate(self, path: PathKey, *, key: bool = False) -> Location:
+        """The location of the node at ``path``, or of its nearest existing parent."""
+        table = self.key_positions if key else self.positions
+        for end in range(len(path), -1, -1):
+            prefix = path[:end]
+            if prefix in table:
+                line, column = table[prefix]
+                return Location(self.display, line, column)
+            if prefix in self.positions:
+                line, column = self.positions[prefix]
+                return Location(self.display, line, column)
+        return Location(self.display, 1, 1)
+
+    def problem(self, path: PathKey, message: str, *, key: bool = False) -> Problem:
+        return Problem(self.locate(path, key=key), message)
+
+
+def _yaml() -> YAML:
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = False
+    return yaml
+
+
+def parse_yaml(text: str, path: Path) -> Source:
+    """Parse one YAML document; syntax errors become a located SpecError."""
+    try:
+        tree = _yaml().load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        message = " ".join(part for part in (exc.context, exc.problem) if part)
+        raise SpecError.at(str(path), line, column, f"YAML syntax: {_tidy(message)}") from None
+    except YAMLError as exc:
+        raise SpecError.at(str(path), 1, 1, f"YAML: {_tidy(str(exc))}") from None
+    positions: dict[PathKey, tuple[int, int]] = {(): (1, 1)}
+    key_positions: dict[PathKey, tuple[int, int]] = {}
+    data = _plain(tree, (), positions, key_positions)
+    return Source(path, data, positions, key_positions)
+
+
+def load_yaml(path: Path) -> Source:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError.at(str(path), None, None, "no such file") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError.at(str(path), None, None, f"not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise SpecError.at(str(path), None, None, exc.strerror or str(exc)) from None
+    return parse_yaml(text, path)
+
+
+def _tidy(message: str) -> str:
+    return " ".join(message.split())
+
+
+def _plain(
+    node: Any,
+    path: PathKey,
+    positions: dict[PathKey, tuple[int, int]],
+    key_positions: dict[PathKey, tuple[int, int]],
+) -> Any:
+    """Convert a ruamel round-trip tree to dict/list/scalars, recording positions."""
+    if isinstance(node, CommentedMap):
+        result: dict[Any, Any] = {}
+        for key, value in node.items():
+            child = (*path, str(key))
+            try:
+                kline, kcol = node.lc.key(key)
+                key_positions[child] = (kline + 1, kcol + 1)
+                vline, vcol = node.lc.value(key)
+                positions[child] = (vline + 1, vcol + 1)
+            except (KeyError, TypeError):
+                pass
+            result[str(key) if not isinstance(key, str) else key] = _plain(
+                value, child, positions, key_positions
+            )
+        return result
+    if isinstance(node, CommentedSeq):
+        items: list[Any] = []
+        for index, value in enumerate(node):
+            child = (*path, index)
+            try:
+                line, col = node.lc.item(index)
+                positions[child] = (line + 1, col + 1)
+            except (KeyError, TypeError):
+                pass
+            items.append(_plain(value, child, positions, key_positions))
+        return items
+    if isinstance(node, str):
+        return str(node)  # ruamel's ScalarString subclasses -> plain str
+    if isinstance(node, bool) or node is None:
+        return node
+    if isinstance(node, int):
+        return int(node)
+    if isinstance(node, float):
+        return float(node)
+    return node  # dates and the like: the schema rejects what it does not want
+
+
+def find_specs(targets: list[Path]) -> list[Path]:
+    """Expand files and folders into the sorted list of spec files they name."""
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for target in targets:
+        if target.is_dir():
+            found.extend(sorted(_walk_specs(target)))
+        elif target.is_file():
+            found.append(target)
+        else:
+            problems.append(Problem(Location(str(target)), "no such file or folder"))
+    if problems:
+        raise SpecError(problems)
+    seen: set[Path] = set()
+    unique = []
+    for path in found:
+        resolved = path.resolve()
+        if resolved not in seen:
+            seen.add(resolved)
+            unique.append(path)
+    return unique
+
+
+def _walk_specs(folder: Path) -> Iterator[Path]:
+    for path in folder.rglob("*"):
+        if path.suffix in SPEC_SUFFIXES and path.is_file():
+            # Templates and data folders may hold YAML that is not a spec.
+            parts = set(path.relative_to(folder).parts[:-1])
+            if not parts & {"templates", "data", "assets", ".reelform"}:
+                yield path

@@ -1,0 +1,244 @@
+"""Structure-aware templating: each string value is a sandboxed Jinja template.
+
+YAML is parsed first; then a video's merged tree is compiled once into a tree
+whose templated strings are ``jinja2.Template`` objects and whose constant parts
+are shared as they are. Rendering a row walks only the templated paths, so a
+100,000-row spec costs one template call per templated string per row and no
+re-parsing. Data never becomes YAML syntax.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+
+TEMPLATE_MARKERS = ("{{", "{%", "{#")
+_MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'|'([^']+)' is undefined")
+
+
+class RenderFailure(Exception):
+    """A template failed; ``template_line`` is the line inside the template (1-based)."""
+
+    def __init__(self, message: str, template: str | None, template_line: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.template = template
+        self.template_line = template_line
+
+    def describe(self) -> str:
+        where = ""
+        if self.template_line is not None:
+            name = self.template if self.template and self.template != "<template>" else None
+            where = f" (template {name} line {self.template_line})" if name else \
+                f" (template line {self.template_line})"
+        return f"{self.message}{where}"
+
+
+class RecordingLoader(jinja2.FileSystemLoader):
+    """A file loader that remembers every template file it read (for `watch`)."""
+
+    def __init__(self, searchpath: list[Path]) -> None:
+        super().__init__([str(p) for p in searchpath])
+        self.loaded: set[Path] = set()
+
+    def get_source(
+        self, environment: jinja2.Environment, template: str
+    ) -> tuple[str, str, Callable[[], bool]]:
+        source, filename, uptodate = super().get_source(environment, template)
+        self.loaded.add(Path(filename))
+        return source, filename, uptodate
+
+
+def make_environment(spec_dir: Path) -> tuple[SandboxedEnvironment, RecordingLoader]:
+    """The sandboxed environment for one spec: strict, no autoescape, no reloads."""
+    loader = RecordingLoader([spec_dir / "templates", spec_dir.parent / "templates"])
+    env = SandboxedEnvironment(
+        loader=loader,
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        auto_reload=False,  # do not stat template files once per row
+        keep_trailing_newline=False,
+        cache_size=-1,
+    )
+    return env, loader
+
+
+def is_template(value: str) -> bool:
+    return any(marker in value for marker in TEMPLATE_MARKERS)
+
+
+class Templated:
+    """A compiled template string at a path of the tree."""
+
+    __slots__ = ("globals", "path", "source", "template")
+
+    def __init__(self, path: tuple[str | int, ...], source: str, template: jinja2.Template):
+        self.path = path
+        self.source = source
+        self.template = template
+        # Template.new_context() flattens a ChainMap of globals on every call, which
+        # is most of the cost of a small template; flatten once instead.
+        self.globals = dict(template.globals)
+
+    def render(self, context: dict[str, Any]) -> str:
+        """Render with ``context``, a dict made by ``row_context`` (holds the globals)."""
+        template = self.template
+        env = template.environment
+        try:
+            # Template.render() minus its per-call overhead; same semantics (the
+            # context is shared read-only, as Jinja's `shared=True` does).
+            ctx = env.context_class(env, context, template.name, template.blocks,
+                                    globals=self.globals)
+            return env.concat(template.root_render_func(ctx))
+        except Exception:
+            # Let Jinja map the compiled code's lines back to template lines.
+            try:
+                template.environment.handle_exception()
+            except Exception as rewritten:
+                raise failure_from(rewritten, context) from None
+            raise  # handle_exception always raises; keeps mypy and readers sure
+
+
+class TemplatedDict:
+    """A mapping some of whose values (at any depth) are templates."""
+
+    __slots__ = ("constant", "templated")
+
+    def __init__(self, constant: dict[str, Any], templated: list[tuple[str, Node]]):
+        self.constant = constant
+        self.templated = templated
+
+
+class TemplatedList:
+    __slots__ = ("items",)
+
+    def __init__(self, items: list[Any]):
+        self.items = items
+
+
+Node = Templated | TemplatedDict | TemplatedList
+
+
+def compile_tree(
+    value: Any,
+    env: jinja2.Environment,
+    path: tuple[str | int, ...] = (),
+    cache: dict[str, jinja2.Template] | None = None,
+) -> Any:
+    """Compile every templated string below ``value``; constants stay as they are.
+
+    Raises ``CompileFailure`` (with the path) for a template with a syntax error.
+    """
+    cache = {} if cache is None else cache
+    if isinstance(value, str):
+        if not is_template(value):
+            return value
+        template = cache.get(value)
+        if template is None:
+            try:
+                template = env.from_string(value)
+            except jinja2.TemplateSyntaxError as exc:
+                raise CompileFailure(path, f"template syntax: {exc.message}", exc.lineno) from None
+            cache[value] = template
+        return Templated(path, value, template)
+    if isinstance(value, dict):
+        constant: dict[str, Any] = {}
+        templated: list[tuple[str, Node]] = []
+        for key, item in value.items():
+            compiled = compile_tree(item, env, (*path, key), cache)
+            if isinstance(compiled, Templated | TemplatedDict | TemplatedList):
+                templated.append((key, compiled))
+            else:
+                constant[key] = compiled
+        return TemplatedDict(constant, templated) if templated else value
+    if isinstance(value, list):
+        items = [compile_tree(item, env, (*path, i), cache) for i, item in enumerate(value)]
+        if any(isinstance(i, Templated | TemplatedDict | TemplatedList) for i in items):
+            return TemplatedList(items)
+        return value
+    return value
+
+
+def row_context(env: jinja2.Environment, names: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables of one row, over the environment's globals (built once per row)."""
+    return {**env.globals, **names}
+
+
+def render_tree(node: Any, context: dict[str, Any]) -> Any:
+    """Render a compiled tree for one row. Raises ``PathFailure`` with the path."""
+    if isinstance(node, TemplatedDict):
+        result = dict(node.constant)
+        for key, child in node.templated:
+            result[key] = render_tree(child, context)
+        return result
+    if isinstance(node, Templated):
+        try:
+            return node.render(context)
+        except RenderFailure as exc:
+            raise PathFailure(node.path, exc) from None
+    if isinstance(node, TemplatedList):
+        return [render_tree(item, context) for item in node.items]
+    return node
+
+
+class CompileFailure(Exception):
+    def __init__(self, path: tuple[str | int, ...], message: str, template_line: int | None):
+        super().__init__(message)
+        self.path = path
+        self.message = message
+        self.template_line = template_line
+
+
+class PathFailure(Exception):
+    def __init__(self, path: tuple[str | int, ...], failure: RenderFailure):
+        super().__init__(failure.describe())
+        self.path = path
+        self.failure = failure
+
+
+def failure_from(exc: BaseException, context: Mapping[str, Any]) -> RenderFailure:
+    """Translate a Jinja (or Python) error raised while rendering into a RenderFailure."""
+    template, line = _template_position(exc.__traceback__)
+    if isinstance(exc, jinja2.TemplateSyntaxError):
+        return RenderFailure(f"template syntax: {exc.message}", exc.filename or exc.name,
+                             exc.lineno)
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return RenderFailure(f"template {exc.name!r} not found in templates/ or ../templates/",
+                             template, line)
+    message = getattr(exc, "message", None) or str(exc)
+    return RenderFailure(_with_hint(message, context), template, line)
+
+
+def _with_hint(message: str, context: Mapping[str, Any]) -> str:
+    match = _MISSING_ATTRIBUTE.search(message)
+    if not match:
+        return message
+    missing = match.group(1) or match.group(2)
+    row = context.get("row")
+    candidates = list(row) if isinstance(row, Mapping) else []
+    if isinstance(context.get("vars"), Mapping):
+        candidates += list(context["vars"])
+    close = difflib.get_close_matches(missing, candidates, n=1)
+    if close:
+        return f"{message}; did you mean {close[0]!r}?"
+    if isinstance(row, Mapping) and row:
+        return f"{message} (row has: {', '.join(sorted(map(str, row)))})"
+    return message
+
+
+def _template_position(tb: TracebackType | None) -> tuple[str | None, int | None]:
+    """Jinja rewrites tracebacks so template frames carry template lines: take the last."""
+    found: tuple[str | None, int | None] = (None, None)
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if filename == "<template>" or not filename.endswith(".py"):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found

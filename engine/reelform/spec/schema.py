@@ -1,0 +1,40 @@
+"""The JSON Schema of the spec format, generated from the pydantic models.
+
+Editors see the file before templates are rendered, so every non-string value
+of a video may also be a Jinja template string (``screen_style: "{{ row.s }}"``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from reelform.spec.model import SpecDocument
+
+SCHEMA_ID = "https://reelform.dev/schemas/reelform.schema.json"
+TEMPLATE_STRING = {"type": "string", "pattern": "\\{\\{|\\{%",
+                   "description": "A Jinja template rendered per row."}
+
+
+def json_schema() -> dict[str, Any]:
+    schema = SpecDocument.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = SCHEMA_ID
+    for name in ("Video", "VideoEntry", "VideoDefaults", "AvatarSpec", "VoiceSpec"):
+        definition = schema.get("$defs", {}).get(name)
+        if definition:
+            for prop in definition.get("properties", {}).values():
+                _allow_templates(prop)
+    return schema
+
+
+def _allow_templates(prop: dict[str, Any]) -> None:
+    """Let a non-string field also hold a template string."""
+    if "$ref" in prop:
+        return
+    variants = prop.get("anyOf", [prop])
+    if any(v.get("type") == "string" and "enum" not in v and "const" not in v
+           and "pattern" not in v for v in variants):
+        return  # already accepts any string
+    keep = {k: prop.pop(k) for k in list(prop) if k not in ("description", "examples",
+                                                           "default", "title")}
+    prop["anyOf"] = [*(keep.get("anyOf") or [keep]), TEMPLATE_STRING]

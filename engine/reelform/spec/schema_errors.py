@@ -1,0 +1,137 @@
+"""Turning pydantic validation errors and unknown keys into located problems."""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from reelform.errors import Problem
+from reelform.spec.load import PathKey
+
+
+def unknown_key_problems(
+    raw: Any,
+    model: type[BaseModel],
+    path: PathKey,
+    problem: Callable[[PathKey, str], Problem],
+) -> list[Problem]:
+    """Every key of ``raw`` (recursively) that ``model`` does not know, with a suggestion."""
+    if not isinstance(raw, dict):
+        return []
+    fields = model.model_fields
+    problems: list[Problem] = []
+    for key, value in raw.items():
+        if key not in fields:
+            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else \
+                f" (allowed: {', '.join(sorted(fields))})"
+            problems.append(problem((*path, key), f"unknown key {key!r}{hint}"))
+            continue
+        shape, nested = _nested(fields[key].annotation)
+        if shape == "model" and isinstance(value, dict):
+            problems += unknown_key_problems(value, nested[0], (*path, key), problem)
+        elif shape == "union" and isinstance(value, dict):
+            problems += _union_keys(value, nested, (*path, key), problem)
+        elif shape == "dict" and isinstance(value, dict):
+            for name, item in value.items():
+                if isinstance(item, dict):
+                    problems += _union_keys(item, nested, (*path, key, name), problem) \
+                        if len(nested) > 1 else \
+                        unknown_key_problems(item, nested[0], (*path, key, name), problem)
+    return problems
+
+
+def _union_keys(raw: dict[str, Any], models: list[type[BaseModel]], path: PathKey,
+                problem: Callable[[PathKey, str], Problem]) -> list[Problem]:
+    allowed = sorted({name for m in models for name in m.model_fields})
+    problems = []
+    for key in raw:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (allowed: {', '.join(allowed)})"
+            problems.append(problem((*path, key), f"unknown key {key!r}{hint}"))
+    return problems
+
+
+def _nested(annotation: Any) -> tuple[str, list[type[BaseModel]]]:
+    """Classify a field annotation: a model, a union of models, or a dict of models."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _nested(args[0])
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return "model", [annotation]
+    if origin is dict and len(args) == 2:
+        _, models = _nested(args[1])
+        return ("dict", models) if models else ("", [])
+    if origin in (typing.Union, types.UnionType):
+        models = [m for a in args for m in _nested(a)[1]]
+        if len(models) == 1:
+            return "model", models
+        return ("union", models) if models else ("", [])
+    return "", []
+
+
+def validation_problems(
+    exc: ValidationError,
+    base: PathKey,
+    problem: Callable[[PathKey, str], Problem],
+    *,
+    skip_unknown_keys: bool = True,
+    suffix: str = "",
+) -> list[Problem]:
+    """One problem per pydantic error, located at the failing node."""
+    problems = []
+    seen: set[tuple[PathKey, str]] = set()
+    for error in exc.errors(include_url=False):
+        if skip_unknown_keys and error["type"] == "extra_forbidden":
+            continue
+        loc = _clean_loc(error["loc"])
+        message = _message(error)
+        if (loc, message) in seen:
+            continue
+        seen.add((loc, message))
+        problems.append(problem((*base, *loc), message + suffix))
+    return problems
+
+
+def _clean_loc(loc: tuple[int | str, ...]) -> PathKey:
+    # pydantic adds union member names ("str", "AssetPath", "function-after[...]") to
+    # paths; they are not nodes of the file.
+    return tuple(
+        part for part in loc
+        if not (isinstance(part, str) and (part[:1].isupper() or "[" in part or part in
+                                           ("str", "int", "bool", "list[dict[str,any]]")))
+    )
+
+
+def _message(error: Any) -> str:
+    message = str(error["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        message = message.removeprefix(prefix)
+    kind = error["type"]
+    if kind == "missing":
+        return f"missing required key {str(error['loc'][-1])!r}"
+    if kind == "string_pattern_mismatch" and error["loc"] and error["loc"][-1] == "name":
+        return (f"invalid name {error['input']!r}: use letters, digits, '.', '_' and '-', "
+                "starting with a letter or digit, at most 128 characters")
+    if kind in ("literal_error", "enum") or kind.endswith("_type") or kind.endswith("_parsing"):
+        value = error.get("input")
+        if not isinstance(value, dict | list):
+            return f"{message}, got {value!r}"
+    return message
+
+
+def did_you_mean(kind: str, name: str, known: Mapping[str, object]) -> str:
+    """"unknown asset 'intr'; did you mean 'intro'?" and its variants."""
+    close = difflib.get_close_matches(name, list(known), n=1)
+    if close:
+        return f"unknown {kind} {name!r}; did you mean {close[0]!r}?"
+    if known:
+        return f"unknown {kind} {name!r} (known: {', '.join(sorted(known))})"
+    return f"unknown {kind} {name!r} (the spec declares none)"
