@@ -68,15 +68,26 @@ def _render_job(request: RenderRequest, folder: Path) -> float:
     return result.duration
 
 
-def _voices() -> list[tuple[str, str, str | None, str | None]]:
-    """Worker-process entry: the eSpeak voices as plain tuples."""
+def _voices() -> list[VoiceInfo]:
+    """Worker-process entry: the eSpeak voices. The id is the voice file's name
+    ("en", "en-us", "de"), which is what espeak_SetVoiceByName accepts."""
     from reelform.providers.local.speech import list_espeak_voices
 
     return [
-        (v.languages[0] if v.languages else v.identifier, v.name,
-         v.languages[0] if v.languages else None, v.gender)
+        VoiceInfo(
+            voice_id=v.identifier.rsplit("/", 1)[-1].lower(),
+            name=v.name,
+            language=v.languages[0] if v.languages else None,
+            gender=v.gender,
+            details={"identifier": v.identifier, "languages": list(v.languages)},
+        )
         for v in list_espeak_voices()
     ]
+
+
+def _languages_of(voice: VoiceInfo) -> list[object]:
+    languages = voice.details.get("languages")
+    return list(languages) if isinstance(languages, list) else [voice.language]
 
 
 class LocalProvider:
@@ -235,11 +246,11 @@ class LocalProvider:
 
     async def list_voices(self, language: str | None = None) -> list[VoiceInfo]:
         future = self._executor().submit(_voices)
-        voices = await anyio.to_thread.run_sync(future.result)
-        found = [VoiceInfo(vid, name, lang, gender) for vid, name, lang, gender in voices]
+        found: list[VoiceInfo] = await anyio.to_thread.run_sync(future.result)
         if language:
             prefix = language.lower()
-            found = [v for v in found if (v.language or "").lower().startswith(prefix)]
+            found = [v for v in found if any(str(lang).startswith(prefix)
+                                             for lang in _languages_of(v))]
         return sorted(found, key=lambda v: v.voice_id)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
