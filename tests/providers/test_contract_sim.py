@@ -1,0 +1,249 @@
+"""Contract tests: the clients against the simulators, in process (ASGITransport).
+
+The simulators are written independently from PROVIDERS.md and the OpenAPI documents,
+so agreement here means both sides read the documents the same way. Every request a
+client sends is also validated against the provider's published OpenAPI operation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import anyio
+import httpx
+import pytest
+from openapi_requests import validate
+from PIL import Image
+
+from reelform.errors import OutcomeUnknownError, RejectedError, RetryableError
+from reelform.providers import ProviderContext, make_provider
+from reelform.providers.base import (
+    Asset,
+    AvatarRef,
+    JobState,
+    JobStatus,
+    PhotoAvatarRequest,
+    Provider,
+    VideoJob,
+    VoiceRequest,
+)
+from reelform.sim import SimConfig, create_app
+
+pytestmark = pytest.mark.anyio
+SCALE = 0.0005
+VOICE = "en-US-ChristopherNeural"
+
+
+class Recorder(httpx.AsyncBaseTransport):
+    """Keeps every request with its body, then hands it to the simulator."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
+        self.inner = inner
+        self.sent: list[tuple[httpx.Request, bytes]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = await request.aread()
+        self.sent.append((request, body))
+        return await self.inner.handle_async_request(request)
+
+    def api_requests(self, prefix: str) -> list[tuple[httpx.Request, bytes]]:
+        # Storage (signed PUTs, downloads) is not part of the API documents.
+        return [(r, b) for r, b in self.sent
+                if r.url.path.startswith(prefix + "/v") and r.url.host == "testserver"]
+
+
+class Sim:
+    def __init__(self) -> None:
+        self.app = create_app(SimConfig(time_scale=SCALE, seed=7))
+        self.state = self.app.state.sim
+        self.recorder = Recorder(httpx.ASGITransport(app=self.app))
+        self.client = httpx.AsyncClient(transport=self.recorder)
+        self.env = {"JOGG_API_KEY": "jk_contract_key_1", "JOGG_BASE_URL": "http://testserver/jogg",
+                    "MIRAKO_API_KEY": "mk_contract_key_1",
+                    "MIRAKO_BASE_URL": "http://testserver/mirako"}
+
+    def provider(self, name: str, **settings: str) -> Provider:
+        context = ProviderContext(http=self.client, env=self.env, time_scale=0.001,
+                                  webhook_secret="hook_token_123")
+        return make_provider(name, settings, context)
+
+    def assert_requests_match_openapi(self) -> None:
+        checked = 0
+        for prefix in ("/jogg", "/mirako"):
+            for request, body in self.recorder.api_requests(prefix):
+                validate(request, body, prefix)
+                checked += 1
+        assert checked
+
+
+@pytest.fixture
+async def sim() -> AsyncIterator[Sim]:
+    simulator = Sim()
+    yield simulator
+    await simulator.client.aclose()
+
+
+def asset_of(path: Path, content_type: str, duration: float | None = None) -> Asset:
+    data = path.read_bytes()
+    return Asset(path.stem, hashlib.sha256(data).hexdigest(), len(data), content_type,
+                 path=path, duration=duration)
+
+
+@pytest.fixture
+def media(tmp_path: Path) -> dict[str, Asset]:
+    wav = tmp_path / "intro.wav"
+    with wave.open(str(wav), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(44100)
+        out.writeframes(b"\x00\x01" * 44100 * 2)
+    png = tmp_path / "face.png"
+    Image.new("RGB", (512, 512), (200, 160, 140)).save(png)
+    return {"audio": asset_of(wav, "audio/wav", 2.0), "image": asset_of(png, "image/png")}
+
+
+async def until_finished(provider: Provider, job_id: str) -> JobState:
+    with anyio.fail_after(10):
+        while not (state := await provider.job_status(job_id)).status.finished:
+            await anyio.sleep(0.005)
+    return state
+
+
+async def test_jogg_v2_upload_submit_poll_download(sim: Sim, media: dict[str, Asset]) -> None:
+    jogg = sim.provider("jogg")
+    audio_url = await jogg.upload_asset(media["audio"])
+    put = next(r for r, _ in sim.recorder.sent if r.method == "PUT")
+    assert "x-api-key" not in put.headers and put.headers["content-type"] == "audio/wav"
+    job = VideoJob(key="rf-contract-1", name="v2", title="Contract",
+                   voice=VoiceRequest(voice_id=VOICE, audio=media["audio"]), avatar=AvatarRef(81),
+                   asset_urls={media["audio"].sha256: audio_url}, captions=True)
+    video_id = await jogg.submit_video(job)
+    state = await until_finished(jogg, video_id)
+    assert state.status is JobStatus.COMPLETED and state.video_url and state.duration
+    video = await sim.client.get(state.video_url)
+    assert video.status_code == 200 and len(video.content) > 100
+    sim.assert_requests_match_openapi()
+
+
+async def test_jogg_v1_script_flow(sim: Sim) -> None:
+    jogg = sim.provider("jogg", api_version="v1")
+    job = VideoJob(key="rf-contract-2", name="v1", aspect="landscape",
+                   voice=VoiceRequest(voice_id=VOICE, script="Hello from version one."),
+                   avatar=AvatarRef(81))
+    project_id = await jogg.submit_video(job)
+    assert len(project_id) == 32 and int(project_id, 16) >= 0
+    state = await until_finished(jogg, project_id)
+    assert state.status is JobStatus.COMPLETED and state.video_url
+    sim.assert_requests_match_openapi()
+
+
+async def test_jogg_photo_avatar_then_video(sim: Sim, media: dict[str, Asset]) -> None:
+    jogg = sim.provider("jogg")
+    image_url = await jogg.upload_asset(media["image"])
+    request = PhotoAvatarRequest("rf-photo-1", "founder", media["image"], VOICE, "2.0",
+                                 asset_urls={media["image"].sha256: image_url})
+    state = await jogg.create_photo_avatar(request)
+    with anyio.fail_after(10):
+        while not state.status.finished:
+            await anyio.sleep(0.005)
+            state = await jogg.photo_avatar_status(state.motion_id)
+    assert state.status is JobStatus.COMPLETED and state.avatar_id
+    listed = await jogg.list_avatars("photo")
+    assert str(state.avatar_id) in {a.id for a in listed}
+    video_id = await jogg.submit_video(VideoJob(
+        key="rf-photo-video", name="p", voice=VoiceRequest(voice_id=VOICE, script="Hi"),
+        avatar=AvatarRef(state.avatar_id, "photo")))
+    assert (await until_finished(jogg, video_id)).status is JobStatus.COMPLETED
+    sim.assert_requests_match_openapi()
+
+
+async def test_jogg_catalogues_page_through(sim: Sim) -> None:
+    jogg = sim.provider("jogg")
+    voices = await jogg.list_voices()
+    public = await jogg.list_avatars("public", {"gender": "female"})
+    assert VOICE in {v.voice_id for v in voices}
+    assert public and all(a.details.get("gender") == "female" for a in public)
+    sim.assert_requests_match_openapi()
+
+
+async def test_mirako_tts_then_animate(sim: Sim, media: dict[str, Asset]) -> None:
+    mirako = sim.provider("mirako")
+    voices = await mirako.list_voices()
+    assert await mirako.upload_asset(media["image"]) == f"local:{media['image'].sha256}"
+    task_id = await mirako.submit_video(VideoJob(
+        key="rf-m-1", name="m", image=media["image"],
+        voice=VoiceRequest(voice_id=voices[0].voice_id, script="Hello from Mirako."),
+        webhook_url="https://hooks.example/m"))
+    state = await until_finished(mirako, task_id)
+    assert state.status is JobStatus.COMPLETED and state.video_url and state.duration
+    assert (await sim.client.get(state.video_url)).status_code == 200
+    sent = [r for r, _ in sim.recorder.sent]
+    assert [r.url.path for r in sent if r.method == "POST"] == [
+        "/mirako/v1/speech/tts", "/mirako/v1/video/async_generate_talking_avatar"]
+    sim.assert_requests_match_openapi()
+
+
+async def test_mirako_audio_file(sim: Sim, media: dict[str, Asset]) -> None:
+    mirako = sim.provider("mirako")
+    task_id = await mirako.submit_video(VideoJob(
+        key="rf-m-2", name="m2", image=media["image"], voice=VoiceRequest(audio=media["audio"])))
+    assert (await until_finished(mirako, task_id)).status is JobStatus.COMPLETED
+    sim.assert_requests_match_openapi()
+
+
+async def test_simulated_refusals(sim: Sim) -> None:
+    jogg, mirako = sim.provider("jogg"), sim.provider("mirako")
+    job = VideoJob(key="rf-e", name="e", voice=VoiceRequest(voice_id=VOICE, script="x"),
+                   avatar=AvatarRef(81))
+    sim.state.config.jogg_api_keys = {"some-other-key"}
+    with pytest.raises(RejectedError, match=r"invalid API key \(JOGG_API_KEY\)"):
+        await jogg.submit_video(job)
+    sim.state.config.jogg_api_keys = None
+    with pytest.raises(RejectedError) as missing:
+        await jogg.job_status("0" * 32)
+    assert missing.value.code == 10104
+    sim.state.jogg_credits = 0
+    with pytest.raises(RejectedError) as credit:
+        await jogg.submit_video(job)
+    assert credit.value.code == 18020
+    with pytest.raises(RejectedError) as unknown_task:
+        await mirako.job_status("nosuchtk")
+    assert unknown_task.value.code == 404
+
+
+async def test_faults_5xx_and_429_are_ridden_out(sim: Sim) -> None:
+    jogg = sim.provider("jogg")
+    sim.state.config.error_rate = 0.25
+    sim.state.config.burst_429_every = 3
+    sim.state.config.burst_429_length = 1
+    ids: list[str] = []
+    gave_up = 0
+    for i in range(12):
+        try:
+            ids.append(await jogg.submit_video(VideoJob(
+                key=f"rf-f-{i}", name=f"f{i}", voice=VoiceRequest(voice_id=VOICE, script="x"),
+                avatar=AvatarRef(81))))
+        except RetryableError as exc:  # five failures in a row: the engine tries later
+            assert "gave up after 5 attempts" in str(exc)
+            gave_up += 1
+    statuses = [r.status for r in sim.state.requests]
+    assert any(s >= 500 for s in statuses) and 429 in statuses  # the faults did happen
+    assert len(ids) >= 9 and len(ids) + gave_up == 12
+    assert len(set(ids)) == len(ids) == len(sim.state.jobs)  # retries made no duplicates
+
+
+@pytest.mark.parametrize("when", ["drop_rate", "drop_before_rate"])
+async def test_dropped_connection_on_submit_is_an_unknown_outcome(sim: Sim, when: str) -> None:
+    jogg = sim.provider("jogg")
+    setattr(sim.state.config, when, 1.0)
+    sim.state.config.fault_methods = {"POST"}
+    with pytest.raises(OutcomeUnknownError):
+        await jogg.submit_video(VideoJob(
+            key="rf-d", name="d", voice=VoiceRequest(voice_id=VOICE, script="x"),
+            avatar=AvatarRef(81)))
+    posts = [r for r in sim.state.requests if r.method == "POST"]
+    assert len(posts) == 1  # never resent
+    assert len(sim.state.jobs) == (1 if when == "drop_rate" else 0)
