@@ -376,5 +376,5 @@ async def test_contract_check_can_fail(jogg: httpx.AsyncClient, contract: Contra
     answer = await jogg.get("/v2/voices")
     broken = httpx.Response(200, json={"code": "zero", "msg": "Success", "data": {}},
                             request=answer.request)
-    with pytest.raises(Exception, match="(?i)invalid|failed"):
+    with pytest.raises(Exception, match=r"(?i)invalid|failed"):
         contract.check("jogg-v2", broken)
