@@ -1,0 +1,110 @@
+"""The simulator over real sockets: serve_in_thread, dropped connections, `reelform sim`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+from simkit import FAST
+
+from reelform.sim import SimConfig, create_app, free_port, serve_in_thread
+from reelform.sim.core import Simulator
+
+BODY = {"avatar": {"avatar_id": 81, "avatar_type": 0},
+        "voice": {"type": "script", "voice_id": "en-US-ChristopherNeural", "script": "Hi"},
+        "aspect_ratio": "portrait", "screen_style": 1}
+
+
+def test_serve_in_thread_and_control_endpoints() -> None:
+    with serve_in_thread(SimConfig(time_scale=FAST)) as base:
+        assert base.startswith("http://127.0.0.1:")
+        with httpx.Client(base_url=base, headers={"x-api-key": "k"}) as client:
+            assert client.get("/_sim/health").json() == {"ok": True}
+            created = client.post("/jogg/v2/create_video_from_avatar", json=BODY).json()
+            assert created["code"] == 0
+            log = client.get("/_sim/requests", params={"method": "POST"}).json()
+            assert [r["path"] for r in log] == ["/jogg/v2/create_video_from_avatar"]
+            assert log[0]["headers"]["x-api-key"] == "***" and log[0]["status"] == 200
+            config = client.post("/_sim/config", json={"jogg_credits": 0}).json()
+            assert config["jogg_credits"] == 0
+            assert client.get("/_sim/credits").json()["jogg"] == 0
+            refused = client.post("/jogg/v2/create_video_from_avatar", json=BODY).json()
+            assert refused["code"] == 18020
+            client.post("/_sim/reset")
+            assert client.get("/_sim/requests").json() == []
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(base + "/_sim/health", timeout=1)
+
+
+def test_dropped_connection_over_a_real_socket() -> None:
+    app = create_app(SimConfig(time_scale=FAST, drop_rate=1.0, fault_methods={"POST"}))
+    sim: Simulator = app.state.sim
+    with serve_in_thread(app=app) as base, httpx.Client(
+            base_url=base + "/jogg", headers={"x-api-key": "k"}, timeout=5) as client:
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            client.post("/v2/create_video_from_avatar", json=BODY)
+        assert len(sim.jobs) == 1  # processed: the outcome is unknown to the client
+        # The server itself is fine and answers the next request.
+        assert client.get("/v2/voices").json()["code"] == 0
+        sim.config.drop_rate = 0.0
+        sim.config.drop_before_rate = 1.0
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
+            client.post("/v2/create_video_from_avatar", json=BODY)
+        assert len(sim.jobs) == 1
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()
+        try:
+            if httpx.get(base + "/_sim/health", timeout=0.5).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError("reelform sim did not come up")
+
+
+def test_reelform_sim_subprocess() -> None:
+    port = free_port()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "reelform", "sim", "--port", str(port), "--time-scale",
+         "0.001", "--error-rate", "0", "--seed", "3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        _wait_healthy(base, proc)
+        answer = httpx.get(base + "/mirako/v1/voice/premade_profiles",
+                           headers={"Authorization": "Bearer anything"})
+        assert answer.status_code == 200 and answer.json()["data"]
+        config = httpx.get(base + "/_sim/config").json()
+        assert config["time_scale"] == 0.001 and config["seed"] == 3
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=15)
+    assert proc.returncode == 0, err
+    assert f"JOGG_BASE_URL=http://127.0.0.1:{port}/jogg" in out
+    assert f"MIRAKO_BASE_URL=http://127.0.0.1:{port}/mirako" in out
+    assert "stopped" in out and "Traceback" not in err
+
+
+def test_reelform_sim_refuses_public_interfaces() -> None:
+    result = subprocess.run([sys.executable, "-m", "reelform", "sim", "--host", "0.0.0.0"],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "--allow-remote" in result.stderr
+
+
+def test_is_loopback() -> None:
+    from reelform.commands.sim import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert is_loopback("127.5.0.1")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2")
+    assert not is_loopback("example.com")
