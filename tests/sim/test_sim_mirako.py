@@ -72,7 +72,11 @@ async def test_talking_avatar_lifecycle(mirako: httpx.AsyncClient, contract: Con
     assert video.headers["content-type"] == "video/mp4"
     assert int(video.headers["content-length"]) == len(video.content)
     with av.open(io.BytesIO(video.content)) as container:
-        assert container.streams.video[0].codec_context.name == "h264"
+        stream = container.streams.video[0]
+        assert stream.codec_context.name == "h264"
+        # "Output: MP4, H.264, 25 fps, the dimensions of the input image."
+        assert (stream.width, stream.height) == (640, 800)
+        assert stream.average_rate == 25
 
 
 async def test_mp3_and_webhook_accepted(mirako: httpx.AsyncClient,

@@ -27,15 +27,19 @@ VIDEO_FPS = 25
 VIDEO_SECONDS = 1
 
 
-def _encode(container_format: str, codec: str, pix_fmt: str) -> bytes:
+def _encode(container_format: str, codec: str, pix_fmt: str,
+            size: tuple[int, int] = VIDEO_SIZE) -> bytes:
+    width, height = size
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=container_format) as container:
         stream: Any = container.add_stream(codec, rate=VIDEO_FPS)
-        stream.width, stream.height = VIDEO_SIZE
+        stream.width, stream.height = width, height
         stream.pix_fmt = pix_fmt
+        if codec == "libx264":
+            stream.options = {"preset": "ultrafast"}
         for index in range(VIDEO_FPS * VIDEO_SECONDS):
             shade = (index * 8) % 256
-            pixels = np.full((VIDEO_SIZE[1], VIDEO_SIZE[0], 3), shade, dtype=np.uint8)
+            pixels = np.full((height, width, 3), shade, dtype=np.uint8)
             pixels[:, :, 1] = 128
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             frame.time_base = Fraction(1, VIDEO_FPS)
@@ -48,9 +52,14 @@ def _encode(container_format: str, codec: str, pix_fmt: str) -> bytes:
 
 
 @functools.cache
-def sample_mp4() -> bytes:
-    """A one-second 64x64 H.264 MP4 (the format both providers document)."""
-    return _encode("mp4", "libx264", "yuv420p")
+def sample_mp4(width: int = VIDEO_SIZE[0], height: int = VIDEO_SIZE[1]) -> bytes:
+    """A one-second H.264 MP4 (the format both providers document), 25 fps.
+
+    Mirako documents its output at the input image's dimensions, so its results are
+    encoded at that size (rounded down to even numbers, as yuv420p needs); one file per
+    size, cached for the life of the process.
+    """
+    return _encode("mp4", "libx264", "yuv420p", (width - width % 2, height - height % 2))
 
 
 @functools.cache

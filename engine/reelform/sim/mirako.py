@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 import orjson
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -68,23 +69,25 @@ def _err(location: str, message: str, value: Any = None) -> dict[str, Any]:
     return {"location": location, "message": message, "value": value}
 
 
-def _check_image(value: Any, errors: list[dict[str, Any]]) -> None:
+def _check_image(value: Any, errors: list[dict[str, Any]]) -> tuple[int, int]:
+    """Validate the image; its (width, height), which the output video takes."""
     if not isinstance(value, str) or not value:
         errors.append(_err("body.image", "expected non-empty base64 string", value))
-        return
+        return 0, 0
     data = files.decode_base64(value)
     if data is None:
         errors.append(_err("body.image", "expected plain base64 (no data: prefix)", value))
-        return
+        return 0, 0
     probed = files.probe_image(data)
     if probed is None or probed[0] not in ("JPEG", "PNG"):
         errors.append(_err("body.image", "image must be JPG or PNG", value))
-        return
+        return 0, 0
     _, width, height = probed
     short, long = sorted((width, height))
     if short < 512 or short > 1080 or long > 1920:
         errors.append(_err("body.image", f"image is {width}x{height}; must be at least "
                            "512x512 and at most 1920x1080", value))
+    return width, height
 
 
 def _check_audio(value: Any, errors: list[dict[str, Any]]) -> float:
@@ -137,8 +140,7 @@ async def generate(request: Request) -> Response:
         if key not in body:
             errors.append(_err("body", f"expected required property {key} to be present",
                                None))
-    if "image" in body:
-        _check_image(body["image"], errors)
+    size = _check_image(body["image"], errors) if "image" in body else (0, 0)
     seconds = _check_audio(body["audio"], errors) if "audio" in body else 0.0
     _check_webhook(body.get("webhook"), errors)
     if errors:
@@ -149,7 +151,8 @@ async def generate(request: Request) -> Response:
     sim.mirako_credits -= cost
     base = sim.public_base(request.url.scheme, request.url.netloc)
     job = sim.new_job("mirako", sim.task_id(), sim.config.mirako_render_seconds,
-                      round(seconds, 3), base=base, webhook=body.get("webhook"))
+                      round(seconds, 3), base=base, webhook=body.get("webhook"),
+                      size=size)
     if job.info["webhook"]:
         async def fire() -> None:
             await webhooks.deliver_mirako(sim, job.info["webhook"], webhook_body(job))
@@ -202,7 +205,9 @@ async def get_file(request: Request) -> Response:
     job = sim.jobs.get(name.removesuffix(".mp4"))
     if job is None or not name.endswith(".mp4") or job.phase() != "completed":
         return Response("Not Found", status_code=404, media_type="text/plain")
-    return Response(files.sample_mp4(), media_type="video/mp4")
+    # Encoding a new size takes a moment: keep it off the event loop.
+    video = await run_in_threadpool(files.sample_mp4, *job.info["size"])
+    return Response(video, media_type="video/mp4")
 
 
 async def tts(request: Request) -> Response:
