@@ -11,7 +11,6 @@ that use it. The inputs are stored in the lockfile so that `plan` can say
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +21,6 @@ from reelform.spec.assets import FileFacts
 from reelform.spec.expand import AssetDecl, DesiredVideo, LoadedSpec
 
 WORDS_PER_SECOND = 2.5  # 150 words a minute, a calm speaking pace
-_WORD = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
@@ -33,8 +31,11 @@ class Request:
     provider: str
     inputs: dict[str, Any]
     fingerprint: str
-    key: str
     seconds: float  # estimated length of the video
+
+    @property
+    def key(self) -> str:
+        return idempotency_key(self.name, self.fingerprint)
 
 
 def digest(value: Any) -> str:
@@ -90,7 +91,7 @@ def _request(spec: LoadedSpec, desired: DesiredVideo, facts: Mapping[str, FileFa
     spoken: dict[str, Any] = {"voice_id": voice.voice_id}
     if voice.script is not None:
         spoken["script"] = voice.script
-        seconds = max(1.0, len(_WORD.findall(voice.script)) / WORDS_PER_SECOND)
+        seconds = max(1.0, len(voice.script.split()) / WORDS_PER_SECOND)
     else:
         assert voice.audio is not None
         spoken["audio"] = asset_refs.get(voice.audio)
@@ -103,8 +104,7 @@ def _request(spec: LoadedSpec, desired: DesiredVideo, facts: Mapping[str, FileFa
     if video.title is not None:
         inputs["title"] = video.title
     fingerprint = digest(inputs)
-    return Request(desired.name, desired.provider, inputs, fingerprint,
-                   idempotency_key(desired.name, fingerprint), seconds)
+    return Request(desired.name, desired.provider, inputs, fingerprint, seconds)
 
 
 def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:

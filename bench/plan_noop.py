@@ -1,0 +1,131 @@
+"""Benchmark: a no-op `reelform plan` over N rows, and lockfile load/save.
+
+Builds a project with a CSV of N rows and one templated video per row, a
+complete lockfile (every video completed) and every output file present, then
+times `reelform plan --detailed-exitcode` as a subprocess (wall time, peak
+memory) at each N. Targets (issue 2): N = 100,000 in at most 3 s and under
+1 GiB; time(100k) / time(10k) at most 11; lockfile load and save under 1 s.
+
+    .venv/bin/python bench/plan_noop.py [--sizes 10000 100000] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+SPEC = """\
+# yaml-language-server: $schema=../schemas/reelform.schema.json
+version: 1
+name: bench
+output: out
+vars: {company: Acme}
+data:
+  people: people.csv
+defaults:
+  avatar: {id: 1}
+  voice: {voice_id: en}
+  aspect: portrait
+  captions: true
+videos:
+  - name: "hello-{{ row.id }}"
+    for_each: people
+    when: "{{ row.active == 'yes' }}"
+    title: "Hello {{ row.first_name }}"
+    voice:
+      script: "{% include 'hello.txt.j2' %}"
+"""
+TEMPLATE = "Hi {{ row.first_name }}, welcome to {{ vars.company }}. Your plan: {{ row.plan }}."
+
+
+def build(folder: Path, rows: int) -> Path:
+    from reelform.project import prepare
+    from reelform.state.lockfile import LockState, write_lock
+
+    (folder / "templates").mkdir(parents=True)
+    (folder / "templates" / "hello.txt.j2").write_text(TEMPLATE)
+    with (folder / "people.csv").open("w") as handle:
+        handle.write("id,first_name,plan,active\n")
+        for i in range(rows):
+            handle.write(f"{i},Person{i},{'pro' if i % 3 else 'team'},yes\n")
+    spec = folder / "bench.yaml"
+    spec.write_text(SPEC)
+    prepared = prepare(spec)
+    out = folder / "out"
+    out.mkdir()
+    lock = LockState()
+    for request in prepared.requests:
+        path = out / f"{request.name}.mp4"
+        path.write_bytes(b"x")
+        stat = path.stat()
+        lock.videos[request.name] = {
+            "fingerprint": request.fingerprint, "key": request.key, "inputs": request.inputs,
+            "provider": request.provider, "job_id": request.key, "status": "completed",
+            "submitted_at": "2026-01-01T00:00:00Z", "completed_at": "2026-01-01T00:01:00Z",
+            "output": {"path": f"out/{request.name}.mp4", "sha256": "0" * 64, "bytes": 1,
+                       "mtime_ns": stat.st_mtime_ns, "duration": 3.0,
+                       "url": f"file:///renders/{request.key}.mp4"},
+        }
+    write_lock(prepared.spec.lock_path, lock)
+    return spec
+
+
+def time_plan(spec: Path, repeat: int) -> tuple[float, float]:
+    """Best wall time of `reelform plan` and its peak RSS in MiB."""
+    best = float("inf")
+    peak = 0.0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "reelform", "plan", str(spec),
+                                 "--detailed-exitcode"], capture_output=True, text=True)
+        elapsed = time.perf_counter() - start
+        if result.returncode != 0:
+            raise SystemExit(f"plan did not report 'no changes':\n{result.stdout[-2000:]}"
+                             f"{result.stderr[-2000:]}")
+        best = min(best, elapsed)
+        peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    return best, peak
+
+
+def time_lockfile(spec: Path) -> tuple[float, float]:
+    from reelform.state.lockfile import read_lock, write_lock
+
+    lock_path = spec.with_suffix(".lock")
+    start = time.perf_counter()
+    state = read_lock(lock_path)
+    loaded = time.perf_counter() - start
+    lock_path.unlink()
+    start = time.perf_counter()
+    write_lock(lock_path, state)
+    saved = time.perf_counter() - start
+    return loaded, saved
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    results: dict[int, float] = {}
+    with tempfile.TemporaryDirectory(prefix="reelform-bench-") as tmp:
+        for size in args.sizes:
+            folder = Path(tmp) / f"n{size}"
+            spec = build(folder, size)
+            wall, peak = time_plan(spec, args.repeat)
+            results[size] = wall
+            load, save = time_lockfile(spec)
+            lock_mb = os.path.getsize(spec.with_suffix(".lock")) / 1e6
+            print(f"N={size:>7,}: no-op plan {wall:6.2f} s wall, peak {peak:6.0f} MiB; "
+                  f"lockfile {lock_mb:5.1f} MB load {load:.2f} s save {save:.2f} s")
+    if 10_000 in results and 100_000 in results:
+        print(f"time(100k) / time(10k) = {results[100_000] / results[10_000]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
