@@ -154,3 +154,19 @@ async def test_request_log_and_reset(jogg: httpx.AsyncClient, sim: Simulator) ->
     assert typo.status_code == 400 and "eror_rate" in typo.text
     await jogg.post("http://sim/_sim/reset")
     assert not sim.requests and not sim.jobs
+
+
+async def test_system_error_envelope(jogg: httpx.AsyncClient, mirako: httpx.AsyncClient,
+                                     sim: Simulator) -> None:
+    sim.config.system_error_rate = 1.0
+    answer = await jogg.post(CREATE, json=BODY)
+    assert answer.status_code == 200  # the code, not the status, tells
+    assert answer.json() == {"code": 50000, "msg": "System error", "data": None}
+    v1 = (await jogg.get("/v1/voices")).json()
+    assert v1["code"] == 50000 and len(v1["rid"]) == 32
+    sim.config.jogg_error_status = "mapped"
+    assert (await jogg.post(CREATE, json=BODY)).status_code == 500
+    problem = await mirako.get("/v1/voice/profiles")
+    assert problem.status_code == 500
+    assert problem.headers["content-type"] == "application/problem+json"
+    assert not sim.jobs

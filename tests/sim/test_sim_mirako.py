@@ -186,3 +186,18 @@ async def test_tts_file_url_and_errors(mirako: httpx.AsyncClient,
                                                         "return_type": "mp3"})
     locations = {e["location"] for e in assert_problem(invalid, 422)["errors"]}
     assert locations == {"body.text", "body.return_type"}
+
+
+@pytest.mark.parametrize("fail_status", ["CANCELED", "TIMED_OUT"])
+async def test_other_terminal_statuses(mirako: httpx.AsyncClient, sim: Simulator,
+                                       contract: Contract, fail_status: str) -> None:
+    sim.config.render_fail_rate = 1.0
+    sim.config.mirako_fail_status = fail_status
+    task_id = (await mirako.post(GENERATE, json=body())).json()["data"]["task_id"]
+    for _ in range(400):
+        answer = await mirako.get(f"{GENERATE}/{task_id}/status")
+        if answer.json()["data"]["status"] not in ("IN_QUEUE", "IN_PROGRESS"):
+            break
+        await asyncio.sleep(0.003)
+    assert answer.json()["data"]["status"] == fail_status
+    contract.check("mirako", answer)

@@ -75,7 +75,8 @@ def test_reelform_sim_subprocess() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "reelform", "sim", "--port", str(port), "--time-scale",
-         "0.001", "--error-rate", "0", "--seed", "3"],
+         "0.001", "--seed", "3", "--slow-rate", "0.5", "--burst-429-every", "4",
+         "--fail-rate", "0.25", "--rate-limit", "5"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -85,6 +86,8 @@ def test_reelform_sim_subprocess() -> None:
         assert answer.status_code == 200 and answer.json()["data"]
         config = httpx.get(base + "/_sim/config").json()
         assert config["time_scale"] == 0.001 and config["seed"] == 3
+        assert (config["slow_rate"], config["burst_429_every"]) == (0.5, 4)
+        assert (config["render_fail_rate"], config["rate_limit_per_minute"]) == (0.25, 5)
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=15)

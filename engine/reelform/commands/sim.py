@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+from typing import Any
 
 import click
 
@@ -32,6 +33,8 @@ def is_loopback(host: str) -> bool:
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of all randomness.")
 @click.option("--fail-rate", default=0.0, type=float, help="Share of renders that fail.")
 @click.option("--error-rate", default=0.0, type=float, help="Share of requests answered 5xx.")
+@click.option("--system-error-rate", default=0.0, type=float,
+              help="Share of requests answered JoggAI code 50000 / Mirako 500.")
 @click.option("--drop-rate", default=0.0, type=float,
               help="Share of requests processed, then cut without an answer.")
 @click.option("--drop-before-rate", default=0.0, type=float,
@@ -46,10 +49,8 @@ def is_loopback(host: str) -> bool:
 @click.option("--rate-limit", default=20, type=int, help="JoggAI POSTs per minute per key.")
 @click.option("--allow-remote", is_flag=True,
               help="Allow binding to a non-loopback interface.")
-def command(host: str, port: int, time_scale: float, seed: int, fail_rate: float,
-            error_rate: float, drop_rate: float, drop_before_rate: float, slow_rate: float,
-            slow_seconds: float, burst_429_every: int, burst_429_length: int,
-            webhook_loss_rate: float, rate_limit: int, allow_remote: bool) -> int:
+def command(host: str, port: int, allow_remote: bool, fail_rate: float, rate_limit: int,
+            **settings: Any) -> int:
     """Serve simulators of the JoggAI and Mirako APIs (any API key works)."""
     if not is_loopback(host) and not allow_remote:
         raise click.UsageError(f"refusing to bind to {host}, which is not a loopback "
@@ -58,12 +59,9 @@ def command(host: str, port: int, time_scale: float, seed: int, fail_rate: float
     from reelform.sim import SimConfig, create_app
     from reelform.sim.server import free_port, make_server
 
-    config = SimConfig(
-        seed=seed, time_scale=time_scale, render_fail_rate=fail_rate,
-        error_rate=error_rate, drop_rate=drop_rate, drop_before_rate=drop_before_rate,
-        slow_rate=slow_rate, slow_seconds=slow_seconds, burst_429_every=burst_429_every,
-        burst_429_length=burst_429_length, webhook_loss_rate=webhook_loss_rate,
-        rate_limit_per_minute=rate_limit)
+    # Every other option is named after its SimConfig field.
+    config = SimConfig(render_fail_rate=fail_rate, rate_limit_per_minute=rate_limit,
+                       **settings)
     port = port or free_port(host)
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}"

@@ -66,8 +66,13 @@ class SimConfig:
     burst_429_every: int = 0
     burst_429_length: int = 0
     retry_after_seconds: int = 1
+    # Answer JoggAI's documented "system error" envelope (code 50000, HTTP status per
+    # jogg_error_status) or a Mirako 500 problem, without processing the request.
+    system_error_rate: float = 0.0
     # Share of jobs that end failed, with a reason.
     render_fail_rate: float = 0.0
+    # The terminal status of a failed Mirako task: FAILED, CANCELED or TIMED_OUT.
+    mirako_fail_status: str = "FAILED"
     # Share of webhook deliveries that are silently never sent.
     webhook_loss_rate: float = 0.0
     # HTTP methods the request faults apply to.

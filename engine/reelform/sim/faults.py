@@ -3,6 +3,8 @@
 Faults are decided before the routes run, from ``SimConfig`` and a seeded RNG:
 
 * 5xx: answer 500/502/503 (with a provider-shaped body or without one) and do nothing.
+* system error: JoggAI's 50000 envelope (HTTP 200 unless ``jogg_error_status`` is
+  "mapped"), Mirako's 500 problem; nothing is processed.
 * 429 bursts: after every ``burst_429_every`` API POSTs the next ``burst_429_length``
   POSTs are refused with ``Retry-After``.
 * drop before: cut the connection without processing.
@@ -21,7 +23,8 @@ A cut connection must look like a network failure to the client in both settings
   ``raise_app_exceptions=True``), so ``SimulatedDisconnect`` subclasses
   ``httpx.RemoteProtocolError`` and the client sees a transport error, not a status.
   The head is sent first so Starlette's error middleware re-raises instead of
-  answering 500.
+  answering 500. (With ``ASGITransport(raise_app_exceptions=False)`` the client would
+  get that empty 200 head instead: keep the default.)
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ import orjson
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reelform.sim.answers import problem
+from reelform.sim.answers import jogg_error, problem
 from reelform.sim.core import RequestRecord, Simulator, redact_headers
 
 
@@ -94,6 +97,10 @@ class RecordAndFault:
             await self._server_error(int(fault), record.provider)(scope, replay,
                                                                   recording_send)
             return
+        elif fault == "system_error":
+            answer = self._system_error(record)
+            await answer(scope, replay, recording_send)
+            return
         elif fault == "burst_429":
             await self._too_many(record.provider)(scope, replay, recording_send)
             return
@@ -119,6 +126,8 @@ class RecordAndFault:
             return "drop_before"
         if hit(cfg.error_rate):
             return rng.choice(("500", "502", "503"))
+        if hit(cfg.system_error_rate):
+            return "system_error"
         if record.method == "POST" and cfg.burst_429_every > 0:
             if self.sim.burst_left > 0:
                 self.sim.burst_left -= 1
@@ -143,6 +152,13 @@ class RecordAndFault:
             return Response("<html><body><h1>502 Bad Gateway</h1></body></html>",
                             status_code=502, media_type="text/html")
         return Response(b"", status_code=status)
+
+    def _system_error(self, record: RequestRecord) -> Response:
+        if record.provider == "mirako":
+            return problem(500, "internal error (simulated)")
+        if record.path.startswith("/jogg/_upload/"):  # storage, not the API
+            return Response(b"", status_code=500)
+        return jogg_error(self.sim, 50000, v1=record.path.startswith("/jogg/v1/"))
 
     def _too_many(self, provider: str) -> Response:
         headers = {"Retry-After": str(self.sim.config.retry_after_seconds)}

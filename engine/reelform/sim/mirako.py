@@ -152,7 +152,7 @@ async def generate(request: Request) -> Response:
     base = sim.public_base(request.url.scheme, request.url.netloc)
     job = sim.new_job("mirako", sim.task_id(), sim.config.mirako_render_seconds,
                       round(seconds, 3), base=base, webhook=body.get("webhook"),
-                      size=size)
+                      size=size, fail_status=sim.config.mirako_fail_status)
     if job.info["webhook"]:
         async def fire() -> None:
             await webhooks.deliver_mirako(sim, job.info["webhook"], webhook_body(job))
@@ -167,6 +167,8 @@ def status_view(job: Job) -> dict[str, Any]:
         data["file_url"] = f"{job.info['base']}/mirako/_files/{job.id}.mp4"
         data["output_duration"] = job.duration
     elif status == "FAILED":
+        failed_as = job.info.get("fail_status", "FAILED")
+        data["status"] = failed_as if failed_as in ("CANCELED", "TIMED_OUT") else "FAILED"
         data["error"] = job.fail_reason
     return data
 
