@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import av
 import numpy as np
@@ -20,7 +20,7 @@ import numpy.typing as npt
 from reelform.providers.local.avatars import Pixels
 
 FPS = 25
-AUDIO_RATE = 44100
+AUDIO_RATE = 44100  # for audio files; eSpeak speech keeps its own 22050 Hz
 DEFAULT_PRESET = "veryfast"
 DEFAULT_CRF = 23
 
@@ -84,7 +84,7 @@ class Encoder:
     """One MP4 file: libx264 yuv420p video at 25 fps and mono AAC audio."""
 
     def __init__(self, path: Path, width: int, height: int, *, preset: str = DEFAULT_PRESET,
-                 crf: int = DEFAULT_CRF, threads: int = 0) -> None:
+                 crf: int = DEFAULT_CRF, threads: int = 0, audio_rate: int = AUDIO_RATE) -> None:
         # faststart: the index goes first, so a browser can play while downloading.
         self.container: Any = av.open(str(path), "w", format="mp4",
                                       options={"movflags": "+faststart"})
@@ -94,13 +94,23 @@ class Encoder:
         self.video.width, self.video.height = width, height
         self.video.pix_fmt = "yuv420p"
         self.video.thread_count = threads
-        self.audio: Any = self.container.add_stream("aac", rate=AUDIO_RATE)
+        # The "fast" AAC coder: the default "twoloop" search costs as much as the
+        # video on speech, for a difference nobody hears in a talking-head video.
+        self.audio: Any = self.container.add_stream("aac", rate=audio_rate,
+                                                    options={"aac_coder": "fast"})
         self.audio.layout = "mono"
+        self.audio.bit_rate = 64000  # plenty for mono speech; FFmpeg's default is 128k
         self.frames = 0
         self.samples = 0
 
-    def write_video(self, yuv: Pixels) -> None:
-        frame = av.VideoFrame.from_ndarray(yuv, format="yuv420p")
+    def write_video(self, planes: tuple[Pixels, Pixels, Pixels]) -> None:
+        # Copy the planes into a fresh frame through numpy views of its buffers:
+        # an order of magnitude faster than VideoFrame.from_ndarray, which loops
+        # over rows (1 ms per 720p frame, a tenth of the encoding budget).
+        frame = av.VideoFrame(self.video.width, self.video.height, "yuv420p")
+        for plane, src in zip(frame.planes, planes, strict=True):
+            rows = np.frombuffer(cast(Any, plane), dtype=np.uint8).reshape(-1, plane.line_size)
+            rows[: src.shape[0], : src.shape[1]] = src
         frame.pts = self.frames
         self.frames += 1
         self.container.mux(self.video.encode(frame))
@@ -112,7 +122,7 @@ class Encoder:
             np.ascontiguousarray(samples, dtype=np.float32).reshape(1, -1), format="flt",
             layout="mono",
         )
-        frame.sample_rate = AUDIO_RATE
+        frame.sample_rate = self.audio.rate
         frame.pts = self.samples
         self.samples += samples.size
         self.container.mux(self.audio.encode(frame))

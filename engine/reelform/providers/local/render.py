@@ -30,7 +30,7 @@ from reelform.providers.local.encode import (
 )
 from reelform.providers.local.layout import layout
 from reelform.providers.local.photo import level_per_frame, photo_levels
-from reelform.providers.local.speech import Speech, decode_audio, resample, synthesize
+from reelform.providers.local.speech import Speech, decode_audio, synthesize
 from reelform.providers.local.visemes import (
     blink_frames,
     frames_from_loudness,
@@ -68,21 +68,23 @@ class RenderResult:
 
 
 def speech_for(request: RenderRequest) -> Speech:
-    """The soundtrack at AUDIO_RATE, with word/phoneme events for a script."""
+    """The soundtrack, with word/phoneme events for a script.
+
+    Synthetic speech stays at eSpeak's 22050 Hz (resampling it adds nothing, and AAC
+    at half the rate costs half as much); audio files are decoded at AUDIO_RATE."""
     if request.audio_path is not None:
         return decode_audio(request.audio_path, AUDIO_RATE)
     if request.script is None:
         raise RenderError("the video has neither a script nor an audio file")
-    spoken = synthesize(request.script, request.voice_id)
-    samples = resample(spoken.samples, spoken.rate, AUDIO_RATE)
-    return Speech(samples, AUDIO_RATE, spoken.words, spoken.phonemes)
+    return synthesize(request.script, request.voice_id)
 
 
 def render(request: RenderRequest, out_path: Path) -> RenderResult:
     """Render ``request`` to ``out_path`` (written atomically: temp file, then rename)."""
     speech = speech_for(request)
     frame_count = max(1, math.ceil((speech.duration + TAIL) * FPS))
-    samples = np.zeros(round(frame_count * AUDIO_RATE / FPS), dtype=np.float32)
+    rate = speech.rate
+    samples = np.zeros(round(frame_count * rate / FPS), dtype=np.float32)
     n = min(len(samples), len(speech.samples))
     samples[:n] = speech.samples[:n]
 
@@ -91,7 +93,7 @@ def render(request: RenderRequest, out_path: Path) -> RenderResult:
                  request.title or request.key, text or request.title)
     ax, ay, aw, ah = lay.avatar_box
     frame_rgb = lay.background.copy()
-    level = loudness(samples, AUDIO_RATE, frame_count, FPS)
+    level = loudness(samples, rate, frame_count, FPS)
     dynamic: list[tuple[np.ndarray, list[YuvPatch]]] = []  # (state per frame, patch per state)
     if request.image_path is not None:
         levels = photo_levels(request.image_path, aw, ah)
@@ -116,11 +118,11 @@ def render(request: RenderRequest, out_path: Path) -> RenderResult:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
     encoder = Encoder(tmp, lay.width, lay.height, preset=request.preset, crf=request.crf,
-                      threads=request.threads)
+                      threads=request.threads, audio_rate=rate)
     try:
         canvas = Canvas(to_yuv(frame_rgb))
         shown = [-1] * len(dynamic)
-        per_frame = AUDIO_RATE / FPS
+        per_frame = rate / FPS
         for i in range(frame_count):
             for d, (states, patches) in enumerate(dynamic):
                 s = int(states[i])
@@ -129,7 +131,7 @@ def render(request: RenderRequest, out_path: Path) -> RenderResult:
                     shown[d] = s
                     for later in range(d + 1, len(dynamic)):
                         shown[later] = -1
-            encoder.write_video(canvas.buffer)
+            encoder.write_video(canvas.planes)
             encoder.write_audio(samples[round(i * per_frame) : round((i + 1) * per_frame)])
         encoder.close()
         os.replace(tmp, out_path)
