@@ -36,11 +36,22 @@ voice/premade_profiles, voice/profiles). Storage the simulator hands out URLs fo
 (also ``.webm``, ``.jpg``), ``GET /mirako/_files/{id}.mp4|.wav``.
 
 Faults (``SimConfig``; all off by default, drawn from a seeded RNG): ``error_rate``
-(500/502/503, with or without a body), ``burst_429_every``/``burst_429_length``,
+(500/502/503, with or without a body), ``system_error_rate`` (JoggAI code 50000,
+Mirako 500 problem), ``burst_429_every``/``burst_429_length``,
 ``drop_rate`` (processed, then the connection is cut: outcome unknown),
-``drop_before_rate``, ``slow_rate``/``slow_seconds``, ``render_fail_rate``,
-``webhook_loss_rate``. A cut connection raises ``httpx.RemoteProtocolError`` through
-``httpx.ASGITransport`` and breaks the socket over a real server.
+``drop_before_rate``, ``slow_rate``/``slow_seconds``, ``render_fail_rate`` (Mirako's
+terminal status per ``mirako_fail_status``), ``webhook_loss_rate``; ``fault_methods``
+limits them to some HTTP methods. The JoggAI rate limit (``rate_limit_per_minute``
+POSTs per key in a sliding ``rate_window_seconds``) is always on.
+
+Webhooks: JoggAI deliveries are signed with ``SimConfig.jogg_webhook_secret``
+(``DEFAULT_WEBHOOK_SECRET`` unless changed; ``sign(body, secret)`` computes the header);
+``SimConfig.webhook_transport`` (e.g. ``httpx.ASGITransport(receiver_app)``) delivers
+in process instead of over the network.
+
+A cut connection raises ``httpx.RemoteProtocolError`` through ``httpx.ASGITransport``
+and breaks the socket over a real server (use ``serve_in_thread``, or wrap the app in
+``real_server_app`` if you run uvicorn yourself).
 """
 
 from reelform.sim.app import create_app

@@ -94,8 +94,7 @@ class RecordAndFault:
         elif fault == "drop_before":
             await _cut(send)
         elif fault in ("500", "502", "503"):
-            await self._server_error(int(fault), record.provider)(scope, replay,
-                                                                  recording_send)
+            await self._server_error(int(fault), record)(scope, replay, recording_send)
             return
         elif fault == "system_error":
             answer = self._system_error(record)
@@ -141,8 +140,9 @@ class RecordAndFault:
             return "slow"
         return None
 
-    def _server_error(self, status: int, provider: str) -> Response:
+    def _server_error(self, status: int, record: RequestRecord) -> Response:
         """A 5xx as gateways and providers give them: sometimes with a body, often not."""
+        provider = "storage" if record.path.startswith("/jogg/_upload/") else record.provider
         if status == 500 and provider == "jogg":
             return JSONResponse({"code": 50000, "msg": "System error", "data": None},
                                 status_code=500)
