@@ -345,3 +345,29 @@ async def test_the_key_never_leaks(make_context: Any, script: Script,
     assert_no_secret(caplog.text, repr(jogg), *(str(e) for e in errors),
                      *(repr(e) for e in errors), *(str(e.args) for e in errors))
     assert "s1g" not in " ".join(map(str, errors))  # signed URLs stay out of messages too
+
+
+async def test_a_file_changed_since_hashing_is_not_uploaded(jogg: JoggProvider, script: Script,
+                                                            tmp_path: Path) -> None:
+    (tmp_path / "a.wav").write_bytes(b"12345")
+    with pytest.raises(RejectedError, match="changed since it was hashed"):
+        await jogg.upload_asset(Asset("a", "00" * 32, 4, "audio/wav", path=tmp_path / "a.wav"))
+    assert script.requests == []
+
+
+async def test_a_sign_url_we_cannot_reach_is_rejected_at_once(jogg: JoggProvider,
+                                                              script: Script,
+                                                              tmp_path: Path) -> None:
+    (tmp_path / "a.wav").write_bytes(b"1234")
+    script.on(f"{P}/v2/upload/asset", envelope({"sign_url": "ftp://storage.test/x",
+                                                "asset_url": "https://r/a.wav"}))
+    script.on("/x", httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'"))
+    with pytest.raises(RejectedError, match="unsupported URL scheme"):
+        await jogg.upload_asset(Asset("a", "00" * 32, 4, "audio/wav", path=tmp_path / "a.wav"))
+    assert len(script.calls("/x")) == 1  # not retried
+
+
+async def test_a_string_code_is_tolerated(jogg: JoggProvider, script: Script) -> None:
+    script.on(f"{P}/v2/avatar_video/v", httpx.Response(200, json={
+        "code": "0", "msg": "ok", "data": {"video_id": "v", "status": "pending"}}))
+    assert (await jogg.job_status("v")).status is JobStatus.PENDING

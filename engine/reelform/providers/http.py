@@ -30,7 +30,13 @@ from typing import Any, TypeVar
 import anyio
 import httpx
 
-from reelform.errors import ConfigError, OutcomeUnknownError, ProviderError, RetryableError
+from reelform.errors import (
+    ConfigError,
+    OutcomeUnknownError,
+    ProviderError,
+    RejectedError,
+    RetryableError,
+)
 from reelform.providers.ratelimit import TokenBucket
 from reelform.secrets import redact
 
@@ -185,6 +191,9 @@ class Requester:
                     json=json,
                     content=body() if body is not None else None,
                 )
+            except httpx.UnsupportedProtocol as exc:
+                # A URL we can never reach (a provider handed out ftp://...): not transient.
+                raise RejectedError(self.provider, f"{what}: unsupported URL scheme") from exc
             except NOT_SENT_ERRORS as exc:
                 last = RetryableError(
                     self.provider, f"{what}: could not connect ({type(exc).__name__})"

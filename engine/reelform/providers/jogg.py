@@ -79,8 +79,11 @@ def parse_envelope(
         payload = response.json()
     except ValueError:
         payload = None
-    if isinstance(payload, dict) and isinstance(payload.get("code"), int):
-        code: int = payload["code"]
+    raw_code = payload.get("code") if isinstance(payload, dict) else None
+    if isinstance(raw_code, str) and raw_code.lstrip("-").isdigit():
+        raw_code = int(raw_code)  # tolerate "code": "0"
+    if isinstance(payload, dict) and isinstance(raw_code, int) and not isinstance(raw_code, bool):
+        code: int = raw_code
         message = scrub(str(payload.get("msg") or "").strip()[:300])
         if code == 0:
             return payload.get("data")
@@ -178,6 +181,13 @@ class JoggProvider:
         if asset.path is None:
             raise RejectedError("jogg", f"asset {asset.name!r} has neither a path nor a URL")
         path = str(asset.path)
+        try:
+            size = asset.path.stat().st_size
+        except OSError as exc:
+            raise RejectedError("jogg", f"asset {asset.name!r}: cannot read {path}") from exc
+        if size != asset.size:
+            # The lockfile would record a sha256 for bytes that were never uploaded.
+            raise RejectedError("jogg", f"asset {asset.name!r} changed since it was hashed")
         if self.api_version == "v2":
             request = {"filename": asset.path.name, "content_type": asset.content_type,
                        "file_size": asset.size}
