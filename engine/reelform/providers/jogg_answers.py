@@ -1,0 +1,158 @@
+"""What JoggAI's answers mean: pure functions from a response or its ``data`` to a value.
+
+Kept apart from the client so that every reading of the documents (the envelope
+codes, the v1 and v2 status vocabularies, a tolerant reading of their slips) is
+tested without any I/O.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from reelform.errors import OutcomeUnknownError, RejectedError, RetryableError
+from reelform.providers.base import JobState, JobStatus, PhotoAvatarState
+from reelform.providers.http import Scrubber, parse_retry_after, response_excerpt
+
+log = logging.getLogger("reelform.providers.jogg")
+
+KEY_VARIABLE = "JOGG_API_KEY"
+REJECTED_CODES = {
+    10104: "record not found",
+    18020: "insufficient credit",
+    18025: "no permission to call APIs",
+    40000: "parameter error",
+}
+V1_ASPECTS = {"portrait": 0, "landscape": 1, "square": 2}
+V2_STATUS = {
+    "pending": JobStatus.PENDING,
+    "processing": JobStatus.RUNNING,
+    "completed": JobStatus.COMPLETED,
+    "failed": JobStatus.FAILED,
+}
+V1_STATUS = {1: JobStatus.PENDING, 2: JobStatus.PENDING, 3: JobStatus.RUNNING,
+             4: JobStatus.COMPLETED, 5: JobStatus.FAILED, 99: JobStatus.FAILED}
+
+
+def parse_envelope(
+    response: httpx.Response, *, what: str, create: bool, scrub: Scrubber
+) -> Any:
+    """The ``data`` of a successful envelope, or the ``ProviderError`` it means."""
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    try:
+        payload = response.json()
+    except ValueError:
+        payload = None
+    raw_code = payload.get("code") if isinstance(payload, dict) else None
+    if isinstance(raw_code, str) and raw_code.lstrip("-").isdigit():
+        raw_code = int(raw_code)  # tolerate "code": "0"
+    if isinstance(payload, dict) and isinstance(raw_code, int) and not isinstance(raw_code, bool):
+        code: int = raw_code
+        message = scrub(str(payload.get("msg") or "").strip()[:300])
+        if code == 0:
+            return payload.get("data")
+        if response.status_code == 429:  # "not now" wins over whatever code came with it
+            raise RetryableError("jogg", f"{what}: rate limited ({message or 'HTTP 429'})",
+                                 code=code, retry_after=retry_after)
+        if code == 10105:
+            raise RejectedError("jogg", f"{what}: invalid API key ({KEY_VARIABLE})", code=code)
+        if code in REJECTED_CODES:
+            raise RejectedError(
+                "jogg", f"{what}: {message or REJECTED_CODES[code]} (code {code})", code=code
+            )
+        if code == 50000 or response.status_code >= 500:
+            raise RetryableError(
+                "jogg", f"{what}: {message or 'system error'} (code {code})",
+                code=code, retry_after=retry_after,
+            )
+        raise RejectedError("jogg", f"{what}: {message or 'error'} (code {code})", code=code)
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise RetryableError("jogg", f"{what}: HTTP {status}", code=status, retry_after=retry_after)
+    if status in (401, 403):
+        raise RejectedError(
+            "jogg", f"{what}: HTTP {status}, check {KEY_VARIABLE} (invalid API key?)", code=status
+        )
+    if status >= 400:
+        excerpt = scrub(response_excerpt(response))
+        raise RejectedError("jogg", f"{what}: HTTP {status} {excerpt}".rstrip(), code=status)
+    # A 2xx that is not an envelope: for a submit nobody knows whether it was taken.
+    message = f"{what}: HTTP {status} without a JoggAI envelope"
+    if create:
+        raise OutcomeUnknownError("jogg", message)
+    raise RetryableError("jogg", message, code=status)
+
+
+def field(data: Any, name: str, what: str) -> Any:
+    if not isinstance(data, dict) or data.get(name) in (None, ""):
+        raise RejectedError("jogg", f"{what}: answer without {name}")
+    return data[name]
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def v2_job_state(job_id: str, data: Any) -> JobState:
+    data = data if isinstance(data, dict) else {}
+    raw = str(data.get("status") or "").lower()
+    status = V2_STATUS.get(raw)
+    if status is None:
+        log.info("jogg: unknown video status %r for %s; treated as running", raw, job_id)
+        status = JobStatus.RUNNING
+    video_url = data.get("video_url") or None
+    if status is JobStatus.COMPLETED and not video_url:
+        status = JobStatus.RUNNING  # completed without a URL yet: look again later
+    error = None
+    if status is JobStatus.FAILED:
+        err = data.get("error")
+        if isinstance(err, dict):
+            error = str(err.get("message") or err.get("code") or "render failed")
+        else:
+            error = str(err or data.get("error_msg") or "render failed")
+    return JobState(
+        job_id=str(data.get("video_id") or job_id), status=status, video_url=video_url,
+        duration=_number(data.get("duration")), cover_url=data.get("cover_url") or None,
+        error=error,
+    )
+
+
+def v1_job_state(job_id: str, data: Any) -> JobState:
+    data = data if isinstance(data, dict) else {}
+    raw = data.get("status_code", data.get("status"))  # one example names it `status`
+    code = int(raw) if isinstance(raw, int | str) and str(raw).isdigit() else None
+    status = V1_STATUS.get(code) if code is not None else None
+    if status is None:
+        status = JobStatus.RUNNING
+    video_url = data.get("video_url") or None
+    if status is JobStatus.COMPLETED and not video_url:
+        status = JobStatus.RUNNING
+    error = None
+    if status is JobStatus.FAILED:
+        error = "video deleted" if code == 99 else str(data.get("status_desc") or "render failed")
+    return JobState(
+        job_id=job_id, status=status, video_url=video_url,
+        duration=_number(data.get("video_duration")), cover_url=data.get("cover_url") or None,
+        error=error,
+    )
+
+
+def photo_state(data: Any) -> PhotoAvatarState:
+    data = data if isinstance(data, dict) else {}
+    status = V2_STATUS.get(str(data.get("status") or "").lower(), JobStatus.RUNNING)
+    avatar_id = data.get("avatar_id")
+    return PhotoAvatarState(
+        motion_id=str(data.get("motion_id") or ""),
+        status=status,
+        avatar_id=int(avatar_id) if isinstance(avatar_id, int | str) and str(avatar_id).isdigit()
+        else None,
+        error=(str(data.get("error_msg") or "motion failed")
+               if status is JobStatus.FAILED else None),
+    )
