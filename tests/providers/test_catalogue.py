@@ -129,3 +129,22 @@ def test_help_explains(run: Any) -> None:
     assert code == 0 and "--kind" in out and "type: custom" in out
     code, out, _ = run(["voices", "--help"])
     assert code == 0 and "--language" in out
+
+
+def test_keys_come_from_a_dotenv_file_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                         run: Any) -> None:
+    import reelform.commands.avatars as avatars
+
+    seen: list[Any] = []
+
+    def capture(name: str, settings: Any, context: Any) -> Any:
+        seen.append(context.env)
+        return FakeProvider()
+
+    (tmp_path / ".env").write_text("JOGG_API_KEY=from_file\nJOGG_BASE_URL=http://x\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("JOGG_BASE_URL", "http://from-env")
+    monkeypatch.setattr(avatars, "make_provider", capture)
+    assert run(["avatars", "--provider", "jogg", "--json"])[0] == 0
+    assert seen[0]["JOGG_API_KEY"] == "from_file"
+    assert seen[0]["JOGG_BASE_URL"] == "http://from-env"  # the environment wins
