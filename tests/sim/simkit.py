@@ -136,3 +136,13 @@ class Contract:
             status_code=response.status_code,
             content_type=response.headers.get("content-type", ""),
             headers=dict(response.headers), data=response.content))
+
+
+def travel(job: Any, elapsed: float) -> None:
+    """Move a job's clock so that ``elapsed`` seconds have passed since it started.
+
+    Status checks then do not depend on how busy the machine is.
+    """
+    import time
+
+    job.started = time.monotonic() - elapsed

@@ -12,7 +12,7 @@ from typing import Any
 import av
 import httpx
 import pytest
-from simkit import Contract, mp3, png, wav
+from simkit import Contract, mp3, png, travel, wav
 
 from reelform.sim.core import Simulator
 
@@ -55,12 +55,17 @@ async def wait(mirako: httpx.AsyncClient, task_id: str, seen: list[str]) -> dict
 
 async def test_talking_avatar_lifecycle(mirako: httpx.AsyncClient, contract: Contract,
                                         sim: Simulator) -> None:
-    contract.doc("mirako")
-    sim.config.time_scale = 0.004  # 60..480 ms
     answer = await mirako.post(GENERATE, json=body())
-    seen: list[str] = []
-    done = await wait(mirako, answer.json()["data"]["task_id"], seen)
     contract.check("mirako", answer)
+    job = sim.jobs[answer.json()["data"]["task_id"]]
+    seen: list[str] = []
+    for elapsed in (0.0, job.queue_seconds + job.render_seconds / 2,
+                    job.queue_seconds + job.render_seconds + 0.001):
+        travel(job, elapsed)
+        status = await mirako.get(f"{GENERATE}/{job.id}/status")
+        contract.check("mirako", status)
+        seen.append(status.json()["data"]["status"])
+    done = status.json()["data"]
     assert answer.status_code == 200
     data = answer.json()["data"]
     assert TASK_ID.match(data["task_id"]) and data["status"] == "IN_QUEUE"
