@@ -371,3 +371,9 @@ async def test_a_string_code_is_tolerated(jogg: JoggProvider, script: Script) ->
     script.on(f"{P}/v2/avatar_video/v", httpx.Response(200, json={
         "code": "0", "msg": "ok", "data": {"video_id": "v", "status": "pending"}}))
     assert (await jogg.job_status("v")).status is JobStatus.PENDING
+
+
+async def test_a_success_without_an_id_is_unknown(jogg: JoggProvider, script: Script) -> None:
+    script.on(f"{P}/v2/create_video_from_avatar", envelope({}))
+    with pytest.raises(OutcomeUnknownError, match="without video_id"):
+        await jogg.submit_video(job())

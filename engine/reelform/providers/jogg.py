@@ -47,6 +47,7 @@ from reelform.providers.http import (
 from reelform.providers.jogg_answers import (
     KEY_VARIABLE,
     V1_ASPECTS,
+    created_id,
     field,
     parse_envelope,
     photo_state,
@@ -215,9 +216,9 @@ class JoggProvider:
         body = self.request_body(job)
         if self.api_version == "v1":
             data = await self._post("/v1/create_video_from_talking_avatar", body, create=True)
-            return str(field(data, "project_id", "create_video_from_talking_avatar"))
+            return created_id(data, "project_id", "create_video_from_talking_avatar")
         data = await self._post("/v2/create_video_from_avatar", body, create=True)
-        return str(field(data, "video_id", "create_video_from_avatar"))
+        return created_id(data, "video_id", "create_video_from_avatar")
 
     async def job_status(self, job_id: str) -> JobState:
         if self.api_version == "v1":
@@ -241,7 +242,8 @@ class JoggProvider:
         data = await self._post("/v2/photo_avatar/add_motion", body, create=True)
         state = photo_state(data)
         if not state.motion_id:
-            raise RejectedError("jogg", "photo_avatar/add_motion: answer without motion_id")
+            # "Success" without an id: something may exist that we cannot name.
+            raise OutcomeUnknownError("jogg", "photo_avatar/add_motion: answer without motion_id")
         return state
 
     async def photo_avatar_status(self, motion_id: str) -> PhotoAvatarState:

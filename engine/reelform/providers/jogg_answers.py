@@ -91,6 +91,13 @@ def field(data: Any, name: str, what: str) -> Any:
     return data[name]
 
 
+def created_id(data: Any, name: str, what: str) -> str:
+    """The id a successful create answered with; without one, nobody knows what exists."""
+    if not isinstance(data, dict) or data.get(name) in (None, ""):
+        raise OutcomeUnknownError("jogg", f"{what}: success answer without {name}")
+    return str(data[name])
+
+
 def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         return None
