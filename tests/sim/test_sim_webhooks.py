@@ -182,6 +182,9 @@ async def test_mirako_webhook_bearer(mirako: httpx.AsyncClient, sim: Simulator,
     assert payload["task_id"] == payload["id"] == task_id
     assert payload["status"] == "COMPLETED" and payload["file_url"].endswith(".mp4")
     assert isinstance(payload["delayTime"], int) and payload["output"]["infer_time"] >= 0
+    logged = next(r for r in sim.requests if r.method == "POST")
+    assert logged.json["webhook"] == {"url": receiver.url, "auth_token": "***"}
+    assert "hook-token" not in repr(sim.requests)
 
 
 async def test_in_process_webhook_transport(jogg: httpx.AsyncClient, sim: Simulator) -> None:

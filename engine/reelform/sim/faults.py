@@ -40,7 +40,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from reelform.sim.answers import jogg_error, problem
-from reelform.sim.core import RequestRecord, Simulator, redact_headers
+from reelform.sim.core import REDACTED, RequestRecord, Simulator, redact_headers
 
 
 class SimulatedDisconnect(httpx.RemoteProtocolError):
@@ -190,6 +190,10 @@ def _record(scope: Scope, body: bytes) -> RequestRecord:
             parsed = orjson.loads(body)
         except orjson.JSONDecodeError:
             parsed = None
+    hook = parsed.get("webhook") if isinstance(parsed, dict) else None
+    if isinstance(hook, dict) and "auth_token" in hook:
+        # Mirako's webhook token is a credential too: keep it out of the log.
+        parsed["webhook"] = {**hook, "auth_token": REDACTED}
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
     return RequestRecord(provider=provider_of(path), method=scope["method"], path=path,
                          query=query, headers=headers, json=parsed, body_size=len(body),
