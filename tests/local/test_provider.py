@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -175,3 +177,32 @@ async def test_no_webhooks(provider: LocalProvider) -> None:
 async def test_bad_settings_are_rejected(tmp_path: Path) -> None:
     with pytest.raises(RejectedError):
         LocalProvider({"workers": "many"}, ProviderContext(work_dir=tmp_path))
+
+
+async def test_render_survives_a_killed_worker(provider: LocalProvider) -> None:
+    script = " ".join(["This sentence keeps the worker busy for a little while."] * 6)
+    job_id = await provider.submit_video(job("rf-killed", script=script))
+    pool = provider._pool
+    assert pool is not None
+    await anyio.sleep(0.5)  # let a worker start on it
+    workers = list(pool._processes.values())  # the pool's own processes, started by us
+    assert workers
+    for process in workers:
+        os.kill(process.pid, signal.SIGKILL)
+    state = await wait(provider, job_id, timeout=120)
+    assert state.status == JobStatus.COMPLETED, state.error
+    assert provider._restarts["rf-killed"] == 1  # finished by the restart, not the first try
+    assert url_path(state.video_url).exists()
+    assert not [f for f in provider.folder.iterdir() if f.name.endswith(".tmp")]
+
+
+async def test_submitting_a_finished_key_again_does_not_render_again(
+    provider: LocalProvider,
+) -> None:
+    await provider.submit_video(job("rf-twice", script="Once."))
+    first = await wait(provider, "rf-twice")
+    mtime = url_path(first.video_url).stat().st_mtime_ns
+    assert await provider.submit_video(job("rf-twice", script="Once.")) == "rf-twice"
+    second = await provider.job_status("rf-twice")
+    assert second.status == JobStatus.COMPLETED
+    assert url_path(second.video_url).stat().st_mtime_ns == mtime

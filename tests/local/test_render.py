@@ -139,6 +139,10 @@ def test_audio_voice_moves_the_mouth_with_loudness(video: Any, wav_file: Path) -
     quiet = [diff(crop(p.frames[i], mouth), rest) for i in (12, 15, 17, 32, 35)]
     assert min(loud) > 5
     assert max(quiet) < 3
+    # Captions of an audio voice: the title, spread over the audio.
+    _, plain = video(replace(request, captions=False))
+    box = layout("portrait", 1, True, "", "").caption_box
+    assert diff(crop(p.frames[10], box), crop(plain.frames[10], box)) > 10
 
 
 def test_image_job_shows_the_photo_and_pulses(video: Any, png_file: Path) -> None:

@@ -50,6 +50,7 @@ from reelform.providers.local.jobs import (
 from reelform.providers.local.render import RenderRequest, render
 
 _PHOTO_ID_BASE = 1_000_000  # photo avatar ids sit far above the built-in catalogue
+_MAX_RESTARTS = 2  # a render that kills its worker every time is failed, not retried forever
 
 
 def _render_job(request: RenderRequest, folder: Path) -> float:
@@ -103,6 +104,7 @@ class LocalProvider:
             raise RejectedError("local", "workers must be an integer") from None
         self._pool: ProcessPoolExecutor | None = None
         self._renders: dict[str, Future[float]] = {}
+        self._restarts: dict[str, int] = {}
 
     # -- the pool -------------------------------------------------------------------
 
@@ -115,10 +117,15 @@ class LocalProvider:
 
     def _start(self, request: RenderRequest) -> None:
         (self.folder / f"{request.key}.error.json").unlink(missing_ok=True)
+        # A worker that died mid-render left its temp file (named after its pid).
+        for stale in self.folder.glob(f".{request.key}.mp4.*.tmp"):
+            stale.unlink(missing_ok=True)
         try:
             future = self._executor().submit(_render_job, request, self.folder)
         except BrokenProcessPool:  # a worker died (killed, out of memory): start afresh
-            self._pool = None
+            broken, self._pool = self._pool, None
+            if broken is not None:
+                broken.shutdown(wait=False, cancel_futures=True)
             future = self._executor().submit(_render_job, request, self.folder)
         self._renders[request.key] = future
 
@@ -132,7 +139,15 @@ class LocalProvider:
         raise RejectedError("local", f"asset {asset.name!r} has neither a path nor a URL")
 
     async def submit_video(self, job: VideoJob) -> str:
+        """Start a render; the job id is the key. The key is derived from the job's
+        fingerprint, so a key that is already rendered or rendering is not redone."""
         self.folder.mkdir(parents=True, exist_ok=True)
+        running = self._renders.get(job.key)
+        finished = (self.folder / f"{job.key}.mp4").exists() and (
+            self.folder / f"{job.key}.result.json").exists()
+        if (running is not None and not running.done()) or finished:
+            return job.key
+        self._restarts.pop(job.key, None)
         record: dict[str, Any] = {"job": job_to_json(job)}
         try:
             request = render_request(job, self.settings, self._photo_image(job))
@@ -154,9 +169,8 @@ class LocalProvider:
             return JobState(job_id, JobStatus.RUNNING)
         if future is not None and not future.cancelled():
             exc = future.exception()
-            if isinstance(exc, BrokenProcessPool):
-                self._pool = None  # the worker died: a lost render, restarted below
-            elif exc is not None:
+            # BrokenProcessPool: the worker died, so the render is lost: restarted below.
+            if exc is not None and not isinstance(exc, BrokenProcessPool):
                 return JobState(job_id, JobStatus.FAILED, error=str(exc) or type(exc).__name__)
         if mp4.exists():
             result = read_json(self.folder / f"{job_id}.result.json") or {}
@@ -171,6 +185,11 @@ class LocalProvider:
             return JobState(job_id, JobStatus.FAILED, error=f"no local job {job_id!r}")
         # Submitted before a crash (or by another process) and never finished: rendering
         # is free, so start it again rather than fail.
+        restarts = self._restarts.get(job_id, 0)
+        if restarts >= _MAX_RESTARTS:
+            return JobState(job_id, JobStatus.FAILED,
+                            error=f"the render stopped {restarts + 1} times without finishing")
+        self._restarts[job_id] = restarts + 1
         self._start(request_from_json(record["request"]))
         return JobState(job_id, JobStatus.RUNNING)
 
