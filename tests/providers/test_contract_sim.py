@@ -143,6 +143,18 @@ async def test_jogg_v1_script_flow(sim: Sim) -> None:
     sim.assert_requests_match_openapi()
 
 
+async def test_jogg_v1_upload_and_audio_video(sim: Sim, media: dict[str, Asset]) -> None:
+    jogg = sim.provider("jogg", api_version="v1")
+    audio_url = await jogg.upload_asset(media["audio"])
+    put = next(r for r, _ in sim.recorder.sent if r.method == "PUT")
+    assert put.headers["content-type"] == "application/octet-stream"
+    project_id = await jogg.submit_video(VideoJob(
+        key="rf-v1-audio", name="v1a", voice=VoiceRequest(voice_id=VOICE, audio=media["audio"]),
+        avatar=AvatarRef(81), aspect="square", asset_urls={media["audio"].sha256: audio_url}))
+    assert (await until_finished(jogg, project_id)).status is JobStatus.COMPLETED
+    sim.assert_requests_match_openapi()
+
+
 async def test_jogg_photo_avatar_then_video(sim: Sim, media: dict[str, Asset]) -> None:
     jogg = sim.provider("jogg")
     image_url = await jogg.upload_asset(media["image"])
@@ -295,3 +307,27 @@ async def test_simulator_webhooks_verify(sim: Sim, media: dict[str, Asset], name
                                headers={"X-Webhook-Signature": "0" * 64,
                                         "Authorization": "Bearer nope"})
     assert answer.status_code == 401 and rejected
+
+
+def test_the_openapi_check_is_not_vacuous() -> None:
+    url = "http://testserver/jogg/v2/create_video_from_avatar"
+    good = {"avatar": {"avatar_id": 81, "avatar_type": 0}, "aspect_ratio": "portrait",
+            "voice": {"type": "script", "voice_id": VOICE, "script": "x"}, "screen_style": 1}
+    headers = {"x-api-key": "k", "content-type": "application/json"}
+
+    def request(body: dict[str, Any], headers: dict[str, str]) -> tuple[httpx.Request, bytes]:
+        sent = httpx.Request("POST", url, json=body, headers=headers)
+        return sent, sent.read()
+
+    validate(*request(good, headers), "/jogg")
+    with pytest.raises(Exception, match="screen_style"):
+        validate(*request({k: v for k, v in good.items() if k != "screen_style"}, headers),
+                 "/jogg")
+    with pytest.raises(Exception, match=r"(?i)security|x-api-key"):
+        validate(*request(good, {"content-type": "application/json"}), "/jogg")
+    with pytest.raises(Exception, match=r"(?i)additional|extra|unexpected"):
+        mirako = httpx.Request("POST", "http://testserver/mirako/v1/video/"
+                               "async_generate_talking_avatar",
+                               json={"image": "aGk=", "audio": "aGk=", "name": "x"},
+                               headers={"authorization": "Bearer k"})
+        validate(mirako, mirako.read(), "/mirako")
