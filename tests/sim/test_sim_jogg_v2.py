@@ -268,13 +268,17 @@ async def test_no_permission_is_18025(jogg: httpx.AsyncClient, sim: Simulator) -
     assert (await create(jogg, EXAMPLE)).json()["code"] == 18025
 
 
-async def test_insufficient_credit_is_18020(jogg: httpx.AsyncClient, sim: Simulator) -> None:
+async def test_insufficient_credit_is_18020(jogg: httpx.AsyncClient, sim: Simulator,
+                                            contract: Contract) -> None:
     sim.jogg_credits = 1
     long_script = " ".join(["word"] * 400)  # 160 s of speech: 2 credits
     answer = (await create(jogg, _with("voice.script", long_script))).json()
     assert answer["code"] == 18020 and not sim.jobs
     assert (await create(jogg, EXAMPLE)).json()["code"] == 0
     assert sim.jogg_credits == 0
+    quota = await jogg.get("/v2/user/remaining_quota")
+    assert quota.json()["data"] == {"remaining_quota": 0.0}
+    contract.check("jogg-v2", quota)
 
 
 async def test_mapped_error_status(jogg: httpx.AsyncClient, sim: Simulator) -> None:

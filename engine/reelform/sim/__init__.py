@@ -27,8 +27,8 @@ Control endpoints (for a simulator in another process): ``GET /_sim/health``,
 
 Routes: JoggAI v2 (``/jogg/v2/...``: upload/asset, create_video_from_avatar,
 avatar_video/{id}, photo_avatar/add_motion, photo_avatar, avatars/public|custom|
-photo_avatars, voices, voices/custom, endpoint(s)), JoggAI v1 (``/jogg/v1/...``:
-upload/asset, create_video_from_talking_avatar, project, avatars, avatars/custom|
+photo_avatars, voices, voices/custom, endpoint(s), user/remaining_quota), JoggAI v1
+(``/jogg/v1/...``: upload/asset, create_video_from_talking_avatar, project, avatars, avatars/custom|
 photo_avatars, voices, voices/custom), Mirako (``/mirako/v1/...``:
 video/async_generate_talking_avatar, .../{task_id}/status, speech/tts,
 voice/premade_profiles, voice/profiles). Storage the simulator hands out URLs for:

@@ -311,6 +311,14 @@ async def delete_endpoint(request: Request) -> Response:
     return jogg_ok(sim, {"message": "webhook deleted"})
 
 
+async def remaining_quota(request: Request) -> Response:
+    """The account's credit balance (what 18020 is decided on)."""
+    sim = sim_of(request)
+    if (denied := guard(request)) is not None:
+        return denied
+    return jogg_ok(sim, {"remaining_quota": float(sim.jogg_credits)})
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/v2/upload/asset", upload_asset, methods=["POST"]),
@@ -318,6 +326,7 @@ def routes() -> list[BaseRoute]:
         Route("/v2/avatar_video/{video_id}", get_video, methods=["GET"]),
         Route("/v2/photo_avatar/add_motion", add_motion, methods=["POST"]),
         Route("/v2/photo_avatar", get_motion, methods=["GET"]),
+        Route("/v2/user/remaining_quota", remaining_quota, methods=["GET"]),
         Route("/v2/endpoint", add_endpoint, methods=["POST"]),
         Route("/v2/endpoints", list_endpoints, methods=["GET"]),
         Route("/v2/endpoint/{endpoint_id}", delete_endpoint, methods=["DELETE"]),
