@@ -3,6 +3,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import av
 import numpy as np
 import pytest
 
@@ -12,6 +13,7 @@ from reelform.providers.local.speech import (
     list_espeak_voices,
     resample,
     synthesize,
+    voice_candidates,
 )
 
 
@@ -80,3 +82,29 @@ def test_resample_keeps_duration() -> None:
     x = np.sin(np.arange(22050) / 10).astype(np.float32)
     y = resample(x, 22050, 44100)
     assert abs(len(y) - 44100) < 100
+
+
+def test_cloud_voice_ids_fall_back_to_their_language() -> None:
+    assert voice_candidates("en-US-ChristopherNeural") == [
+        "en-US-ChristopherNeural", "en-us", "en",
+    ]
+    assert synthesize("Hello.", "en-US-ChristopherNeural").duration == pytest.approx(
+        synthesize("Hello.", "en-us").duration, abs=0.01
+    )
+    with pytest.raises(RenderError, match="unknown eSpeak voice"):
+        synthesize("Hello.", "zz-ZZ-NobodyNeural")
+
+
+def test_mp3_is_decoded(tmp_path: Path, make_wav: Callable[..., Path]) -> None:
+    wav = make_wav(tmp_path / "a.wav", seconds=1.0, rate=22050)
+    mp3 = tmp_path / "a.mp3"
+    with av.open(str(wav)) as src, av.open(str(mp3), "w") as dst:
+        stream = dst.add_stream("libmp3lame", rate=22050)
+        stream.layout = "mono"
+        for frame in src.decode(audio=0):
+            frame.pts = None
+            dst.mux(stream.encode(frame))
+        dst.mux(stream.encode(None))
+    speech = decode_audio(mp3, 44100)
+    assert speech.duration == pytest.approx(1.0, abs=0.1)
+    assert rms(speech.samples) > 0.1

@@ -86,11 +86,12 @@ def layout(aspect: str, style: int, preview: bool, title: str, text: str) -> Lay
 
 
 def wrap(text: str, fnt: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: float) -> list[str]:
-    """Greedy word wrap by measured width (a long word gets a line of its own)."""
+    """Greedy word wrap by measured width. A word wider than the line (a URL, or a
+    language written without spaces) is cut between characters."""
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
         current = ""
-        for word in paragraph.split():
+        for word in _fitting_pieces(paragraph.split(), fnt, width):
             trial = f"{current} {word}".strip()
             if current and fnt.getlength(trial) > width:
                 lines.append(current)
@@ -100,6 +101,20 @@ def wrap(text: str, fnt: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: fl
         if current:
             lines.append(current)
     return lines
+
+
+def _fitting_pieces(words: list[str], fnt: ImageFont.FreeTypeFont | ImageFont.ImageFont,
+                    width: float) -> list[str]:
+    pieces: list[str] = []
+    for word in words:
+        while fnt.getlength(word) > width and len(word) > 1:
+            cut = len(word) - 1
+            while cut > 1 and fnt.getlength(word[:cut]) > width:
+                cut -= 1
+            pieces.append(word[:cut])
+            word = word[cut:]
+        pieces.append(word)
+    return pieces
 
 
 def _panel(canvas: Image.Image, box: Box, title: str, text: str, bg: tuple[int, int, int],

@@ -10,6 +10,7 @@ samples and the events (words for captions, phonemes for visemes) as they are ma
 from __future__ import annotations
 
 import ctypes
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,7 +154,8 @@ class _Espeak:
         return 0  # 0 = continue synthesis
 
     def synthesize(self, text: str, voice: str) -> Speech:
-        if self.lib.espeak_SetVoiceByName(voice.encode()) != _EE_OK:
+        if not any(self.lib.espeak_SetVoiceByName(name.encode()) == _EE_OK
+                   for name in voice_candidates(voice)):
             raise RenderError(
                 f"unknown eSpeak voice {voice!r} (see `reelform voices --provider local`)"
             )
@@ -188,6 +190,23 @@ class _Espeak:
             )
             i += 1
         return found
+
+
+_CLOUD_VOICE = re.compile(r"^([a-z]{2,3})-([a-z]{2,4})-[a-z0-9]+(neural)?$", re.IGNORECASE)
+
+
+def voice_candidates(voice: str) -> list[str]:
+    """eSpeak voice names to try for ``voice``, best first.
+
+    A cloud voice id such as "en-US-ChristopherNeural" (what a spec written for
+    JoggAI holds) falls back to its language, "en-us" then "en", so the same spec
+    previews locally; anything else must name an eSpeak voice exactly.
+    """
+    names = [voice]
+    match = _CLOUD_VOICE.match(voice)
+    if match:
+        names += [f"{match[1]}-{match[2]}".lower(), match[1].lower()]
+    return names
 
 
 def _words(text: str, starts: list[tuple[int, int]]) -> tuple[Word, ...]:
