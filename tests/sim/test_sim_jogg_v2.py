@@ -129,7 +129,8 @@ async def test_audio_video_reports_audio_length(jogg: httpx.AsyncClient,
     assert done["duration"] == pytest.approx(3.0, abs=0.01)
 
 
-async def test_upload_two_steps(jogg: httpx.AsyncClient, contract: Contract) -> None:
+async def test_upload_two_steps(jogg: httpx.AsyncClient, contract: Contract,
+                                sim: Simulator) -> None:
     data = png(64, 64)
     answer = await jogg.post("/v2/upload/asset", json={
         "filename": "face.png", "content_type": "image/png", "file_size": len(data)})
@@ -148,6 +149,9 @@ async def test_upload_two_steps(jogg: httpx.AsyncClient, contract: Contract) -> 
     assert good.status_code == 200 and good.headers["etag"]
     fetched = await jogg.get(asset_url)
     assert fetched.content == data and fetched.headers["content-type"] == "image/png"
+    put_record = [r for r in sim.requests if r.method == "PUT"][-1]
+    assert put_record.body == data and put_record.provider == "jogg"
+    assert put_record.headers["content-type"] == "image/png" and put_record.status == 200
 
 
 async def test_upload_rejects_bad_fields(jogg: httpx.AsyncClient) -> None:

@@ -39,9 +39,11 @@ class RequestRecord:
     time: float
     status: int | None = None  # None: no answer yet, or the connection was dropped
     fault: str | None = None  # the fault injected into this request, if any
+    body: bytes = b""  # the raw body when it is not JSON (an upload PUT), else empty
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        """JSON-safe: the raw body is left out (``body_size`` tells its length)."""
+        return {k: v for k, v in self.__dict__.items() if k != "body"}
 
 
 @dataclass

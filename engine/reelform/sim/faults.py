@@ -197,7 +197,7 @@ def _record(scope: Scope, body: bytes) -> RequestRecord:
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
     return RequestRecord(provider=provider_of(path), method=scope["method"], path=path,
                          query=query, headers=headers, json=parsed, body_size=len(body),
-                         time=time.time())
+                         time=time.time(), body=b"" if parsed is not None else body)
 
 
 async def _cut(send: Send) -> None:
