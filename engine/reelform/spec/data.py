@@ -80,13 +80,16 @@ def _csv_rows(text: str, display: str) -> Rows:
         lines: list[int] = []
         width = len(names)
         line = reader.line_num
+        number = 0  # data rows read, good or bad: "row N" counts what the user sees
         for record in reader:
             start, line = line + 1, reader.line_num
             if not record:
                 continue  # a blank line
+            number += 1
             if len(record) != width:
+                fields = "field" if len(record) == 1 else "fields"
                 problems.append(Problem(Location(display, start),
-                                        f"row {len(rows) + 1} has {len(record)} fields, "
+                                        f"row {number} has {len(record)} {fields}, "
                                         f"the header has {width}"))
                 continue
             rows.append(dict(zip(names, record, strict=True)))
