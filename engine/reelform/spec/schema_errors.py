@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -27,10 +27,7 @@ def unknown_key_problems(
     problems: list[Problem] = []
     for key, value in raw.items():
         if key not in fields:
-            close = difflib.get_close_matches(str(key), list(fields), n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else \
-                f" (allowed: {', '.join(sorted(fields))})"
-            problems.append(problem((*path, key), f"unknown key {key!r}{hint}"))
+            problems.append(problem((*path, key), f"unknown key {key!r}{_hint(str(key), fields)}"))
             continue
         shape, nested = _nested(fields[key].annotation)
         if shape == "model" and isinstance(value, dict):
@@ -52,10 +49,18 @@ def _union_keys(raw: dict[str, Any], models: list[type[BaseModel]], path: PathKe
     problems = []
     for key in raw:
         if key not in allowed:
-            close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]!r}?" if close else f" (allowed: {', '.join(allowed)})"
-            problems.append(problem((*path, key), f"unknown key {key!r}{hint}"))
+            problems.append(problem((*path, key), f"unknown key {key!r}{_hint(str(key), allowed)}"))
     return problems
+
+
+def _hint(key: str, allowed: Iterable[str]) -> str:
+    names = sorted(allowed)
+    close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean {close[0]!r}?"
+    if not names:
+        return " (no keys are allowed here)"
+    return f" (allowed: {', '.join(names)})"
 
 
 def _nested(annotation: Any) -> tuple[str, list[type[BaseModel]]]:
@@ -115,6 +120,12 @@ def _message(error: Any) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         message = message.removeprefix(prefix)
     kind = error["type"]
+    loc = error["loc"]
+    if loc == ("version",) and kind == "literal_error":
+        return (f"unsupported spec version {error['input']!r}: this reelform reads "
+                "version 1 (upgrade reelform for newer versions)")
+    if kind == "too_short" and loc == ("videos",):
+        return "`videos` is empty: declare at least one video"
     if kind == "missing":
         return f"missing required key {str(error['loc'][-1])!r}"
     if kind == "string_pattern_mismatch" and error["loc"] and error["loc"][-1] == "name":
