@@ -19,7 +19,7 @@ from reelform.errors import Problem, SpecError
 from reelform.plan.diff import AvatarRequest, OutputStatus, SpecPlan, diff
 from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
 from reelform.spec.assets import FileFacts, probe
-from reelform.spec.expand import LoadedSpec, load_spec
+from reelform.spec.expand import LoadedSpec, expand_spec
 from reelform.spec.fit import fit_problems
 from reelform.spec.load import find_specs
 from reelform.state.lockfile import LockState, read_lock
@@ -59,12 +59,11 @@ def prepare(path: Path, var_overrides: Mapping[str, str] | None = None) -> Prepa
 
 
 def _prepare(path: Path, var_overrides: Mapping[str, str] | None) -> Prepared:
-    spec = load_spec(path, var_overrides)
+    spec, problems = expand_spec(path, var_overrides)
     lock = read_lock(spec.lock_path)
     facts: dict[str, FileFacts | None] = {}
-    problems: list[Problem] = []
     for name, decl in spec.assets.items():
-        if decl.path is None:
+        if decl.path is None or not decl.path.is_file():  # a missing file is reported
             facts[name] = None
             continue
         key = Path(os.path.relpath(decl.path, spec.directory)).as_posix()

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from reelform.errors import Location, Problem, SpecError
 from reelform.spec import model as m
-from reelform.spec.data import Rows, inline_rows, read_rows
+from reelform.spec.data import DATA_SUFFIXES, Rows, inline_rows, read_rows
 from reelform.spec.load import PathKey, Source, load_yaml
 from reelform.spec.render import (
     CompileFailure,
@@ -75,18 +75,44 @@ class LoadedSpec:
     dependencies: frozenset[Path] = field(default_factory=frozenset)
 
     def locate_video(self, video: DesiredVideo, path: PathKey = ()) -> Location:
-        return self.source.locate(("videos", video.entry, *path))
+        """Where a field of a video is written: in its entry, else in `defaults`."""
+        entry_path = ("videos", video.entry, *path)
+        if path and entry_path not in self.source.positions and \
+                ("defaults", *path) in self.source.positions:
+            return self.source.locate(("defaults", *path))
+        return self.source.locate(entry_path)
 
 
 def load_spec(path: Path, var_overrides: Mapping[str, str] | None = None) -> LoadedSpec:
     """Load, validate and expand one spec; raise SpecError with every problem found."""
+    spec, problems = expand_spec(path, var_overrides)
+    if problems:
+        raise SpecError(problems)
+    return spec
+
+
+def expand_spec(path: Path, var_overrides: Mapping[str, str] | None = None
+                ) -> tuple[LoadedSpec, list[Problem]]:
+    """Load and expand one spec, returning it with the problems found so far.
+
+    Raises SpecError only when there is no spec to go on (YAML syntax, schema of
+    the file's head); otherwise the caller can check more (provider fit on the
+    videos that did expand) and report everything in one run.
+    """
     source = load_yaml(path)
     problems: list[Problem] = []
     if not isinstance(source.data, dict):
         raise SpecError([source.problem((), "a spec must be a mapping (version, videos, ...)")])
-    problems += unknown_key_problems(source.data, m.SpecHead, (), source.problem)
+    unknown: list[PathKey] = []
+
+    def at_key(path: PathKey, message: str) -> Problem:
+        unknown.append(path)
+        return source.problem(path, message, key=True)
+
+    problems += unknown_key_problems(source.data, m.SpecHead, (), at_key)
     try:
-        head = m.SpecHead.model_validate(source.data)
+        # Unknown keys are reported already; without them the rest can still be checked.
+        head = m.SpecHead.model_validate(_without(source.data, unknown))
     except ValidationError as exc:
         problems += validation_problems(exc, (), source.problem)
         raise SpecError(problems) from None
@@ -106,8 +132,6 @@ def load_spec(path: Path, var_overrides: Mapping[str, str] | None = None) -> Loa
     videos = expansion.run()
     problems += expansion.problems
     problems += _reference_problems(head, source, assets)
-    if problems:
-        raise SpecError(problems)
 
     output = head.output if head.output is not None else f"out/{name}"
     settings: dict[str, dict[str, str]] = {
@@ -117,7 +141,7 @@ def load_spec(path: Path, var_overrides: Mapping[str, str] | None = None) -> Loa
     }
     dependencies = {path, *data_files, *expansion.loader.loaded}
     dependencies |= {a.path for a in assets.values() if a.path is not None}
-    return LoadedSpec(
+    spec = LoadedSpec(
         path=path,
         name=name,
         directory=directory,
@@ -130,6 +154,24 @@ def load_spec(path: Path, var_overrides: Mapping[str, str] | None = None) -> Loa
         output_dir=Path(os.path.normpath(directory / output)),
         dependencies=frozenset(p.resolve() for p in dependencies),
     )
+    return spec, problems
+
+
+def _without(data: Any, paths: list[PathKey]) -> Any:
+    """A copy of ``data`` without the mapping keys at ``paths``."""
+    if not paths:
+        return data
+    drop = {p for p in paths if p}
+    return _pruned(data, (), drop)
+
+
+def _pruned(value: Any, path: PathKey, drop: set[PathKey]) -> Any:
+    if isinstance(value, dict):
+        return {k: _pruned(v, (*path, k), drop) for k, v in value.items()
+                if (*path, k) not in drop}
+    if isinstance(value, list):
+        return [_pruned(v, (*path, i), drop) for i, v in enumerate(value)]
+    return value
 
 
 def _asset_decls(head: m.SpecHead, source: Source, directory: Path
@@ -159,6 +201,13 @@ def _data_sources(head: m.SpecHead, source: Source, directory: Path
         if isinstance(spec, str):
             full = directory / spec
             files.append(full)
+            if full.suffix.lower() not in DATA_SUFFIXES:
+                # A property of the reference, not of the file: point at the spec.
+                problems.append(source.problem(
+                    ("data", name), f"data source {name!r}: unsupported file type "
+                                    f"{full.suffix or '(none)'!r}; use one of "
+                                    f"{', '.join(DATA_SUFFIXES)}"))
+                continue
             if not full.is_file():
                 problems.append(source.problem(("data", name),
                                                f"data source {name!r}: file {spec!r} not found"))
@@ -227,13 +276,16 @@ class _Expansion:
     def run(self) -> list[DesiredVideo]:
         defaults = self.head.defaults
         self.problems += unknown_key_problems(defaults, m.VideoDefaults, ("defaults",),
-                                              self.source.problem)
+                                              self._at_key)
         videos: list[DesiredVideo] = []
         for index, entry in enumerate(self.head.videos):
             videos += self._expand_entry(index, entry, defaults)
         self._flush_repeats()
         self._check_unique(videos)
         return videos
+
+    def _at_key(self, path: PathKey, message: str) -> Problem:
+        return self.source.problem(path, message, key=True)
 
     def _locate(self, index: int, path: PathKey) -> Location:
         """A path of the merged video: in the entry if written there, else in defaults."""
@@ -261,7 +313,8 @@ class _Expansion:
                       ) -> list[DesiredVideo]:
         problem = self.source.problem
         before = len(self.problems)
-        self.problems += unknown_key_problems(entry, m.VideoEntry, ("videos", index), problem)
+        self.problems += unknown_key_problems(entry, m.VideoEntry, ("videos", index),
+                                              self._at_key)
         if len(self.problems) > before:
             return []
         body = {k: v for k, v in entry.items() if k not in ("for_each", "when")}
