@@ -15,6 +15,7 @@ from reelform.providers.http import (
     RetryPolicy,
     Scrubber,
     backoff_delay,
+    classify_error,
     join_url,
     parse_retry_after,
 )
@@ -189,3 +190,27 @@ async def test_retry_log_lines_are_scrubbed(
     with caplog.at_level(logging.DEBUG):
         await req.request("GET", URL, leaky)
     assert caplog.records and secret not in caplog.text
+
+
+@pytest.mark.parametrize(("error", "create", "verdict"), [
+    (httpx.ConnectError("x"), True, "not_sent"),
+    (httpx.ConnectTimeout("x"), True, "not_sent"),
+    (httpx.PoolTimeout("x"), True, "not_sent"),
+    (httpx.ReadTimeout("x"), True, "unknown"),
+    (httpx.ReadTimeout("x"), False, "lost"),
+    (httpx.WriteError("x"), True, "unknown"),
+    (httpx.RemoteProtocolError("x"), True, "unknown"),
+    (httpx.DecodingError("x"), True, "unknown"),
+    (httpx.DecodingError("x"), False, "lost"),
+    (httpx.UnsupportedProtocol("x"), True, "refused"),
+    (httpx.InvalidURL("x"), False, "refused"),
+    (httpx.TooManyRedirects("x"), False, "refused"),
+])
+def test_classify_error(error: Exception, create: bool, verdict: str) -> None:
+    assert classify_error(error, create=create) == verdict
+
+
+async def test_an_undecodable_answer_to_a_create_is_unknown(script: Script) -> None:
+    script.on("/v2/thing", httpx.DecodingError("bad gzip"))
+    with pytest.raises(OutcomeUnknownError):
+        await requester(script, []).request("POST", URL, parse, create=True)

@@ -362,7 +362,7 @@ async def test_a_sign_url_we_cannot_reach_is_rejected_at_once(jogg: JoggProvider
     script.on(f"{P}/v2/upload/asset", envelope({"sign_url": "ftp://storage.test/x",
                                                 "asset_url": "https://r/a.wav"}))
     script.on("/x", httpx.UnsupportedProtocol("Request URL has an unsupported protocol 'ftp://'"))
-    with pytest.raises(RejectedError, match="unsupported URL scheme"):
+    with pytest.raises(RejectedError, match="unusable URL"):
         await jogg.upload_asset(Asset("a", "00" * 32, 4, "audio/wav", path=tmp_path / "a.wav"))
     assert len(script.calls("/x")) == 1  # not retried
 

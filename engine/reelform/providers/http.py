@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 import httpx
@@ -102,6 +102,32 @@ def api_key(env: Mapping[str, str], variable: str) -> str:
     if not key:
         raise ConfigError(f"{variable} is not set: export it or put it in a .env file")
     return key
+
+
+Verdict = Literal["refused", "not_sent", "lost", "unknown"]
+DESCRIPTIONS: dict[Verdict, str] = {
+    "refused": "unusable URL or endless redirects",
+    "not_sent": "could not connect",
+    "lost": "connection lost after the request was sent",
+    "unknown": "connection lost after the request was sent",
+}
+
+
+def classify_error(exc: Exception, *, create: bool) -> Verdict:
+    """What an httpx error means for the request (the module docstring's rules).
+
+    ``refused``: retrying cannot help (a URL we cannot use, a redirect loop);
+    ``not_sent``: nothing left the machine, repeat freely; ``lost``: sent, answer lost,
+    and repeating is harmless; ``unknown``: the same for a request that creates
+    something, which is never repeated.
+    """
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL | httpx.TooManyRedirects):
+        return "refused"
+    if isinstance(exc, NOT_SENT_ERRORS):
+        return "not_sent"
+    # Everything else (read/write errors and timeouts, protocol errors, an answer that
+    # cannot be decoded) happened after at least part of the request went out.
+    return "unknown" if create else "lost"
 
 
 class Scrubber:
@@ -191,17 +217,12 @@ class Requester:
                     json=json,
                     content=body() if body is not None else None,
                 )
-            except httpx.UnsupportedProtocol as exc:
-                # A URL we can never reach (a provider handed out ftp://...): not transient.
-                raise RejectedError(self.provider, f"{what}: unsupported URL scheme") from exc
-            except NOT_SENT_ERRORS as exc:
-                last = RetryableError(
-                    self.provider, f"{what}: could not connect ({type(exc).__name__})"
-                )
-            except httpx.TransportError as exc:
-                message = (f"{what}: connection lost after the request was sent "
-                           f"({type(exc).__name__})")
-                if create:
+            except (httpx.HTTPError, httpx.InvalidURL) as exc:
+                verdict = classify_error(exc, create=create)
+                message = f"{what}: {DESCRIPTIONS[verdict]} ({type(exc).__name__})"
+                if verdict == "refused":
+                    raise RejectedError(self.provider, message) from exc
+                if verdict == "unknown":
                     raise OutcomeUnknownError(
                         self.provider, message + "; it may or may not have been accepted"
                     ) from exc
