@@ -242,3 +242,15 @@ async def test_the_key_never_leaks(mirako: MirakoProvider, script: Script,
         errors.append(unknown.value)
     assert_no_secret(caplog.text, repr(mirako), *(str(e) for e in errors),
                      *(repr(e) for e in errors))
+
+
+async def test_a_missing_file_is_refused_before_any_request(
+    mirako: MirakoProvider, script: Script, files: dict[str, Asset], tmp_path: Path
+) -> None:
+    gone = Asset("gone", "dd" * 32, 1, "image/png", path=tmp_path / "gone.png")
+    with pytest.raises(RejectedError, match="not a file"):
+        await mirako.upload_asset(gone)
+    with pytest.raises(RejectedError, match="cannot read"):
+        await mirako.submit_video(job(files, image=gone,
+                                      voice=VoiceRequest(voice_id="vp", script="Hi")))
+    assert script.requests == []  # no speech paid for a video that cannot be made

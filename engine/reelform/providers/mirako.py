@@ -177,7 +177,12 @@ class MirakoProvider:
 
     async def _asset_bytes(self, asset: Asset) -> bytes:
         if asset.path is not None:
-            return await anyio.Path(asset.path).read_bytes()
+            try:
+                return await anyio.Path(asset.path).read_bytes()
+            except OSError as exc:
+                raise RejectedError(
+                    "mirako", f"asset {asset.name!r}: cannot read {asset.path}"
+                ) from exc
         if not asset.url:
             raise RejectedError("mirako", f"asset {asset.name!r} has neither a path nor a URL")
 
@@ -217,6 +222,7 @@ class MirakoProvider:
     async def request_body(self, job: VideoJob) -> dict[str, Any]:
         if job.image is None:
             raise RejectedError("mirako", f"{job.name}: Mirako needs an image to animate")
+        image = await self._asset_bytes(job.image)  # first: a missing image wastes no TTS
         voice = job.voice
         if voice.audio is not None:
             audio = await self._asset_bytes(voice.audio)
@@ -227,7 +233,6 @@ class MirakoProvider:
             audio = await self.synthesize(voice.script, voice_id)
         else:
             raise RejectedError("mirako", f"{job.name}: the voice has neither script nor audio")
-        image = await self._asset_bytes(job.image)
         # Only image, audio and webhook: the schema forbids any other field.
         body: dict[str, Any] = {
             "image": base64.b64encode(image).decode("ascii"),
