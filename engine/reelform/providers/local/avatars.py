@@ -260,10 +260,12 @@ def sprites(avatar_id: int, width: int, height: int) -> Sprites:
     big_w, big_h = width * _SS, height * _SS
     img = _gradient(big_w, big_h, *lk.background)
     d = ImageDraw.Draw(img)
-    glow = _shade(lk.background[0], 1.15)
-    d.ellipse((big_w * 0.1, big_h * 0.05, big_w * 0.9, big_h * 0.75), fill=None, outline=glow,
-              width=max(2, big_w // 60))
     g = _geometry(lk, width, height)
+    # A halo around the head, sized by the head so it frames it in any aspect.
+    glow = _shade(lk.background[0], 1.15)
+    rx, ry = 0.95 * g.hw, 1.48 * g.hw
+    d.ellipse((g.cx - rx, g.cy - ry, g.cx + rx, g.cy + ry), fill=None, outline=glow,
+              width=max(2, int(g.hw / 25)))
     _draw_body(d, lk, g, big_h)
     _draw_head(d, lk, g)
     bare = img.copy()  # face without eyes and mouth: the patches are drawn on crops of it
