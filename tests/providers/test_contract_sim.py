@@ -229,6 +229,21 @@ async def test_simulated_refusals(sim: Sim) -> None:
     assert unknown_task.value.code == 404
 
 
+async def test_simulated_mirako_refusals(sim: Sim, media: dict[str, Asset],
+                                         tmp_path: Path) -> None:
+    mirako = sim.provider("mirako")
+    small = tmp_path / "small.png"
+    Image.new("RGB", (100, 100)).save(small)
+    with pytest.raises(RejectedError) as too_small:
+        await mirako.submit_video(VideoJob(key="rf-s", name="s", image=asset_of(small, "image/png"),
+                                           voice=VoiceRequest(audio=media["audio"])))
+    assert too_small.value.code == 422 and "image" in str(too_small.value)
+    sim.state.mirako_credits = 0
+    with pytest.raises(RejectedError, match="insufficient credits"):
+        await mirako.submit_video(VideoJob(key="rf-c", name="c", image=media["image"],
+                                           voice=VoiceRequest(audio=media["audio"])))
+
+
 async def test_faults_5xx_and_429_are_ridden_out(sim: Sim) -> None:
     jogg = sim.provider("jogg")
     sim.state.config.error_rate = 0.25
