@@ -163,6 +163,14 @@ class VideoFields(Strict):
     title: str | None = Field(None, description="Sent as the provider's video name.",
                               examples=["Founder update"])
 
+    @field_validator("screen_style", mode="before")
+    @classmethod
+    def _screen_style_from_text(cls, value: Any) -> Any:
+        # A rendered template is a string, and Literal[1, 2, 3] does not coerce "2".
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        return value
+
 
 class Video(VideoFields):
     """One video after expansion: every template rendered, every value coerced."""
