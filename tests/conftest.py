@@ -1,0 +1,111 @@
+"""Shared helpers of the foundation tests (spec, plan, state, cli, bad_inputs).
+
+Nothing here is autouse: other suites keep their own conftest.py files. The
+helpers make real files (specs, data, images, audio) in a temporary folder, so
+that tests exercise reelform the way a user does, with few mocks.
+"""
+
+from __future__ import annotations
+
+import io
+import textwrap
+import wave
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+
+def make_png(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 90, 60)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_jpeg(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 90, 60)).save(buffer, format="JPEG", quality=20)
+    return buffer.getvalue()
+
+
+def make_gif(width: int, height: int) -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("P", (width, height)).save(buffer, format="GIF")
+    return buffer.getvalue()
+
+
+def make_wav(seconds: float, rate: int = 8000, width: int = 1, tone: int = 0) -> bytes:
+    """A mono WAV of ``seconds``: 8 kHz, 8-bit by default, so long files stay small."""
+    import numpy as np
+
+    frames = int(seconds * rate)
+    if width == 1:
+        samples = np.full(frames, 128 + tone % 100, dtype=np.uint8).tobytes()
+    else:
+        samples = np.full(frames, tone, dtype=np.int16).tobytes()
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(width)
+        handle.setframerate(rate)
+        handle.writeframes(samples)
+    return buffer.getvalue()
+
+
+class Tree:
+    """Writes files below a root folder; text is dedented so specs read naturally."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def write(self, relative: str, content: str | bytes) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
+        return path
+
+    def spec(self, content: str, name: str = "spec.yaml") -> Path:
+        return self.write(name, content)
+
+    def listing(self) -> dict[str, bytes]:
+        """Every file below the root with its bytes: compare before/after a run."""
+        return {str(p.relative_to(self.root)): p.read_bytes()
+                for p in sorted(self.root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Tree:
+    """A project folder, also the working directory (so messages use short paths)."""
+    monkeypatch.chdir(tmp_path)
+    return Tree(tmp_path)
+
+
+@pytest.fixture
+def media() -> dict[str, Callable[..., bytes]]:
+    return {"png": make_png, "jpeg": make_jpeg, "gif": make_gif, "wav": make_wav}
+
+
+def problems_of(path: Path, variables: dict[str, str] | None = None) -> list[str]:
+    """What `reelform validate` reports for a spec, as lines (empty: valid)."""
+    from reelform.errors import SpecError
+    from reelform.project import prepare
+
+    try:
+        prepare(path, variables)
+    except SpecError as exc:
+        return exc.lines()
+    return []
+
+
+@pytest.fixture
+def check() -> Callable[..., list[str]]:
+    return problems_of
