@@ -205,3 +205,24 @@ def _video_item(request: Request, entry: Mapping[str, Any] | None,
             "output file differs from the recorded sha256"
         return item(Action.DOWNLOAD, reason=reason)
     return item(Action.RETRY, reason=f"unexpected lock status {status!r}")
+
+
+def force_replace(plan: SpecPlan, patterns: Sequence[str]) -> SpecPlan:
+    """`apply --replace NAME`: render the named videos again even when unchanged."""
+    import fnmatch
+
+    chosen = {name for name in plan.requests
+              if any(fnmatch.fnmatchcase(name, p) for p in patterns)}
+    kept = [i for i in plan.items if not (i.kind == "video" and i.name in chosen)]
+    changed = {i.name for i in plan.items if i.kind == "video"}
+    added = []
+    for name in sorted(chosen):
+        request = plan.requests[name]
+        added.append(PlanItem(Action.REPLACE, name, request.provider, "video",
+                              request.fingerprint, request.key, reason="--replace",
+                              seconds=request.seconds,
+                              credits=credits_for(request.provider, request.seconds)))
+    unchanged = plan.unchanged - len(chosen - changed)
+    items = sorted([*kept, *added], key=lambda i: (i.kind != "avatar", i.name))
+    return SpecPlan(plan.spec, plan.lock, plan.lock_digest, tuple(items), unchanged,
+                    plan.requests)

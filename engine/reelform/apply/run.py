@@ -1,0 +1,129 @@
+"""Running an apply: locks, journals, providers, the executor, compaction.
+
+``apply_plans`` is the effectful half of plan/apply (the pure half is
+``project.plan_prepared``). It owns the resources of a run and releases them
+whatever happens: the journals are compacted into the lockfiles at the end, and
+after a crash the next run compacts what the dead one left.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from reelform.apply.executor import ApplyOptions, Executor, Outcome, SpecRun
+from reelform.apply.progress import Reporter
+from reelform.plan.diff import SpecPlan
+from reelform.project import Prepared
+from reelform.providers import ProviderContext, make_provider
+from reelform.providers.base import Provider
+from reelform.providers.ratelimit import TokenBucket
+from reelform.state.journal import Journal, compact
+from reelform.state.lock import spec_lock
+
+#: POST requests per minute per API key (PROVIDERS.md); others are not limited.
+RATE_LIMITS = {"jogg": 20.0}
+
+
+def time_scale_from(env: Mapping[str, str]) -> float:
+    """`REELFORM_TIME_SCALE` shrinks every wait, to match a time-scaled simulator."""
+    try:
+        scale = float(env.get("REELFORM_TIME_SCALE", "1") or 1)
+    except ValueError:
+        return 1.0
+    return scale if scale > 0 else 1.0
+
+
+@dataclass
+class ProviderPool:
+    """One provider instance per (provider, settings, work folder); one rate limit
+    per provider for the whole run, however many specs share it."""
+
+    env: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    http: httpx.AsyncClient | None = None
+    time_scale: float = 1.0
+    mirako_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    _providers: dict[tuple[str, tuple[tuple[str, str], ...], str], Provider] = field(
+        default_factory=dict)
+    _limiters: dict[str, TokenBucket] = field(default_factory=dict)
+
+    def get(self, name: str, settings: Mapping[str, str], work_dir: Path) -> Provider:
+        key = (name, tuple(sorted(settings.items())), str(work_dir))
+        provider = self._providers.get(key)
+        if provider is None:
+            limiter = self._limiter(name)
+            context = ProviderContext(
+                http=self.http, work_dir=work_dir, limiter=limiter, env=self.env,
+                webhook_secret=self.mirako_token if name == "mirako" else None,
+                time_scale=self.time_scale)
+            provider = make_provider(name, settings, context)
+            self._providers[key] = provider
+        return provider
+
+    def _limiter(self, name: str) -> TokenBucket | None:
+        rate = RATE_LIMITS.get(name)
+        if rate is None:
+            return None
+        if name not in self._limiters:
+            self._limiters[name] = TokenBucket(rate, time_scale=self.time_scale)
+        return self._limiters[name]
+
+    def all(self) -> list[Provider]:
+        return list(self._providers.values())
+
+    async def aclose(self) -> None:
+        for provider in self._providers.values():
+            with contextlib.suppress(Exception):
+                await provider.aclose()
+
+
+@contextlib.contextmanager
+def locked(lock_paths: Sequence[Path], labels: Sequence[str], wait: bool) -> Iterator[None]:
+    """Hold every spec's apply lock, and fold any journal a dead run left behind."""
+    with contextlib.ExitStack() as stack:
+        for path, label in sorted(zip(lock_paths, labels, strict=True)):  # fixed order
+            stack.enter_context(spec_lock(path, label, wait=wait))
+            compact(path)
+        yield
+
+
+async def apply_plans(prepared: Sequence[Prepared], plans: Sequence[SpecPlan],
+                      options: ApplyOptions, reporter: Reporter, *,
+                      env: Mapping[str, str] | None = None,
+                      http: httpx.AsyncClient | None = None) -> list[Outcome]:
+    """Execute plans (the caller holds the locks). Journals are compacted at the end."""
+    env = os.environ if env is None else env
+    scale = time_scale_from(env)
+    options.poll = type(options.poll)(**{**options.poll.__dict__, "time_scale": scale})
+    pool = ProviderPool(env=env, http=http, time_scale=scale)
+    runs = [SpecRun(p, plan, Journal(p.spec.lock_path, p.lock))
+            for p, plan in zip(prepared, plans, strict=True)]
+    if options.webhooks is not None:
+        options.webhooks.bind(pool)
+        await options.webhooks.start()
+
+    def provider_for(run: SpecRun, name: str) -> Provider:
+        spec = run.prepared.spec
+        return pool.get(name, spec.settings.get(name, {}), spec.directory / ".reelform")
+
+    own_http = http is None
+    client = http or httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0),
+                                       follow_redirects=True)
+    try:
+        executor = Executor(runs, options, provider_for, reporter, client)
+        return await executor.run()
+    finally:
+        if options.webhooks is not None:
+            await options.webhooks.stop()
+        for run in runs:
+            run.journal.compact()
+        await pool.aclose()
+        if own_http:
+            await client.aclose()
+        reporter.close()

@@ -1,0 +1,120 @@
+"""`reelform apply`: make the videos exist, and record them in the lockfiles."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+
+from reelform.apply.executor import ApplyOptions, Outcome
+from reelform.apply.progress import make_reporter
+from reelform.apply.run import apply_plans, locked
+from reelform.commands.common import default_targets, parse_vars, target_option, var_option
+from reelform.errors import ConfigError
+from reelform.plan.diff import force_replace
+from reelform.plan.saved import check_fresh, is_plan_file, load_saved_plan
+from reelform.plan.show import render_text, total_estimate, use_color
+from reelform.project import plan_prepared, prepare_all, target_filter
+from reelform.spec.load import find_specs
+
+
+@click.command("apply")
+@click.argument("targets", nargs=-1, type=click.Path(path_type=Path))
+@click.option("-y", "--yes", is_flag=True, help="Apply without asking (required when stdin is "
+                                                "not a terminal, e.g. in CI).")
+@click.option("--parallel", type=click.IntRange(1, 256), default=8, show_default=True,
+              help="Uploads, submits and downloads in flight at once.")
+@target_option
+@click.option("--replace", "replace", multiple=True, metavar="NAME",
+              help="Render NAME again even if unchanged (repeatable; globs allowed).")
+@click.option("--prune", is_flag=True,
+              help="Remove orphaned videos (outputs and lock entries), nothing else.")
+@click.option("--max-credits", type=click.IntRange(0), default=None, metavar="N",
+              help="Refuse to start when the plan's JoggAI credit estimate exceeds N.")
+@click.option("--resubmit-unknown", is_flag=True,
+              help="Submit again videos whose earlier submit has an unknown outcome "
+                   "(you may pay twice for those).")
+@click.option("--wait", "wait_lock", is_flag=True,
+              help="Wait for another apply on the same spec to finish instead of stopping.")
+@click.option("--webhook-url", metavar="URL",
+              help="Public URL that reaches --listen; providers call URL/<provider>.")
+@click.option("--listen", metavar="HOST:PORT", help="Where to receive webhooks.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON event stream (for CI).")
+@var_option
+def command(targets: tuple[Path, ...], yes: bool, parallel: int, targets_glob: tuple[str, ...],
+            replace: tuple[str, ...], prune: bool, max_credits: int | None,
+            resubmit_unknown: bool, wait_lock: bool, webhook_url: str | None,
+            listen: str | None, as_json: bool, variables: tuple[str, ...]) -> int:
+    """Apply SPEC files (or every spec under DIR, or a saved PLANFILE).
+
+    Uploads assets once, creates photo avatars, submits renders within each
+    provider's rate limit, polls (or receives webhooks), downloads each
+    finished video into the spec's output folder and records it in the
+    lockfile. Safe to interrupt and run again: submitted jobs are resumed,
+    never submitted twice. Exit 0 only when every video of the plan succeeded.
+    """
+    saved = None
+    if len(targets) == 1 and targets[0].is_file() and is_plan_file(targets[0]):
+        saved = load_saved_plan(targets[0])
+        spec_paths = [Path(s) for s in saved.specs]
+        var_overrides = saved.variables
+        globs = tuple(saved.targets)
+    else:
+        spec_paths = find_specs(default_targets(targets))
+        var_overrides = parse_vars(variables)
+        globs = targets_glob
+    if bool(webhook_url) != bool(listen):
+        raise ConfigError("--webhook-url and --listen go together")
+    if not yes and not sys.stdin.isatty():
+        raise ConfigError("apply needs --yes when stdin is not a terminal")
+
+    lock_paths = [p.with_suffix(".lock") for p in spec_paths]
+    with locked(lock_paths, [str(p) for p in spec_paths], wait=wait_lock):
+        # Planned under the lock: what we apply is what nobody else is changing.
+        prepared = prepare_all(spec_paths, var_overrides)
+        plans = [plan_prepared(p, target_filter(globs)) for p in prepared]
+        if replace:
+            plans = [force_replace(plan, replace) for plan in plans]
+        if saved is not None:
+            check_fresh(saved, plans, targets[0])
+        estimate = total_estimate(plans)
+        if max_credits is not None and estimate.credits > max_credits:
+            raise ConfigError(f"the plan needs about {estimate.credits:,} JoggAI credits, more "
+                              f"than --max-credits {max_credits:,}; nothing was done")
+        if not any(p.changes for p in plans):
+            click.echo(render_text(plans, use_color(sys.stdout)), nl=False)
+            return 0
+        if not as_json:
+            click.echo(render_text(plans, use_color(sys.stdout)), nl=False)
+        if not yes and not click.confirm("Apply this plan?", default=False):
+            click.echo("Nothing was done.")
+            return 1
+        options = ApplyOptions(parallel=parallel, resubmit_unknown=resubmit_unknown,
+                               prune=prune)
+        if webhook_url and listen:
+            from reelform.apply.webhooks import WebhookReceiver
+
+            options.webhooks = WebhookReceiver(webhook_url, listen)
+        outcomes = asyncio.run(apply_plans(prepared, plans, options, make_reporter(as_json)))
+    return summarize(outcomes, as_json)
+
+
+def summarize(outcomes: list[Outcome], as_json: bool) -> int:
+    """The final summary; exit 0 only when everything in the plan succeeded."""
+    counts = Counter(o.status for o in outcomes)
+    stream = sys.stderr if as_json else sys.stdout
+    words = [f"{counts[s]:,} {w}" for s, w in (("completed", "completed"), ("failed", "failed"),
+                                              ("running", "still running"),
+                                              ("unknown", "unknown"), ("pruned", "pruned"),
+                                              ("skipped", "orphans left"))
+             if counts[s]]
+    print("", file=stream)
+    print("Apply: " + (", ".join(words) or "nothing to do") + ".", file=stream)
+    for outcome in sorted(outcomes, key=lambda o: (o.status, o.spec, o.name)):
+        if not outcome.ok:
+            print(f"  {outcome.status:<8} {outcome.name} ({outcome.spec}): {outcome.reason}",
+                  file=stream)
+    return 0 if all(o.ok for o in outcomes) else 1
