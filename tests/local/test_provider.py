@@ -206,3 +206,10 @@ async def test_submitting_a_finished_key_again_does_not_render_again(
     second = await provider.job_status("rf-twice")
     assert second.status == JobStatus.COMPLETED
     assert url_path(second.video_url).stat().st_mtime_ns == mtime
+
+
+async def test_custom_avatar_ids_are_drawn(provider: LocalProvider) -> None:
+    custom = job("rf-custom", script="Hi.", avatar=AvatarRef(12, "custom"))
+    job_id = await provider.submit_video(custom)
+    state = await wait(provider, job_id)
+    assert state.status == JobStatus.COMPLETED, state.error

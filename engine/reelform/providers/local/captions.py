@@ -37,10 +37,11 @@ def spread_words(text: str, duration: float) -> tuple[Word, ...]:
     return tuple(Word(i * step, tok) for i, tok in enumerate(tokens))
 
 
-def cues(words: Sequence[Word], duration: float, font_size: int, width: int) -> list[Cue]:
+def cues(words: Sequence[Word], duration: float, font_size: int, width: int,
+         family: str = "") -> list[Cue]:
     """Pack words greedily into cues that fit ``width`` in at most two lines; a cue
     also ends at the end of a sentence, so one never shows the next sentence early."""
-    fnt = font(font_size)
+    fnt = font(font_size, family)
     groups: list[list[Word]] = []
     current: list[Word] = []
     for word in words:
@@ -72,13 +73,14 @@ def cue_index(cue_list: Sequence[Cue], frame_count: int, fps: int) -> np.ndarray
     return out
 
 
-def draw_cue(background: Pixels, lines: Sequence[str], font_size: int) -> Pixels:
+def draw_cue(background: Pixels, lines: Sequence[str], font_size: int, family: str = "",
+             ) -> Pixels:
     """The caption box region with the cue drawn over ``background`` (that region)."""
     h, w = background.shape[:2]
     box = Image.fromarray(background).convert("RGBA")
     overlay = Image.new("RGBA", (w, h), (0, 0, 0, 0))
     d = ImageDraw.Draw(overlay)
-    fnt = font(font_size)
+    fnt = font(font_size, family)
     line_h = font_size * 1.25
     text_w = max((fnt.getlength(line) for line in lines), default=0.0)
     pad = font_size * 0.5

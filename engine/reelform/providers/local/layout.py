@@ -31,9 +31,29 @@ def frame_size(aspect: str, preview: bool) -> tuple[int, int]:
     return (w // 2, h // 2) if preview else (w, h)
 
 
+# Installed fonts that cover more scripts than Pillow's built-in one (Latin only).
+_WIDE_FONTS = ("DejaVuSans.ttf", "NotoSans-Regular.ttf", "FreeSans.ttf", "Arial.ttf")
+_LATIN_EXTRAS = frozenset("‘’“”–—…•€")
+
+
+@functools.lru_cache(maxsize=8)
+def font_family(text: str) -> str:
+    """"" for Pillow's built-in font, the same everywhere, when it can draw ``text``;
+    else the first installed font of _WIDE_FONTS (Cyrillic, Greek, Arabic ...)."""
+    if all(ord(c) < 0x250 or c in _LATIN_EXTRAS for c in text):
+        return ""
+    for name in _WIDE_FONTS:
+        try:
+            ImageFont.truetype(name, 10)
+        except OSError:
+            continue
+        return name
+    return ""
+
+
 @functools.lru_cache(maxsize=32)
-def font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    return ImageFont.load_default(size=size)
+def font(size: int, family: str = "") -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.truetype(family, size) if family else ImageFont.load_default(size=size)
 
 
 def _even(v: float) -> int:
@@ -48,10 +68,12 @@ class Layout:
     background: Pixels  # the frame without the avatar (and without captions)
     caption_box: Box
     caption_font_size: int
+    font_family: str  # "" for the built-in font; see font_family()
 
 
 def layout(aspect: str, style: int, preview: bool, title: str, text: str) -> Layout:
     """The static parts of a frame for a screen style (1, 2 or 3)."""
+    family = font_family(f"{title} {text}")
     if style not in SCREEN_STYLES:
         raise ValueError(f"unknown screen_style {style} (known: 1, 2, 3)")
     w, h = frame_size(aspect, preview)
@@ -70,9 +92,9 @@ def layout(aspect: str, style: int, preview: bool, title: str, text: str) -> Lay
         else:
             avatar_box = (0, 0, _even(w / 2), h)
             panel = (_even(w / 2), 0, w - _even(w / 2), h - cap_h - margin)
-        _panel(canvas, panel, title, text, (245, 242, 235), (30, 34, 44), accent=(232, 96, 60))
+        _panel(canvas, panel, title, text, family)
     else:
-        _slide(canvas, title, text)
+        _slide(canvas, title, text, family)
         side = _even(unit * 0.36)
         avatar_box = (w - side - margin, margin, side, _even(side * 1.2))
         border = max(2, unit // 180)
@@ -82,7 +104,7 @@ def layout(aspect: str, style: int, preview: bool, title: str, text: str) -> Lay
             radius=border * 3, fill=(255, 255, 255),
         )
     pixels = np.asarray(canvas, dtype=np.uint8).copy()
-    return Layout(w, h, avatar_box, pixels, caption_box, cap_font)
+    return Layout(w, h, avatar_box, pixels, caption_box, cap_font, family)
 
 
 def wrap(text: str, fnt: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: float) -> list[str]:
@@ -117,14 +139,15 @@ def _fitting_pieces(words: list[str], fnt: ImageFont.FreeTypeFont | ImageFont.Im
     return pieces
 
 
-def _panel(canvas: Image.Image, box: Box, title: str, text: str, bg: tuple[int, int, int],
-           ink: tuple[int, int, int], accent: tuple[int, int, int]) -> None:
+def _panel(canvas: Image.Image, box: Box, title: str, text: str, family: str) -> None:
+    """A text panel beside the avatar: an accent bar, the title, the script."""
+    bg, ink, accent = (245, 242, 235), (30, 34, 44), (232, 96, 60)
     x, y, w, h = box
     d = ImageDraw.Draw(canvas)
     d.rectangle((x, y, x + w, y + h + canvas.height), fill=bg)
     pad = round(min(w, h) * 0.08)
-    title_font = font(max(14, round(min(canvas.size) * 0.065)))
-    body_font = font(max(10, round(min(canvas.size) * 0.038)))
+    title_font = font(max(14, round(min(canvas.size) * 0.065)), family)
+    body_font = font(max(10, round(min(canvas.size) * 0.038)), family)
     d.rectangle((x + pad, y + pad, x + pad + w // 6, y + pad + max(3, pad // 6)), fill=accent)
     ty = y + pad * 1.6
     for line in wrap(title, title_font, w - 2 * pad)[:3]:
@@ -138,7 +161,7 @@ def _panel(canvas: Image.Image, box: Box, title: str, text: str, bg: tuple[int, 
         ty += body_size * 1.35
 
 
-def _slide(canvas: Image.Image, title: str, text: str) -> None:
+def _slide(canvas: Image.Image, title: str, text: str, family: str) -> None:
     """A presentation slide: a coloured band with the title, the script as bullets."""
     w, h = canvas.size
     t = np.linspace(0, 1, w, dtype=np.float32)[None, :, None]
@@ -151,8 +174,8 @@ def _slide(canvas: Image.Image, title: str, text: str) -> None:
     unit = min(w, h)
     pad = round(unit * 0.05)
     side = _even(unit * 0.36)
-    title_font = font(max(14, round(unit * 0.06)))
-    body_font = font(max(10, round(unit * 0.036)))
+    title_font = font(max(14, round(unit * 0.06)), family)
+    body_font = font(max(10, round(unit * 0.036)), family)
     ty: float = band + pad
     title_w = w - 2 * pad - side - pad
     for line in wrap(title, title_font, title_w)[:3]:

@@ -203,7 +203,10 @@ class LocalProvider:
         return read_json(self.folder / "photo-avatars" / f"{avatar_id}.json")
 
     def _photo_image(self, job: VideoJob) -> Path | None:
-        if job.avatar is None or job.avatar.kind == "public":
+        """The photo of a photo avatar. Public and custom avatars are drawn: a custom
+        avatar exists only at its provider, so locally it maps onto the catalogue
+        like any id, which keeps a spec written for JoggAI previewable."""
+        if job.avatar is None or job.avatar.kind != "photo":
             return None
         record = self._photo_record(job.avatar.id)
         if record is None:

@@ -28,7 +28,7 @@ from reelform.providers.local.encode import (
     YuvPatch,
     to_yuv,
 )
-from reelform.providers.local.layout import layout
+from reelform.providers.local.layout import Layout, layout
 from reelform.providers.local.photo import level_per_frame, photo_levels
 from reelform.providers.local.speech import Speech, decode_audio, synthesize
 from reelform.providers.local.visemes import (
@@ -112,8 +112,7 @@ def render(request: RenderRequest, out_path: Path) -> RenderResult:
         blinks = blink_frames(frame_count, FPS, request.key)
         dynamic.append((blinks, [to_yuv(e, ax + ex, ay + ey) for e in look.eyes]))
     if request.captions:
-        dynamic.append(_caption_track(request, speech, lay.caption_box, lay.caption_font_size,
-                                      frame_rgb, frame_count))
+        dynamic.append(_caption_track(request, speech, lay, frame_rgb, frame_count))
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
@@ -142,21 +141,21 @@ def render(request: RenderRequest, out_path: Path) -> RenderResult:
     return RenderResult(frame_count / FPS, frame_count)
 
 
-def _caption_track(request: RenderRequest, speech: Speech, box: tuple[int, int, int, int],
-                   font_size: int, frame_rgb: Pixels, frame_count: int,
-                   ) -> tuple[np.ndarray, list[YuvPatch]]:
+def _caption_track(request: RenderRequest, speech: Speech, lay: Layout, frame_rgb: Pixels,
+                   frame_count: int) -> tuple[np.ndarray, list[YuvPatch]]:
     """Per-frame cue states and their patches; state 0 is "no caption" (the bare region).
 
     An audio voice has no word timings: its caption text is the job title, spread
     evenly over the audio (or the script, when a spec gives both)."""
-    x, y, w, h = box
+    x, y, w, h = lay.caption_box
+    size, family = lay.caption_font_size, lay.font_family
     region = frame_rgb[y : y + h, x : x + w]
     words = speech.words or cap.spread_words(request.script or request.title, speech.duration)
-    cue_list = cap.cues(words, speech.duration, font_size, int(w * 0.92))
+    cue_list = cap.cues(words, speech.duration, size, int(w * 0.92), family)
     patches = [to_yuv(region, x, y)]
     drawn: dict[tuple[str, ...], YuvPatch] = {}  # one drawing per distinct cue text
     for cue in cue_list:
         if cue.lines not in drawn:
-            drawn[cue.lines] = to_yuv(cap.draw_cue(region, cue.lines, font_size), x, y)
+            drawn[cue.lines] = to_yuv(cap.draw_cue(region, cue.lines, size, family), x, y)
         patches.append(drawn[cue.lines])
     return cap.cue_index(cue_list, frame_count, FPS) + 1, patches
