@@ -74,11 +74,13 @@ class Problem:
 class SpecError(UserError):
     """One or more problems found in specs, templates or data files.
 
-    All problems of a run are collected and reported together, sorted by place.
+    All problems of a run are collected and reported together, sorted by place;
+    problems at the same place keep the order they were found in (so "and 7 more
+    rows" follows the rows it summarises).
     """
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = sorted(set(problems))
+        self.problems = sorted(dict.fromkeys(problems), key=lambda p: p.location)
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod
