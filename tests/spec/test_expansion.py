@@ -1,0 +1,262 @@
+"""Structure-aware templating: rows, vars, includes, the sandbox, `when`, defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reelform.spec import render
+from reelform.spec.expand import MAX_REPEATS, load_spec, merge
+
+
+def videos(tree, text: str, **variables: str) -> list[Any]:
+    tree.spec(text)
+    return [v.video for v in load_spec(Path("spec.yaml"), variables).videos]
+
+
+def test_data_never_becomes_yaml_syntax(tree) -> None:
+    tree.write("data/rows.csv", 'id,text\n1,"key: value, {a: b}"\n2,{{ vars.x }}\n'
+                                '3,"- item\n#c"\n')
+    result = videos(tree, """
+        version: 1
+        data: {rows: data/rows.csv}
+        videos:
+          - {name: "v{{ row.id }}", for_each: rows, voice: {script: "{{ row.text }}"}}
+    """)
+    assert [v.voice.script for v in result] == ["key: value, {a: b}", "{{ vars.x }}",
+                                                "- item\n#c"]
+
+
+def test_context_row_vars_loop_and_spec_name(tree) -> None:
+    result = videos(tree, """
+        version: 1
+        name: demo
+        vars: {greeting: Hi}
+        data: {langs: [{code: en}, {code: de}]}
+        videos:
+          - name: "{{ spec.name }}-{{ loop.index }}-{{ row.code }}"
+            for_each: langs
+            voice: {script: "{{ vars.greeting }} {{ row.code | upper }}"}
+            title: "{{ spec.name }}"
+    """)
+    assert [(v.name, v.voice.script, v.title) for v in result] == [
+        ("demo-1-en", "Hi EN", "demo"), ("demo-2-de", "Hi DE", "demo")]
+
+
+def test_a_video_without_for_each_has_an_empty_row(tree) -> None:
+    [video] = videos(tree, "version: 1\nvideos:\n  - {name: 'a{{ loop.index }}', "
+                           "voice: {script: '{{ row | length }}'}}\n")
+    assert (video.name, video.voice.script) == ("a1", "0")
+
+
+def test_var_overrides_win_over_vars(tree) -> None:
+    [video] = videos(tree, "version: 1\nvars: {who: A}\nvideos:\n"
+                           "  - {name: a, voice: {script: 'hi {{ vars.who }}'}}\n", who="B")
+    assert video.voice.script == "hi B"
+
+
+def test_undefined_column_with_suggestion_and_row(tree, check) -> None:
+    tree.write("data/p.csv", "id,first_name\n1,Ann\n")
+    tree.spec("""
+        version: 1
+        data: {p: data/p.csv}
+        videos:
+          - {name: "v{{ row.id }}", for_each: p, voice: {script: "Hi {{ row.frist_name }}"}}
+    """)
+    assert check(Path("spec.yaml")) == [
+        "spec.yaml:4:58: 'dict object' has no attribute 'frist_name'; did you mean "
+        "'first_name'? (template line 1) (row data/p.csv:2)"]
+
+
+def test_undefined_variable_lists_the_row(tree, check) -> None:
+    tree.write("data/p.csv", "id,name\n1,Ann\n")
+    tree.spec("""
+        version: 1
+        data: {p: data/p.csv}
+        videos:
+          - {name: "v{{ row.id }}", for_each: p, voice: {script: "{{ row.zzz }}"}}
+    """)
+    assert check(Path("spec.yaml")) == [
+        "spec.yaml:4:58: 'dict object' has no attribute 'zzz' (row has: id, name) "
+        "(template line 1) (row data/p.csv:2)"]
+
+
+def test_undefined_name_outside_row(tree, check) -> None:
+    tree.spec("version: 1\nvideos:\n  - {name: a, voice: {script: '{{ nope }}'}}\n")
+    assert check(Path("spec.yaml")) == [
+        "spec.yaml:3:31: 'nope' is undefined (template line 1)"]
+
+
+def test_template_syntax_error_with_template_line(tree, check) -> None:
+    tree.spec("version: 1\nvideos:\n  - name: a\n    voice:\n      script: |\n"
+              "        line one\n        {{ row.x\n")
+    assert check(Path("spec.yaml")) == [
+        "spec.yaml:5:15: template syntax: unexpected end of template, expected "
+        "'end of print statement'. (template line 2)"]
+
+
+def test_includes_from_templates_beside_and_above(tree) -> None:
+    tree.write("specs/templates/near.j2", "near {{ row.n }}")
+    tree.write("templates/far.j2", "far {{ vars.v }}")
+    tree.write("specs/spec.yaml", """
+        version: 1
+        vars: {v: V}
+        data: {r: [{n: 1}]}
+        videos:
+          - name: a
+            for_each: r
+            voice: {script: "{% include 'near.j2' %} / {% include 'far.j2' %}"}
+    """)
+    spec = load_spec(Path("specs/spec.yaml"))
+    assert spec.videos[0].video.voice.script == "near 1 / far V"
+    assert {p.name for p in spec.dependencies} >= {"near.j2", "far.j2", "spec.yaml"}
+
+
+def test_a_template_beside_the_spec_wins(tree) -> None:
+    tree.write("specs/templates/t.j2", "near")
+    tree.write("templates/t.j2", "far")
+    tree.write("specs/spec.yaml", "version: 1\nvideos:\n"
+                                  "  - {name: a, voice: {script: \"{% include 't.j2' %}\"}}\n")
+    assert load_spec(Path("specs/spec.yaml")).videos[0].video.voice.script == "near"
+
+
+def test_missing_include(tree, check) -> None:
+    tree.spec("version: 1\nvideos:\n  - {name: a, voice: {script: \"{% include 'x.j2' %}\"}}\n")
+    assert check(Path("spec.yaml")) == [
+        "spec.yaml:3:31: template 'x.j2' not found in templates/ or ../templates/ "
+        "(template line 1)"]
+
+
+def test_error_inside_an_included_template_names_it(tree, check) -> None:
+    tree.write("templates/t.j2", "ok\n{{ vars.missing }}\n")
+    tree.spec("version: 1\nvideos:\n  - {name: a, voice: {script: \"{% include 't.j2' %}\"}}\n")
+    [line] = check(Path("spec.yaml"))
+    assert line.startswith("spec.yaml:3:31: 'dict object' has no attribute 'missing'")
+    assert line.endswith("(template templates/t.j2 line 2)")
+
+
+@pytest.mark.parametrize("expression", [
+    "{{ ''.__class__ }}",
+    "{{ row.__class__.__mro__ }}",
+    "{{ vars.__init__.__globals__ }}",
+    "{{ cycler.__init__.__globals__.os }}",
+    "{{ ().__class__.__base__.__subclasses__() }}",
+])
+def test_sandbox(tree, check, expression: str) -> None:
+    tree.write("spec.yaml", "version: 1\nvideos:\n  - name: a\n    voice:\n"
+                            f"      script: \"{expression}\"\n")
+    [line] = check(Path("spec.yaml"))
+    assert line.startswith("spec.yaml:5:15: ")
+    assert "unsafe" in line or "undefined" in line, line
+
+
+@pytest.mark.parametrize(("when", "kept"), [
+    ("true", ["a", "b"]), ("false", []), ("'{{ row.on }}'", ["a"]),
+    ("\"{{ row.on == 'yes' }}\"", ["a"]), ("'{{ loop.index > 1 }}'", ["b"]),
+])
+def test_when(tree, when: str, kept: list[str]) -> None:
+    result = videos(tree, f"""
+        version: 1
+        data: {{r: [{{n: a, on: "yes"}}, {{n: b, on: "no"}}]}}
+        videos:
+          - {{name: "{{{{ row.n }}}}", for_each: r, when: {when}, voice: {{script: x}}}}
+    """)
+    assert [v.name for v in result] == kept
+
+
+def test_when_garbage(tree, check) -> None:
+    tree.spec("""
+        version: 1
+        data: {r: [{on: maybe}]}
+        videos:
+          - {name: a, for_each: r, when: "{{ row.on }}", voice: {script: x}}
+    """)
+    assert check(Path("spec.yaml")) == [
+        "spec.yaml:4:34: `when` must render true or false, got 'maybe' (row spec.yaml:2)"]
+
+
+def test_defaults_deep_merge(tree) -> None:
+    [video] = videos(tree, """
+        version: 1
+        defaults:
+          avatar: {id: 12, type: custom}
+          voice: {voice_id: v1}
+          aspect: landscape
+          captions: true
+        videos:
+          - {name: a, voice: {script: hi}, captions: false}
+    """)
+    assert video.avatar is not None and (video.avatar.id, video.avatar.type) == (12, "custom")
+    assert (video.voice.voice_id, video.voice.script) == ("v1", "hi")
+    assert (video.aspect, video.captions) == ("landscape", False)
+
+
+def test_defaults_alternatives_replace_each_other() -> None:
+    defaults = {"avatar": {"id": 81, "type": "custom"},
+                "voice": {"type": "script", "script": "hi", "voice_id": "v"}}
+    video = {"avatar": {"photo": "me"}, "voice": {"audio": "intro"}}
+    assert merge(defaults, video) == {"avatar": {"photo": "me"},
+                                      "voice": {"audio": "intro", "voice_id": "v"}}
+    assert merge({"avatar": {"photo": "me"}}, {"avatar": {"id": 1}}) == {"avatar": {"id": 1}}
+    assert merge({"voice": {"audio": "a"}}, {"voice": {"script": "s"}}) == \
+        {"voice": {"script": "s"}}
+
+
+def test_defaults_alternatives_through_a_spec(tree, media) -> None:
+    tree.write("p.png", media["png"](600, 600))
+    tree.write("a.wav", media["wav"](1))
+    [video] = videos(tree, """
+        version: 1
+        assets: {p: p.png, a: a.wav}
+        avatars: {me: {image: p, voice_id: v}}
+        defaults: {avatar: {id: 81}, voice: {script: default text, voice_id: v}}
+        videos:
+          - {name: a, avatar: {photo: me}, voice: {audio: a}}
+    """)
+    assert video.avatar is not None
+    assert (video.avatar.id, video.avatar.photo) == (None, "me")
+    assert (video.voice.script, video.voice.audio) == (None, "a")
+
+
+def test_templates_compile_once_per_spec_not_per_row(tree, monkeypatch) -> None:
+    tree.write("data/r.csv", "id\n" + "".join(f"{i}\n" for i in range(50)))
+    calls: list[str] = []
+    original = render.SandboxedEnvironment.from_string
+
+    def counting(self, source, *args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(source)
+        return original(self, source, *args, **kwargs)
+
+    monkeypatch.setattr(render.SandboxedEnvironment, "from_string", counting)
+    result = videos(tree, """
+        version: 1
+        data: {r: data/r.csv}
+        videos:
+          - {name: "a-{{ row.id }}", for_each: r, voice: {script: "{{ row.id }}"}}
+          - {name: "b-{{ row.id }}", for_each: r, voice: {script: "{{ row.id }}"}}
+    """)
+    assert len(result) == 100
+    assert sorted(calls) == ["a-{{ row.id }}", "b-{{ row.id }}", "{{ row.id }}"]
+
+
+def test_repeated_errors_are_capped(tree, check) -> None:
+    tree.write("data/r.csv", "id\n" + "".join(f"{i}\n" for i in range(10)))
+    tree.spec("""
+        version: 1
+        data: {r: data/r.csv}
+        videos:
+          - {name: "a-{{ row.id }}", for_each: r, voice: {script: "{{ row.nope }}"}}
+    """)
+    lines = check(Path("spec.yaml"))
+    assert len(lines) == MAX_REPEATS + 1
+    assert lines[-1].endswith(f"(and {10 - MAX_REPEATS} more rows)")
+    assert "(row data/r.csv:2)" in lines[0]
+
+
+def test_var_from_the_command_line_is_a_string(tree) -> None:
+    [video] = videos(tree, "version: 1\nvideos:\n  - {name: a, voice: {script: x}, "
+                           "screen_style: '{{ vars.s }}', captions: '{{ vars.c }}'}\n",
+                     s="3", c="no")
+    assert (video.screen_style, video.captions) == (3, False)
