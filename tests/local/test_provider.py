@@ -120,6 +120,17 @@ async def test_lost_render_is_restarted(tmp_path: Path) -> None:
         await second.aclose()
 
 
+async def test_a_video_without_its_result_file_still_reports_its_duration(
+    provider: LocalProvider,
+) -> None:
+    await provider.submit_video(job("rf-noresult", script="Short one."))
+    first = await wait(provider, "rf-noresult")
+    (provider.folder / "rf-noresult.result.json").unlink()
+    state = await provider.job_status("rf-noresult")
+    assert state.status == JobStatus.COMPLETED
+    assert state.duration == pytest.approx(first.duration, abs=0.1)
+
+
 async def test_unknown_job_fails(provider: LocalProvider) -> None:
     state = await provider.job_status("rf-never")
     assert state.status == JobStatus.FAILED and "rf-never" in (state.error or "")

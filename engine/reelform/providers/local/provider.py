@@ -86,6 +86,18 @@ def _voices() -> list[VoiceInfo]:
     ]
 
 
+def _duration(mp4: Path) -> float | None:
+    """The video's duration read from the file (for a video whose worker died between
+    moving it into place and writing its result.json)."""
+    import av
+
+    try:
+        with av.open(str(mp4)) as container:
+            return float(container.duration or 0) / av.time_base or None
+    except (av.error.FFmpegError, OSError):
+        return None
+
+
 def _languages_of(voice: VoiceInfo) -> list[object]:
     languages = voice.details.get("languages")
     return list(languages) if isinstance(languages, list) else [voice.language]
@@ -176,7 +188,7 @@ class LocalProvider:
             result = read_json(self.folder / f"{job_id}.result.json") or {}
             duration = result.get("duration")
             return JobState(job_id, JobStatus.COMPLETED, video_url=mp4.resolve().as_uri(),
-                            duration=float(duration) if duration is not None else None)
+                            duration=float(duration) if duration is not None else _duration(mp4))
         error = read_json(self.folder / f"{job_id}.error.json")
         if error is not None:
             return JobState(job_id, JobStatus.FAILED, error=str(error.get("error")))
