@@ -53,3 +53,10 @@ def test_blinks_are_brief_and_deterministic() -> None:
     assert (a == blink_frames(500, 25, "rf-1")).all()
     closed = np.count_nonzero(a)
     assert 0 < closed < 500 * 0.15
+
+
+def test_short_lip_closures_are_not_skipped() -> None:
+    # "ama" with a 20 ms m: the frame middles fall on the vowels, the m still shows.
+    phonemes = [Phoneme(0.0, "a"), Phoneme(0.05, "m"), Phoneme(0.07, "a"), Phoneme(0.2, "_")]
+    frames = frames_from_phonemes(phonemes, 5, 25, speech_end=0.2)
+    assert list(frames[:3]) == [Viseme.OPEN, Viseme.CLOSED, Viseme.OPEN]

@@ -71,7 +71,10 @@ def phoneme_viseme(name: str) -> Viseme:
 def frames_from_phonemes(
     phonemes: Sequence[Phoneme], frame_count: int, fps: int, speech_end: float
 ) -> npt.NDArray[np.uint8]:
-    """The viseme shown in each frame: the phoneme sounding at the frame's middle."""
+    """The viseme shown in each frame: the phoneme sounding at the frame's middle,
+    except that a lip closure (m b p) or lip-teeth contact (f v) starting anywhere in
+    a frame wins it: those are short (often under a frame) and the eye misses them
+    most when they are skipped."""
     out = np.full(frame_count, Viseme.REST, dtype=np.uint8)
     if not phonemes:
         return out
@@ -82,6 +85,10 @@ def frames_from_phonemes(
         k = bisect.bisect_right(starts, t) - 1
         if k >= 0 and t < speech_end:
             out[i] = shapes[k]
+    for start, shape in zip(starts, shapes, strict=True):
+        i = int(start * fps)
+        if shape in (Viseme.CLOSED, Viseme.TEETH) and i < frame_count and start < speech_end:
+            out[i] = shape
     return out
 
 
