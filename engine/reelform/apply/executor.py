@@ -162,7 +162,10 @@ class Executor:
         entry = run.journal.state.videos.get(item.name) or {}
         try:
             if item.action is Action.DOWNLOAD:
-                return await self._download(run, request, entry, resumed=True)
+                outcome = await self._download(run, request, entry, resumed=True)
+                if outcome.ok or request.provider not in FREE_PROVIDERS:
+                    return outcome
+                # A free render whose source is gone (another machine's cache): render again.
             job_id: str | None = None
             if item.action is Action.RESUME:
                 job_id = entry.get("job_id")

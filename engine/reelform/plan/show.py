@@ -72,7 +72,8 @@ def use_color(stream: TextIO) -> bool:
 def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
     """The human plan: one line per change, counts for the unchanged."""
     lines: list[str] = []
-    width = max((len(i.name) for p in plans for i in p.items), default=10)
+    width = max((len(i.name) + 7 * (i.kind == "avatar") for p in plans for i in p.items),
+                default=10)
     width = min(max(width, 10), 48)
 
     def paint(text: str, style: str) -> str:
@@ -89,7 +90,7 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
             label = f"{symbol} {item.action.value:<9}"
             kind = "avatar " if item.kind == "avatar" else ""
             detail = _detail(item.changed, item.reason, item.seconds, item.action.renders)
-            lines.append(f"  {paint(label, style)} {kind}{item.name:<{width}}  "
+            lines.append(f"  {paint(label, style)} {kind + item.name:<{width}}  "
                          f"{item.provider:<6}  {detail}".rstrip())
         if plan.unchanged:
             lines.append(paint(f"  = {plan.unchanged:,} unchanged", "dim"))
