@@ -44,11 +44,11 @@ CATALOGUE: tuple[Look, ...] = (
     Look(1, "Ava", "oval", (241, 204, 178), (92, 58, 36), "long", (38, 70, 140), "blazer",
          ((36, 120, 130), (12, 52, 70)), (70, 110, 60), (190, 90, 95)),
     Look(2, "Ben", "square", (120, 78, 52), (24, 20, 18), "buzz", (46, 120, 70), "hoodie",
-         ((236, 150, 80), (170, 70, 40)), (50, 32, 20), (130, 70, 60)),
+         ((236, 150, 80), (170, 70, 40)), (50, 32, 20), (92, 42, 42)),
     Look(3, "Chen", "round", (233, 196, 160), (20, 20, 24), "short", (120, 124, 130), "shirt",
          ((120, 90, 170), (50, 36, 90)), (40, 30, 24), (200, 110, 110), glasses=True),
     Look(4, "Dara", "oval", (160, 105, 70), (40, 26, 20), "curly", (140, 30, 50), "shirt",
-         ((250, 210, 90), (210, 150, 40)), (60, 36, 20), (150, 70, 70)),
+         ((250, 210, 90), (210, 150, 40)), (60, 36, 20), (112, 48, 54)),
     Look(5, "Eli", "square", (250, 222, 205), (196, 96, 40), "bun", (30, 40, 80), "sweater",
          ((170, 210, 170), (80, 130, 100)), (60, 120, 160), (210, 120, 120)),
 )
@@ -186,8 +186,9 @@ def _eye_box(g: _Geometry) -> Box:
 
 
 def _mouth_box(g: _Geometry) -> Box:
-    w, h = 0.44 * g.hw / _SS, 0.26 * g.hw / _SS
-    return (_even(g.cx / _SS - w / 2), _even(g.mouth_y / _SS - h * 0.4), _even(w), _even(h))
+    # Tall enough below the lips for the open jaw (its lower lip ends at +0.17 hw).
+    w, h = 0.44 * g.hw / _SS, 0.32 * g.hw / _SS
+    return (_even(g.cx / _SS - w / 2), _even(g.mouth_y / _SS - h * 0.36), _even(w), _even(h))
 
 
 def _draw_eyes(d: ImageDraw.ImageDraw, lk: Look, g: _Geometry, ox: float, oy: float,
@@ -233,7 +234,7 @@ def _draw_mouth(d: ImageDraw.ImageDraw, lk: Look, g: _Geometry, ox: float, oy: f
         d.line((x - 0.11 * u, y, x + 0.11 * u, y), fill=_shade(lip, 0.6), width=max(2, line_w // 2))
         return
     # (half width, half height) of the open mouth
-    size = {Viseme.MID: (0.12, 0.045), Viseme.OPEN: (0.13, 0.11), Viseme.ROUND: (0.075, 0.075),
+    size = {Viseme.MID: (0.12, 0.045), Viseme.OPEN: (0.12, 0.095), Viseme.ROUND: (0.075, 0.075),
             Viseme.WIDE: (0.17, 0.045), Viseme.TEETH: (0.13, 0.04)}[shape]
     hx, hy = size[0] * u, size[1] * u
     cy = y + hy * 0.4
