@@ -74,10 +74,12 @@ def render_request(job: VideoJob, settings: dict[str, str], photo_image: Path | 
     if audio is None and not (job.voice.script or "").strip():
         raise RenderError("the video has neither a script nor an audio file")
     image = local_path(job.image, urls) if job.image is not None else photo_image
+    # The job carries the spec's `providers: {local: ...}` settings too; they win.
+    merged = {**settings, **job.settings}
     try:
-        crf = int(settings.get("crf", DEFAULT_CRF))
+        crf = int(merged.get("crf", DEFAULT_CRF))
     except ValueError:
-        raise RenderError(f"local: crf must be an integer, not {settings['crf']!r}") from None
+        raise RenderError(f"local: crf must be an integer, not {merged['crf']!r}") from None
     return RenderRequest(
         key=job.key,
         title=job.title or job.name,
@@ -89,8 +91,8 @@ def render_request(job: VideoJob, settings: dict[str, str], photo_image: Path | 
         aspect=job.aspect,
         screen_style=job.screen_style,
         captions=job.captions,
-        preview=job.settings.get("preview") == "true",
-        preset=settings.get("preset", DEFAULT_PRESET),
+        preview=str(merged.get("preview", "")).lower() in ("true", "1", "yes"),
+        preset=str(merged.get("preset", DEFAULT_PRESET)),
         crf=crf,
     )
 
