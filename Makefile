@@ -19,13 +19,13 @@ demo: $(STAMP)
 	@echo "Videos are in out/demo/ (run 'make demo' again: nothing is rendered twice)."
 
 test: $(STAMP)
-	$(BIN)/ruff check engine tests bench
+	$(BIN)/ruff check engine tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine tests bench
-	$(BIN)/ruff format --check engine tests bench
+	$(BIN)/ruff check engine tests bench scripts
+	$(BIN)/ruff format --check engine tests bench scripts
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -34,7 +34,7 @@ schema: $(STAMP)
 	$(BIN)/reelform schema > schemas/reelform.schema.json
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
