@@ -264,7 +264,7 @@ def sprites(avatar_id: int, width: int, height: int) -> Sprites:
     g = _geometry(lk, width, height)
     # A halo around the head, sized by the head so it frames it in any aspect.
     glow = _shade(lk.background[0], 1.15)
-    rx, ry = 0.95 * g.hw, 1.48 * g.hw
+    rx, ry = 0.95 * g.hw, min(1.48 * g.hw, 0.94 * g.cy)  # kept inside the top edge
     d.ellipse((g.cx - rx, g.cy - ry, g.cx + rx, g.cy + ry), fill=None, outline=glow,
               width=max(2, int(g.hw / 25)))
     _draw_body(d, lk, g, big_h)
