@@ -1,0 +1,222 @@
+"""Fingerprints: what a video is, not how the spec spells it (hypothesis properties)."""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from reelform.plan.fingerprint import Request, changed_fields, requests_for
+from reelform.project import prepare
+
+FAST = settings(max_examples=20, deadline=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+ROWS = [{"id": str(i), "first": f"name{i}", "style": str(1 + i % 2)} for i in range(6)]
+
+
+def wav_bytes(tone: int = 0) -> bytes:
+    import io
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(1)
+        handle.setframerate(8000)
+        handle.writeframes(bytes([128 + tone]) * 8000)
+    return buffer.getvalue()
+
+
+def png_bytes() -> bytes:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (600, 600)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def base_spec() -> dict[str, Any]:
+    return {
+        "version": 1,
+        "provider": "jogg",
+        "providers": {"jogg": {"api_version": "v2"}},
+        "vars": {"company": "Acme", "hello": "Hi"},
+        "assets": {"intro": "assets/intro.wav", "outro": {"path": "assets/outro.wav"},
+                   "face": "assets/face.png"},
+        "data": {"people": "data/people.csv"},
+        "avatars": {"founder": {"image": "face", "voice_id": "v-f", "model": "2.0"}},
+        "defaults": {"avatar": {"id": 81}, "voice": {"voice_id": "v1"},
+                     "aspect": "portrait", "captions": True},
+        "videos": [
+            {"name": "hi-{{ row.id }}", "for_each": "people",
+             "voice": {"script": "{{ vars.hello }} {{ row.first }} from {{ vars.company }}"},
+             "screen_style": "{{ row.style }}", "title": "For {{ row.first }}"},
+            {"name": "intro", "voice": {"audio": "intro"}, "avatar": {"id": 12,
+                                                                     "type": "custom"}},
+            {"name": "outro", "voice": {"audio": "outro"}, "aspect": "square"},
+            {"name": "founder", "avatar": {"photo": "founder"}, "voice": {"script": "Hello."}},
+            {"name": "local-one", "provider": "local", "voice": {"audio": "intro"}},
+        ],
+    }
+
+
+@contextmanager
+def project(spec: dict[str, Any], rows: list[dict[str, str]] | None = None,
+            files: dict[str, bytes] | None = None) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        contents = {"assets/intro.wav": wav_bytes(1), "assets/outro.wav": wav_bytes(2),
+                    "assets/face.png": png_bytes(), **(files or {})}
+        for name, data in contents.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_bytes(data)
+        table = ROWS if rows is None else rows
+        (root / "data").mkdir(exist_ok=True)
+        (root / "data/people.csv").write_text(
+            "id,first,style\n" + "".join(f"{r['id']},{r['first']},{r['style']}\n"
+                                        for r in table))
+        (root / "spec.yaml").write_text(json.dumps(spec, indent=1))  # JSON is YAML
+        yield root / "spec.yaml"
+
+
+def requests(spec: dict[str, Any], **kwargs: Any) -> dict[str, Request]:
+    with project(spec, **kwargs) as path:
+        prepared = prepare(path)
+        return {r.name: r for r in requests_for(prepared.spec, prepared.facts)}
+
+
+def fingerprints(spec: dict[str, Any], **kwargs: Any) -> dict[str, str]:
+    return {name: r.fingerprint for name, r in requests(spec, **kwargs).items()}
+
+
+BASE = fingerprints(base_spec())
+
+
+def shuffled(value: Any, rnd: random.Random) -> Any:
+    """The same document with every mapping's keys in another order (lists untouched)."""
+    if isinstance(value, dict):
+        keys = list(value)
+        rnd.shuffle(keys)
+        return {k: shuffled(value[k], rnd) for k in keys}
+    if isinstance(value, list):
+        return [shuffled(v, rnd) for v in value]
+    return value
+
+
+@FAST
+@given(st.randoms(use_true_random=False))
+def test_stable_under_key_order(rnd: random.Random) -> None:
+    assert fingerprints(shuffled(base_spec(), rnd)) == BASE
+
+
+@FAST
+@given(st.permutations(ROWS))
+def test_stable_under_csv_row_order(rows: list[dict[str, str]]) -> None:
+    assert fingerprints(base_spec(), rows=rows) == BASE
+
+
+@FAST
+@given(st.from_regex(r"[a-z][a-z0-9_-]{0,12}", fullmatch=True),
+       st.sampled_from(["", "sub/", "deep/er/"]))
+def test_stable_under_renaming_asset_files(stem: str, folder: str) -> None:
+    spec = base_spec()
+    spec["assets"]["intro"] = {"path": f"{folder}{stem}.wav"}
+    spec["assets"]["face"] = f"{folder}{stem}.png"
+    files = {f"{folder}{stem}.wav": wav_bytes(1), f"{folder}{stem}.png": png_bytes()}
+    assert fingerprints(spec, files=files) == BASE
+
+
+def test_stable_under_unrelated_edits() -> None:
+    spec = base_spec()
+    spec["vars"]["unused"] = "x"
+    spec["data"]["other"] = [{"a": 1}]
+    spec["assets"]["spare"] = "assets/face.png"
+    assert fingerprints(spec) == BASE
+
+
+def edit(path: str, value: Any) -> dict[str, Any]:
+    spec = base_spec()
+    *parents, last = path.split("/")
+    node: Any = spec
+    for part in parents:
+        node = node[int(part)] if part.isdigit() else node[part]
+    node[int(last) if last.isdigit() else last] = value
+    return spec
+
+
+@pytest.mark.parametrize(("path", "value", "video", "field"), [
+    ("videos/0/voice/script", "Bye {{ row.first }}", "hi-1", "voice.script"),
+    ("defaults/voice/voice_id", "v2", "hi-1", "voice.voice_id"),
+    ("defaults/aspect", "landscape", "intro", "aspect"),
+    ("videos/2/aspect", "portrait", "outro", "aspect"),
+    ("videos/1/screen_style", 2, "intro", "screen_style"),
+    ("defaults/captions", False, "intro", "captions"),
+    ("videos/0/title", "Dear {{ row.first }}", "hi-2", "title"),
+    ("defaults/avatar/id", 82, "outro", "avatar.id"),
+    ("videos/1/avatar/type", "public", "intro", "avatar.type"),
+    ("videos/4/provider", "jogg", "local-one", "provider"),
+    ("providers/jogg/api_version", "v1", "intro", "settings.api_version"),
+    ("avatars/founder/model", "2.0-Pro", "founder", "avatar.photo"),
+    ("videos/2/voice", {"audio": "intro"}, "outro", "voice.audio"),
+    ("videos/1/voice", {"script": "now a script"}, "intro", "voice.audio"),
+])
+def test_changed_by_every_request_field(path: str, value: Any, video: str, field: str
+                                        ) -> None:
+    before = requests(base_spec())
+    after = requests(edit(path, value))
+    assert after[video].fingerprint != before[video].fingerprint
+    assert field in changed_fields(before[video].inputs, after[video].inputs)
+
+
+def test_one_byte_of_an_audio_file_changes_only_the_videos_using_it() -> None:
+    audio = bytearray(wav_bytes(1))
+    audio[-1] ^= 0x01
+    after = fingerprints(base_spec(), files={"assets/intro.wav": bytes(audio)})
+    changed = sorted(name for name in BASE if after[name] != BASE[name])
+    assert changed == ["intro", "local-one"]
+
+
+def test_changed_fields_names_the_asset_not_its_hash() -> None:
+    before = requests(base_spec())["outro"]
+    audio = bytearray(wav_bytes(2))
+    audio[-1] ^= 0x01
+    after = requests(base_spec(), files={"assets/outro.wav": bytes(audio)})["outro"]
+    assert changed_fields(before.inputs, after.inputs) == ("voice.audio",)
+
+
+def test_photo_image_change_changes_the_videos_of_that_photo_avatar() -> None:
+    from PIL import Image
+    import io
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (600, 600), (1, 2, 3)).save(buffer, format="PNG")
+    after = fingerprints(base_spec(), files={"assets/face.png": buffer.getvalue()})
+    assert sorted(n for n in BASE if after[n] != BASE[n]) == ["founder"]
+
+
+def test_changed_fields_of_flat_and_nested_inputs() -> None:
+    old = {"voice": {"script": "a", "voice_id": "v"}, "aspect": "portrait",
+           "image": {"sha256": "1"}}
+    new = copy.deepcopy(old) | {"aspect": "square", "title": "t"}
+    new["image"] = {"sha256": "2"}
+    assert changed_fields(old, new) == ("aspect", "image", "title")
+    assert changed_fields(old, old) == ()
+
+
+def test_inputs_hold_no_paths_only_hashes() -> None:
+    inputs = requests(base_spec())["intro"].inputs
+    text = json.dumps(inputs)
+    assert "assets/" not in text and "intro.wav" not in text
+    assert set(inputs["voice"]["audio"]) == {"sha256"}
