@@ -29,10 +29,13 @@ from reelform.state.lockfile import atomic_write
               help="Also save the plan to FILE; `reelform apply FILE` applies exactly it.")
 @click.option("--detailed-exitcode", is_flag=True,
               help="Exit 0 when nothing would change, 2 when something would, 1 on errors.")
+@click.option("--check-remote", is_flag=True,
+              help="Also check avatar and voice ids against the providers' catalogues "
+                   "(needs the API keys; cached for a day in .reelform/).")
 @var_option
 @target_option
 def command(targets: tuple[Path, ...], as_json: bool, fmt: str | None, out: Path | None,
-            detailed_exitcode: bool, variables: tuple[str, ...],
+            detailed_exitcode: bool, check_remote: bool, variables: tuple[str, ...],
             targets_glob: tuple[str, ...]) -> int:
     """Compare SPEC files (or every spec under DIR) with their lockfiles.
 
@@ -43,6 +46,10 @@ def command(targets: tuple[Path, ...], as_json: bool, fmt: str | None, out: Path
     """
     var_overrides = parse_vars(variables)
     prepared = prepare_all(default_targets(targets), var_overrides)
+    if check_remote:
+        from reelform.remote import check_remote as check
+
+        check(prepared)
     selected = target_filter(targets_glob)
     plans = [plan_prepared(p, selected) for p in prepared]
     fmt = "json" if as_json else (fmt or "text")

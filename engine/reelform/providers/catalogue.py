@@ -90,11 +90,16 @@ def load_cached(
     return catalogue if 0 <= age <= max_age else None
 
 
+#: Providers whose videos name an avatar id (Mirako animates an image instead).
+USES_AVATAR_IDS = frozenset({"jogg", "local"})
+
+
 async def fetch_catalogue(provider: Provider) -> Catalogue:
-    """Every avatar (all kinds) and voice id the provider lists now."""
+    """Every avatar (all kinds, where videos use avatar ids) and voice id listed now."""
     avatars: dict[str, set[str]] = {}
-    for avatar in await provider.list_avatars():
-        avatars.setdefault(avatar.kind, set()).add(avatar.id)
+    if provider.name in USES_AVATAR_IDS:
+        for avatar in await provider.list_avatars():
+            avatars.setdefault(avatar.kind, set()).add(avatar.id)
     voices = {voice.voice_id for voice in await provider.list_voices()}
     return Catalogue(
         provider=provider.name,

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reelform.errors import Location, Problem
+from reelform.providers.catalogue import Catalogue
 from reelform.spec.assets import FileFacts
 from reelform.spec.expand import DesiredVideo, LoadedSpec
 from reelform.spec.schema_errors import did_you_mean
@@ -151,3 +152,34 @@ class _Checker:
 
     def add(self, where: Location, message: str) -> None:
         self.problems.append(Problem(where, message))
+
+
+def catalogue_problems(spec: LoadedSpec, catalogues: Mapping[str, Catalogue]) -> list[Problem]:
+    """`plan --check-remote`: avatar and voice ids the provider does not have.
+
+    Pure: the catalogues were fetched (or read from the cache) by the caller.
+    """
+    problems: list[Problem] = []
+    seen: set[tuple[str, str, str]] = set()
+    for video in spec.videos:
+        catalogue = catalogues.get(video.provider)
+        if catalogue is None:
+            continue
+        v = video.video
+        if v.avatar is not None and v.avatar.id is not None and video.provider == "jogg":
+            key = (video.provider, "avatar", f"{v.avatar.type}:{v.avatar.id}")
+            if key not in seen and not catalogue.has_avatar(v.avatar.id, v.avatar.type):
+                seen.add(key)
+                problems.append(Problem(spec.locate_video(video, ("avatar", "id")),
+                                        f"{video.provider} has no {v.avatar.type} avatar "
+                                        f"{v.avatar.id} (reelform avatars --provider "
+                                        f"{video.provider})"))
+        voice_id = v.voice.voice_id
+        if voice_id and catalogue.voices:
+            key = (video.provider, "voice", voice_id)
+            if key not in seen and not catalogue.has_voice(voice_id):
+                seen.add(key)
+                problems.append(Problem(spec.locate_video(video, ("voice", "voice_id")),
+                                        f"{video.provider} has no voice {voice_id!r} "
+                                        f"(reelform voices --provider {video.provider})"))
+    return problems

@@ -1,0 +1,46 @@
+"""`plan --check-remote`: the providers' catalogues, fetched at most once a day.
+
+Plan is offline by default; this is the one opt-in network read it makes. The
+catalogues are cached in `.reelform/catalogue-<provider>.json` (in the current
+folder) for a day, so a second plan asks nobody.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from reelform.errors import SpecError
+from reelform.project import Prepared
+from reelform.providers import ProviderContext, make_provider
+from reelform.providers.catalogue import Catalogue, fetch_catalogue, load_cached
+from reelform.spec.fit import catalogue_problems
+
+CACHE_DIR = Path(".reelform")
+MAX_AGE = 24 * 3600.0
+
+
+def check_remote(prepared: Sequence[Prepared], cache_dir: Path = CACHE_DIR) -> None:
+    """Raise SpecError for avatar/voice ids the providers do not have."""
+    needed = sorted({v.provider for p in prepared for v in p.spec.videos} - {"local"})
+    catalogues = asyncio.run(_catalogues(needed, cache_dir))
+    problems = [problem for p in prepared for problem in catalogue_problems(p.spec, catalogues)]
+    if problems:
+        raise SpecError(problems)
+
+
+async def _catalogues(names: Sequence[str], cache_dir: Path) -> dict[str, Catalogue]:
+    result: dict[str, Catalogue] = {}
+    for name in names:
+        path = cache_dir / f"catalogue-{name}.json"
+        cached = load_cached(path, MAX_AGE, provider=name)
+        if cached is None:
+            provider = make_provider(name, {}, ProviderContext(work_dir=cache_dir))
+            try:
+                cached = await fetch_catalogue(provider)
+            finally:
+                await provider.aclose()
+            cached.save(path)
+        result[name] = cached
+    return result
