@@ -35,6 +35,7 @@ class Journal:
         self.lock_path = lock_path
         self.path = journal_path(lock_path)
         self.state = state
+        _drop_torn_tail(self.path)
         self._file = self.path.open("ab", buffering=0)
         self._lock = threading.Lock()
         self._written = 0  # records written
@@ -74,6 +75,37 @@ class Journal:
         """Fold the journal into the lockfile and remove it."""
         self.close()
         compact(self.lock_path, self.state)
+
+
+def _drop_torn_tail(path: Path) -> None:
+    """Cut a torn last record (a crash mid-append) before appending after it.
+
+    Replay ignores a torn last line, but a record appended to it would fuse with
+    it into one corrupt line in the middle of the journal, and every later read
+    would refuse the journal.
+    """
+    try:
+        handle = path.open("r+b")
+    except FileNotFoundError:
+        return
+    with handle:
+        size = handle.seek(0, os.SEEK_END)
+        if size == 0:
+            return
+        handle.seek(size - 1)
+        if handle.read(1) == b"\n":
+            return
+        keep, end = 0, size
+        while end > 0:
+            start = max(0, end - 65536)
+            handle.seek(start)
+            newline = handle.read(end - start).rfind(b"\n")
+            if newline >= 0:
+                keep = start + newline + 1
+                break
+            end = start
+        handle.truncate(keep)
+        os.fsync(handle.fileno())
 
 
 def compact(lock_path: Path, state: LockState | None = None) -> LockState:
