@@ -1,0 +1,149 @@
+"""The journal beside a lockfile: O(1) appends, replay, torn lines, compaction."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from reelform.errors import LockfileError
+from reelform.state.journal import Journal, compact
+from reelform.state.lockfile import LockState, dump_lock, journal_path, read_lock, write_lock
+
+
+def test_records_replay_in_order(tmp_path: Path) -> None:
+    lock = tmp_path / "s.lock"
+    journal = Journal(lock, LockState())
+    journal.record("videos", "a", {"status": "submitting"}, durable=True)
+    journal.record("videos", "a", {"status": "submitted", "job_id": "j1"}, durable=True)
+    journal.record("videos", "b", {"status": "submitted"})
+    journal.record("videos", "b", None)
+    journal.record("uploads", "jogg:1", {"url": "u"})
+    journal.close()
+    state = read_lock(lock)
+    assert state.videos == {"a": {"status": "submitted", "job_id": "j1"}}
+    assert state.uploads == {"jogg:1": {"url": "u"}}
+    assert not lock.exists()  # only the journal was written
+
+
+def test_journal_mirrors_into_the_state(tmp_path: Path) -> None:
+    state = LockState()
+    journal = Journal(tmp_path / "s.lock", state)
+    journal.record("videos", "a", {"status": "submitted"})
+    assert state.videos == {"a": {"status": "submitted"}}
+    journal.close()
+
+
+def test_replay_over_the_lockfile(tmp_path: Path) -> None:
+    lock = tmp_path / "s.lock"
+    write_lock(lock, LockState(videos={"a": {"status": "completed"}, "b": {"status": "failed"}}))
+    journal = Journal(lock, read_lock(lock))
+    journal.record("videos", "b", {"status": "submitted"})
+    journal.close()
+    assert read_lock(lock).videos == {"a": {"status": "completed"},
+                                      "b": {"status": "submitted"}}
+
+
+def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
+    lock = tmp_path / "s.lock"
+    journal_path(lock).write_bytes(b'{"k":"a","s":"videos","v":{"status":"submitted"}}\n'
+                                   b'{"k":"b","s":"vid')
+    assert read_lock(lock).videos == {"a": {"status": "submitted"}}
+
+
+def test_corrupt_middle_line_is_an_error(tmp_path: Path) -> None:
+    lock = tmp_path / "s.lock"
+    path = journal_path(lock)
+    path.write_bytes(b'{"k":"a","s":"videos","v":{}}\nGARBAGE\n{"k":"b","s":"videos","v":{}}\n')
+    with pytest.raises(LockfileError, match=r"s\.lock\.journal:2: corrupt journal record"):
+        read_lock(lock)
+
+
+def test_bad_complete_last_line_is_an_error(tmp_path: Path) -> None:
+    lock = tmp_path / "s.lock"
+    journal_path(lock).write_bytes(b'{"k":"a","s":"nope","v":{}}\n')
+    with pytest.raises(LockfileError, match=":1: corrupt journal record"):
+        read_lock(lock)
+
+
+def test_appending_after_a_torn_line_keeps_the_journal_readable(tmp_path: Path) -> None:
+    lock = tmp_path / "s.lock"
+    journal_path(lock).write_bytes(b'{"k":"a","s":"videos","v":{"status":"submitted"}}\n'
+                                   b'{"k":"b","s":"vid')
+    journal = Journal(lock, read_lock(lock))
+    journal.record("videos", "c", {"status": "submitting"}, durable=True)
+    journal.close()
+    assert read_lock(lock).videos == {"a": {"status": "submitted"},
+                                      "c": {"status": "submitting"}}
+
+
+def test_compact_folds_the_journal_and_removes_it(tmp_path: Path) -> None:
+    lock = tmp_path / "s.lock"
+    journal = Journal(lock, LockState())
+    journal.record("videos", "a", {"status": "completed"})
+    journal.compact()
+    assert not journal_path(lock).exists()
+    assert read_lock(lock).videos == {"a": {"status": "completed"}}
+    assert lock.read_bytes() == dump_lock(read_lock(lock))
+
+
+def test_compact_of_nothing_creates_no_lockfile(tmp_path: Path) -> None:
+    lock = tmp_path / "s.lock"
+    compact(lock)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_crash_between_lockfile_replace_and_journal_removal(tmp_path: Path) -> None:
+    lock = tmp_path / "s.lock"
+    journal = Journal(lock, LockState())
+    journal.record("videos", "a", {"status": "submitted"})
+    journal.record("videos", "a", {"status": "completed"})
+    journal.record("videos", "gone", {"status": "failed"})
+    journal.record("videos", "gone", None)
+    journal.close()
+    saved = journal_path(lock).read_bytes()
+    compact(lock)
+    journal_path(lock).write_bytes(saved)  # as if the unlink never happened
+    state = read_lock(lock)
+    assert state.videos == {"a": {"status": "completed"}}
+    compact(lock)
+    assert lock.read_bytes() == dump_lock(state) and not journal_path(lock).exists()
+
+
+def test_concurrent_records_all_land(tmp_path: Path) -> None:
+    lock = tmp_path / "s.lock"
+    journal = Journal(lock, LockState())
+
+    def work(n: int) -> None:
+        for i in range(50):
+            journal.record("videos", f"v{n}-{i}", {"i": i}, durable=i % 10 == 0)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    journal.close()
+    assert len(read_lock(lock).videos) == 200
+    assert journal_path(lock).read_bytes().count(b"\n") == 200
+
+
+def test_digest_covers_the_journal(tmp_path: Path) -> None:
+    lock = tmp_path / "s.lock"
+    write_lock(lock, LockState(videos={"a": {"status": "completed"}}))
+    before = read_lock(lock).digest
+    journal = Journal(lock, read_lock(lock))
+    journal.record("videos", "a", {"status": "completed"})
+    journal.close()
+    assert read_lock(lock).digest != before
+
+
+@pytest.mark.parametrize("torn", [b'{"k":"b"', b'{"k":"b","s":"videos","v":{"x":"' + b"y" * 70_000])
+@pytest.mark.parametrize("before", [b"", b'{"k":"a","s":"videos","v":{"status":"submitted"}}\n'])
+def test_torn_tail_of_any_size_is_cut_on_open(tmp_path: Path, torn: bytes, before: bytes
+                                              ) -> None:
+    lock = tmp_path / "s.lock"
+    journal_path(lock).write_bytes(before + torn)
+    Journal(lock, LockState()).close()
+    assert journal_path(lock).read_bytes() == before
