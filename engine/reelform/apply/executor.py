@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -51,6 +51,7 @@ from reelform.providers.base import (
     VideoJob,
     VoiceRequest,
 )
+from reelform.providers.ratelimit import TokenBucket
 from reelform.spec.model import Video
 from reelform.state.journal import Journal
 
@@ -106,12 +107,14 @@ ProviderFor = Callable[[SpecRun, str], Provider]
 
 class Executor:
     def __init__(self, runs: list[SpecRun], options: ApplyOptions, provider_for: ProviderFor,
-                 reporter: Reporter, http: httpx.AsyncClient) -> None:
+                 reporter: Reporter, http: httpx.AsyncClient, *,
+                 limiter_for: Callable[[str], TokenBucket | None] | None = None) -> None:
         self.runs = runs
         self.options = options
         self.provider_for = provider_for
         self.reporter = reporter
         self.http = http
+        self.limiter_for = limiter_for or (lambda _name: None)
         self.slots = asyncio.Semaphore(max(1, options.parallel))
         self._uploads: dict[tuple[str, str], asyncio.Task[str]] = {}
         self._avatars: dict[tuple[int, str], asyncio.Task[int]] = {}
@@ -226,12 +229,24 @@ class Executor:
         run.journal.record("videos", request.name, entry, durable=durable)
         return entry
 
+    @contextlib.asynccontextmanager
+    async def _sending(self, provider: Provider) -> AsyncIterator[None]:
+        """A slot and the provider's rate-limit token: what a create waits for.
+
+        The intent is recorded inside this, just before the request leaves: an
+        intent recorded while queueing would turn every queued video into an
+        `unknown` one when the process dies, though none of them was ever sent.
+        """
+        limiter = self.limiter_for(provider.name)
+        async with self.slots, (limiter.ahead() if limiter else contextlib.nullcontext()):
+            yield
+
     async def _submit(self, run: SpecRun, request: Request, provider: Provider,
                       job: VideoJob) -> str | None:
-        # Rule 1: the intent is on disk before the request can leave.
-        self._record(run, request, "submitting", submitted_at=now(), durable=True)
         try:
-            async with self.slots:
+            async with self._sending(provider):
+                # Rule 1: the intent is on disk before the request can leave.
+                self._record(run, request, "submitting", submitted_at=now(), durable=True)
                 job_id = await provider.submit_video(job)
         except OutcomeUnknownError as exc:
             found = await provider.find_job(request.key)
@@ -423,10 +438,10 @@ class Executor:
         url = await self._upload(run, provider, image)
         base = {"fingerprint": request.fingerprint, "inputs": request.inputs,
                 "provider": provider.name, "model": request.model}
-        run.journal.record("avatars", lock_key, {**base, "status": "submitting",
-                                                 "submitted_at": now()}, durable=True)
         try:
-            async with self.slots:
+            async with self._sending(provider):
+                run.journal.record("avatars", lock_key, {**base, "status": "submitting",
+                                                         "submitted_at": now()}, durable=True)
                 state = await provider.create_photo_avatar(PhotoAvatarRequest(
                     key=f"rf-{request.fingerprint[:16]}", name=name, image=image,
                     voice_id=spec_avatar.voice_id, model=request.model,

@@ -57,7 +57,7 @@ class ProviderPool:
         key = (name, tuple(sorted(settings.items())), str(work_dir))
         provider = self._providers.get(key)
         if provider is None:
-            limiter = self._limiter(name)
+            limiter = self.limiter(name)
             context = ProviderContext(
                 http=self.http, work_dir=work_dir, limiter=limiter, env=self.env,
                 webhook_secret=self.mirako_token if name == "mirako" else None,
@@ -66,7 +66,7 @@ class ProviderPool:
             self._providers[key] = provider
         return provider
 
-    def _limiter(self, name: str) -> TokenBucket | None:
+    def limiter(self, name: str) -> TokenBucket | None:
         rate = RATE_LIMITS.get(name)
         if rate is None:
             return None
@@ -116,7 +116,8 @@ async def apply_plans(prepared: Sequence[Prepared], plans: Sequence[SpecPlan],
     client = http or httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0),
                                        follow_redirects=True)
     try:
-        executor = Executor(runs, options, provider_for, reporter, client)
+        executor = Executor(runs, options, provider_for, reporter, client,
+                            limiter_for=pool.limiter)
         return await executor.run()
     finally:
         if options.webhooks is not None:

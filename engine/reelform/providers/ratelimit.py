@@ -24,15 +24,19 @@ so the rate is tested exactly with a fake clock.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
 
 import anyio
 
 #: Minimum gap between consecutive requests, as a share of the average gap.
 SPACING = 0.8
+#: Limiters whose next ``acquire`` in this task is already paid for (``ahead``).
+_PREPAID: ContextVar[frozenset[int]] = ContextVar("reelform_prepaid", default=frozenset())
 
 
 class TokenBucket:
@@ -85,11 +89,29 @@ class TokenBucket:
 
     async def acquire(self) -> None:
         """Wait until a request may go, and count it."""
+        prepaid = _PREPAID.get()
+        if id(self) in prepaid:
+            _PREPAID.set(prepaid - {id(self)})
+            return
         async with self._lock:
             while (wait := self._ready_at() - self._clock()) > 1e-9:
                 await self._sleep(wait)
             self._recent.append(self._clock())
             self.acquired += 1
+
+    @contextlib.asynccontextmanager
+    async def ahead(self) -> AsyncIterator[None]:
+        """Take the token of this task's next request now; its ``acquire`` is then free.
+
+        For a caller that must do something at the last moment before a request
+        leaves, e.g. make a submit's intent durable after the wait, not before it.
+        """
+        await self.acquire()
+        token = _PREPAID.set(_PREPAID.get() | {id(self)})
+        try:
+            yield
+        finally:
+            _PREPAID.reset(token)
 
     def penalize(self, seconds: float) -> None:
         """Stop everyone for ``seconds`` provider seconds (a ``Retry-After``).
