@@ -53,14 +53,18 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def prepare(path: Path, var_overrides: Mapping[str, str] | None = None) -> Prepared:
+def prepare(path: Path, var_overrides: Mapping[str, str] | None = None, *,
+            lock_reader: Callable[[Path], LockState] = read_lock) -> Prepared:
+    """``lock_reader``: `watch` passes a cached reader so an unchanged lockfile is not
+    parsed again on every keystroke."""
     with _gc_paused():
-        return _prepare(path, var_overrides)
+        return _prepare(path, var_overrides, lock_reader)
 
 
-def _prepare(path: Path, var_overrides: Mapping[str, str] | None) -> Prepared:
+def _prepare(path: Path, var_overrides: Mapping[str, str] | None,
+             lock_reader: Callable[[Path], LockState]) -> Prepared:
     spec, problems = expand_spec(path, var_overrides)
-    lock = read_lock(spec.lock_path)
+    lock = lock_reader(spec.lock_path)
     facts: dict[str, FileFacts | None] = {}
     for name, decl in spec.assets.items():
         if decl.path is None or not decl.path.is_file():  # a missing file is reported
@@ -108,8 +112,14 @@ def avatar_requests(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]
     return result
 
 
-def observe_outputs(prepared: Prepared) -> dict[str, OutputStatus]:
-    """The state of each completed video's output file, hashing only what changed."""
+def observe_outputs(prepared: Prepared, hash_file: Callable[[Path], str] | None = None
+                    ) -> dict[str, OutputStatus]:
+    """The state of each completed video's output file, hashing only what changed.
+
+    ``hash_file``: `watch` passes a memo, so outputs whose mtime differs from the
+    lockfile's (a fresh clone) are hashed once per session, not once per re-plan.
+    """
+    hash_file = hash_file or sha256_file
     statuses: dict[str, OutputStatus] = {}
     directory = str(prepared.spec.directory)
     join, stat = os.path.join, os.stat  # plain strings: pathlib costs more than the stat
@@ -126,7 +136,7 @@ def observe_outputs(prepared: Prepared) -> dict[str, OutputStatus]:
         size = output.get("bytes")
         # Like git's index: hash only when size or mtime moved.
         if facts.st_size == size and (facts.st_mtime_ns == output.get("mtime_ns")
-                                      or sha256_file(Path(path)) == output.get("sha256")):
+                                      or hash_file(Path(path)) == output.get("sha256")):
             statuses[name] = OutputStatus.OK
         else:
             statuses[name] = OutputStatus.CHANGED
@@ -148,8 +158,9 @@ def target_filter(patterns: Sequence[str]) -> Callable[[str], bool] | None:
     return lambda name: any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def plan_prepared(prepared: Prepared, selected: Callable[[str], bool] | None = None
-                  ) -> SpecPlan:
+def plan_prepared(prepared: Prepared, selected: Callable[[str], bool] | None = None, *,
+                  hash_file: Callable[[Path], str] | None = None) -> SpecPlan:
     with _gc_paused():
         return diff(str(prepared.spec.path), prepared.requests, prepared.avatars, prepared.lock,
-                    observe_outputs(prepared), str(prepared.spec.lock_path), selected)
+                    observe_outputs(prepared, hash_file), str(prepared.spec.lock_path),
+                    selected)
