@@ -1,0 +1,188 @@
+"""`watch --preview`: render what a plan would render, locally, at half size.
+
+Layout, beside each spec (like its default output folder):
+
+    specs/preview/<spec name>/<video>.mp4   the previews
+    specs/preview/<spec name>.lock          their own lockfile (+ .journal, .pid)
+
+The real lockfile and output folder are never touched, and no paid provider is
+ever called: every video is rewritten for the `local` provider first
+(``local_preview``), so a spec written for JoggAI or Mirako previews offline.
+The preview lockfile makes previews incremental like apply: a video already
+previewed with the same inputs is not rendered again.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Collection, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from reelform.plan.diff import SpecPlan
+from reelform.plan.fingerprint import requests_for
+from reelform.project import Prepared, avatar_requests, plan_prepared
+from reelform.spec.expand import LoadedSpec
+from reelform.spec.model import Video
+
+PREVIEW_FOLDER = "preview"
+PREVIEW_SETTINGS = {"preview": "true"}  # the local renderer's half-size mode
+FALLBACK_VOICE = "en"
+
+
+def preview_paths(spec: LoadedSpec) -> tuple[Path, Path]:
+    """(folder of the previews, their lockfile)."""
+    folder = spec.directory / PREVIEW_FOLDER
+    return folder / spec.name, folder / f"{spec.name}.lock"
+
+
+def local_voice(voice_id: str | None, espeak: Collection[str]) -> str | None:
+    """Keep a voice eSpeak can speak (directly, or a cloud id's language); else "en"."""
+    if voice_id is None:
+        return None  # an audio voice: the audio is used as it is
+    from reelform.providers.local.speech import voice_candidates
+
+    if any(name.lower() in espeak for name in voice_candidates(voice_id)):
+        return voice_id
+    return FALLBACK_VOICE
+
+
+def local_video(video: Video, avatars: int, espeak: Collection[str]) -> Video:
+    """One video as the `local` provider renders it: provider avatars become local
+    avatars 1..N (modulo N), voices eSpeak voices; scripts, images, audio stay."""
+    update: dict[str, Any] = {"provider": "local"}
+    if video.avatar is not None and video.avatar.id is not None:
+        local_id = (video.avatar.id - 1) % avatars + 1
+        update["avatar"] = video.avatar.model_copy(update={"id": local_id, "type": "public"})
+    voice_id = local_voice(video.voice.voice_id, espeak)
+    if voice_id != video.voice.voice_id:
+        update["voice"] = video.voice.model_copy(update={"voice_id": voice_id})
+    return video.model_copy(update=update)
+
+
+def local_preview(spec: LoadedSpec, avatars: int, espeak: Collection[str]) -> LoadedSpec:
+    """The spec as its preview: every video local, half size, its own lock and folder."""
+    folder, lock = preview_paths(spec)
+    videos = [dataclasses.replace(d, provider="local",
+                                  video=local_video(d.video, avatars, espeak))
+              for d in spec.videos]
+    settings = {**spec.settings, "local": dict(PREVIEW_SETTINGS)}
+    return dataclasses.replace(spec, videos=videos, settings=settings, lock_path=lock,
+                               output_dir=folder)
+
+
+def preview_prepared(prepared: Prepared, avatars: int, espeak: Collection[str],
+                     read_lock: Callable[[Path], Any]) -> Prepared:
+    spec = local_preview(prepared.spec, avatars, espeak)
+    facts = prepared.facts  # the same files: probed once, by the real plan
+    return Prepared(spec, read_lock(spec.lock_path), dict(facts), requests_for(spec, facts),
+                    avatar_requests(spec, facts))
+
+
+def to_render(plan: SpecPlan) -> frozenset[str]:
+    """The videos the real plan would render: those are the ones worth previewing."""
+    return frozenset(i.name for i in plan.items if i.kind == "video" and i.action.renders)
+
+
+class _Quiet:
+    """A reporter that says nothing: watch prints one summary line per spec."""
+
+    def planned(self, phase: str, count: int) -> None:
+        pass
+
+    def event(self, kind: str, spec: str, name: str, **fields: Any) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+class Previewer:
+    """Renders previews; knows the local catalogue and eSpeak voices (read once)."""
+
+    def __init__(self, env: Mapping[str, str] | None = None) -> None:
+        self.env = dict(os.environ if env is None else env)
+        self._avatars: int | None = None
+        self._espeak: frozenset[str] | None = None
+
+    def _known(self) -> tuple[int, frozenset[str]]:
+        if self._avatars is None or self._espeak is None:
+            from reelform.providers.local.avatars import CATALOGUE
+            from reelform.providers.local.speech import list_espeak_voices
+
+            self._avatars = len(CATALOGUE)
+            self._espeak = frozenset(v.identifier.rsplit("/", 1)[-1].lower()
+                                     for v in list_espeak_voices())
+        return self._avatars, self._espeak
+
+    async def run(self, planned: Sequence[tuple[Prepared, SpecPlan]]) -> list[str]:
+        """Render the previews of what each plan would render, in one apply (one
+        pool of render processes for all specs); one line per spec."""
+        from reelform.errors import BusyError, ProviderError, UserError
+
+        lines: dict[str, str] = {}
+        work: list[tuple[Prepared, SpecPlan]] = []
+        for prepared, plan in planned:
+            label = str(prepared.spec.path)
+            wanted = to_render(plan)
+            folder, lock_path = preview_paths(prepared.spec)
+            if not wanted:
+                lines[label] = f"preview: nothing to render ({_shown(folder)})"
+                continue
+            lock_path.parent.mkdir(parents=True, exist_ok=True)
+            work.append((prepared, plan))
+        if work:
+            try:
+                lines |= await self._render(work)
+            except BusyError as exc:
+                lines |= {str(p.spec.path): f"preview: skipped, {exc}" for p, _ in work}
+            except (UserError, ProviderError) as exc:  # a preview never stops the watcher
+                lines |= {str(p.spec.path): f"preview: failed: {exc}" for p, _ in work}
+        return [f"{label}: {lines[label]}" for label in
+                (str(p.spec.path) for p, _ in planned) if label in lines]
+
+    async def _render(self, work: Sequence[tuple[Prepared, SpecPlan]]) -> dict[str, str]:
+        from reelform.apply.executor import ApplyOptions
+        from reelform.apply.run import apply_plans, locked
+        from reelform.state.lockfile import read_lock
+
+        avatars, espeak = self._known()
+        lines: dict[str, str] = {}
+        locks = [preview_paths(p.spec)[1] for p, _ in work]
+        with locked(locks, [f"preview of {p.spec.path}" for p, _ in work], wait=False):
+            previews, plans = [], []
+            for prepared, plan in work:
+                wanted = to_render(plan)
+                preview = preview_prepared(prepared, avatars, espeak, read_lock)
+                preview_plan = plan_prepared(preview, wanted.__contains__)
+                if preview_plan.changes:
+                    previews.append(preview)
+                    plans.append(preview_plan)
+                else:
+                    lines[str(prepared.spec.path)] = (
+                        f"preview: {len(wanted):,} up to date in "
+                        f"{_shown(preview.spec.output_dir)}")
+            if not previews:
+                return lines
+            outcomes = await apply_plans(previews, plans, ApplyOptions(parallel=2), _Quiet(),
+                                         env=self.env)
+        for preview in previews:
+            label = str(preview.spec.path)
+            mine = [o for o in outcomes if o.spec == label and o.kind == "video"]
+            done = sum(1 for o in mine if o.status == "completed")
+            text = f"preview: {done:,} rendered in {_shown(preview.spec.output_dir)}"
+            failed = [o for o in mine if not o.ok]
+            for outcome in failed[:3]:
+                text += f"\n  {outcome.name}: {outcome.status}: {outcome.reason}"
+            if len(failed) > 3:
+                text += f"\n  and {len(failed) - 3} more failed"
+            lines[label] = text
+        return lines
+
+
+def _shown(folder: Path) -> str:
+    try:
+        return os.path.relpath(folder) + os.sep
+    except ValueError:  # another drive (Windows)
+        return str(folder) + os.sep
