@@ -90,24 +90,38 @@ def main() -> int:
         photo = folder / "photo.png"
         _photo(photo)
         for preview in (False, True):
-            for style, captions, image in ((1, True, None), (2, True, None), (3, True, None),
-                                           (1, False, None), (1, True, photo)):
-                request = RenderRequest(key="rf-bench", title="Benchmark", script=script,
-                                        screen_style=style, captions=captions, preview=preview,
-                                        image_path=image)
+            for style, captions, image in (
+                (1, True, None),
+                (2, True, None),
+                (3, True, None),
+                (1, False, None),
+                (1, True, photo),
+            ):
+                request = RenderRequest(
+                    key="rf-bench",
+                    title="Benchmark",
+                    script=script,
+                    screen_style=style,
+                    captions=captions,
+                    preview=preview,
+                    image_path=image,
+                )
                 best = float("inf")
                 for _ in range(args.repeat):
                     start = time.perf_counter()
                     result = render(request, folder / "out.mp4")
                     best = min(best, time.perf_counter() - start)
                 w, h = frame_size("portrait", preview)
-                base = min(anchor(w, h, result.frames, folder / "anchor.mp4")
-                           for _ in range(args.repeat))
+                base = min(
+                    anchor(w, h, result.frames, folder / "anchor.mp4") for _ in range(args.repeat)
+                )
                 rtf, anchor_rtf = result.duration / best, result.duration / base
                 name = f"{w}x{h} style {style}{' +captions' if captions else ''}"
                 name += " photo" if image else ""
-                print(f"{name:<34}{result.duration:>8.1f}{best:>8.2f}{rtf:>6.1f}x"
-                      f"{anchor_rtf:>11.1f}x{rtf / anchor_rtf:>10.0%}")
+                print(
+                    f"{name:<34}{result.duration:>8.1f}{best:>8.2f}{rtf:>6.1f}x"
+                    f"{anchor_rtf:>11.1f}x{rtf / anchor_rtf:>10.0%}"
+                )
     return 0
 
 

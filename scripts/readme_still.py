@@ -34,8 +34,14 @@ def main() -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "demo-still.png")
     parser.add_argument("--avatar", type=int, default=1)
     args = parser.parse_args()
-    request = RenderRequest(key="readme-still", title="reelform demo", script=SCRIPT,
-                            avatar_id=args.avatar, aspect="portrait", captions=True)
+    request = RenderRequest(
+        key="readme-still",
+        title="reelform demo",
+        script=SCRIPT,
+        avatar_id=args.avatar,
+        aspect="portrait",
+        captions=True,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         video = Path(tmp) / "demo.mp4"
         result = render(request, video)
@@ -45,8 +51,9 @@ def main() -> int:
                 if i == wanted:
                     image = frame.to_image()
                     break
-    still = image.quantize(colors=256, method=Image.Quantize.FASTOCTREE,
-                           dither=Image.Dither.FLOYDSTEINBERG)
+    still = image.quantize(
+        colors=256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.FLOYDSTEINBERG
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     still.save(args.out, optimize=True)
     print(f"{args.out} ({args.out.stat().st_size // 1024} KB, frame {wanted} of {result.frames})")

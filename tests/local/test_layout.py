@@ -51,7 +51,8 @@ def test_cue_timing_follows_words() -> None:
     words = [Word(0.0, "Hello."), Word(1.5, "World.")]
     made = cues(words, 3.0, 20, 400)
     assert [(c.start, c.end, c.lines) for c in made] == [
-        (0.0, 1.5, ("Hello.",)), (1.5, 3.0, ("World.",)),
+        (0.0, 1.5, ("Hello.",)),
+        (1.5, 3.0, ("World.",)),
     ]
 
 

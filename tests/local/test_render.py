@@ -146,8 +146,7 @@ def test_audio_voice_moves_the_mouth_with_loudness(video: Any, wav_file: Path) -
 
 
 def test_image_job_shows_the_photo_and_pulses(video: Any, png_file: Path) -> None:
-    request = replace(BASE, script=None, audio_path=None, image_path=png_file,
-                      voice_id=None)
+    request = replace(BASE, script=None, audio_path=None, image_path=png_file, voice_id=None)
     request = replace(request, script="Hello, I am a photo.")
     _, p = video(request)
     corner = p.frames[0][:40, :40].reshape(-1, 3).mean(axis=0)

@@ -86,7 +86,9 @@ def test_resample_keeps_duration() -> None:
 
 def test_cloud_voice_ids_fall_back_to_their_language() -> None:
     assert voice_candidates("en-US-ChristopherNeural") == [
-        "en-US-ChristopherNeural", "en-us", "en",
+        "en-US-ChristopherNeural",
+        "en-us",
+        "en",
     ]
     assert synthesize("Hello.", "en-US-ChristopherNeural").duration == pytest.approx(
         synthesize("Hello.", "en-us").duration, abs=0.01

@@ -37,8 +37,9 @@ def spread_words(text: str, duration: float) -> tuple[Word, ...]:
     return tuple(Word(i * step, tok) for i, tok in enumerate(tokens))
 
 
-def cues(words: Sequence[Word], duration: float, font_size: int, width: int,
-         family: str = "") -> list[Cue]:
+def cues(
+    words: Sequence[Word], duration: float, font_size: int, width: int, family: str = ""
+) -> list[Cue]:
     """Pack words greedily into cues that fit ``width`` in at most two lines; a cue
     also ends at the end of a sentence, so one never shows the next sentence early."""
     fnt = font(font_size, family)
@@ -69,12 +70,16 @@ def cue_index(cue_list: Sequence[Cue], frame_count: int, fps: int) -> np.ndarray
     for k, cue in enumerate(cue_list):
         a = round(cue.start * fps)
         b = round(cue.end * fps)
-        out[a:max(b, a + 1)] = k
+        out[a : max(b, a + 1)] = k
     return out
 
 
-def draw_cue(background: Pixels, lines: Sequence[str], font_size: int, family: str = "",
-             ) -> Pixels:
+def draw_cue(
+    background: Pixels,
+    lines: Sequence[str],
+    font_size: int,
+    family: str = "",
+) -> Pixels:
     """The caption box region with the cue drawn over ``background`` (that region)."""
     h, w = background.shape[:2]
     box = Image.fromarray(background).convert("RGBA")
@@ -87,8 +92,7 @@ def draw_cue(background: Pixels, lines: Sequence[str], font_size: int, family: s
     bw = min(w, text_w + 2 * pad)
     bh = min(h, line_h * len(lines) + pad)
     x0, y0 = (w - bw) / 2, h - bh
-    d.rounded_rectangle((x0, y0, x0 + bw, h - 1), radius=int(font_size * 0.35),
-                        fill=(0, 0, 0, 190))
+    d.rounded_rectangle((x0, y0, x0 + bw, h - 1), radius=int(font_size * 0.35), fill=(0, 0, 0, 190))
     y = y0 + pad / 2
     for line in lines:
         lw = fnt.getlength(line)

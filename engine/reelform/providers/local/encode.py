@@ -83,11 +83,21 @@ class Canvas:
 class Encoder:
     """One MP4 file: libx264 yuv420p video at 25 fps and mono AAC audio."""
 
-    def __init__(self, path: Path, width: int, height: int, *, preset: str = DEFAULT_PRESET,
-                 crf: int = DEFAULT_CRF, threads: int = 0, audio_rate: int = AUDIO_RATE) -> None:
+    def __init__(
+        self,
+        path: Path,
+        width: int,
+        height: int,
+        *,
+        preset: str = DEFAULT_PRESET,
+        crf: int = DEFAULT_CRF,
+        threads: int = 0,
+        audio_rate: int = AUDIO_RATE,
+    ) -> None:
         # faststart: the index goes first, so a browser can play while downloading.
-        self.container: Any = av.open(str(path), "w", format="mp4",
-                                      options={"movflags": "+faststart"})
+        self.container: Any = av.open(
+            str(path), "w", format="mp4", options={"movflags": "+faststart"}
+        )
         self.video: Any = self.container.add_stream(
             "libx264", rate=FPS, options={"preset": preset, "crf": str(crf)}
         )
@@ -96,8 +106,9 @@ class Encoder:
         self.video.thread_count = threads
         # The "fast" AAC coder: the default "twoloop" search costs as much as the
         # video on speech, for a difference nobody hears in a talking-head video.
-        self.audio: Any = self.container.add_stream("aac", rate=audio_rate,
-                                                    options={"aac_coder": "fast"})
+        self.audio: Any = self.container.add_stream(
+            "aac", rate=audio_rate, options={"aac_coder": "fast"}
+        )
         self.audio.layout = "mono"
         self.audio.bit_rate = 64000  # plenty for mono speech; FFmpeg's default is 128k
         self.frames = 0
@@ -119,7 +130,8 @@ class Encoder:
         if samples.size == 0:
             return
         frame = av.AudioFrame.from_ndarray(
-            np.ascontiguousarray(samples, dtype=np.float32).reshape(1, -1), format="flt",
+            np.ascontiguousarray(samples, dtype=np.float32).reshape(1, -1),
+            format="flt",
             layout="mono",
         )
         frame.sample_rate = self.audio.rate

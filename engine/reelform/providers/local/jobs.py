@@ -61,8 +61,11 @@ def local_path(asset: Asset, asset_urls: dict[str, str] | None = None) -> Path:
     raise RenderError(f"asset {asset.name!r} is not a local file (the local provider needs one)")
 
 
-def render_request(job: VideoJob, settings: dict[str, str], photo_image: Path | None,
-                   ) -> RenderRequest:
+def render_request(
+    job: VideoJob,
+    settings: dict[str, str],
+    photo_image: Path | None,
+) -> RenderRequest:
     """Resolve a job into plain render parameters; raises RenderError when it cannot
     be rendered (checked here so the reason is known before a worker starts)."""
     if job.aspect not in FRAME_SIZES:

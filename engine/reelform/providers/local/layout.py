@@ -38,7 +38,7 @@ _LATIN_EXTRAS = frozenset("‘’“”–—…•€")
 
 @functools.lru_cache(maxsize=8)
 def font_family(text: str) -> str:
-    """"" for Pillow's built-in font, the same everywhere, when it can draw ``text``;
+    """ "" for Pillow's built-in font, the same everywhere, when it can draw ``text``;
     else the first installed font of _WIDE_FONTS (Cyrillic, Greek, Arabic ...)."""
     if all(ord(c) < 0x250 or c in _LATIN_EXTRAS for c in text):
         return ""
@@ -101,7 +101,8 @@ def layout(aspect: str, style: int, preview: bool, title: str, text: str) -> Lay
         ax, ay, aw, ah = avatar_box
         ImageDraw.Draw(canvas).rounded_rectangle(
             (ax - border, ay - border, ax + aw + border - 1, ay + ah + border - 1),
-            radius=border * 3, fill=(255, 255, 255),
+            radius=border * 3,
+            fill=(255, 255, 255),
         )
     pixels = np.asarray(canvas, dtype=np.uint8).copy()
     return Layout(w, h, avatar_box, pixels, caption_box, cap_font, family)
@@ -125,8 +126,9 @@ def wrap(text: str, fnt: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: fl
     return lines
 
 
-def _fitting_pieces(words: list[str], fnt: ImageFont.FreeTypeFont | ImageFont.ImageFont,
-                    width: float) -> list[str]:
+def _fitting_pieces(
+    words: list[str], fnt: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: float
+) -> list[str]:
     pieces: list[str] = []
     for word in words:
         while fnt.getlength(word) > width and len(word) > 1:
@@ -199,5 +201,8 @@ def _excerpt(text: str, limit: int = 280) -> str:
 
 
 def _mix(a: tuple[int, int, int], b: tuple[int, int, int], f: float) -> tuple[int, int, int]:
-    return (round(a[0] * (1 - f) + b[0] * f), round(a[1] * (1 - f) + b[1] * f),
-            round(a[2] * (1 - f) + b[2] * f))
+    return (
+        round(a[0] * (1 - f) + b[0] * f),
+        round(a[1] * (1 - f) + b[1] * f),
+        round(a[2] * (1 - f) + b[2] * f),
+    )

@@ -38,7 +38,6 @@ from reelform.providers.base import (
     VoiceInfo,
     WebhookEvent,
 )
-from reelform.providers.local.avatars import CATALOGUE
 from reelform.providers.local.jobs import (
     job_to_json,
     read_json,
@@ -47,6 +46,7 @@ from reelform.providers.local.jobs import (
     request_to_json,
     write_json,
 )
+from reelform.providers.local.looks import CATALOGUE
 from reelform.providers.local.render import RenderRequest, render
 
 _PHOTO_ID_BASE = 1_000_000  # photo avatar ids sit far above the built-in catalogue
@@ -64,8 +64,10 @@ def _render_job(request: RenderRequest, folder: Path) -> float:
         reason = f"render failed: {type(exc).__name__}: {exc}"
         write_json(folder / f"{request.key}.error.json", {"error": reason})
         raise RenderError(reason) from exc
-    write_json(folder / f"{request.key}.result.json",
-               {"duration": result.duration, "frames": result.frames})
+    write_json(
+        folder / f"{request.key}.result.json",
+        {"duration": result.duration, "frames": result.frames},
+    )
     return result.duration
 
 
@@ -156,7 +158,8 @@ class LocalProvider:
         self.folder.mkdir(parents=True, exist_ok=True)
         running = self._renders.get(job.key)
         finished = (self.folder / f"{job.key}.mp4").exists() and (
-            self.folder / f"{job.key}.result.json").exists()
+            self.folder / f"{job.key}.result.json"
+        ).exists()
         if (running is not None and not running.done()) or finished:
             return job.key
         self._restarts.pop(job.key, None)
@@ -187,8 +190,12 @@ class LocalProvider:
         if mp4.exists():
             result = read_json(self.folder / f"{job_id}.result.json") or {}
             duration = result.get("duration")
-            return JobState(job_id, JobStatus.COMPLETED, video_url=mp4.resolve().as_uri(),
-                            duration=float(duration) if duration is not None else _duration(mp4))
+            return JobState(
+                job_id,
+                JobStatus.COMPLETED,
+                video_url=mp4.resolve().as_uri(),
+                duration=float(duration) if duration is not None else _duration(mp4),
+            )
         error = read_json(self.folder / f"{job_id}.error.json")
         if error is not None:
             return JobState(job_id, JobStatus.FAILED, error=str(error.get("error")))
@@ -199,8 +206,11 @@ class LocalProvider:
         # is free, so start it again rather than fail.
         restarts = self._restarts.get(job_id, 0)
         if restarts >= _MAX_RESTARTS:
-            return JobState(job_id, JobStatus.FAILED,
-                            error=f"the render stopped {restarts + 1} times without finishing")
+            return JobState(
+                job_id,
+                JobStatus.FAILED,
+                error=f"the render stopped {restarts + 1} times without finishing",
+            )
         self._restarts[job_id] = restarts + 1
         self._start(request_from_json(record["request"]))
         return JobState(job_id, JobStatus.RUNNING)
@@ -239,10 +249,17 @@ class LocalProvider:
             shutil.copyfile(source, tmp)
             os.replace(tmp, image)
         motion_id = f"local-photo-{avatar_id}"
-        write_json(self.folder / "photo-avatars" / f"{avatar_id}.json", {
-            "avatar_id": avatar_id, "motion_id": motion_id, "name": request.name,
-            "key": request.key, "image": str(image.resolve()), "voice_id": request.voice_id,
-        })
+        write_json(
+            self.folder / "photo-avatars" / f"{avatar_id}.json",
+            {
+                "avatar_id": avatar_id,
+                "motion_id": motion_id,
+                "name": request.name,
+                "key": request.key,
+                "image": str(image.resolve()),
+                "voice_id": request.voice_id,
+            },
+        )
         return PhotoAvatarState(motion_id, JobStatus.COMPLETED, avatar_id=avatar_id)
 
     async def photo_avatar_status(self, motion_id: str) -> PhotoAvatarState:
@@ -251,8 +268,9 @@ class LocalProvider:
         except ValueError:
             avatar_id = -1
         if self._photo_record(avatar_id) is None:
-            return PhotoAvatarState(motion_id, JobStatus.FAILED,
-                                    error=f"no local photo avatar {motion_id!r}")
+            return PhotoAvatarState(
+                motion_id, JobStatus.FAILED, error=f"no local photo avatar {motion_id!r}"
+            )
         return PhotoAvatarState(motion_id, JobStatus.COMPLETED, avatar_id=avatar_id)
 
     # -- catalogues ----------------------------------------------------------------------
@@ -264,7 +282,9 @@ class LocalProvider:
         if kind in (None, "public"):
             for lk in CATALOGUE:
                 details: dict[str, object] = {
-                    "face": lk.face, "hair": lk.hair_style, "clothing": lk.clothing,
+                    "face": lk.face,
+                    "hair": lk.hair_style,
+                    "clothing": lk.clothing,
                     "glasses": lk.glasses,
                 }
                 found.append(AvatarInfo(str(lk.id), lk.name, "public", details))
@@ -272,8 +292,14 @@ class LocalProvider:
             for path in sorted((self.folder / "photo-avatars").glob("*.json")):
                 record = read_json(path)
                 if record is not None:
-                    found.append(AvatarInfo(str(record["avatar_id"]), str(record["name"]),
-                                            "photo", {"image": record["image"]}))
+                    found.append(
+                        AvatarInfo(
+                            str(record["avatar_id"]),
+                            str(record["name"]),
+                            "photo",
+                            {"image": record["image"]},
+                        )
+                    )
         for key, value in (filters or {}).items():
             found = [a for a in found if str(a.details.get(key, "")) == value]
         return found
@@ -283,8 +309,9 @@ class LocalProvider:
         found: list[VoiceInfo] = await anyio.to_thread.run_sync(future.result)
         if language:
             prefix = language.lower()
-            found = [v for v in found if any(str(lang).startswith(prefix)
-                                             for lang in _languages_of(v))]
+            found = [
+                v for v in found if any(str(lang).startswith(prefix) for lang in _languages_of(v))
+            ]
         return sorted(found, key=lambda v: v.voice_id)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:

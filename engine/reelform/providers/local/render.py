@@ -89,8 +89,13 @@ def render(request: RenderRequest, out_path: Path) -> RenderResult:
     samples[:n] = speech.samples[:n]
 
     text = request.script or ""
-    lay = layout(request.aspect, request.screen_style, request.preview,
-                 request.title or request.key, text or request.title)
+    lay = layout(
+        request.aspect,
+        request.screen_style,
+        request.preview,
+        request.title or request.key,
+        text or request.title,
+    )
     ax, ay, aw, ah = lay.avatar_box
     frame_rgb = lay.background.copy()
     level = loudness(samples, rate, frame_count, FPS)
@@ -116,8 +121,15 @@ def render(request: RenderRequest, out_path: Path) -> RenderResult:
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_path.with_name(f".{out_path.name}.{os.getpid()}.tmp")
-    encoder = Encoder(tmp, lay.width, lay.height, preset=request.preset, crf=request.crf,
-                      threads=request.threads, audio_rate=rate)
+    encoder = Encoder(
+        tmp,
+        lay.width,
+        lay.height,
+        preset=request.preset,
+        crf=request.crf,
+        threads=request.threads,
+        audio_rate=rate,
+    )
     try:
         canvas = Canvas(to_yuv(frame_rgb))
         shown = [-1] * len(dynamic)
@@ -141,8 +153,9 @@ def render(request: RenderRequest, out_path: Path) -> RenderResult:
     return RenderResult(frame_count / FPS, frame_count)
 
 
-def _caption_track(request: RenderRequest, speech: Speech, lay: Layout, frame_rgb: Pixels,
-                   frame_count: int) -> tuple[np.ndarray, list[YuvPatch]]:
+def _caption_track(
+    request: RenderRequest, speech: Speech, lay: Layout, frame_rgb: Pixels, frame_count: int
+) -> tuple[np.ndarray, list[YuvPatch]]:
     """Per-frame cue states and their patches; state 0 is "no caption" (the bare region).
 
     An audio voice has no word timings: its caption text is the job title, spread

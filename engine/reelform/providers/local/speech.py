@@ -110,7 +110,10 @@ class _Espeak:
 
         self.lib = ctypes.CDLL(espeakng_loader.get_library_path())
         self.lib.espeak_Initialize.argtypes = (
-            ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_int,
+            ctypes.c_char_p,
+            ctypes.c_int,
         )
         self.lib.espeak_Initialize.restype = ctypes.c_int
         self.lib.espeak_SetVoiceByName.argtypes = (ctypes.c_char_p,)
@@ -118,8 +121,14 @@ class _Espeak:
         self.lib.espeak_SetSynthCallback.argtypes = (_SynthCallback,)
         self.lib.espeak_SetSynthCallback.restype = None
         self.lib.espeak_Synth.argtypes = (
-            ctypes.c_char_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int, ctypes.c_uint,
-            ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p,
+            ctypes.c_char_p,
+            ctypes.c_size_t,
+            ctypes.c_uint,
+            ctypes.c_int,
+            ctypes.c_uint,
+            ctypes.c_uint,
+            ctypes.c_void_p,
+            ctypes.c_void_p,
         )
         self.lib.espeak_Synth.restype = ctypes.c_int
         self.lib.espeak_Synchronize.restype = ctypes.c_int
@@ -147,15 +156,15 @@ class _Espeak:
             ev = events[i]
             if ev.type in (_EVENT_WORD, _EVENT_PHONEME):
                 raw = bytes(ev.id.string) if ev.type == _EVENT_PHONEME else b""
-                self._events.append(
-                    (ev.type, ev.audio_position, ev.text_position, ev.length, raw)
-                )
+                self._events.append((ev.type, ev.audio_position, ev.text_position, ev.length, raw))
             i += 1
         return 0  # 0 = continue synthesis
 
     def synthesize(self, text: str, voice: str) -> Speech:
-        if not any(self.lib.espeak_SetVoiceByName(name.encode()) == _EE_OK
-                   for name in voice_candidates(voice)):
+        if not any(
+            self.lib.espeak_SetVoiceByName(name.encode()) == _EE_OK
+            for name in voice_candidates(voice)
+        ):
             raise RenderError(
                 f"unknown eSpeak voice {voice!r} (see `reelform voices --provider local`)"
             )

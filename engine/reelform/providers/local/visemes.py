@@ -92,9 +92,9 @@ def frames_from_phonemes(
     return out
 
 
-def loudness(samples: npt.NDArray[np.float32], rate: int, frame_count: int, fps: int) -> (
-    npt.NDArray[np.float32]
-):
+def loudness(
+    samples: npt.NDArray[np.float32], rate: int, frame_count: int, fps: int
+) -> npt.NDArray[np.float32]:
     """RMS per video frame, normalised so that loud speech is about 1."""
     per = rate / fps
     padded = np.zeros(int(np.ceil(per * frame_count)) + 1, dtype=np.float32)
