@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reelform.errors import Problem
+from reelform.spec import model as spec_model
 from reelform.spec.load import PathKey
 
 
@@ -98,6 +99,9 @@ def validation_problems(
             continue
         loc = _clean_loc(error["loc"])
         message = _message(error)
+        if len(loc) >= 2 and loc[0] in UNION_HINTS and len(loc) < len(error["loc"]):
+            # A value that fits no member of a union: one message, not one per member.
+            loc, message = loc[:2], UNION_HINTS[str(loc[0])]
         if (loc, message) in seen:
             continue
         seen.add((loc, message))
@@ -105,14 +109,25 @@ def validation_problems(
     return problems
 
 
+UNION_HINTS = {
+    "assets": "an asset is a path, {path: FILE} or {url: URL}",
+    "data": "a data source is a file path or a list of rows (mappings)",
+}
+_TYPE_TAGS = frozenset({"str", "int", "float", "bool", "none"})
+_MODEL_TAGS = frozenset(name for name, value in vars(spec_model).items()
+                        if isinstance(value, type) and issubclass(value, BaseModel))
+
+
+def _is_union_tag(part: int | str) -> bool:
+    """pydantic adds union member names ("str", "AssetPath", "function-after[...]") to
+    paths; they are not nodes of the file. (User keys such as an asset named "Intro"
+    are: they stay.)"""
+    return isinstance(part, str) and (part in _TYPE_TAGS or part in _MODEL_TAGS
+                                      or "[" in part)
+
+
 def _clean_loc(loc: tuple[int | str, ...]) -> PathKey:
-    # pydantic adds union member names ("str", "AssetPath", "function-after[...]") to
-    # paths; they are not nodes of the file.
-    return tuple(
-        part for part in loc
-        if not (isinstance(part, str) and (part[:1].isupper() or "[" in part or part in
-                                           ("str", "int", "bool", "list[dict[str,any]]")))
-    )
+    return tuple(part for part in loc if not _is_union_tag(part))
 
 
 def _message(error: Any) -> str:
