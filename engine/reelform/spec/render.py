@@ -233,7 +233,8 @@ def _with_hint(message: str, context: Mapping[str, Any]) -> str:
     close = difflib.get_close_matches(missing, candidates, n=1)
     if close:
         return f"{message}; did you mean {close[0]!r}?"
-    if isinstance(row, Mapping) and row:
+    if isinstance(row, Mapping) and row and message.startswith("'dict object'"):
+        # Only a mapping can be the row; "'str object' has no attribute" is not about it.
         return f"{message} (row has: {', '.join(sorted(map(str, row)))})"
     return message
 
