@@ -66,7 +66,14 @@ def parse_yaml(text: str, path: Path) -> Source:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (None, None)
-        message = " ".join(part for part in (exc.context, exc.problem) if part)
+        context = exc.context
+        start = exc.context_mark
+        if context and start is not None and mark is not None and start.line != mark.line:
+            # "unexpected end of stream" is found far from the cause: say where it began.
+            context = f"{context} started at line {start.line + 1}, column {start.column + 1},"
+        if exc.problem and "duplicate key" in exc.problem:
+            context = None  # "while constructing a mapping" adds nothing to it
+        message = " ".join(part for part in (context, exc.problem) if part)
         raise SpecError.at(str(path), line, column, f"YAML syntax: {_tidy(message)}") from None
     except YAMLError as exc:
         raise SpecError.at(str(path), 1, 1, f"YAML: {_tidy(str(exc))}") from None
@@ -78,13 +85,18 @@ def parse_yaml(text: str, path: Path) -> Source:
 
 def load_yaml(path: Path) -> Source:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         raise SpecError.at(str(path), None, None, "no such file") from None
-    except UnicodeDecodeError as exc:
-        raise SpecError.at(str(path), None, None, f"not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise SpecError.at(str(path), None, None, exc.strerror or str(exc)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line_start = raw.rfind(b"\n", 0, exc.start) + 1
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise SpecError.at(str(path), line, exc.start - line_start + 1,
+                           f"not UTF-8 text ({exc.reason})") from None
     return parse_yaml(text, path)
 
 
