@@ -260,3 +260,15 @@ def test_var_from_the_command_line_is_a_string(tree) -> None:
                            "screen_style: '{{ vars.s }}', captions: '{{ vars.c }}'}\n",
                      s="3", c="no")
     assert (video.screen_style, video.captions) == (3, False)
+
+
+def test_row_hint_only_for_the_row(tree, check) -> None:
+    tree.spec("""
+        version: 1
+        data: {r: [{id: "1"}]}
+        videos:
+          - {name: a, for_each: r, voice: {script: "{{ row.id.nope }}"}}
+    """)
+    assert check(Path("spec.yaml")) == [
+        "spec.yaml:4:44: 'str object' has no attribute 'nope' (template line 1) "
+        "(row spec.yaml:2)"]

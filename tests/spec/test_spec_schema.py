@@ -184,3 +184,33 @@ def test_photo_avatar_model_unknown(tree, check) -> None:
 
 def test_photo_avatar_model_default() -> None:
     assert PhotoAvatarSpec(image="p", voice_id="v").model == "2.0"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("assets: {intro: 5}\n", "spec.yaml:2:17: an asset is a path, {path: FILE} or {url: URL}"),
+    ("assets: {intro: {}}\n", "spec.yaml:2:17: an asset is a path, {path: FILE} or {url: URL}"),
+    ("data: {rows: 5}\n",
+     "spec.yaml:2:14: a data source is a file path or a list of rows (mappings)"),
+    ("data: {rows: [1, 2]}\n",
+     "spec.yaml:2:14: a data source is a file path or a list of rows (mappings)"),
+])
+def test_a_value_that_fits_no_member_of_a_union_is_one_problem(tree, check, text: str,
+                                                               expected: str) -> None:
+    assert problems(tree, check, HEAD + text + VIDEO) == [expected]
+
+
+def test_names_with_capitals_keep_their_location(tree, check) -> None:
+    text = HEAD + "assets: {Intro: 5}\navatars:\n  Founder: {image: [x], voice_id: v}\n" + VIDEO
+    assert problems(tree, check, text) == [
+        "spec.yaml:2:17: an asset is a path, {path: FILE} or {url: URL}",
+        "spec.yaml:4:20: Input should be a valid string",
+    ]
+
+
+def test_unknown_key_does_not_hide_other_head_problems(tree, check) -> None:
+    text = HEAD + "providers: {jogg: {api_verison: v1}}\ndata: {r: data/r.tsv}\n" + VIDEO
+    assert problems(tree, check, text) == [
+        "spec.yaml:2:20: unknown key 'api_verison'; did you mean 'api_version'?",
+        "spec.yaml:3:11: data source 'r': unsupported file type '.tsv'; use one of .csv, "
+        ".json, .jsonl, .yaml, .yml",
+    ]
