@@ -174,7 +174,7 @@ class Executor:
                 job_id = entry.get("job_id")
                 if entry.get("status") == "submitting":
                     job_id = await self._find_lost_submit(run, request, provider, entry)
-                    if job_id is None and request.provider not in FREE_PROVIDERS:
+                    if job_id is None and not self._resubmits(item):
                         return self._unknown(run, request, entry)
             if job_id is None:
                 job = await self._build_job(run, request, provider)
