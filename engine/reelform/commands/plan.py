@@ -15,6 +15,7 @@ from reelform.commands.common import (
     target_option,
     var_option,
 )
+from reelform.errors import ConfigError
 from reelform.plan.show import plan_json, write_text
 from reelform.project import plan_prepared, prepare_all, target_filter
 from reelform.state.lockfile import atomic_write
@@ -65,7 +66,11 @@ def command(targets: tuple[Path, ...], as_json: bool, fmt: str | None, out: Path
     if out is not None:
         from reelform.plan.saved import saved_plan
 
-        atomic_write(out, saved_plan(plans, var_overrides, targets_glob))
+        try:
+            atomic_write(out, saved_plan(plans, var_overrides, targets_glob))
+        except OSError as exc:
+            raise ConfigError(f"--out {out}: cannot write the plan: "
+                              f"{exc.strerror or exc}") from None
         click.echo(f"Saved the plan to {out}; apply it with: reelform apply {out}", err=True)
     if detailed_exitcode:
         return 2 if any(p.changes for p in plans) else 0
