@@ -154,7 +154,11 @@ def find_specs(targets: list[Path]) -> list[Path]:
     problems: list[Problem] = []
     for target in targets:
         if target.is_dir():
-            found.extend(sorted(_walk_specs(target)))
+            specs = sorted(_walk_specs(target))
+            if not specs:  # an empty run must not look like a valid one
+                problems.append(Problem(Location(str(target)),
+                                        "no specs (*.yaml, *.yml) in this folder"))
+            found.extend(specs)
         elif target.is_file():
             found.append(target)
         else:
