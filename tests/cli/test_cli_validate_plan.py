@@ -243,3 +243,22 @@ def test_console_script_exit_codes_and_no_traceback(tree) -> None:
     assert result.stderr == ("spec.yaml:3:31: template syntax: unexpected end of template, "
                              "expected 'end of print statement'. (template line 1)\n")
     assert result.stdout == ""
+
+
+def test_plan_out_to_a_missing_folder_is_a_user_error(tree, capsys) -> None:
+    tree.spec(GOOD)
+    code, _, err = run(capsys, "plan", "spec.yaml", "--out", "nowhere/review.plan")
+    assert code == 1
+    assert err.splitlines()[-1] == ("--out nowhere/review.plan: cannot write the plan: "
+                                    "No such file or directory")
+    assert "Traceback" not in err
+
+
+def test_a_folder_without_specs_is_an_error(tree, capsys) -> None:
+    tree.write("specs/data/rows.yaml", "- {a: 1}\n")
+    assert run(capsys, "validate", "specs") == (
+        1, "", "specs: no specs (*.yaml, *.yml) in this folder\n")
+
+
+def test_missing_target(tree, capsys) -> None:
+    assert run(capsys, "plan", "nope.yaml") == (1, "", "nope.yaml: no such file or folder\n")

@@ -197,8 +197,9 @@ def test_changed_fields_names_the_asset_not_its_hash() -> None:
 
 
 def test_photo_image_change_changes_the_videos_of_that_photo_avatar() -> None:
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     buffer = io.BytesIO()
     Image.new("RGB", (600, 600), (1, 2, 3)).save(buffer, format="PNG")
