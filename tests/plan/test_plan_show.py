@@ -70,14 +70,14 @@ def test_saved_plan_is_deterministic() -> None:
 def test_stale_when_the_lockfile_changed(tmp_path: Path) -> None:
     path = tmp_path / "p.plan"
     path.write_bytes(saved_plan([make_plan(digest="before")], {}, []))
-    with pytest.raises(PlanFileError, match="s.lock changed since the plan was made"):
+    with pytest.raises(PlanFileError, match=r"s\.lock changed since the plan was made"):
         check_fresh(load_saved_plan(path), [make_plan(digest="after")], path)
 
 
 def test_stale_when_the_items_changed(tmp_path: Path) -> None:
     path = tmp_path / "p.plan"
     path.write_bytes(saved_plan([make_plan(2)], {}, []))
-    with pytest.raises(PlanFileError, match="s.yaml or its files changed"):
+    with pytest.raises(PlanFileError, match=r"s\.yaml or its files changed"):
         check_fresh(load_saved_plan(path), [make_plan(3)], path)
 
 
