@@ -1,0 +1,226 @@
+"""Saved plans, --target, --replace, --prune, --max-credits, --yes, and the apply lock."""
+
+from __future__ import annotations
+
+import json
+import signal
+import socket
+import time
+
+from applykit import InProcess, Project, SimServer, run_cli, start_cli
+
+from reelform.state.lock import pid_path
+
+# --- saved plans ----------------------------------------------------------------------
+
+
+def test_a_saved_plan_is_applied_exactly(cli: InProcess, sim: SimServer,
+                                         project: Project) -> None:
+    project.jogg_spec(3)
+    assert cli("apply", "--yes", "--target", "v1", "spec.yaml").code == 0
+    project.jogg_spec(5)
+    plan = cli("plan", "--json", "--out", "reviewed.plan", "spec.yaml")
+    assert plan.code == 0, plan.text
+    planned = {i["name"]: i["action"] for i in json.loads(plan.out)["specs"][0]["items"]}
+    assert planned == {f"v{i}": "create" for i in (2, 3, 4, 5)}
+    before = sim.mark()
+    result = cli("apply", "--yes", "reviewed.plan")
+    assert result.code == 0, result.text
+    created = sorted(r.json["video_name"].split(" ")[0] for r in sim.creates(before))
+    assert created == ["v2", "v3", "v4", "v5"]
+    assert {e["status"] for e in project.lock().videos.values()} == {"completed"}
+
+
+def test_a_saved_plan_of_another_target_applies_only_that(cli: InProcess, sim: SimServer,
+                                                         project: Project) -> None:
+    project.jogg_spec(4)
+    assert cli("plan", "--target", "v[12]", "--out", "some.plan", "spec.yaml").code == 0
+    result = cli("apply", "--yes", "some.plan")
+    assert result.code == 0, result.text
+    assert sorted(project.lock().videos) == ["v1", "v2"]
+
+
+def test_a_stale_saved_plan_is_refused(cli: InProcess, sim: SimServer,
+                                       project: Project) -> None:
+    project.jogg_spec(3)
+    assert cli("plan", "--out", "old.plan", "spec.yaml").code == 0
+    project.jogg_spec(4)  # the spec changed since the plan was made
+    result = cli("apply", "--yes", "old.plan")
+    assert result.code == 1
+    assert "stale plan" in result.err and "make a new plan" in result.err, result.err
+    assert sim.posts() == [] and not (project.root / "spec.lock").exists()
+
+    project.jogg_spec(3)
+    assert cli("plan", "--out", "old.plan", "spec.yaml").code == 0
+    assert cli("apply", "--yes", "--target", "v1", "spec.yaml").code == 0  # lockfile moves on
+    before = sim.mark()
+    result = cli("apply", "--yes", "old.plan")
+    assert result.code == 1
+    assert "stale plan" in result.err and "spec.lock changed" in result.err, result.err
+    assert sim.posts(before) == []
+
+
+# --- selecting and forcing --------------------------------------------------------------
+
+
+def test_target_applies_only_matching_videos(cli: InProcess, sim: SimServer,
+                                             project: Project) -> None:
+    project.jogg_spec(12)
+    result = cli("apply", "--yes", "--target", "v1?", "--target", "v3", "spec.yaml")
+    assert result.code == 0, result.text
+    assert sorted(project.lock().videos) == ["v10", "v11", "v12", "v3"]
+    assert len(sim.creates()) == 4
+
+
+def test_replace_renders_an_unchanged_video_again(cli: InProcess, sim: SimServer,
+                                                  project: Project) -> None:
+    project.jogg_spec(3)
+    assert cli("apply", "--yes", "spec.yaml").code == 0
+    old = project.lock().videos["v2"]
+    before = sim.mark()
+    result = cli("apply", "--yes", "--replace", "v2", "spec.yaml")
+    assert result.code == 0, result.text
+    assert [r.json["video_name"] for r in sim.creates(before)] == [f"v2 [{old['key']}]"]
+    new = project.lock().videos["v2"]
+    assert new["status"] == "completed" and new["job_id"] != old["job_id"]
+    assert (project.root / new["output"]["path"]).is_file()
+
+
+def test_prune_removes_orphans_and_nothing_else(cli: InProcess, sim: SimServer,
+                                                project: Project) -> None:
+    project.jogg_spec(4)
+    assert cli("apply", "--yes", "spec.yaml").code == 0
+    lock = project.lock()
+    project.write("data/spec.csv", "id,text\n1,Hello number 1\n2,Hello number 2\n")
+    kept = {p.name: p.read_bytes() for p in project.outputs()}
+
+    without = cli("apply", "--yes", "spec.yaml")
+    assert without.code == 0, without.text
+    assert "2 orphans left" in without.out
+    assert sorted(project.lock().videos) == ["v1", "v2", "v3", "v4"]
+    assert len(project.outputs()) == 4
+
+    before = sim.mark()
+    pruned = cli("apply", "--yes", "--prune", "spec.yaml")
+    assert pruned.code == 0, pruned.text
+    assert sim.requests(before) == []
+    after = project.lock()
+    assert sorted(after.videos) == ["v1", "v2"]
+    assert after.videos["v1"] == lock.videos["v1"] and after.videos["v2"] == lock.videos["v2"]
+    assert after.uploads == lock.uploads and after.files == lock.files
+    assert {p.name: p.read_bytes() for p in project.outputs()} == {
+        k: v for k, v in kept.items() if k in ("v1.mp4", "v2.mp4")}
+    assert (project.root / "data/spec.csv").exists() and (project.root / "spec.yaml").exists()
+
+
+def test_max_credits_refuses_before_anything_is_sent(cli: InProcess, sim: SimServer,
+                                                     project: Project) -> None:
+    project.jogg_spec(5)
+    result = cli("apply", "--yes", "--max-credits", "4", "spec.yaml")
+    assert result.code == 1
+    assert "5 JoggAI credits" in result.err and "--max-credits 4" in result.err, result.err
+    assert sim.requests() == [] and not (project.root / "spec.lock").exists()
+    assert cli("apply", "--yes", "--max-credits", "5", "spec.yaml").code == 0
+
+
+def test_yes_is_required_when_stdin_is_not_a_terminal(sim: SimServer, project: Project) -> None:
+    project.jogg_spec(2)
+    result = run_cli(["apply", "spec.yaml"], sim.env(), project.root)
+    assert result.code == 1
+    assert "apply needs --yes when stdin is not a terminal" in result.err
+    assert sim.requests() == [] and not (project.root / "spec.lock").exists()
+
+
+# --- one apply at a time ----------------------------------------------------------------
+
+
+def wait_for_holder(project: Project, pid: int) -> dict[str, object]:
+    path = pid_path(project.root / "spec.lock")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            info: dict[str, object] = json.loads(path.read_text())
+            if info.get("pid") == pid:
+                return info
+        except (OSError, ValueError):
+            pass
+        assert time.monotonic() < deadline, "the first apply never took the lock"
+        time.sleep(0.01)
+
+
+def test_a_second_apply_stops_naming_the_holder_or_waits(sim: SimServer,
+                                                         project: Project) -> None:
+    sim.config.jogg_render_seconds = (1500.0, 1500.0)  # 1.5 s each
+    project.jogg_spec(3)
+    env = sim.env()
+    first = start_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+    try:
+        info = wait_for_holder(project, first.pid)
+        second = run_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+        assert second.code == 1
+        assert f"another apply is running (pid {first.pid} on {socket.gethostname()} " \
+               f"since {info['since']})" in second.err, second.err
+        assert first.poll() is None
+        before = sim.mark()
+        waiting = run_cli(["apply", "--yes", "--wait", "spec.yaml"], env, project.root)
+        assert first.poll() == 0  # it waited for the first to finish
+        assert waiting.code == 0, waiting.text
+        assert sim.creates(before) == []  # and found nothing left to do
+    finally:
+        first.kill()
+        first.wait()
+
+
+def test_a_lock_left_by_a_killed_apply_is_taken_over(sim: SimServer, project: Project) -> None:
+    sim.config.jogg_render_seconds = (1500.0, 1500.0)
+    project.jogg_spec(3)
+    env = sim.env()
+    first = start_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+    wait_for_holder(project, first.pid)
+    deadline = time.monotonic() + 30
+    while len(sim.creates()) < 3:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    time.sleep(0.1)
+    first.send_signal(signal.SIGKILL)
+    first.wait()
+    assert pid_path(project.root / "spec.lock").exists()  # the dead holder's file is left
+    plan = run_cli(["plan", "spec.yaml"], env, project.root)
+    assert plan.out.count("> resume") == 3, plan.out
+    before = sim.mark()
+    second = run_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+    assert second.code == 0, second.text
+    assert sim.creates(before) == []  # resumed by polling, not submitted again
+    assert {e["status"] for e in project.lock().videos.values()} == {"completed"}
+    assert not pid_path(project.root / "spec.lock").exists()
+
+
+def test_resubmit_unknown_covers_a_submit_interrupted_by_a_crash(
+        cli: InProcess, sim: SimServer, project: Project) -> None:
+    """A `submitting` intent left by a crash: plain apply records it `unknown` and sends
+    nothing; only `--resubmit-unknown` submits it (the person's decision)."""
+    from reelform.state.journal import compact
+    from reelform.state.lockfile import read_lock, write_lock
+
+    project.jogg_spec(2)
+    assert cli("apply", "--yes", "--target", "v1", "spec.yaml").code == 0
+    plan = json.loads(cli("plan", "--json", "spec.yaml").out)
+    [item] = plan["specs"][0]["items"]
+    state = read_lock(project.root / "spec.lock")
+    state.videos["v2"] = {**state.videos["v1"], "status": "submitting", "key": item["key"],
+                          "fingerprint": item["fingerprint"]}
+    for field in ("job_id", "output", "completed_at"):
+        state.videos["v2"].pop(field, None)
+    write_lock(project.root / "spec.lock", state)
+    compact(project.root / "spec.lock")
+    assert "resume" in cli("plan", "spec.yaml").out
+
+    before = sim.mark()
+    plain = cli("apply", "--yes", "spec.yaml")
+    assert plain.code == 1 and "unknown" in plain.out
+    assert sim.creates(before) == []
+    assert project.lock().videos["v2"]["status"] == "unknown"
+    again = cli("apply", "--yes", "--resubmit-unknown", "spec.yaml")
+    assert again.code == 0, again.text
+    assert len(sim.creates(before)) == 1
+    assert project.lock().videos["v2"]["status"] == "completed"
