@@ -99,7 +99,11 @@ def validation_problems(
             continue
         loc = _clean_loc(error["loc"])
         message = _message(error)
-        if len(loc) >= 2 and loc[0] in UNION_HINTS and len(loc) < len(error["loc"]):
+        if "[key]" in error["loc"]:
+            # A mapping key (an asset, data source or photo avatar name) failed its pattern.
+            message = (f"invalid name {loc[-1]!r}: use letters, digits, '_' and '-', "
+                       "starting with a letter or '_'")
+        elif len(loc) >= 2 and loc[0] in UNION_HINTS and len(loc) < len(error["loc"]):
             # A value that fits no member of a union: one message, not one per member.
             loc, message = loc[:2], UNION_HINTS[str(loc[0])]
         if (loc, message) in seen:
