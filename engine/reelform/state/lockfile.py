@@ -70,14 +70,17 @@ def read_lock(path: Path) -> LockState:
     import hashlib
 
     digest = hashlib.sha256()
+    missing = False
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raw = b""
+        raw, missing = b"", True
     except OSError as exc:
         raise LockfileError(f"{path}: cannot read the lockfile: {exc.strerror}") from None
     digest.update(raw)
-    state = parse_lock(raw, path) if raw else LockState()
+    # An empty file is not a missing one: reelform never writes one (writes are atomic),
+    # and reading it as "nothing done yet" would submit, and pay for, everything again.
+    state = LockState() if missing else parse_lock(raw, path)
     journal = journal_path(path)
     try:
         journal_raw = journal.read_bytes()
