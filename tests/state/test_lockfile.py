@@ -164,3 +164,11 @@ def test_many_entries_round_trip(tmp_path: Path) -> None:
     assert again.videos == state.videos
     assert dump_lock(again) == path.read_bytes()
     assert path.read_bytes().count(b"\n") == 3000 + 3 + 3 * 3 + 2
+
+
+def test_an_empty_lockfile_is_corrupt_not_missing(tmp_path: Path) -> None:
+    path = tmp_path / "s.lock"
+    path.write_bytes(b"")
+    with pytest.raises(LockfileError, match=r"s\.lock:1:1: corrupt lockfile"):
+        read_lock(path)
+    assert path.read_bytes() == b""
