@@ -89,7 +89,7 @@ def prepare_all(targets: Sequence[Path], var_overrides: Mapping[str, str] | None
     """Prepare every spec under ``targets``; report the problems of all of them at once."""
     prepared: list[Prepared] = []
     problems: list[Problem] = []
-    for path in find_specs(list(targets)):
+    for path in find_specs(list(targets), require_specs=True):
         try:
             prepared.append(prepare(path, var_overrides))
         except SpecError as exc:

@@ -112,3 +112,12 @@ def test_find_specs_reports_every_missing_target(tmp_path: Path) -> None:
         find_specs([tmp_path / "x.yaml", tmp_path / "y"])
     assert info.value.lines() == [f"{tmp_path / 'x.yaml'}: no such file or folder",
                                   f"{tmp_path / 'y'}: no such file or folder"]
+
+
+def test_an_empty_folder_is_a_problem_only_when_specs_are_required(tmp_path: Path) -> None:
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "t.yaml").write_text("x: 1\n")
+    assert find_specs([tmp_path]) == []
+    with pytest.raises(SpecError) as info:
+        find_specs([tmp_path], require_specs=True)
+    assert info.value.lines() == [f"{tmp_path}: no specs (*.yaml, *.yml) in this folder"]

@@ -148,14 +148,18 @@ def _plain(
     return node  # dates and the like: the schema rejects what it does not want
 
 
-def find_specs(targets: list[Path]) -> list[Path]:
-    """Expand files and folders into the sorted list of spec files they name."""
+def find_specs(targets: list[Path], *, require_specs: bool = False) -> list[Path]:
+    """Expand files and folders into the sorted list of spec files they name.
+
+    With ``require_specs`` a folder holding no spec is a problem (validate and plan
+    must not pass on nothing); `watch` leaves it off to wait for specs to appear.
+    """
     found: list[Path] = []
     problems: list[Problem] = []
     for target in targets:
         if target.is_dir():
             specs = sorted(_walk_specs(target))
-            if not specs:  # an empty run must not look like a valid one
+            if require_specs and not specs:
                 problems.append(Problem(Location(str(target)),
                                         "no specs (*.yaml, *.yml) in this folder"))
             found.extend(specs)
