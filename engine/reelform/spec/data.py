@@ -114,11 +114,12 @@ def _json_rows(text: str, display: str) -> Rows:
 
 
 def _json_item_lines(text: str, count: int) -> list[int]:
-    """Best-effort line of each top-level array item (objects start with '{')."""
+    """The line of each top-level array item: where its first character is."""
     lines: list[int] = []
     depth = 0
     line = 1
     in_string = escape = False
+    expect_item = False  # after the array's '[' or a ',' between its items
     for char in text:
         if char == "\n":
             line += 1
@@ -130,16 +131,19 @@ def _json_item_lines(text: str, count: int) -> list[int]:
             elif char == '"':
                 in_string = False
             continue
+        if expect_item and char not in " \t\r\n":
+            if char != "]":
+                lines.append(line)
+            expect_item = False
         if char == '"':
             in_string = True
         elif char in "[{":
-            if depth == 1:
-                lines.append(line)
             depth += 1
+            expect_item = depth == 1
         elif char in "]}":
             depth -= 1
-        elif depth == 1 and char not in " \t\r\n," and (not lines or lines[-1] != line):
-            lines.append(line)  # a scalar item
+        elif char == "," and depth == 1:
+            expect_item = True
     return lines[:count] + [1] * (count - len(lines))
 
 
