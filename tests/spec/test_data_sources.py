@@ -163,3 +163,14 @@ def test_inline_rows_remember_their_lines(tree, check) -> None:
     assert line.endswith("invalid name 'not ok': use letters, digits, '.', '_' and '-', "
                          "starting with a letter or digit, at most 128 characters "
                          "(row spec.yaml:5)")
+
+
+@pytest.mark.parametrize(("text", "lines"), [
+    ('[\n  {"id": 1},\n  "two",\n  {"id": 3}\n]', [3]),
+    ('[1, 2,\n {"a": [1, {"b": "]"}]},\n true]', [1, 1, 3]),
+    ('[{"a": "x,\\"y"},\n\n "s", [\n 1]]', [3, 3]),
+])
+def test_json_lines_of_items_that_are_not_objects(tmp_path: Path, text: str,
+                                                  lines: list[int]) -> None:
+    problems = errors_of(tmp_path, "d.json", text)
+    assert [int(p.split(":")[1]) for p in problems] == lines
