@@ -58,6 +58,28 @@ def make_wav(seconds: float, rate: int = 8000, width: int = 1, tone: int = 0) ->
     return buffer.getvalue()
 
 
+def make_mp3(seconds: float, rate: int = 8000) -> bytes:
+    """A silent mono MP3 of ``seconds``, encoded by PyAV (libmp3lame)."""
+    import av
+    import numpy as np
+
+    buffer = io.BytesIO()
+    with av.open(buffer, "w", format="mp3") as container:
+        stream = container.add_stream("libmp3lame", rate=rate, layout="mono")
+        remaining = int(seconds * rate)
+        while remaining > 0:
+            count = min(rate, remaining)
+            frame = av.AudioFrame.from_ndarray(np.zeros((1, count), dtype=np.float32),
+                                               format="fltp", layout="mono")
+            frame.sample_rate = rate
+            for packet in stream.encode(frame):
+                container.mux(packet)
+            remaining -= count
+        for packet in stream.encode(None):
+            container.mux(packet)
+    return buffer.getvalue()
+
+
 class Tree:
     """Writes files below a root folder; text is dedented so specs read naturally."""
 
@@ -91,7 +113,8 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Tree:
 
 @pytest.fixture
 def media() -> dict[str, Callable[..., bytes]]:
-    return {"png": make_png, "jpeg": make_jpeg, "gif": make_gif, "wav": make_wav}
+    return {"png": make_png, "jpeg": make_jpeg, "gif": make_gif, "wav": make_wav,
+            "mp3": make_mp3}
 
 
 def problems_of(path: Path, variables: dict[str, str] | None = None) -> list[str]:

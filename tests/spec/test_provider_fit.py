@@ -184,3 +184,18 @@ def test_probe_reuses_cached_facts_only_when_size_and_mtime_match(tmp_path: Path
     os.utime(path, ns=(facts.mtime_ns + 10**9, facts.mtime_ns + 10**9))
     again = probe(path, facts)
     assert again.sha256 != facts.sha256
+
+
+def test_mp3_duration_is_read_from_the_file(tree, check, media) -> None:
+    tree.write("face.png", media["png"](600, 600))
+    tree.write("long.mp3", media["mp3"](61))
+    tree.write("short.mp3", media["mp3"](5))
+    facts = probe(tree.root / "short.mp3")
+    assert facts.format == "mp3" and facts.duration is not None
+    assert abs(facts.duration - 5) < 0.2
+    assert fit(tree, check, "  - {name: m, provider: mirako, image: face, "
+                            "voice: {audio: long}}\n"
+                            "  - {name: n, provider: mirako, image: face, "
+                            "voice: {audio: short}}\n",
+               "face: face.png, long: long.mp3, short: short.mp3") == [
+        "spec.yaml:5:61: asset 'long' is 61.0 s long; mirako takes audio up to 60 s"]
