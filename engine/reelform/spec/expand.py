@@ -297,11 +297,14 @@ class _Expansion:
         return self.source.locate(entry_path)
 
     def _report(self, location: Location, message: str, row: Location | None) -> None:
+        if row is None:
+            # The same problem of several videos (a bad value in `defaults`) is one line.
+            self.problems.append(Problem(location, message))
+            return
         key = (location, message)
         self._repeats[key] += 1
         if self._repeats[key] <= MAX_REPEATS:
-            suffix = f" (row {row})" if row is not None else ""
-            self.problems.append(Problem(location, message + suffix))
+            self.problems.append(Problem(location, f"{message} (row {row})"))
 
     def _flush_repeats(self) -> None:
         for (location, message), count in self._repeats.items():
