@@ -272,3 +272,10 @@ def test_row_hint_only_for_the_row(tree, check) -> None:
     assert check(Path("spec.yaml")) == [
         "spec.yaml:4:44: 'str object' has no attribute 'nope' (template line 1) "
         "(row spec.yaml:2)"]
+
+
+def test_a_bad_default_shared_by_many_videos_is_one_line(tree, check) -> None:
+    videos = "".join(f"  - {{name: v{i}, voice: {{script: x}}}}\n" for i in range(5))
+    tree.spec("version: 1\ndefaults: {aspect: wide}\nvideos:\n" + videos)
+    assert check(Path("spec.yaml")) == [
+        "spec.yaml:2:20: Input should be 'portrait', 'landscape' or 'square', got 'wide'"]
