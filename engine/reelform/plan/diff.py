@@ -139,7 +139,12 @@ def diff(
     items: list[PlanItem] = []
     unchanged = 0
     wanted = selected or (lambda _: True)
+    # With --target, only the photo avatars that a selected video uses (each costs credits).
+    used = None if selected is None else {
+        (r.provider, r.inputs.get("avatar", {}).get("photo")) for r in desired if wanted(r.name)}
     for avatar in avatars:
+        if used is not None and (avatar.provider, avatar.fingerprint) not in used:
+            continue
         entry = lock.avatars.get(avatar.lock_key)
         credits = MOTION_CREDITS.get(avatar.model, 2) if avatar.provider == "jogg" else 0
         if entry is None:
