@@ -124,3 +124,22 @@ def test_photo_avatar_requests_once_per_provider(tree, media) -> None:
     assert [(i.kind, i.name, i.provider, i.credits) for i in result.items] == [
         ("avatar", "me", "jogg", 3), ("avatar", "me", "local", 0),
         ("video", "a", "jogg", 1), ("video", "b", "jogg", 1), ("video", "c", "local", 0)]
+
+
+def test_target_leaves_out_photo_avatars_no_selected_video_uses(tree, media) -> None:
+    tree.write("p.png", media["png"](600, 600))
+    tree.spec("""
+        version: 1
+        provider: jogg
+        assets: {p: p.png}
+        avatars: {me: {image: p, voice_id: v}, you: {image: p, voice_id: w}}
+        defaults: {voice: {voice_id: v}}
+        videos:
+          - {name: mine, avatar: {photo: me}, voice: {script: hi}}
+          - {name: yours, avatar: {photo: you}, voice: {script: hi}}
+          - {name: plain, avatar: {id: 1}, voice: {script: hi}}
+    """)
+    assert [(i.kind, i.name) for i in planned(tree, ("mine",)).items] == [
+        ("avatar", "me"), ("video", "mine")]
+    assert [(i.kind, i.name) for i in planned(tree, ("plain",)).items] == [("video", "plain")]
+    assert len(planned(tree).items) == 5
