@@ -8,7 +8,8 @@ the new folders.
 
 ``REELFORM_WATCH_POLL=1`` polls instead of using inotify/FSEvents (containers,
 network file systems; the tests use it); ``REELFORM_WATCH_POLL_MS`` sets the
-polling interval (default 100 ms).
+polling interval (default 100 ms). A poller compares mtimes in whole seconds, so
+two saves of one file within the same second are seen as one.
 """
 
 from __future__ import annotations
