@@ -67,3 +67,9 @@ def test_example_specs_fit_the_schema(example: Path) -> None:
     errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
               for e in validator().iter_errors(document)]
     assert errors == []
+
+
+@pytest.mark.skipif(not EXAMPLES, reason="specs/ has no example specs yet")
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_example_specs_validate(example: Path, check) -> None:
+    assert check(example) == []
