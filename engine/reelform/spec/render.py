@@ -10,6 +10,7 @@ re-parsing. Data never becomes YAML syntax.
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -67,7 +68,10 @@ class _Environment(SandboxedEnvironment):
 
 def make_environment(spec_dir: Path) -> tuple[SandboxedEnvironment, RecordingLoader]:
     """The sandboxed environment for one spec: strict, no autoescape, no reloads."""
-    loader = RecordingLoader([spec_dir / "templates", spec_dir.parent / "templates"])
+    # Not spec_dir.parent: Path(".").parent is "." itself, so a spec in the working
+    # directory would never see ../templates.
+    shared = Path(os.path.normpath(spec_dir / os.pardir / "templates"))
+    loader = RecordingLoader([spec_dir / "templates", shared])
     env = _Environment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
