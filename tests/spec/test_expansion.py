@@ -279,3 +279,11 @@ def test_a_bad_default_shared_by_many_videos_is_one_line(tree, check) -> None:
     tree.spec("version: 1\ndefaults: {aspect: wide}\nvideos:\n" + videos)
     assert check(Path("spec.yaml")) == [
         "spec.yaml:2:20: Input should be 'portrait', 'landscape' or 'square', got 'wide'"]
+
+
+def test_shared_templates_are_found_from_inside_the_spec_folder(tree, monkeypatch) -> None:
+    tree.write("templates/far.j2", "far")
+    tree.write("specs/spec.yaml", "version: 1\nvideos:\n"
+                                  "  - {name: a, voice: {script: \"{% include 'far.j2' %}\"}}\n")
+    monkeypatch.chdir(tree.root / "specs")
+    assert load_spec(Path("spec.yaml")).videos[0].video.voice.script == "far"
