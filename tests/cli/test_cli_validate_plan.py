@@ -262,3 +262,38 @@ def test_a_folder_without_specs_is_an_error(tree, capsys) -> None:
 
 def test_missing_target(tree, capsys) -> None:
     assert run(capsys, "plan", "nope.yaml") == (1, "", "nope.yaml: no such file or folder\n")
+
+
+def test_plan_refuses_a_newer_lockfile_and_leaves_it(tree, capsys) -> None:
+    tree.spec(GOOD)
+    tree.write("spec.lock", '{"version": 2, "videos": {}}\n')
+    before = tree.listing()
+    code, out, err = run(capsys, "plan", "spec.yaml")
+    assert (code, out) == (1, "")
+    assert err == ("spec.lock: written by a newer reelform (lockfile version 2, this reelform "
+                   "reads up to 1); upgrade reelform. The lockfile was not modified.\n")
+    assert tree.listing() == before
+
+
+def test_plan_refuses_a_corrupt_journal_and_leaves_it(tree, capsys) -> None:
+    tree.spec(GOOD)
+    tree.write("spec.lock.journal", '{"k":"a","s":"videos","v":{}}\nnot json\n'
+                                    '{"k":"b","s":"videos","v":{}}\n')
+    before = tree.listing()
+    code, _, err = run(capsys, "plan", "spec.yaml")
+    assert code == 1
+    assert err.startswith("spec.lock.journal:2: corrupt journal record")
+    assert tree.listing() == before
+
+
+def test_plan_replays_the_journal(tree, capsys) -> None:
+    from reelform.project import prepare
+
+    tree.spec(GOOD)
+    [intro] = [r for r in prepare(Path("spec.yaml")).requests if r.name == "intro"]
+    record = {"k": "intro", "s": "videos", "v": {"status": "submitted", "job_id": "j9",
+                                                 "fingerprint": intro.fingerprint}}
+    tree.write("spec.lock.journal", json.dumps(record) + "\n")
+    out = run(capsys, "plan", "spec.yaml")[1]
+    assert "  > resume    intro       jogg    job j9\n" in out
+    assert "Plan: 2 to create, 1 to resume, 0 unchanged." in out
