@@ -80,7 +80,7 @@ class SpecError(UserError):
     """
 
     def __init__(self, problems: Iterable[Problem]) -> None:
-        self.problems = sorted(dict.fromkeys(problems), key=lambda p: p.location)
+        self.problems = sorted(dict.fromkeys(problems), key=_place)
         super().__init__("\n".join(str(p) for p in self.problems))
 
     @classmethod
@@ -89,6 +89,12 @@ class SpecError(UserError):
 
     def lines(self) -> list[str]:
         return [str(p) for p in self.problems]
+
+
+def _place(problem: Problem) -> tuple[str, int, int]:
+    # A file-level problem (no line) comes first; None does not compare with an int.
+    location = problem.location
+    return location.file, location.line or 0, location.column or 0
 
 
 class LockfileError(UserError):
