@@ -43,8 +43,8 @@ class UserError(ReelformError):
 class Location:
     """Where a problem is: a file and, where known, a 1-based line and column.
 
-    For a data row, ``line`` is the row number (1-based, header excluded for CSV)
-    and ``column`` is None, which renders as ``DATAFILE:ROW: message``.
+    For a data row, ``line`` is the line of the data file where the row starts
+    (what an editor jumps to) and ``column`` is None: ``DATAFILE:LINE: message``.
     """
 
     file: str
