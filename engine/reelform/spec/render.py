@@ -18,7 +18,7 @@ from types import TracebackType
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
 TEMPLATE_MARKERS = ("{{", "{%", "{#")
 _MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'|'([^']+)' is undefined")
@@ -57,7 +57,9 @@ class RecordingLoader(jinja2.FileSystemLoader):
         return source, filename, uptodate
 
 
-class _Environment(SandboxedEnvironment):
+class _Environment(ImmutableSandboxedEnvironment):
+    # Immutable: `row` and `vars` are shared by every template of a row (and `vars` by
+    # every row); `{{ vars.update(...) }}` would make a video depend on the row order.
     def make_globals(self, d: Mapping[str, Any] | None) -> Any:
         # Jinja chains template globals over the environment's (a ChainMap), and every
         # Context copies that chain's keys: with an include in a per-row template that
