@@ -287,3 +287,25 @@ def test_shared_templates_are_found_from_inside_the_spec_folder(tree, monkeypatc
                                   "  - {name: a, voice: {script: \"{% include 'far.j2' %}\"}}\n")
     monkeypatch.chdir(tree.root / "specs")
     assert load_spec(Path("spec.yaml")).videos[0].video.voice.script == "far"
+
+
+@pytest.mark.parametrize("expression", ["{{ vars.update({'who': 'B'}) }}",
+                                        "{{ row.pop('id') }}", "{{ vars['items'].append(1) }}"])
+def test_templates_cannot_change_rows_or_vars(tree, check, expression: str) -> None:
+    tree.spec(f"""
+        version: 1
+        vars: {{who: A, items: [1]}}
+        data: {{r: [{{id: "1"}}, {{id: "2"}}]}}
+        videos:
+          - {{name: "v{{{{ row.id }}}}", for_each: r, voice: {{script: "{expression}"}}}}
+    """)
+    lines = check(Path("spec.yaml"))
+    assert lines and all("is unsafe" in line for line in lines), lines
+
+
+def test_namespace_and_set_still_work(tree) -> None:
+    script = ("{% set ns = namespace(n=0) %}{% for i in range(3) %}"
+              "{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}")
+    [video] = videos(tree, "version: 1\nvideos:\n  - name: a\n    voice:\n"
+                           f"      script: \"{script}\"\n")
+    assert video.voice.script == "3"
