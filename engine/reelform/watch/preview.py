@@ -25,6 +25,7 @@ from reelform.plan.fingerprint import requests_for
 from reelform.project import Prepared, avatar_requests, plan_prepared
 from reelform.spec.expand import LoadedSpec
 from reelform.spec.model import Video
+from reelform.state.lockfile import LockState
 
 PREVIEW_FOLDER = "preview"
 PREVIEW_SETTINGS = {"preview": "true"}  # the local renderer's half-size mode
@@ -73,7 +74,7 @@ def local_preview(spec: LoadedSpec, avatars: int, espeak: Collection[str]) -> Lo
 
 
 def preview_prepared(prepared: Prepared, avatars: int, espeak: Collection[str],
-                     read_lock: Callable[[Path], Any]) -> Prepared:
+                     read_lock: Callable[[Path], LockState]) -> Prepared:
     spec = local_preview(prepared.spec, avatars, espeak)
     facts = prepared.facts  # the same files: probed once, by the real plan
     return Prepared(spec, read_lock(spec.lock_path), dict(facts), requests_for(spec, facts),
@@ -83,19 +84,6 @@ def preview_prepared(prepared: Prepared, avatars: int, espeak: Collection[str],
 def to_render(plan: SpecPlan) -> frozenset[str]:
     """The videos the real plan would render: those are the ones worth previewing."""
     return frozenset(i.name for i in plan.items if i.kind == "video" and i.action.renders)
-
-
-class _Quiet:
-    """A reporter that says nothing: watch prints one summary line per spec."""
-
-    def planned(self, phase: str, count: int) -> None:
-        pass
-
-    def event(self, kind: str, spec: str, name: str, **fields: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 class Previewer:
@@ -143,6 +131,7 @@ class Previewer:
                 (str(p.spec.path) for p, _ in planned) if label in lines]
 
     async def _render(self, work: Sequence[tuple[Prepared, SpecPlan]]) -> dict[str, str]:
+        from reelform.api import SilentReporter
         from reelform.apply.executor import ApplyOptions
         from reelform.apply.run import apply_plans, locked
         from reelform.state.lockfile import read_lock
@@ -165,8 +154,8 @@ class Previewer:
                         f"{_shown(preview.spec.output_dir)}")
             if not previews:
                 return lines
-            outcomes = await apply_plans(previews, plans, ApplyOptions(parallel=2), _Quiet(),
-                                         env=self.env)
+            outcomes = await apply_plans(previews, plans, ApplyOptions(parallel=2),
+                                         SilentReporter(), env=self.env)
         for preview in previews:
             label = str(preview.spec.path)
             mine = [o for o in outcomes if o.spec == label and o.kind == "video"]
