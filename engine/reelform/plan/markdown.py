@@ -1,24 +1,31 @@
 """`plan --format markdown`: a plan summary for a pull-request comment.
 
-Counts and the estimate first, then a table of the changes with the changed
-fields; long lists are folded into <details> so the comment stays readable.
+Counts and the estimate first, then one section per spec that changes: a line
+with its counts, and a table of its changes grouped by action (creates together,
+replaces with the fields that changed...). A table longer than ``FOLD_AFTER``
+rows is folded into <details> so the comment stays short; specs without changes
+are named in one line at the end. Deterministic: the same plan gives the same
+text, so an updated comment changes only where the plan did.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from reelform.plan.diff import SpecPlan
-from reelform.plan.show import ORDER, SYMBOLS, duration_text, estimate_line, total_estimate
+from reelform.plan.diff import Action, PlanItem, SpecPlan
+from reelform.plan.show import ORDER, SYMBOLS, duration_text, estimate_line
 
 FOLD_AFTER = 20
+WORDS = {Action.CREATE: "to create", Action.REPLACE: "to replace", Action.RESUME: "to resume",
+         Action.RETRY: "to retry", Action.UNKNOWN: "unknown", Action.DOWNLOAD: "to download",
+         Action.ORPHAN: "orphaned", Action.UNCHANGED: "unchanged"}
 
 
 def render_markdown(plans: Sequence[SpecPlan]) -> str:
     lines = ["## reelform plan", ""]
+    unchanged = sum(p.unchanged for p in plans)
     if not any(p.changes for p in plans):
-        unchanged = sum(p.unchanged for p in plans)
-        lines += [f"No changes: {unchanged:,} videos up to date.", ""]
+        lines += [f"No changes: {_videos(unchanged)} up to date.", ""]
         return "\n".join(lines)
     lines += ["| action | count |", "|---|---:|"]
     for action in ORDER:
@@ -27,34 +34,57 @@ def render_markdown(plans: Sequence[SpecPlan]) -> str:
             lines.append(f"| {action.value} | {count:,} |")
     lines += ["", f"**{estimate_line(plans)}**", ""]
     for plan in plans:
-        if not plan.items:
-            continue
-        estimate = total_estimate([plan])
-        lines.append(f"### `{plan.spec}`")
-        lines.append("")
-        rows = ["| | video | provider | details |", "|---|---|---|---|"]
-        for item in plan.items:
-            symbol = SYMBOLS[item.action][0]
-            details = []
-            if item.changed:
-                details.append("changed: " + ", ".join(f"`{c}`" for c in item.changed))
-            if item.reason:
-                details.append(item.reason)
-            if item.action.renders and item.seconds:
-                details.append(f"~{duration_text(item.seconds)}")
-            kind = "avatar " if item.kind == "avatar" else ""
-            rows.append(f"| `{symbol}` {item.action.value} | {kind}`{_cell(item.name)}` | "
-                        f"{item.provider} | {_cell('; '.join(details))} |")
-        if len(plan.items) > FOLD_AFTER:
-            lines += [f"<details><summary>{len(plan.items):,} changes "
-                      f"({estimate.videos:,} renders)</summary>", "", *rows, "", "</details>"]
-        else:
-            lines += rows
-        if plan.unchanged:
-            lines += ["", f"{plan.unchanged:,} unchanged."]
-        lines.append("")
+        if plan.changes:
+            lines += _section(plan)
+    quiet = [p for p in plans if not p.changes]
+    if quiet:
+        names = ", ".join(f"`{p.spec}` ({_videos(p.unchanged)})" for p in quiet)
+        lines += [f"No changes in {names}.", ""]
     return "\n".join(lines)
 
 
+def _section(plan: SpecPlan) -> list[str]:
+    changes = [f"{plan.count(a):,} {WORDS[a]}" for a in ORDER
+               if a is not Action.UNCHANGED and plan.count(a)]
+    counts = [*changes, f"{plan.unchanged:,} unchanged"] if plan.unchanged else changes
+    estimate = plan.estimate
+    cost = [f"~{duration_text(estimate.seconds)} of video"] if estimate.videos else []
+    if estimate.credits:
+        cost.append(f"{estimate.credits:,} JoggAI credits")
+    lines = [f"### `{plan.spec}`", "", " · ".join([", ".join(counts), *cost]), ""]
+    rank = {action: i for i, action in enumerate(ORDER)}
+    items = sorted(plan.items, key=lambda i: (i.kind != "avatar", rank[i.action], i.name))
+    rows = ["| action | video | provider | details |", "|---|---|---|---|"]
+    rows += [_row(item) for item in items]
+    if len(items) > FOLD_AFTER:
+        summary = f"{len(items):,} changes: {', '.join(changes)}"
+        lines += [f"<details><summary>{summary}</summary>", "", *rows, "", "</details>"]
+    else:
+        lines += rows
+    lines.append("")
+    return lines
+
+
+def _row(item: PlanItem) -> str:
+    symbol = SYMBOLS[item.action][0]
+    details = []
+    if item.changed:
+        details.append("changed: " + ", ".join(f"`{c}`" for c in item.changed))
+    if item.reason:
+        details.append(item.reason)
+    if item.action.renders and item.seconds:
+        details.append(f"~{duration_text(item.seconds)}")
+    if item.kind == "avatar" and item.credits:
+        details.append(f"{item.credits} credits")
+    kind = "photo avatar " if item.kind == "avatar" else ""
+    return (f"| `{symbol}` {item.action.value} | {kind}`{item.name}` | {item.provider} | "
+            f"{_cell('; '.join(details))} |")
+
+
+def _videos(count: int) -> str:
+    return f"{count:,} video{'s' if count != 1 else ''}"
+
+
 def _cell(text: str) -> str:
+    """Table-safe: a `|` would end the cell, a newline the row."""
     return text.replace("|", "\\|").replace("\n", " ")
