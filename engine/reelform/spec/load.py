@@ -8,6 +8,7 @@ points into the file when it reports a problem.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,8 +80,25 @@ def parse_yaml(text: str, path: Path) -> Source:
         raise SpecError.at(str(path), 1, 1, f"YAML: {_tidy(str(exc))}") from None
     positions: dict[PathKey, tuple[int, int]] = {(): (1, 1)}
     key_positions: dict[PathKey, tuple[int, int]] = {}
-    data = _plain(tree, (), positions, key_positions)
-    return Source(path, data, positions, key_positions)
+    broken: list[PathKey] = []
+    data = _plain(tree, (), positions, key_positions, broken)
+    source = Source(path, data, positions, key_positions)
+    if broken:
+        raise SpecError([source.problem(p, "a \\uD800-\\uDFFF escape without its other half; "
+                                           "write the character itself or \\UXXXXXXXX")
+                         for p in broken])
+    return source
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _join_surrogates(text: str) -> str:
+    """YAML's "\\ud83d\\ude00" escapes give two halves of one character: join them
+    (as JSON does); a half without its pair stays and is reported."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "surrogatepass")
 
 
 def load_yaml(path: Path) -> Source:
@@ -109,6 +127,7 @@ def _plain(
     path: PathKey,
     positions: dict[PathKey, tuple[int, int]],
     key_positions: dict[PathKey, tuple[int, int]],
+    broken: list[PathKey],
 ) -> Any:
     """Convert a ruamel round-trip tree to dict/list/scalars, recording positions."""
     if isinstance(node, CommentedMap):
@@ -123,7 +142,7 @@ def _plain(
             except (KeyError, TypeError):
                 pass
             result[str(key) if not isinstance(key, str) else key] = _plain(
-                value, child, positions, key_positions
+                value, child, positions, key_positions, broken
             )
         return result
     if isinstance(node, CommentedSeq):
@@ -135,10 +154,13 @@ def _plain(
                 positions[child] = (line + 1, col + 1)
             except (KeyError, TypeError):
                 pass
-            items.append(_plain(value, child, positions, key_positions))
+            items.append(_plain(value, child, positions, key_positions, broken))
         return items
     if isinstance(node, str):
-        return str(node)  # ruamel's ScalarString subclasses -> plain str
+        text = _join_surrogates(str(node))  # ruamel's ScalarString subclasses -> plain str
+        if not text.isascii() and _SURROGATE.search(text):
+            broken.append(path)
+        return text
     if isinstance(node, bool) or node is None:
         return node
     if isinstance(node, int):
