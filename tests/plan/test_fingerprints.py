@@ -87,7 +87,8 @@ def project(spec: dict[str, Any], rows: list[dict[str, str]] | None = None,
         (root / "data/people.csv").write_text(
             "id,first,style\n" + "".join(f"{r['id']},{r['first']},{r['style']}\n"
                                         for r in table))
-        (root / "spec.yaml").write_text(json.dumps(spec, indent=1))  # JSON is YAML
+        (root / "spec.yaml").write_text(json.dumps(spec, indent=1, ensure_ascii=False),
+                                     encoding="utf-8")  # JSON is YAML
         yield root / "spec.yaml"
 
 
@@ -221,3 +222,20 @@ def test_inputs_hold_no_paths_only_hashes() -> None:
     text = json.dumps(inputs)
     assert "assets/" not in text and "intro.wav" not in text
     assert set(inputs["voice"]["audio"]) == {"sha256"}
+
+
+SCRIPT = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp")), max_size=40
+                 ).filter(lambda s: s.strip() and not any(m in s for m in ("{{", "{%", "{#")))
+
+
+@FAST
+@given(SCRIPT, SCRIPT)
+def test_fingerprint_changes_exactly_when_the_script_does(first: str, second: str) -> None:
+    spec = base_spec()
+    spec["videos"][2]["voice"] = {"script": first}
+    before = requests(spec)["outro"]
+    spec["videos"][2]["voice"] = {"script": second}
+    after = requests(spec)["outro"]
+    assert (before.fingerprint == after.fingerprint) == (first == second)
+    assert changed_fields(before.inputs, after.inputs) == (() if first == second
+                                                           else ("voice.script",))

@@ -121,3 +121,17 @@ def test_an_empty_folder_is_a_problem_only_when_specs_are_required(tmp_path: Pat
     with pytest.raises(SpecError) as info:
         find_specs([tmp_path], require_specs=True)
     assert info.value.lines() == [f"{tmp_path}: no specs (*.yaml, *.yml) in this folder"]
+
+
+def test_surrogate_pair_escapes_make_one_character() -> None:
+    data = parse_yaml('a: "\\ud83d\\ude00 \\U0001F600 \\u00e9"\n', Path("s.yaml")).data
+    assert data == {"a": "\U0001f600 \U0001f600 \u00e9"}
+
+
+def test_half_a_surrogate_pair_is_a_located_problem() -> None:
+    assert errors('version: 1\nname: "x \\ud83d"\nlist: ["\\ude00"]\n') == [
+        "s.yaml:2:7: a \\uD800-\\uDFFF escape without its other half; write the character "
+        "itself or \\UXXXXXXXX",
+        "s.yaml:3:8: a \\uD800-\\uDFFF escape without its other half; write the character "
+        "itself or \\UXXXXXXXX",
+    ]
