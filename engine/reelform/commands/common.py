@@ -19,6 +19,10 @@ def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
         key, sep, text = value.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--var {value!r}: expected NAME=VALUE")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8 arrive as lone surrogates
+            raise ConfigError(f"--var {key.strip()}: the value is not UTF-8 text") from None
         result[key.strip()] = text
     return result
 
