@@ -297,3 +297,10 @@ def test_plan_replays_the_journal(tree, capsys) -> None:
     out = run(capsys, "plan", "spec.yaml")[1]
     assert "  > resume    intro       jogg    job j9\n" in out
     assert "Plan: 2 to create, 1 to resume, 0 unchanged." in out
+
+
+def test_var_value_that_is_not_utf8(tree) -> None:
+    tree.spec("version: 1\nvideos:\n  - {name: a, voice: {script: 'hi {{ vars.x }}'}}\n")
+    result = subprocess.run([str(REELFORM), "plan", "spec.yaml", b"--var", b"x=\xff"],
+                            capture_output=True, timeout=60)
+    assert (result.returncode, result.stderr) == (1, b"--var x: the value is not UTF-8 text\n")
