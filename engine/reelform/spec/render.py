@@ -52,7 +52,11 @@ class RecordingLoader(jinja2.FileSystemLoader):
     def get_source(
         self, environment: jinja2.Environment, template: str
     ) -> tuple[str, str, Callable[[], bool]]:
-        source, filename, uptodate = super().get_source(environment, template)
+        try:
+            source, filename, uptodate = super().get_source(environment, template)
+        except UnicodeDecodeError as exc:
+            raise jinja2.TemplateError(f"template {template!r} is not UTF-8 text "
+                                       f"({exc.reason})") from None
         self.loaded.add(Path(filename))
         return source, filename, uptodate
 
@@ -250,7 +254,9 @@ def _template_position(tb: TracebackType | None) -> tuple[str | None, int | None
     found: tuple[str | None, int | None] = (None, None)
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if filename == "<template>" or not filename.endswith(".py"):
+        # Template frames are "<template>" or the template's file; not "<frozen codecs>".
+        if filename == "<template>" or not (filename.endswith(".py") or
+                                            filename.startswith("<")):
             found = (filename, tb.tb_lineno)
         tb = tb.tb_next
     return found
