@@ -60,24 +60,29 @@ DataSource = Annotated[
 
 
 class JoggSettings(Strict):
+    """JoggAI settings (the key comes from JOGG_API_KEY, never from the spec)."""
+
     api_version: Literal["v1", "v2"] = Field(
         "v2", description="JoggAI API version: v2 (default) or v1.", examples=["v2"])
 
 
 class MirakoSettings(Strict):
-    pass
+    """Mirako settings: none yet (the key comes from MIRAKO_API_KEY)."""
 
 
 class LocalSettings(Strict):
-    pass
+    """Settings of the offline `local` renderer: none yet."""
 
 
 class ProviderSettings(Strict):
     """Settings per provider. Credentials never go here: they come from the environment."""
 
-    jogg: JoggSettings = Field(default_factory=JoggSettings, description="JoggAI settings.")
-    mirako: MirakoSettings = Field(default_factory=MirakoSettings, description="Mirako settings.")
-    local: LocalSettings = Field(default_factory=LocalSettings, description="Local renderer.")
+    jogg: JoggSettings = Field(default_factory=JoggSettings, description="JoggAI settings.",
+                               examples=[{"api_version": "v2"}])
+    mirako: MirakoSettings = Field(default_factory=MirakoSettings, description="Mirako settings.",
+                                   examples=[{}])
+    local: LocalSettings = Field(default_factory=LocalSettings, description="Local renderer.",
+                                 examples=[{}])
 
 
 class PhotoAvatarSpec(Strict):
@@ -87,8 +92,10 @@ class PhotoAvatarSpec(Strict):
     voice_id: str = Field(description="The voice the photo avatar speaks with.",
                           examples=["en-US-ChristopherNeural"], min_length=1)
     model: Literal["1.0", "2.0", "2.0-Pro", "3.0"] = Field(
-        "2.0", description="Motion model (2.0-Pro costs 3 credits, the others 2).")
-    description: str | None = Field(None, description="Optional description for the provider.")
+        "2.0", description="Motion model (2.0-Pro costs 3 credits, the others 2).",
+        examples=["2.0"])
+    description: str | None = Field(None, description="Optional description for the provider.",
+                                    examples=["Our founder, in the office"])
 
     @field_validator("model", mode="before")
     @classmethod
@@ -107,7 +114,8 @@ class AvatarSpec(Strict):
 
     id: int | None = Field(None, description="Avatar id at the provider.", examples=[81])
     type: Literal["public", "custom"] = Field(
-        "public", description="public (default) or custom (your own avatar).")
+        "public", description="public (default) or custom (your own avatar).",
+        examples=["public"])
     photo: str | None = Field(None, description="The name of a photo avatar in `avatars:`.",
                               examples=["founder"])
 
@@ -124,7 +132,8 @@ class VoiceSpec(Strict):
     """What the avatar says: a script (text to speech) or an audio asset."""
 
     type: Literal["script", "audio"] | None = Field(
-        None, description="script | audio; inferred from which of the two is given.")
+        None, description="script | audio; inferred from which of the two is given.",
+        examples=["script"])
     script: str | None = Field(None, description="Text to speak; Jinja templates allowed.",
                                examples=["Hello {{ row.first_name }}!"])
     audio: str | None = Field(None, description="The name of an audio asset.", examples=["intro"])
@@ -146,20 +155,29 @@ class VoiceSpec(Strict):
         return "script" if self.script is not None else "audio"
 
 
+VOICE_EXAMPLES = [{"script": "Hello {{ row.first_name }}!", "voice_id": "en-US-JennyNeural"},
+                  {"audio": "intro"}]
+
+
 class VideoFields(Strict):
     """The fields a video and `defaults` share."""
 
     provider: ProviderName | None = Field(
-        None, description="local | jogg | mirako; default: the spec's `provider`.")
+        None, description="local | jogg | mirako; default: the spec's `provider`.",
+        examples=["jogg"])
     avatar: AvatarSpec | None = Field(None, description="The avatar (JoggAI, local).",
                                       examples=[{"id": 81}, {"photo": "founder"}])
     image: str | None = Field(None, description="An image asset to animate (Mirako, local).",
                               examples=["portrait"])
-    voice: VoiceSpec | None = Field(None, description="Script or audio, and the voice.")
-    aspect: Aspect | None = Field(None, description="portrait (default) | landscape | square.")
+    voice: VoiceSpec | None = Field(None, description="Script or audio, and the voice.",
+                                    examples=VOICE_EXAMPLES)
+    aspect: Aspect | None = Field(None, description="portrait (default) | landscape | square.",
+                                  examples=["portrait"])
     screen_style: Literal[1, 2, 3] | None = Field(
-        None, description="1 full screen (default) | 2 split screen | 3 picture in picture.")
-    captions: bool | None = Field(None, description="Burn in captions (default false).")
+        None, description="1 full screen (default) | 2 split screen | 3 picture in picture.",
+        examples=[1])
+    captions: bool | None = Field(None, description="Burn in captions (default false).",
+                                  examples=[True])
     title: str | None = Field(None, description="Sent as the provider's video name.",
                               examples=["Founder update"])
 
@@ -177,7 +195,8 @@ class Video(VideoFields):
 
     name: str = Field(pattern=NAME_PATTERN, description="Lockfile key and output file stem.",
                       examples=["welcome-{{ row.id }}"])
-    voice: VoiceSpec = Field(description="Script or audio, and the voice.")
+    voice: VoiceSpec = Field(description="Script or audio, and the voice.",
+                             examples=VOICE_EXAMPLES)
 
 
 class VideoEntry(Video):
@@ -196,6 +215,14 @@ class VideoDefaults(VideoFields):
 # --- the file ---------------------------------------------------------------------
 
 
+DEFAULTS_TEXT = "Video fields deep-merged under every video; a video's own values win."
+DEFAULTS_EXAMPLE = {"avatar": {"id": 81}, "voice": {"voice_id": "en-US-ChristopherNeural"},
+                    "aspect": "portrait", "captions": True}
+VIDEOS_TEXT = "The videos; one with `for_each` expands to one video per data row."
+VIDEOS_EXAMPLE = [{"name": "welcome-{{ row.id }}", "for_each": "customers",
+                   "voice": {"script": "{% include 'welcome.txt.j2' %}"}}]
+
+
 class SpecHead(Strict):
     """A spec file with its videos still unexpanded."""
 
@@ -204,36 +231,46 @@ class SpecHead(Strict):
         json_schema_extra={"$comment": "reelform spec format, version 1"},
     )
 
-    version: Literal[1] = Field(description="The spec format version: 1.")
+    version: Literal[1] = Field(description="The spec format version: 1.", examples=[1])
     name: str | None = Field(None, pattern=NAME_PATTERN,
                              description="Default: the file's stem.", examples=["welcome"])
-    provider: ProviderName = Field("local", description="Default provider of the file's videos.")
+    provider: ProviderName = Field("local", description="Default provider of the file's videos.",
+                                   examples=["local"])
     output: str | None = Field(None, description="Folder for finished videos, relative to the "
                                                   "spec. Default: out/<name> at the repository "
                                                   "root.", examples=["../out/welcome"])
     providers: ProviderSettings = Field(default_factory=ProviderSettings,
-                                        description="Settings per provider.")
+                                        description="Settings per provider.",
+                                        examples=[{"jogg": {"api_version": "v2"}}])
     vars: dict[str, Any] = Field(default_factory=dict,
                                  description="Constants for templates ({{ vars.X }}); "
                                              "`--var X=V` overrides.",
                                  examples=[{"company": "Acme"}])
     assets: dict[Annotated[str, Field(pattern=IDENTIFIER_PATTERN)], AssetSpec] = Field(
-        default_factory=dict, description="Files the videos use, by name.")
+        default_factory=dict, description="Files the videos use, by name.",
+        examples=[{"intro": "assets/intro.wav", "portrait": {"path": "assets/portrait.png"}}])
     data: dict[Annotated[str, Field(pattern=IDENTIFIER_PATTERN)], DataSource] = Field(
-        default_factory=dict, description="Row sources for `for_each`.")
+        default_factory=dict, description="Row sources for `for_each`.",
+        examples=[{"customers": "data/customers.csv", "langs": [{"code": "en"}]}])
     avatars: dict[Annotated[str, Field(pattern=IDENTIFIER_PATTERN)], PhotoAvatarSpec] = Field(
-        default_factory=dict, description="Photo avatars made from images.")
-    defaults: dict[str, Any] = Field(default_factory=dict)
-    videos: list[dict[str, Any]] = Field(min_length=1)
+        default_factory=dict, description="Photo avatars made from images.",
+        examples=[{"founder": {"image": "portrait", "voice_id": "en-US-ChristopherNeural"}}])
+    defaults: dict[str, Any] = Field(default_factory=dict, description=DEFAULTS_TEXT,
+                                     examples=[DEFAULTS_EXAMPLE])
+    videos: list[dict[str, Any]] = Field(min_length=1, description=VIDEOS_TEXT,
+                                         examples=[VIDEOS_EXAMPLE])
 
 
 class SpecDocument(SpecHead):
-    """The whole file, typed, for the JSON Schema."""
+    """A reelform spec (format version 1): the videos that should exist, often one
+    per row of a data file through Jinja templates. `reelform plan` shows what
+    must change to make it true; `reelform apply` makes it true."""
 
+    # (For the JSON Schema only: the whole file typed; the docstring is its description.)
     defaults: VideoDefaults = Field(default_factory=VideoDefaults,  # type: ignore[assignment]
-                                    description="Deep-merged under every video.")
+                                    description=DEFAULTS_TEXT, examples=[DEFAULTS_EXAMPLE])
     videos: list[VideoEntry] = Field(min_length=1,  # type: ignore[assignment]
-                                     description="The videos; templated ones expand per row.")
+                                     description=VIDEOS_TEXT, examples=[VIDEOS_EXAMPLE])
 
 
 def allowed_keys(model: type[BaseModel]) -> dict[str, type[BaseModel] | None]:
