@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reelform.errors import Problem, SpecError
+from reelform.errors import Location, Problem, SpecError
 from reelform.plan.diff import AvatarRequest, OutputStatus, SpecPlan, diff
 from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
 from reelform.spec.assets import FileFacts, probe
@@ -89,7 +89,16 @@ def prepare_all(targets: Sequence[Path], var_overrides: Mapping[str, str] | None
     """Prepare every spec under ``targets``; report the problems of all of them at once."""
     prepared: list[Prepared] = []
     problems: list[Problem] = []
-    for path in find_specs(list(targets), require_specs=True):
+    paths = find_specs(list(targets), require_specs=True)
+    locks: dict[Path, Path] = {}
+    for path in paths:
+        # a.yaml and a.yml would both be locked by a.lock, each orphaning the other's videos.
+        other = locks.setdefault(path.with_suffix(".lock").resolve(), path)
+        if other is not path:
+            problems.append(Problem(Location(str(path), 1, 1),
+                                    f"shares its lockfile {path.with_suffix('.lock')} with "
+                                    f"{other}; rename one of them"))
+    for path in paths:
         try:
             prepared.append(prepare(path, var_overrides))
         except SpecError as exc:
