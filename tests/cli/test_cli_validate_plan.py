@@ -304,3 +304,11 @@ def test_var_value_that_is_not_utf8(tree) -> None:
     result = subprocess.run([str(REELFORM), "plan", "spec.yaml", b"--var", b"x=\xff"],
                             capture_output=True, timeout=60)
     assert (result.returncode, result.stderr) == (1, b"--var x: the value is not UTF-8 text\n")
+
+
+def test_two_specs_sharing_a_lockfile(tree, capsys) -> None:
+    tree.write("specs/a.yaml", GOOD)
+    tree.write("specs/a.yml", GOOD)
+    assert run(capsys, "plan", "specs") == (
+        1, "", "specs/a.yml:1:1: shares its lockfile specs/a.lock with specs/a.yaml; "
+               "rename one of them\n")
