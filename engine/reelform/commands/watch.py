@@ -18,7 +18,7 @@ from reelform.commands.common import default_targets, parse_vars, spec_arguments
                    "preview/<spec name>/ beside each spec (never a paid provider, never the "
                    "real lockfile).")
 @var_option
-@click.option("--debounce", "debounce_ms", type=click.IntRange(1, 10_000), default=50,
+@click.option("--debounce", "debounce_ms", type=click.IntRange(1, 10_000), default=25,
               show_default=True, metavar="MS",
               help="Wait until files were quiet for MS milliseconds before re-planning.")
 @click.option("--clear", is_flag=True, help="Clear the terminal before each new plan.")

@@ -81,7 +81,7 @@ def changes_of(raw: Iterable[tuple[watchfiles.Change, str]]) -> list[Change]:
 
 class Watcher:
     def __init__(self, session: Session, *, previewer: Previewer | None = None,
-                 debounce_ms: int = 50, clear: bool = False, out: TextIO | None = None,
+                 debounce_ms: int = 25, clear: bool = False, out: TextIO | None = None,
                  env: Mapping[str, str] | None = None) -> None:
         env = os.environ if env is None else env
         self.session = session
