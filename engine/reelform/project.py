@@ -103,9 +103,40 @@ def prepare_all(targets: Sequence[Path], var_overrides: Mapping[str, str] | None
             prepared.append(prepare(path, var_overrides))
         except SpecError as exc:
             problems += exc.problems
+    problems += _shared_outputs(prepared)
     if problems:
         raise SpecError(problems)
     return prepared
+
+
+def _shared_outputs(prepared: Sequence[Prepared]) -> list[Problem]:
+    """Two specs writing the same <output>/<name>.mp4 would overwrite each other."""
+    by_folder: dict[Path, list[Prepared]] = {}
+    for item in prepared:
+        by_folder.setdefault(item.spec.output_dir.resolve(), []).append(item)
+    problems = []
+    for group in by_folder.values():
+        if len(group) < 2:
+            continue
+        first: dict[str, Prepared] = {}
+        for item in group:
+            clashes: dict[Path, int] = {}
+            for video in item.spec.videos:
+                other = first.setdefault(video.name, item)
+                if other is item:
+                    continue
+                count = clashes[other.spec.path] = clashes.get(other.spec.path, 0) + 1
+                if count <= 3:
+                    problems.append(Problem(
+                        item.spec.locate_video(video, ("name",)),
+                        f"video {video.name!r} is also made by {other.spec.path}, into the "
+                        f"same output folder {item.spec.output_dir}"))
+            for other_path, count in clashes.items():
+                if count > 3:
+                    problems.append(Problem(Location(str(item.spec.path), 1, 1),
+                                            f"{count - 3:,} more videos are also made by "
+                                            f"{other_path} into {item.spec.output_dir}"))
+    return problems
 
 
 def avatar_requests(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]
