@@ -309,6 +309,30 @@ def test_var_value_that_is_not_utf8(tree) -> None:
 def test_two_specs_sharing_a_lockfile(tree, capsys) -> None:
     tree.write("specs/a.yaml", GOOD)
     tree.write("specs/a.yml", GOOD)
-    assert run(capsys, "plan", "specs") == (
-        1, "", "specs/a.yml:1:1: shares its lockfile specs/a.lock with specs/a.yaml; "
-               "rename one of them\n")
+    code, out, err = run(capsys, "plan", "specs")
+    assert (code, out) == (1, "")
+    assert err.splitlines()[0] == ("specs/a.yml:1:1: shares its lockfile specs/a.lock with "
+                                   "specs/a.yaml; rename one of them")
+
+
+def test_two_specs_writing_the_same_output_file(tree, capsys) -> None:
+    tree.write("specs/a.yaml", "version: 1\nname: same\nvideos:\n"
+                               "  - {name: intro, voice: {script: x}}\n")
+    tree.write("specs/b.yaml", "version: 1\nname: same\nvideos:\n"
+                               "  - {name: intro, voice: {script: y}}\n"
+                               "  - {name: other, voice: {script: y}}\n")
+    tree.write("specs/c.yaml", "version: 1\nname: c\noutput: out/same\nvideos:\n"
+                               "  - {name: third, voice: {script: y}}\n")
+    assert run(capsys, "validate", "specs") == (
+        1, "", "specs/b.yaml:4:12: video 'intro' is also made by specs/a.yaml, into the same "
+               "output folder specs/out/same\n")
+
+
+def test_many_clashing_outputs_are_counted(tree, capsys) -> None:
+    videos = "".join(f"  - {{name: v{i}, voice: {{script: x}}}}\n" for i in range(6))
+    tree.write("specs/a.yaml", "version: 1\nname: same\nvideos:\n" + videos)
+    tree.write("specs/b.yaml", "version: 1\nname: same\nvideos:\n" + videos)
+    err = run(capsys, "validate", "specs")[2].splitlines()
+    assert err[0] == ("specs/b.yaml:1:1: 3 more videos are also made by specs/a.yaml into "
+                      "specs/out/same")
+    assert len(err) == 4
