@@ -40,8 +40,7 @@ def test_text_plan_pipe_in_names_and_replace_details() -> None:
 
 def test_markdown_folds_long_lists_and_escapes_pipes() -> None:
     long = render_markdown([make_plan(FOLD_AFTER + 1)])
-    assert f"<details><summary>{FOLD_AFTER + 1} changes ({FOLD_AFTER + 1} renders)</summary>" \
-        in long
+    assert f"<details><summary>{FOLD_AFTER + 1} changes" in long and "</details>" in long
     short = render_markdown([make_plan(FOLD_AFTER)])
     assert "<details>" not in short
     item = PlanItem(Action.RETRY, "a", "jogg", reason="bad | worse\nline", seconds=0)
