@@ -21,6 +21,11 @@ from reelform.spec.assets import FileFacts
 from reelform.spec.expand import AssetDecl, DesiredVideo, LoadedSpec
 
 WORDS_PER_SECOND = 2.5  # 150 words a minute, a calm speaking pace
+#: Fields a provider's request does not carry (PROVIDERS.md), so they cannot change its video.
+IGNORED_FIELDS = {
+    "mirako": ("avatar", "aspect", "screen_style", "captions", "title"),
+    "jogg": ("image",),
+}
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,12 @@ def _request(spec: LoadedSpec, desired: DesiredVideo, facts: Mapping[str, FileFa
     inputs["captions"] = bool(video.captions)
     if video.title is not None:
         inputs["title"] = video.title
+    # Only what the provider's request holds: a new `defaults.aspect` must not re-render
+    # (and pay for) Mirako videos, whose request is just an image and audio.
+    for name in IGNORED_FIELDS.get(desired.provider, ()):
+        inputs.pop(name, None)
+    if desired.provider == "mirako" and "audio" in spoken:
+        spoken.pop("voice_id", None)  # a voice profile only speaks scripts
     fingerprint = digest(inputs)
     return Request(desired.name, desired.provider, inputs, fingerprint, seconds)
 
