@@ -239,3 +239,44 @@ def test_fingerprint_changes_exactly_when_the_script_does(first: str, second: st
     assert (before.fingerprint == after.fingerprint) == (first == second)
     assert changed_fields(before.inputs, after.inputs) == (() if first == second
                                                            else ("voice.script",))
+
+
+def mirako_spec() -> dict[str, Any]:
+    spec = base_spec()
+    spec["videos"].append({"name": "m-audio", "provider": "mirako", "image": "face",
+                           "voice": {"audio": "intro"}})
+    spec["videos"].append({"name": "m-script", "provider": "mirako", "image": "face",
+                           "voice": {"script": "hi", "voice_id": "profile-1"}})
+    return spec
+
+
+MIRAKO = fingerprints(mirako_spec())
+
+
+@pytest.mark.parametrize(("path", "value"), [
+    ("defaults/aspect", "landscape"), ("defaults/captions", False),
+    ("defaults/avatar/id", 82), ("defaults/voice/voice_id", "v2"),
+])
+def test_fields_mirako_does_not_take_do_not_change_its_videos(path: str, value: Any) -> None:
+    spec = mirako_spec()
+    *parents, last = path.split("/")
+    node: Any = spec
+    for part in parents:
+        node = node[part]
+    node[last] = value
+    after = fingerprints(spec)
+    assert after["m-audio"] == MIRAKO["m-audio"] and after["m-script"] == MIRAKO["m-script"]
+    assert after["hi-1"] != MIRAKO["hi-1"]  # a jogg video of the same defaults does change
+
+
+def test_mirako_script_voice_changes_its_video() -> None:
+    spec = mirako_spec()
+    spec["videos"][-1]["voice"]["voice_id"] = "profile-2"
+    assert fingerprints(spec)["m-script"] != MIRAKO["m-script"]
+
+
+def test_jogg_ignores_image_from_defaults() -> None:
+    spec = base_spec()
+    spec["defaults"]["image"] = "face"
+    assert fingerprints(spec)["outro"] == BASE["outro"]
+    assert fingerprints(spec)["local-one"] != BASE["local-one"]  # local shows the image
