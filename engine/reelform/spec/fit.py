@@ -80,6 +80,10 @@ class _Checker:
             self._jogg(video, "image" in entry)
         elif video.provider == "mirako":
             self._mirako(video, "avatar" in entry)
+            for name in ("aspect", "screen_style", "captions"):
+                if name in entry:  # from `defaults` they are meant for other providers
+                    self.add(self.at(video, name), f"mirako does not take `{name}`: its video "
+                                                   "has the image's size and no captions")
 
     def _jogg(self, video: DesiredVideo, image_on_entry: bool) -> None:
         v = video.video
