@@ -199,3 +199,15 @@ def test_mp3_duration_is_read_from_the_file(tree, check, media) -> None:
                             "voice: {audio: short}}\n",
                "face: face.png, long: long.mp3, short: short.mp3") == [
         "spec.yaml:5:61: asset 'long' is 61.0 s long; mirako takes audio up to 60 s"]
+
+
+def test_mirako_fields_it_does_not_take_on_the_video(files, check) -> None:
+    head = "defaults: {aspect: landscape, captions: true}\n"
+    assert fit(files, check, "  - {name: m, provider: mirako, image: face, voice: {audio: hi}}\n"
+                             "  - {name: n, provider: mirako, image: face, voice: {audio: hi}, "
+                             "aspect: square, captions: true}\n", ASSETS, head) == [
+        "spec.yaml:7:74: mirako does not take `aspect`: its video has the image's size and no "
+        "captions",
+        "spec.yaml:7:93: mirako does not take `captions`: its video has the image's size and no "
+        "captions",
+    ]
