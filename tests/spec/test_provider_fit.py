@@ -208,6 +208,6 @@ def test_mirako_fields_it_does_not_take_on_the_video(files, check) -> None:
                              "aspect: square, captions: true}\n", ASSETS, head) == [
         "spec.yaml:7:74: mirako does not take `aspect`: its video has the image's size and no "
         "captions",
-        "spec.yaml:7:93: mirako does not take `captions`: its video has the image's size and no "
+        "spec.yaml:7:92: mirako does not take `captions`: its video has the image's size and no "
         "captions",
     ]
