@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from reelform.errors import LockfileError
 from reelform.state.lockfile import (
@@ -172,3 +174,25 @@ def test_an_empty_lockfile_is_corrupt_not_missing(tmp_path: Path) -> None:
     with pytest.raises(LockfileError, match=r"s\.lock:1:1: corrupt lockfile"):
         read_lock(path)
     assert path.read_bytes() == b""
+
+
+RECORD = st.dictionaries(st.text(max_size=8), st.one_of(
+    st.none(), st.booleans(), st.integers(-10**12, 10**12), st.text(max_size=12),
+    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=3)), max_size=4)
+SECTION = st.dictionaries(st.text(max_size=10), RECORD, max_size=6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(SECTION, SECTION, st.randoms(use_true_random=False))
+def test_round_trip_and_order_independence(videos, uploads, rnd) -> None:
+    import json
+
+    state = LockState(videos=videos, uploads=uploads)
+    items = list(videos.items())
+    rnd.shuffle(items)
+    shuffled = LockState(videos=dict(items), uploads=uploads)
+    data = dump_lock(state)
+    assert data == dump_lock(shuffled)
+    again = parse_lock(data, Path("s.lock"))
+    assert (again.videos, again.uploads) == (videos, uploads)
+    assert json.loads(data)["videos"] == videos
