@@ -19,6 +19,12 @@ def json_schema() -> dict[str, Any]:
     schema = SpecDocument.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["$id"] = SCHEMA_ID
+    photo = schema.get("$defs", {}).get("PhotoAvatarSpec", {}).get("properties", {})
+    if "model" in photo:
+        # `model: 2.0` is a YAML number, which reelform reads as "2.0": so may editors.
+        model = photo["model"]
+        strings = {k: model.pop(k) for k in ("enum", "type") if k in model}
+        model["anyOf"] = [strings, {"type": "number", "enum": [1, 2, 3]}]
     for name in ("Video", "VideoEntry", "VideoDefaults", "AvatarSpec", "VoiceSpec"):
         definition = schema.get("$defs", {}).get(name)
         if definition:
