@@ -73,3 +73,11 @@ def test_example_specs_fit_the_schema(example: Path) -> None:
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_example_specs_validate(example: Path, check) -> None:
     assert check(example) == []
+
+
+@pytest.mark.parametrize(("model", "valid"), [("2.0", True), (2.0, True), (1, True),
+                                              ("2.0-Pro", True), (2.5, False), ("4.0", False)])
+def test_schema_photo_avatar_model_as_reelform_reads_it(model: object, valid: bool) -> None:
+    document = {"version": 1, "avatars": {"a": {"image": "x", "voice_id": "v", "model": model}},
+                "videos": [{"name": "a", "voice": {"script": "x"}}]}
+    assert (list(validator().iter_errors(document)) == []) is valid
