@@ -133,7 +133,10 @@ def expand_spec(path: Path, var_overrides: Mapping[str, str] | None = None
     problems += expansion.problems
     problems += _reference_problems(head, source, assets)
 
-    output = head.output if head.output is not None else f"out/{name}"
+    if head.output is not None:
+        output_dir = Path(os.path.normpath(directory / head.output))
+    else:
+        output_dir = Path(os.path.normpath(repository_root(directory) / "out" / name))
     settings: dict[str, dict[str, str]] = {
         "jogg": {"api_version": head.providers.jogg.api_version},
         "mirako": {},
@@ -151,10 +154,21 @@ def expand_spec(path: Path, var_overrides: Mapping[str, str] | None = None
         videos=videos,
         settings=settings,
         lock_path=path.with_suffix(".lock"),
-        output_dir=Path(os.path.normpath(directory / output)),
+        output_dir=output_dir,
         dependencies=frozenset(p.resolve() for p in dependencies),
     )
     return spec, problems
+
+
+def repository_root(directory: Path) -> Path:
+    """The nearest folder at or above ``directory`` holding ``.git``, else ``directory``
+    itself: where the default ``out/<name>`` goes (as the schema documents), so that
+    specs/welcome.yaml renders into out/welcome, not specs/out/welcome."""
+    absolute = directory.resolve()
+    for candidate in (absolute, *absolute.parents):
+        if (candidate / ".git").exists():
+            return Path(os.path.relpath(candidate)) if not directory.is_absolute() else candidate
+    return directory
 
 
 def _without(data: Any, paths: list[PathKey]) -> Any:
@@ -326,8 +340,7 @@ class _Expansion:
             tree = compile_tree(merged, self.env, (), self._cache)
             when = compile_tree(entry.get("when"), self.env, ("when",), self._cache)
         except CompileFailure as exc:
-            line = f" (template line {exc.template_line})" if exc.template_line else ""
-            self.problems.append(Problem(self._locate(index, exc.path), exc.message + line))
+            self.problems.append(Problem(self._locate(index, exc.path), exc.describe()))
             return []
         for_each = entry.get("for_each")
         rows: Rows | None = None
