@@ -8,6 +8,7 @@ points into the file when it reports a problem.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -201,10 +202,16 @@ def find_specs(targets: list[Path], *, require_specs: bool = False) -> list[Path
     return unique
 
 
+NOT_SPEC_FOLDERS = frozenset({"templates", "data", "assets"})
+
+
 def _walk_specs(folder: Path) -> Iterator[Path]:
-    for path in folder.rglob("*"):
-        if path.suffix in SPEC_SUFFIXES and path.is_file():
-            # Templates and data folders may hold YAML that is not a spec.
-            parts = set(path.relative_to(folder).parts[:-1])
-            if not parts & {"templates", "data", "assets", ".reelform"}:
-                yield path
+    for root, dirs, files in os.walk(folder):
+        # Templates and data folders may hold YAML that is not a spec; hidden folders
+        # (.git, .github workflows, .venv, .reelform) hold other tools' YAML: not walked.
+        dirs[:] = [d for d in dirs if d not in NOT_SPEC_FOLDERS and not d.startswith(".")]
+        for name in files:
+            if name.endswith(SPEC_SUFFIXES) and not name.startswith("."):
+                path = Path(root, name)
+                if path.is_file():
+                    yield path
