@@ -94,7 +94,9 @@ def test_empty_document(tree, check) -> None:
 
 def test_find_specs_skips_templates_data_and_assets(tmp_path: Path) -> None:
     for name in ("a.yaml", "b.yml", "sub/c.yaml", "templates/t.yaml", "data/rows.yaml",
-                 "assets/x.yml", "sub/data/d.yaml", "notes.txt", "x.json"):
+                 "assets/x.yml", "sub/data/d.yaml", "notes.txt", "x.json",
+                 ".github/workflows/ci.yml", ".venv/lib/pkg/x.yaml", ".reelform/cache.yaml",
+                 ".pre-commit-config.yaml"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("version: 1\n")
     found = find_specs([tmp_path])
