@@ -340,7 +340,8 @@ class _Expansion:
             tree = compile_tree(merged, self.env, (), self._cache)
             when = compile_tree(entry.get("when"), self.env, ("when",), self._cache)
         except CompileFailure as exc:
-            self.problems.append(Problem(self._locate(index, exc.path), exc.describe()))
+            line = f" (template line {exc.template_line})" if exc.template_line else ""
+            self.problems.append(Problem(self._locate(index, exc.path), exc.message + line))
             return []
         for_each = entry.get("for_each")
         rows: Rows | None = None
