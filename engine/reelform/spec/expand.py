@@ -133,10 +133,7 @@ def expand_spec(path: Path, var_overrides: Mapping[str, str] | None = None
     problems += expansion.problems
     problems += _reference_problems(head, source, assets)
 
-    if head.output is not None:
-        output_dir = Path(os.path.normpath(directory / head.output))
-    else:
-        output_dir = Path(os.path.normpath(repository_root(directory) / "out" / name))
+    output = head.output if head.output is not None else f"out/{name}"
     settings: dict[str, dict[str, str]] = {
         "jogg": {"api_version": head.providers.jogg.api_version},
         "mirako": {},
@@ -154,21 +151,10 @@ def expand_spec(path: Path, var_overrides: Mapping[str, str] | None = None
         videos=videos,
         settings=settings,
         lock_path=path.with_suffix(".lock"),
-        output_dir=output_dir,
+        output_dir=Path(os.path.normpath(directory / output)),
         dependencies=frozenset(p.resolve() for p in dependencies),
     )
     return spec, problems
-
-
-def repository_root(directory: Path) -> Path:
-    """The nearest folder at or above ``directory`` holding ``.git``, else ``directory``
-    itself: where the default ``out/<name>`` goes (as the schema documents), so that
-    specs/welcome.yaml renders into out/welcome, not specs/out/welcome."""
-    absolute = directory.resolve()
-    for candidate in (absolute, *absolute.parents):
-        if (candidate / ".git").exists():
-            return Path(os.path.relpath(candidate)) if not directory.is_absolute() else candidate
-    return directory
 
 
 def _without(data: Any, paths: list[PathKey]) -> Any:

@@ -237,8 +237,8 @@ class SpecHead(Strict):
     provider: ProviderName = Field("local", description="Default provider of the file's videos.",
                                    examples=["local"])
     output: str | None = Field(None, description="Folder for finished videos, relative to the "
-                                                  "spec. Default: out/<name> at the repository "
-                                                  "root.", examples=["../out/welcome"])
+                                                  "spec. Default: out/<name> beside the spec.",
+                               examples=["../out/welcome"])
     providers: ProviderSettings = Field(default_factory=ProviderSettings,
                                         description="Settings per provider.",
                                         examples=[{"jogg": {"api_version": "v2"}}])
