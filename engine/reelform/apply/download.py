@@ -70,9 +70,17 @@ async def download(url: str, folder: Path, stem: str, http: httpx.AsyncClient, *
             partial.unlink(missing_ok=True)
             raise
     final = folder / f"{stem}{output_suffix(head, url)}"
+    # fsyncs block: in a thread, so other downloads and polls go on meanwhile.
+    mtime_ns = await asyncio.to_thread(_move_into_place, partial, final)
+    return Downloaded(final, digest, size, mtime_ns)
+
+
+def _move_into_place(partial: Path, final: Path) -> int:
+    with partial.open("rb") as handle:
+        os.fsync(handle.fileno())
     os.replace(partial, final)
-    fsync_dir(folder)
-    return Downloaded(final, digest, size, final.stat().st_mtime_ns)
+    fsync_dir(final.parent)
+    return final.stat().st_mtime_ns
 
 
 async def _fetch(url: str, partial: Path, http: httpx.AsyncClient, max_bytes: int
@@ -81,12 +89,12 @@ async def _fetch(url: str, partial: Path, http: httpx.AsyncClient, max_bytes: in
     size = 0
     head = b""
     parsed = urlparse(url)
-    with partial.open("wb") as handle:
+    # Creating a file can take a millisecond: not on the event loop, 10,000 times over.
+    handle = await asyncio.to_thread(partial.open, "wb")
+    with handle:
         if parsed.scheme == "file":
             source = Path(unquote(parsed.path))
             await asyncio.to_thread(_copy_file, source, handle, max_bytes)
-            handle.flush()
-            os.fsync(handle.fileno())
         else:
             async with http.stream("GET", url) as response:
                 if response.status_code >= 500 or response.status_code == 429:
@@ -102,15 +110,13 @@ async def _fetch(url: str, partial: Path, http: httpx.AsyncClient, max_bytes: in
                         head += chunk[: 64 - len(head)]
                     digest.update(chunk)
                     handle.write(chunk)
-            handle.flush()
-            os.fsync(handle.fileno())
             return digest.hexdigest(), size, head
     # file:// path: hash what was copied (cheap, local)
-    with partial.open("rb") as handle:
-        head = handle.read(64)
+    with partial.open("rb") as copied:
+        head = copied.read(64)
         digest.update(head)
         size = len(head)
-        while chunk := handle.read(1 << 20):
+        while chunk := copied.read(1 << 20):
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size, head

@@ -116,6 +116,9 @@ class Executor:
         self.http = http
         self.limiter_for = limiter_for or (lambda _name: None)
         self.slots = asyncio.Semaphore(max(1, options.parallel))
+        # Status requests in flight. Unbounded, thousands of due polls would queue
+        # inside the HTTP connection pool, whose bookkeeping is linear in its queue.
+        self.polls = asyncio.Semaphore(max(1, options.parallel))
         self._uploads: dict[tuple[str, str], asyncio.Task[str]] = {}
         self._avatars: dict[tuple[int, str], asyncio.Task[int]] = {}
 
@@ -229,6 +232,14 @@ class Executor:
         run.journal.record("videos", request.name, entry, durable=durable)
         return entry
 
+    async def _commit(self, run: SpecRun) -> None:
+        """Make everything recorded so far durable, without stopping the event loop.
+
+        The fsync runs in a thread, so the other tasks go on meanwhile and the
+        records they add are covered by the next fsync (the journal's group commit);
+        only the task that waits for durability waits."""
+        await asyncio.to_thread(run.journal.sync)
+
     @contextlib.asynccontextmanager
     async def _sending(self, provider: Provider) -> AsyncIterator[None]:
         """A slot and the provider's rate-limit token: what a create waits for.
@@ -246,7 +257,8 @@ class Executor:
         try:
             async with self._sending(provider):
                 # Rule 1: the intent is on disk before the request can leave.
-                self._record(run, request, "submitting", submitted_at=now(), durable=True)
+                self._record(run, request, "submitting", submitted_at=now())
+                await self._commit(run)
                 job_id = await provider.submit_video(job)
         except OutcomeUnknownError as exc:
             found = await provider.find_job(request.key)
@@ -263,7 +275,8 @@ class Executor:
             self.reporter.event("render-failed", run.label, request.name, reason=str(exc))
             return None
         # Rule 1, second half: the job id is durable before we do anything else.
-        self._record(run, request, "submitted", job_id=job_id, durable=True)
+        self._record(run, request, "submitted", job_id=job_id)
+        await self._commit(run)
         self.reporter.event("submitted", run.label, request.name, job=job_id)
         return job_id
 
@@ -303,7 +316,8 @@ class Executor:
                 await asyncio.sleep(delay)
             resumed = False
             try:
-                state = await provider.job_status(job_id)
+                async with self.polls:
+                    state = await provider.job_status(job_id)
                 failures = 0
             except RetryableError:
                 failures += 1

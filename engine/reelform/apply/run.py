@@ -9,8 +9,10 @@ after a crash the next run compacts what the dead one left.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 import secrets
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +31,18 @@ from reelform.state.lock import spec_lock
 
 #: POST requests per minute per API key (PROVIDERS.md); others are not limited.
 RATE_LIMITS = {"jogg": 20.0}
+
+
+def _mark_sniffio_missing() -> None:
+    """httpcore tries ``import sniffio`` on every request and connection; when it is not
+    installed (anyio 4 no longer needs it) each failed import searches all of sys.path
+    again, because Python does not cache a failure: 5.6 s of a 1,000-video apply.
+    A ``None`` in ``sys.modules`` makes the import fail at once, as it would anyway."""
+    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
+        sys.modules["sniffio"] = None  # type: ignore[assignment]
+
+
+_mark_sniffio_missing()
 
 
 def time_scale_from(env: Mapping[str, str]) -> float:
@@ -101,7 +115,16 @@ async def apply_plans(prepared: Sequence[Prepared], plans: Sequence[SpecPlan],
     env = os.environ if env is None else env
     scale = time_scale_from(env)
     options.poll = type(options.poll)(**{**options.poll.__dict__, "time_scale": scale})
-    pool = ProviderPool(env=env, http=http, time_scale=scale)
+    own_http = http is None
+    # Bounded pools: httpcore scans every pooled connection on each request, so an
+    # unbounded pool (100 by default, per client) costs more than it gives.
+    limits = httpx.Limits(max_connections=2 * options.parallel + 4,
+                          max_keepalive_connections=2 * options.parallel + 4)
+    api_http = http or httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=15.0),
+                                         limits=limits)
+    client = http or httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0),
+                                       follow_redirects=True, limits=limits)
+    pool = ProviderPool(env=env, http=api_http, time_scale=scale)
     runs = [SpecRun(p, plan, Journal(p.spec.lock_path, p.lock))
             for p, plan in zip(prepared, plans, strict=True)]
     if options.webhooks is not None:
@@ -112,9 +135,6 @@ async def apply_plans(prepared: Sequence[Prepared], plans: Sequence[SpecPlan],
         spec = run.prepared.spec
         return pool.get(name, spec.settings.get(name, {}), spec.directory / ".reelform")
 
-    own_http = http is None
-    client = http or httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0),
-                                       follow_redirects=True)
     try:
         executor = Executor(runs, options, provider_for, reporter, client,
                             limiter_for=pool.limiter)
@@ -127,4 +147,5 @@ async def apply_plans(prepared: Sequence[Prepared], plans: Sequence[SpecPlan],
         await pool.aclose()
         if own_http:
             await client.aclose()
+            await api_http.aclose()
         reporter.close()
