@@ -116,6 +116,10 @@ class Executor:
         self.http = http
         self.limiter_for = limiter_for or (lambda _name: None)
         self.slots = asyncio.Semaphore(max(1, options.parallel))
+        # Downloads have their own slots: they go to a file host, not to the provider's
+        # API, and must not wait behind submits that hold a slot while the rate limit
+        # makes them wait (a finished video would be fetched long after it was seen).
+        self.downloads = asyncio.Semaphore(max(1, options.parallel))
         # Status requests in flight. Unbounded, thousands of due polls would queue
         # inside the HTTP connection pool, whose bookkeeping is linear in its queue.
         self.polls = asyncio.Semaphore(max(1, options.parallel))
@@ -338,7 +342,7 @@ class Executor:
             return Outcome(run.label, request.name, "failed", reason)
         spec = run.prepared.spec
         try:
-            async with self.slots:
+            async with self.downloads:
                 got = await download(url, spec.output_dir, request.name, self.http,
                                      time_scale=self.options.poll.time_scale)
         except ProviderError as exc:

@@ -26,7 +26,7 @@ from reelform.spec.load import find_specs
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking (required when stdin is "
                                                 "not a terminal, e.g. in CI).")
 @click.option("--parallel", type=click.IntRange(1, 256), default=8, show_default=True,
-              help="Uploads, submits and downloads in flight at once.")
+              help="Uploads and submits in flight at once (and as many downloads).")
 @target_option
 @click.option("--replace", "replace", multiple=True, metavar="NAME",
               help="Render NAME again even if unchanged (repeatable; globs allowed).")
