@@ -102,6 +102,8 @@ class Simulator:
         self.config = config
         self.requests: list[RequestRecord] = []
         self.tasks: set[asyncio.Task[None]] = set()
+        # Webhook delivery clients by (transport, event loop): see webhooks._client.
+        self.webhook_clients: dict[tuple[int, int], Any] = {}
         self.reset()
 
     def reset(self) -> None:

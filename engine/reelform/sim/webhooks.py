@@ -34,23 +34,41 @@ async def _post(sim: Simulator, url: str, body: bytes, headers: dict[str, str]) 
     if cfg.webhook_loss_rate > 0 and sim.fault_rng.random() < cfg.webhook_loss_rate:
         sim.webhook_log.append({"url": url, "attempt": 0, "outcome": "lost"})
         return
-    kwargs: dict[str, Any] = {"timeout": cfg.webhook_timeout_seconds}
-    if cfg.webhook_transport is not None:
-        kwargs["transport"] = cfg.webhook_transport
-    async with httpx.AsyncClient(**kwargs) as client:
-        for attempt in range(1, cfg.webhook_retries + 2):
-            try:
-                response = await client.post(url, content=body, headers=headers)
-                outcome = str(response.status_code)
-                ok = response.is_success
-            except httpx.HTTPError as exc:
-                outcome, ok = type(exc).__name__, False
-            sim.webhook_log.append({"url": url, "attempt": attempt, "outcome": outcome,
-                                    "time": time.time()})
-            if ok:
-                return
-            if attempt <= cfg.webhook_retries:
-                await asyncio.sleep(cfg.scaled(cfg.webhook_retry_seconds))
+    client = _client(sim)
+    for attempt in range(1, cfg.webhook_retries + 2):
+        try:
+            response = await client.post(url, content=body, headers=headers,
+                                         timeout=cfg.webhook_timeout_seconds)
+            outcome = str(response.status_code)
+            ok = response.is_success
+        except httpx.HTTPError as exc:
+            outcome, ok = type(exc).__name__, False
+        sim.webhook_log.append({"url": url, "attempt": attempt, "outcome": outcome,
+                                "time": time.time()})
+        if ok:
+            return
+        if attempt <= cfg.webhook_retries:
+            await asyncio.sleep(cfg.scaled(cfg.webhook_retry_seconds))
+
+
+def _client(sim: Simulator) -> httpx.AsyncClient:
+    """A client shared by the deliveries of one simulator in one event loop.
+
+    Making an ``httpx.AsyncClient`` costs some 30 ms (its TLS context); one per
+    delivery stalled the simulator's loop when many renders ended together, and
+    with it every answer it owed (webhooks arrived up to 0.7 s late in a benchmark).
+    """
+    transport = sim.config.webhook_transport
+    loop = asyncio.get_running_loop()
+    # The entry keeps the transport and loop alive, so their ids cannot be reused.
+    key = (id(transport), id(loop))
+    cached = sim.webhook_clients.get(key)
+    if cached is None:
+        client = (httpx.AsyncClient(transport=transport) if transport is not None
+                  else httpx.AsyncClient())
+        cached = sim.webhook_clients[key] = (transport, loop, client)
+    result: httpx.AsyncClient = cached[2]
+    return result
 
 
 def jogg_targets(sim: Simulator, event: str, job: Job) -> list[str]:
