@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -84,6 +85,12 @@ def command(targets: tuple[Path, ...], yes: bool, parallel: int, targets_glob: t
         if max_credits is not None and estimate.credits > max_credits:
             raise ConfigError(f"the plan needs about {estimate.credits:,} JoggAI credits, more "
                               f"than --max-credits {max_credits:,}; nothing was done")
+        if webhook_url and not os.environ.get("JOGG_WEBHOOK_SECRET") and any(
+                item.provider == "jogg" and item.kind == "video" for p in plans
+                for item in p.items):
+            raise ConfigError("--webhook-url: JoggAI signs its deliveries with your webhook "
+                              "secret; set JOGG_WEBHOOK_SECRET, or every delivery would be "
+                              "rejected and videos noticed only by the slow safety poll")
         if not any(p.changes for p in plans):
             click.echo(render_text(plans, use_color(sys.stdout)), nl=False)
             return 0
