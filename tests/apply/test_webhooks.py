@@ -128,3 +128,15 @@ def test_forged_deliveries_are_rejected_and_complete_nothing(sim: SimServer,
         for entry in project.lock(spec).videos.values():
             assert "forged" not in entry["output"]["url"]
     assert not any("forged" in r.path for r in sim.requests())
+
+
+def test_jogg_webhooks_without_the_signing_secret_are_refused(
+        cli: InProcess, sim: SimServer, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every delivery would be rejected: say so instead of falling back to a slow poll."""
+    monkeypatch.delenv("JOGG_WEBHOOK_SECRET")
+    project.jogg_spec(2)
+    result = cli("apply", "--yes", *webhook_args(), "spec.yaml")
+    assert result.code == 1
+    assert "set JOGG_WEBHOOK_SECRET" in result.err
+    assert sim.requests() == []
