@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from collections import Counter
 from pathlib import Path
@@ -13,6 +12,7 @@ import click
 from reelform.apply.executor import ApplyOptions, Outcome
 from reelform.apply.progress import make_reporter
 from reelform.apply.run import apply_plans, locked
+from reelform.commands.avatars import environment
 from reelform.commands.common import default_targets, parse_vars, target_option, var_option
 from reelform.errors import ConfigError
 from reelform.plan.diff import force_replace
@@ -85,7 +85,8 @@ def command(targets: tuple[Path, ...], yes: bool, parallel: int, targets_glob: t
         if max_credits is not None and estimate.credits > max_credits:
             raise ConfigError(f"the plan needs about {estimate.credits:,} JoggAI credits, more "
                               f"than --max-credits {max_credits:,}; nothing was done")
-        if webhook_url and not os.environ.get("JOGG_WEBHOOK_SECRET") and any(
+        env = environment()  # keys may come from a .env file too (DESIGN.md 7)
+        if webhook_url and not env.get("JOGG_WEBHOOK_SECRET") and any(
                 item.provider == "jogg" and item.kind == "video" for p in plans
                 for item in p.items):
             raise ConfigError("--webhook-url: JoggAI signs its deliveries with your webhook "
@@ -105,7 +106,8 @@ def command(targets: tuple[Path, ...], yes: bool, parallel: int, targets_glob: t
             from reelform.apply.webhooks import WebhookReceiver
 
             options.webhooks = WebhookReceiver(webhook_url, listen)
-        outcomes = asyncio.run(apply_plans(prepared, plans, options, make_reporter(as_json)))
+        outcomes = asyncio.run(apply_plans(prepared, plans, options, make_reporter(as_json),
+                                           env=env))
     return summarize(outcomes, as_json)
 
 
