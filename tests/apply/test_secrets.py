@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
 from pathlib import Path
@@ -96,3 +97,17 @@ def test_keys_appear_nowhere(sim: SimServer, project: Project) -> None:
     assert any(name == "spec.lock" for name, _ in seen)
     for where, text in seen:
         assert_no_secret(where, text)
+
+
+def test_keys_from_a_dotenv_file_are_used_and_kept_out_of_the_lock(
+        sim: SimServer, project: Project) -> None:
+    """DESIGN.md 7: keys come from the environment or a `.env` file."""
+    project.jogg_spec(2)
+    project.write(".env", f"JOGG_API_KEY={JOGG_KEY}\n")
+    env = {k: v for k, v in sim.env().items() if k != "JOGG_API_KEY"}
+    assert "JOGG_API_KEY" not in os.environ
+    result = run_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+    assert result.code == 0, result.text
+    assert len(sim.creates()) == 2
+    assert_no_secret("lockfile", (project.root / "spec.lock").read_bytes())
+    assert_no_secret("output", result.text)
