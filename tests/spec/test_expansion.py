@@ -234,11 +234,40 @@ def test_templates_compile_once_per_spec_not_per_row(tree, monkeypatch) -> None:
         version: 1
         data: {r: data/r.csv}
         videos:
-          - {name: "a-{{ row.id }}", for_each: r, voice: {script: "{{ row.id }}"}}
-          - {name: "b-{{ row.id }}", for_each: r, voice: {script: "{{ row.id }}"}}
+          - {name: "a-{{ row.id }}", for_each: r, voice: {script: "{{ row.id | int + 1 }}"}}
+          - {name: "b-{{ row.id }}", for_each: r, voice: {script: "{{ row.id | int + 1 }}"}}
     """)
     assert len(result) == 100
-    assert sorted(calls) == ["a-{{ row.id }}", "b-{{ row.id }}", "{{ row.id }}"]
+    assert result[-1].voice.script == "50"
+    # Pure lookups ("a-{{ row.id }}") are not Jinja templates at all; the rest compiles
+    # once per distinct string, not once per row or per video entry.
+    assert calls == ["{{ row.id | int + 1 }}"]
+
+
+@pytest.mark.parametrize("source", [
+    "welcome-{{ row.id }}", "{{row.id}}", "Hi {{ row.name }},\nline {{ loop.index }}\n",
+    "{{ vars.company }} / {{ spec.name }}", "{{ row.missing }}", "{{ row.items }}",
+    "a\r\nb {{ row.id }}\r\n", "{{ row.id }}{{ row.n }}",
+    "{{ row.name == 'Ann' }}", "{{ row.name != 'Ann' }}", '{{ row.id == "7" }}',
+    "x {{ row.n == 'None' }} {{ loop.index == '3' }}", "{{ row.gone == 'yes' }}",
+])
+def test_pure_lookups_render_exactly_as_jinja_does(source: str) -> None:
+    """The fast path for pure interpolations gives Jinja's output and Jinja's error."""
+    env, _ = render.make_environment(Path("."))
+    fast = render.compile_tree(source, env)
+    assert isinstance(fast, render.Interpolation) == ("row.items" not in source)  # dict method
+    slow = render.Templated((), source, env.from_string(source))
+    context = render.row_context(env, {"row": {"id": 7, "name": "Ann", "n": None},
+                                       "vars": {"company": "Acme"}, "loop": {"index": 3},
+                                       "spec": {"name": "s"}})
+
+    def outcome(node: Any) -> str:
+        try:
+            return "ok: " + node.render(context)
+        except render.PathFailure as exc:
+            return "error: " + exc.failure.describe()
+
+    assert outcome(fast) == outcome(slow)
 
 
 def test_repeated_errors_are_capped(tree, check) -> None:
@@ -318,3 +347,29 @@ def test_default_output_is_out_name_beside_the_spec(tree) -> None:
                                         "videos:\n  - {name: a, voice: {script: x}}\n")
     assert load_spec(Path("specs/welcome.yaml")).output_dir == Path("specs/out/welcome")
     assert load_spec(Path("specs/team/other.yaml")).output_dir == Path("renders")
+
+
+@pytest.mark.parametrize("included", [
+    "Hi {{ row.name }}!\n", "Hi\n{{ row.nope }}", "{% if row.id %}{{ row.name }}{% endif %}",
+])
+def test_an_include_renders_as_jinja_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                           included: str) -> None:
+    """`{% include 'x' %}` alone is rendered as x itself; the output and any error
+    (with the included file and its line) are Jinja's."""
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "t.j2").write_text(included)
+    monkeypatch.chdir(tmp_path)
+    env, _ = render.make_environment(Path("."))
+    source = "{% include 't.j2' %}"
+    fast = render.compile_tree(source, env)
+    slow = render.Templated((), source, env.from_string(source))
+    context = render.row_context(env, {"row": {"id": 7, "name": "Ann"}, "vars": {},
+                                       "loop": {"index": 1}, "spec": {"name": "s"}})
+
+    def outcome(node: Any) -> str:
+        try:
+            return "ok: " + node.render(context)
+        except render.PathFailure as exc:
+            return "error: " + exc.failure.describe()
+
+    assert outcome(fast) == outcome(slow)

@@ -326,8 +326,7 @@ class _Expansion:
             tree = compile_tree(merged, self.env, (), self._cache)
             when = compile_tree(entry.get("when"), self.env, ("when",), self._cache)
         except CompileFailure as exc:
-            line = f" (template line {exc.template_line})" if exc.template_line else ""
-            self.problems.append(Problem(self._locate(index, exc.path), exc.message + line))
+            self.problems.append(Problem(self._locate(index, exc.path), exc.describe()))
             return []
         for_each = entry.get("for_each")
         rows: Rows | None = None

@@ -13,6 +13,7 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -117,8 +118,83 @@ class Templated:
             try:
                 template.environment.handle_exception()
             except Exception as rewritten:
-                raise failure_from(rewritten, context) from None
+                raise PathFailure(self.path, failure_from(rewritten, context)) from None
             raise  # handle_exception always raises; keeps mypy and readers sure
+
+
+class Interpolation:
+    """A template that is only literal text and ``{{ row.x }}``-style lookups.
+
+    Most per-row strings are like ``"welcome-{{ row.id }}"``; rendering them through
+    Jinja costs a Context per call, which at 100,000 rows dominated `plan`. These
+    render as a string join with the same result and the same error message as
+    Jinja (Jinja's str() of the value; StrictUndefined's "has no attribute").
+    ``simple_parts`` only accepts what behaves identically; anything else is Jinja's.
+    """
+
+    __slots__ = ("parts", "path", "source", "template")
+
+    def __init__(self, path: tuple[str | int, ...], source: str, parts: tuple[Part, ...],
+                 template: str | None = None):
+        self.path = path
+        self.source = source
+        self.parts = parts
+        self.template = template  # the included file, when the string was an include
+
+    def render(self, context: dict[str, Any]) -> str:
+        out: list[str] = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            name, attribute, line, operator, literal = part
+            try:
+                value = context[name][attribute]
+            except (KeyError, TypeError):
+                message = f"'dict object' has no attribute {attribute!r}"
+                raise PathFailure(self.path, RenderFailure(_with_hint(message, context),
+                                                           self.template, line)) from None
+            if operator is not None:
+                value = value == literal if operator == "==" else value != literal
+            out.append(value if type(value) is str else str(value))
+        return "".join(out)
+
+
+#: Literal text, or (variable, attribute, template line, comparison operator, literal).
+Part = str | tuple[str, str, int, str | None, str | None]
+_LOOKUP = re.compile(
+    r"\{\{ *(row|vars|loop|spec)\.([A-Za-z_][A-Za-z0-9_]*)"
+    r"(?: *(==|!=) *(?:'([^'\\{}]*)'|\"([^\"\\{}]*)\"))? *\}\}"
+)
+_INCLUDE = re.compile(r"\{%\s*include\s+(['\"])([^'\"]+)\1\s*%\}\n?")
+_DICT_ATTRIBUTES = frozenset(dir(dict))  # `row.items` is the method in Jinja, not a column
+
+
+def simple_parts(source: str) -> tuple[Part, ...] | None:
+    """The parts of a template of literal text, lookups (``{{ row.x }}``) and string
+    comparisons (``{{ row.x == 'yes' }}``), or None if Jinja must render it."""
+    # What Jinja's lexer does to the source first: newlines normalised, and one
+    # trailing newline dropped (keep_trailing_newline=False).
+    text = source.replace("\r\n", "\n").replace("\r", "\n")
+    text = text.removesuffix("\n")
+    parts: list[Part] = []
+    position = 0
+    for match in _LOOKUP.finditer(text):
+        literal = text[position:match.start()]
+        if is_template(literal) or match.group(2) in _DICT_ATTRIBUTES:
+            return None
+        if literal:
+            parts.append(literal)
+        compared = match.group(4) if match.group(4) is not None else match.group(5)
+        parts.append((match.group(1), match.group(2), text.count("\n", 0, match.start()) + 1,
+                      match.group(3), compared))
+        position = match.end()
+    rest = text[position:]
+    if is_template(rest):
+        return None
+    if rest:
+        parts.append(rest)
+    return tuple(parts)
 
 
 class TemplatedDict:
@@ -130,6 +206,12 @@ class TemplatedDict:
         self.constant = constant
         self.templated = templated
 
+    def render(self, context: dict[str, Any]) -> dict[str, Any]:
+        result = dict(self.constant)
+        for key, child in self.templated:
+            result[key] = child.render(context)
+        return result
+
 
 class TemplatedList:
     __slots__ = ("items",)
@@ -137,15 +219,30 @@ class TemplatedList:
     def __init__(self, items: list[Any]):
         self.items = items
 
+    def render(self, context: dict[str, Any]) -> list[Any]:
+        return [item.render(context) if isinstance(item, NODE_TYPES) else item
+                for item in self.items]
 
-Node = Templated | TemplatedDict | TemplatedList
+
+Node = Templated | Interpolation | TemplatedDict | TemplatedList
+NODE_TYPES = (Templated, Interpolation, TemplatedDict, TemplatedList)
+@dataclass(frozen=True)
+class PureParts:
+    """A template string that ``Interpolation`` renders without Jinja."""
+
+    parts: tuple[Part, ...]
+    template: str | None = None  # the included file, when the string was an include
+
+
+#: What a template string compiles to.
+Compiled = jinja2.Template | PureParts
 
 
 def compile_tree(
     value: Any,
     env: jinja2.Environment,
     path: tuple[str | int, ...] = (),
-    cache: dict[str, jinja2.Template] | None = None,
+    cache: dict[str, Compiled] | None = None,
 ) -> Any:
     """Compile every templated string below ``value``; constants stay as they are.
 
@@ -155,30 +252,59 @@ def compile_tree(
     if isinstance(value, str):
         if not is_template(value):
             return value
-        template = cache.get(value)
-        if template is None:
-            try:
-                template = env.from_string(value)
-            except jinja2.TemplateSyntaxError as exc:
-                raise CompileFailure(path, f"template syntax: {exc.message}", exc.lineno) from None
-            cache[value] = template
-        return Templated(path, value, template)
+        compiled = cache.get(value)
+        if compiled is None:
+            compiled = _compile(value, env, path)
+            cache[value] = compiled
+        if isinstance(compiled, PureParts):
+            return Interpolation(path, value, compiled.parts, compiled.template)
+        return Templated(path, value, compiled)
     if isinstance(value, dict):
         constant: dict[str, Any] = {}
         templated: list[tuple[str, Node]] = []
         for key, item in value.items():
             compiled = compile_tree(item, env, (*path, key), cache)
-            if isinstance(compiled, Templated | TemplatedDict | TemplatedList):
+            if isinstance(compiled, NODE_TYPES):
                 templated.append((key, compiled))
             else:
                 constant[key] = compiled
         return TemplatedDict(constant, templated) if templated else value
     if isinstance(value, list):
         items = [compile_tree(item, env, (*path, i), cache) for i, item in enumerate(value)]
-        if any(isinstance(i, Templated | TemplatedDict | TemplatedList) for i in items):
+        if any(isinstance(i, NODE_TYPES) for i in items):
             return TemplatedList(items)
         return value
     return value
+
+
+def _compile(source: str, env: jinja2.Environment, path: tuple[str | int, ...]) -> Compiled:
+    parts = simple_parts(source)
+    if parts is not None:
+        return PureParts(parts)
+    include = _INCLUDE.fullmatch(source)
+    if include is not None:
+        # A string that is one include renders as the included template itself:
+        # the same output (an include sees the whole context), one Context less a
+        # row, and a missing template is found once, now, rather than per row.
+        name = include.group(2)
+        try:
+            template = env.get_template(name)
+            assert env.loader is not None
+            included, filename, _ = env.loader.get_source(env, name)
+            parts = simple_parts(included)
+            return PureParts(parts, filename) if parts is not None else template
+        except jinja2.TemplateNotFound:
+            raise CompileFailure(path, f"template {name!r} not found in templates/ or "
+                                       "../templates/", 1) from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise CompileFailure(path, f"template syntax: {exc.message}", exc.lineno,
+                                 template=exc.filename or name) from None
+        except jinja2.TemplateError as exc:
+            raise CompileFailure(path, exc.message or str(exc), 1) from None
+    try:
+        return env.from_string(source)
+    except jinja2.TemplateSyntaxError as exc:
+        raise CompileFailure(path, f"template syntax: {exc.message}", exc.lineno) from None
 
 
 def row_context(env: jinja2.Environment, names: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,27 +314,22 @@ def row_context(env: jinja2.Environment, names: Mapping[str, Any]) -> dict[str, 
 
 def render_tree(node: Any, context: dict[str, Any]) -> Any:
     """Render a compiled tree for one row. Raises ``PathFailure`` with the path."""
-    if isinstance(node, TemplatedDict):
-        result = dict(node.constant)
-        for key, child in node.templated:
-            result[key] = render_tree(child, context)
-        return result
-    if isinstance(node, Templated):
-        try:
-            return node.render(context)
-        except RenderFailure as exc:
-            raise PathFailure(node.path, exc) from None
-    if isinstance(node, TemplatedList):
-        return [render_tree(item, context) for item in node.items]
+    if isinstance(node, NODE_TYPES):
+        return node.render(context)
     return node
 
 
 class CompileFailure(Exception):
-    def __init__(self, path: tuple[str | int, ...], message: str, template_line: int | None):
+    def __init__(self, path: tuple[str | int, ...], message: str, template_line: int | None,
+                 template: str | None = None):
         super().__init__(message)
         self.path = path
         self.message = message
         self.template_line = template_line
+        self.template = template
+
+    def describe(self) -> str:
+        return RenderFailure(self.message, self.template, self.template_line).describe()
 
 
 class PathFailure(Exception):
