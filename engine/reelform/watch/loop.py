@@ -23,6 +23,7 @@ from typing import TextIO
 
 import watchfiles
 
+from reelform.secrets import redact
 from reelform.watch.affected import Change, ChangeKind
 from reelform.watch.preview import Previewer
 from reelform.watch.session import Batch, Session
@@ -131,5 +132,5 @@ class Watcher:
                     self._say(line)
 
     def _say(self, text: str) -> None:
-        self.out.write(text + "\n")
+        self.out.write(redact(text) + "\n")  # like every message that leaves reelform
         self.out.flush()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -123,6 +124,12 @@ class Session:
         except UserError as exc:
             spec.prepared, spec.plan, spec.problems = None, None, exc.lines()
             spec.dependencies = self._dependencies_of_failed(spec)
+            return
+        except Exception:  # a bug: say so, and keep watching (the next edit may avoid it)
+            spec.prepared, spec.plan = None, None
+            spec.problems = [*traceback.format_exc().rstrip().splitlines(),
+                             f"{spec.display}: internal error (a bug; please report it with "
+                             "the text above)"]
             return
         spec.prepared, spec.plan, spec.problems = prepared, plan, []
         # The lockfile is a dependency too: an apply in another terminal changes the plan.
