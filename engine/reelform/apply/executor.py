@@ -451,6 +451,17 @@ class Executor:
                 return int(entry["avatar_id"])
             if entry.get("motion_id") and entry.get("status") != "failed":
                 return await self._wait_avatar(run, provider, request, entry["motion_id"])
+            if (entry.get("status") in ("submitting", "unknown")
+                    and not self.options.resubmit_unknown
+                    and provider.name not in FREE_PROVIDERS):
+                # Rule 2 for photo avatars: no motion id was kept, so whether the
+                # provider made (and charged for) it cannot be known.
+                if entry.get("status") == "submitting":
+                    run.journal.record("avatars", lock_key, {**entry, "status": "unknown"},
+                                       durable=True)
+                raise RejectedError(provider.name, f"photo avatar {name!r}: an earlier "
+                                    "request's outcome is unknown; `apply --resubmit-unknown` "
+                                    "creates it again (you may pay twice)")
         spec_avatar = run.prepared.spec.head.avatars[name]
         image = self._asset(run, spec_avatar.image)
         url = await self._upload(run, provider, image)
