@@ -157,6 +157,10 @@ def diff(
         elif entry.get("status") == "failed":
             items.append(PlanItem(Action.RETRY, avatar.name, avatar.provider, "avatar",
                                   avatar.fingerprint, reason=entry.get("error"), credits=credits))
+        elif entry.get("status") == "unknown":
+            items.append(PlanItem(Action.UNKNOWN, avatar.name, avatar.provider, "avatar",
+                                  avatar.fingerprint, reason="the request's outcome is unknown; "
+                                  "`apply --resubmit-unknown` risks paying twice"))
         elif entry.get("status") != "completed":
             items.append(PlanItem(Action.RESUME, avatar.name, avatar.provider, "avatar",
                                   avatar.fingerprint))
