@@ -110,7 +110,13 @@ def test_preview_renders_locally_with_its_own_lockfile(tmp_path: Path) -> None:
         time.sleep(0.5)
         edit(spec, JOGG_SPEC.replace('"Yo"', '"Yo again"'))
         lines = watch.wait_for(lambda line: "preview:" in line, timeout=60)
-        assert "preview: 1 rendered" in lines[-1], watch.output
+        assert "preview: 1 rendered in" in lines[-1], watch.output
+
+        # A video gone from the spec: its preview goes too.
+        edit(spec, JOGG_SPEC.split("  - name: yo")[0])
+        lines = watch.wait_for(lambda line: "preview:" in line, timeout=60)
+        assert "preview: 0 rendered, 1 removed in" in lines[-1], watch.output
+        assert sorted(p.name for p in (tmp_path / "specs/preview/promo").iterdir()) == ["hi.mp4"]
         assert watch.interrupt() in (0, 128 + signal.SIGINT)
         assert "Traceback" not in watch.output
     finally:

@@ -9,7 +9,8 @@ The real lockfile and output folder are never touched, and no paid provider is
 ever called: every video is rewritten for the `local` provider first
 (``local_preview``), so a spec written for JoggAI or Mirako previews offline.
 The preview lockfile makes previews incremental like apply: a video already
-previewed with the same inputs is not rendered again.
+previewed with the same inputs is not rendered again, and the preview of a video
+that left the spec is removed.
 """
 
 from __future__ import annotations
@@ -106,20 +107,18 @@ class Previewer:
 
     async def run(self, planned: Sequence[tuple[Prepared, SpecPlan]]) -> list[str]:
         """Render the previews of what each plan would render, in one apply (one
-        pool of render processes for all specs); one line per spec."""
+        pool of render processes for all specs), and remove the previews of videos
+        no longer in the spec; one line per spec."""
         from reelform.errors import BusyError, ProviderError, UserError
 
         lines: dict[str, str] = {}
         work: list[tuple[Prepared, SpecPlan]] = []
         for prepared, plan in planned:
-            label = str(prepared.spec.path)
-            wanted = to_render(plan)
             folder, lock_path = preview_paths(prepared.spec)
-            if not wanted:
-                lines[label] = f"preview: nothing to render ({_shown(folder)})"
-                continue
-            lock_path.parent.mkdir(parents=True, exist_ok=True)
-            work.append((prepared, plan))
+            if to_render(plan) or lock_path.exists():
+                work.append((prepared, plan))
+            else:
+                lines[str(prepared.spec.path)] = f"preview: nothing to render ({_shown(folder)})"
         if work:
             try:
                 lines |= await self._render(work)
@@ -139,28 +138,34 @@ class Previewer:
         avatars, espeak = self._known()
         lines: dict[str, str] = {}
         locks = [preview_paths(p.spec)[1] for p, _ in work]
+        for lock in locks:
+            lock.parent.mkdir(parents=True, exist_ok=True)
         with locked(locks, [f"preview of {p.spec.path}" for p, _ in work], wait=False):
             previews, plans = [], []
             for prepared, plan in work:
-                wanted = to_render(plan)
                 preview = preview_prepared(prepared, avatars, espeak, read_lock)
-                preview_plan = plan_prepared(preview, wanted.__contains__)
+                preview_plan = plan_prepared(preview, _selection(prepared, plan))
                 if preview_plan.changes:
                     previews.append(preview)
                     plans.append(preview_plan)
                 else:
+                    count, shown = len(to_render(plan)), _shown(preview.spec.output_dir)
                     lines[str(prepared.spec.path)] = (
-                        f"preview: {len(wanted):,} up to date in "
-                        f"{_shown(preview.spec.output_dir)}")
+                        f"preview: {count:,} up to date in {shown}" if count else
+                        f"preview: nothing to render ({shown})")
             if not previews:
                 return lines
-            outcomes = await apply_plans(previews, plans, ApplyOptions(parallel=2),
+            outcomes = await apply_plans(previews, plans, ApplyOptions(parallel=2, prune=True),
                                          SilentReporter(), env=self.env)
         for preview in previews:
             label = str(preview.spec.path)
             mine = [o for o in outcomes if o.spec == label and o.kind == "video"]
             done = sum(1 for o in mine if o.status == "completed")
-            text = f"preview: {done:,} rendered in {_shown(preview.spec.output_dir)}"
+            removed = sum(1 for o in mine if o.status == "pruned")
+            text = f"preview: {done:,} rendered"
+            if removed:
+                text += f", {removed:,} removed"
+            text += f" in {_shown(preview.spec.output_dir)}"
             failed = [o for o in mine if not o.ok]
             for outcome in failed[:3]:
                 text += f"\n  {outcome.name}: {outcome.status}: {outcome.reason}"
@@ -168,6 +173,14 @@ class Previewer:
                 text += f"\n  and {len(failed) - 3} more failed"
             lines[label] = text
         return lines
+
+
+def _selection(prepared: Prepared, plan: SpecPlan) -> Callable[[str], bool]:
+    """Preview what the real plan renders; and select the previews of videos no longer
+    in the spec, which the preview plan then shows as orphans (to remove)."""
+    wanted = to_render(plan)
+    current = {v.name for v in prepared.spec.videos}
+    return lambda name: name in wanted or name not in current
 
 
 def _shown(folder: Path) -> str:
