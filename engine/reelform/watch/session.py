@@ -110,11 +110,8 @@ class Session:
     # --- loading ------------------------------------------------------------------------
 
     def _display(self, path: Path) -> Path:
-        try:
-            return Path(os.path.relpath(path, self.base)) if path.is_relative_to(self.base) \
-                else path
-        except ValueError:
-            return path
+        """A new spec as `find_specs` would name it: relative to where watch runs."""
+        return Path(os.path.relpath(path, self.base)) if path.is_relative_to(self.base) else path
 
     def _load(self, path: Path) -> None:
         spec = self.specs[path]
@@ -136,13 +133,14 @@ class Session:
         spec.dependencies = prepared.spec.dependencies | {prepared.spec.lock_path.resolve()}
 
     def _dependencies_of_failed(self, spec: SpecWatch) -> frozenset[Path]:
-        """A spec that fails still depends on what it read; if it cannot even be
-        expanded (YAML syntax), on what it read when it last could."""
+        """A failing spec depends on what it read now and on what it read when it last
+        loaded: the fix may be in either (a YAML syntax error reads nothing at all)."""
+        known = spec.dependencies | {spec.display.resolve()}
         try:
             loaded, _ = expand_spec(spec.display, self.var_overrides)
         except SpecError:
-            return spec.dependencies | {spec.display.resolve()}
-        return loaded.dependencies | {loaded.lock_path.resolve()}
+            return known
+        return known | loaded.dependencies | {loaded.lock_path.resolve()}
 
     # --- output -------------------------------------------------------------------------
 
