@@ -71,7 +71,11 @@ async def download(url: str, folder: Path, stem: str, http: httpx.AsyncClient, *
             raise
     final = folder / f"{stem}{output_suffix(head, url)}"
     # fsyncs block: in a thread, so other downloads and polls go on meanwhile.
-    mtime_ns = await asyncio.to_thread(_move_into_place, partial, final)
+    try:
+        mtime_ns = await asyncio.to_thread(_move_into_place, partial, final)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     return Downloaded(final, digest, size, mtime_ns)
 
 

@@ -348,6 +348,11 @@ class Executor:
         except ProviderError as exc:
             self.reporter.event("download-failed", run.label, request.name, reason=str(exc))
             return Outcome(run.label, request.name, "failed", f"download failed: {exc}")
+        except OSError as exc:  # the output folder, not the provider: this video only
+            reason = f"download failed: cannot write {exc.filename or spec.output_dir}: " \
+                     f"{exc.strerror or exc}"
+            self.reporter.event("download-failed", run.label, request.name, reason=reason)
+            return Outcome(run.label, request.name, "failed", reason)
         relative = Path(os.path.relpath(got.path, spec.directory)).as_posix()
         record = {**entry, "output": {**output, "path": relative, "sha256": got.sha256,
                                       "bytes": got.bytes, "mtime_ns": got.mtime_ns}}
