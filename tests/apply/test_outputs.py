@@ -65,3 +65,24 @@ def test_local_apply_writes_real_mp4_files_and_nothing_else(local_cli: InProcess
         assert len(frames) == 3
         assert stream.codec_context.width > stream.codec_context.height  # landscape
         assert container.streams.audio, "the voice track is missing"
+
+
+def test_an_unwritable_output_fails_that_video_only(cli: InProcess, sim: SimServer,
+                                                    project: Project) -> None:
+    """A folder where v2.mp4 should go: v2 fails with a reason, the others complete."""
+    project.jogg_spec(3)
+    (project.root / "out/spec/v2.mp4").mkdir(parents=True)
+    result = cli("apply", "--yes", "spec.yaml")
+    assert result.code == 1, result.text
+    assert "Traceback" not in result.text and "internal error" not in result.text
+    assert "Apply: 2 completed, 1 failed." in result.out
+    assert "v2 (spec.yaml): download failed" in result.out
+    lock = project.lock()
+    assert lock.videos["v1"]["output"]["sha256"] and lock.videos["v3"]["output"]["sha256"]
+    assert not [p.name for p in (project.root / "out/spec").iterdir()
+                if p.name.startswith(".reelform-")]
+    (project.root / "out/spec/v2.mp4").rmdir()
+    before = sim.mark()
+    again = cli("apply", "--yes", "spec.yaml")
+    assert again.code == 0, again.text
+    assert sim.creates(before) == []  # downloaded again, not rendered again
