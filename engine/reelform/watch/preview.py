@@ -91,7 +91,11 @@ class Previewer:
     """Renders previews; knows the local catalogue and eSpeak voices (read once)."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        self.env = dict(os.environ if env is None else env)
+        from reelform.secrets import SECRET_VARIABLES
+
+        # Defence in depth: every preview is local, and without keys nothing else could be.
+        self.env = {k: v for k, v in (os.environ if env is None else env).items()
+                    if k not in SECRET_VARIABLES}
         self._avatars: int | None = None
         self._espeak: frozenset[str] | None = None
 
