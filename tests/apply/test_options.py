@@ -224,3 +224,26 @@ def test_resubmit_unknown_covers_a_submit_interrupted_by_a_crash(
     assert again.code == 0, again.text
     assert len(sim.creates(before)) == 1
     assert project.lock().videos["v2"]["status"] == "completed"
+
+
+def test_ctrl_c_stops_cleanly_and_the_next_apply_resumes(sim: SimServer,
+                                                         project: Project) -> None:
+    sim.config.jogg_render_seconds = (1500.0, 1500.0)
+    project.jogg_spec(3)
+    env = sim.env()
+    first = start_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+    deadline = time.monotonic() + 30
+    while len(sim.sim.jobs) < 3:
+        assert time.monotonic() < deadline and first.poll() is None
+        time.sleep(0.01)
+    time.sleep(0.2)
+    first.send_signal(signal.SIGINT)
+    _out, err = first.communicate(timeout=30)
+    assert first.returncode == 130, err
+    assert "Traceback" not in err
+    assert not (project.root / "spec.lock.journal").exists()  # folded into the lockfile
+    assert {e["status"] for e in project.lock().videos.values()} == {"submitted"}
+    before = sim.mark()
+    second = run_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+    assert second.code == 0, second.text
+    assert sim.creates(before) == []
