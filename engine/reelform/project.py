@@ -9,20 +9,22 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import gc
-import hashlib
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from reelform.errors import Location, Problem, SpecError
-from reelform.plan.diff import AvatarRequest, OutputStatus, SpecPlan, diff
+from reelform.plan.diff import AvatarRequest, SpecPlan, diff
 from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
 from reelform.spec.assets import FileFacts, probe
 from reelform.spec.expand import LoadedSpec, expand_spec
 from reelform.spec.fit import fit_problems
 from reelform.spec.load import find_specs
 from reelform.state.lockfile import LockState, read_lock
+from reelform.state.outputs import OutputStatus, output_status
+from reelform.state.outputs import sha256_file as sha256_file  # watch reuses it
+from reelform.state.preload import DeferredLock, LockSummary, Preload
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class Prepared:
     facts: dict[str, FileFacts | None]  # by asset name
     requests: list[Request]
     avatars: list[AvatarRequest]
+    #: Set when a large lockfile was read by a child process (state/preload.py).
+    summary: LockSummary | None = None
 
     def file_key(self, path: Path) -> str:
         """How the lockfile's `files` section names a file: relative to the spec, POSIX."""
@@ -63,8 +67,15 @@ def prepare(path: Path, var_overrides: Mapping[str, str] | None = None, *,
 
 def _prepare(path: Path, var_overrides: Mapping[str, str] | None,
              lock_reader: Callable[[Path], LockState]) -> Prepared:
-    spec, problems = expand_spec(path, var_overrides)
-    lock = lock_reader(spec.lock_path)
+    # The lockfile is read on the other core while the spec expands (state/preload.py).
+    preload = Preload.start(path.with_suffix(".lock"), path.parent) \
+        if lock_reader is read_lock else None
+    try:
+        spec, problems = expand_spec(path, var_overrides)
+    finally:
+        summary = preload.result() if preload is not None else None
+    lock = DeferredLock(spec.lock_path, summary) if summary is not None else \
+        lock_reader(spec.lock_path)
     facts: dict[str, FileFacts | None] = {}
     for name, decl in spec.assets.items():
         if decl.path is None or not decl.path.is_file():  # a missing file is reported
@@ -81,7 +92,8 @@ def _prepare(path: Path, var_overrides: Mapping[str, str] | None,
     problems += fit_problems(spec, facts)
     if problems:
         raise SpecError(problems)
-    return Prepared(spec, lock, facts, requests_for(spec, facts), avatar_requests(spec, facts))
+    return Prepared(spec, lock, facts, requests_for(spec, facts), avatar_requests(spec, facts),
+                    summary)
 
 
 def prepare_all(targets: Sequence[Path], var_overrides: Mapping[str, str] | None = None
@@ -159,36 +171,14 @@ def observe_outputs(prepared: Prepared, hash_file: Callable[[Path], str] | None 
     ``hash_file``: `watch` passes a memo, so outputs whose mtime differs from the
     lockfile's (a fresh clone) are hashed once per session, not once per re-plan.
     """
-    hash_file = hash_file or sha256_file
-    statuses: dict[str, OutputStatus] = {}
     directory = str(prepared.spec.directory)
-    join, stat = os.path.join, os.stat  # plain strings: pathlib costs more than the stat
+    statuses: dict[str, OutputStatus] = {}
     for name, entry in prepared.lock.videos.items():
-        output = entry.get("output")
-        if entry.get("status") != "completed" or not isinstance(output, dict):
-            continue
-        path = join(directory, str(output.get("path", "")))
-        try:
-            facts = stat(path)
-        except OSError:
-            statuses[name] = OutputStatus.MISSING
-            continue
-        size = output.get("bytes")
-        # Like git's index: hash only when size or mtime moved.
-        if facts.st_size == size and (facts.st_mtime_ns == output.get("mtime_ns")
-                                      or hash_file(Path(path)) == output.get("sha256")):
-            statuses[name] = OutputStatus.OK
-        else:
-            statuses[name] = OutputStatus.CHANGED
+        if entry.get("status") == "completed":
+            status = output_status(directory, entry, hash_file or sha256_file)
+            if status is not None:
+                statuses[name] = status
     return statuses
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def target_filter(patterns: Sequence[str]) -> Callable[[str], bool] | None:
@@ -201,6 +191,38 @@ def target_filter(patterns: Sequence[str]) -> Callable[[str], bool] | None:
 def plan_prepared(prepared: Prepared, selected: Callable[[str], bool] | None = None, *,
                   hash_file: Callable[[Path], str] | None = None) -> SpecPlan:
     with _gc_paused():
+        unchanged = _unchanged_plan(prepared, selected)
+        if unchanged is not None:
+            return unchanged
         return diff(str(prepared.spec.path), prepared.requests, prepared.avatars, prepared.lock,
                     observe_outputs(prepared, hash_file), str(prepared.spec.lock_path),
                     selected)
+
+
+def _unchanged_plan(prepared: Prepared, selected: Callable[[str], bool] | None
+                    ) -> SpecPlan | None:
+    """The plan straight from a lockfile summary, when nothing at all changed.
+
+    Anything else (a changed video, an orphan, a photo avatar to make) returns None
+    and the full diff runs: the summary only ever answers "all unchanged".
+    """
+    summary = prepared.summary
+    if summary is None:
+        return None
+    wanted = selected or (lambda _: True)
+    count = 0
+    for request in prepared.requests:
+        if wanted(request.name):
+            if summary.videos.get(request.name) != (request.fingerprint, "completed", True):
+                return None
+            count += 1
+    desired = {r.name for r in prepared.requests}
+    if any(wanted(name) and name not in desired for name in summary.videos):
+        return None  # orphans
+    for avatar in prepared.avatars:
+        entry = summary.avatars.get(avatar.lock_key) or {}
+        if entry.get("fingerprint") != avatar.fingerprint or entry.get("status") != "completed":
+            return None
+    requests = {r.name: r for r in prepared.requests if wanted(r.name)}
+    return SpecPlan(str(prepared.spec.path), str(prepared.spec.lock_path), summary.digest, (),
+                    count, requests)

@@ -15,6 +15,7 @@ from typing import Any
 
 from reelform.plan.fingerprint import Request, changed_fields
 from reelform.state.lockfile import LockState
+from reelform.state.outputs import OutputStatus as OutputStatus  # part of the plan API
 
 SECONDS_PER_CREDIT = 120  # JoggAI: 1 credit per started 2 minutes of video
 MOTION_CREDITS = {"2.0-Pro": 3}  # others: 2
@@ -34,12 +35,6 @@ class Action(enum.StrEnum):
     def renders(self) -> bool:
         """Whether this action submits a (paid) render."""
         return self in (Action.CREATE, Action.REPLACE, Action.RETRY)
-
-
-class OutputStatus(enum.StrEnum):
-    OK = "ok"
-    MISSING = "missing"
-    CHANGED = "changed"  # present, but its sha256 differs from the lockfile's
 
 
 @dataclass(frozen=True)

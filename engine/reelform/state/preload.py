@@ -1,0 +1,103 @@
+"""Reading a large lockfile on the second core while the spec is expanded.
+
+A no-op `plan` of 100,000 videos spends about as long parsing the lockfile and
+checking the output files as it does rendering templates, and the two do not
+depend on each other. So when the lockfile is large and the process has a
+single thread (forking a threaded process is unsafe), a forked child reads the
+lockfile and stats the outputs while the parent expands the spec, and sends
+back a ``LockSummary``: per video, its fingerprint, status and whether its
+output file is intact. If every video is unchanged, that summary is the whole
+plan; otherwise the caller reads the lockfile in full (``DeferredLock``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pickle
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from reelform.state.lockfile import LockState, read_lock
+from reelform.state.outputs import OutputStatus, output_status
+
+#: Below this size, reading the lockfile takes less than a fork costs.
+PRELOAD_MIN_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class LockSummary:
+    digest: str
+    files: dict[str, dict[str, Any]]
+    avatars: dict[str, dict[str, Any]]
+    #: name -> (fingerprint, status, output file intact)
+    videos: dict[str, tuple[str | None, str | None, bool]]
+
+
+def summarize(state: LockState, directory: Path) -> LockSummary:
+    videos: dict[str, tuple[str | None, str | None, bool]] = {}
+    folder = str(directory)
+    for name, entry in state.videos.items():
+        status = entry.get("status")
+        intact = status == "completed" and output_status(folder, entry) is OutputStatus.OK
+        videos[name] = (entry.get("fingerprint"), status, intact)
+    return LockSummary(state.digest, state.files, state.avatars, videos)
+
+
+class DeferredLock(LockState):
+    """A lockfile known from its summary; ``videos`` and ``uploads`` are read from
+    disk the first time anyone asks for them."""
+
+    def __init__(self, path: Path, summary: LockSummary) -> None:  # no super().__init__
+        self._path = path
+        self.files = summary.files
+        self.avatars = summary.avatars
+        self.digest = summary.digest
+
+    def __getattr__(self, name: str) -> Any:
+        if name not in ("videos", "uploads"):
+            raise AttributeError(name)
+        full = read_lock(self._path)
+        self.videos, self.uploads = full.videos, full.uploads
+        self.files, self.avatars, self.digest = full.files, full.avatars, full.digest
+        return getattr(self, name)
+
+
+class Preload:
+    """``summarize`` running in a forked child; ``result`` waits for it."""
+
+    def __init__(self, lock_path: Path, directory: Path) -> None:
+        self._read, write = os.pipe()
+        self._pid = os.fork()
+        if self._pid == 0:  # the child: compute, send, and leave without cleanup
+            os.close(self._read)
+            try:
+                payload = pickle.dumps(summarize(read_lock(lock_path), directory),
+                                       protocol=pickle.HIGHEST_PROTOCOL)
+            except BaseException:
+                payload = b""  # the parent reads the lockfile itself and reports errors
+            with contextlib.suppress(BaseException), os.fdopen(write, "wb") as pipe:
+                pipe.write(payload)
+            os._exit(0)
+        os.close(write)
+
+    @classmethod
+    def start(cls, lock_path: Path, directory: Path) -> Preload | None:
+        try:
+            large = lock_path.stat().st_size >= PRELOAD_MIN_BYTES
+        except OSError:
+            return None
+        if not large or not hasattr(os, "fork") or threading.active_count() != 1:
+            return None
+        return cls(lock_path, directory)
+
+    def result(self) -> LockSummary | None:
+        with os.fdopen(self._read, "rb") as pipe:
+            payload = pipe.read()
+        os.waitpid(self._pid, 0)
+        if not payload:
+            return None
+        summary: LockSummary = pickle.loads(payload)
+        return summary
