@@ -121,3 +121,20 @@ def test_preview_renders_locally_with_its_own_lockfile(tmp_path: Path) -> None:
         assert "Traceback" not in watch.output
     finally:
         watch.kill()
+
+
+def test_a_data_file_outside_the_watched_folders_is_watched_once_used(
+        repo: Path, watch: WatchProcess) -> None:
+    write(repo / "shared/rows.csv", "id\n1\n")
+    watch.ready()
+    edit(repo / "specs/c.yaml", SPEC_C.replace(
+        "videos:", "data: {rows: ../shared/rows.csv}\nvideos:").replace(
+        "  - name: other", "  - name: \"row-{{ row.id }}\"\n    for_each: rows"))
+    rule, text = watch.next_batch()
+    assert "row-1" in text
+    watch.wait_for(lambda line: line.startswith("Watching 3 folders"))  # + shared/
+    time.sleep(0.5)
+    edit(repo / "shared/rows.csv", "id\n1\n2\n")
+    rule, text = watch.next_batch()
+    assert "shared/rows.csv changed · 1 spec ──" in rule and "row-2" in text
+    assert watch.interrupt() in (0, 128 + signal.SIGINT)
