@@ -172,7 +172,9 @@ class Executor:
         entry = run.journal.state.videos.get(item.name) or {}
         try:
             if item.action is Action.DOWNLOAD:
-                outcome = await self._download(run, request, entry, resumed=True)
+                paid = request.provider not in FREE_PROVIDERS
+                outcome = await self._download(run, request, entry, resumed=True,
+                                               refresh=provider if paid else None)
                 if outcome.ok or request.provider not in FREE_PROVIDERS:
                     return outcome
                 # A free render whose source is gone (another machine's cache): render again.
@@ -334,7 +336,9 @@ class Executor:
                                       hooks is not None)
 
     async def _download(self, run: SpecRun, request: Request, entry: dict[str, Any],
-                        resumed: bool) -> Outcome:
+                        resumed: bool, refresh: Provider | None = None) -> Outcome:
+        """Fetch the finished video. With ``refresh``, a URL that no longer works (signed
+        URLs expire) is asked of the provider again: downloaded again, never rendered."""
         output = entry.get("output") or {}
         url = output.get("url")
         if not url:
@@ -346,6 +350,11 @@ class Executor:
                 got = await download(url, spec.output_dir, request.name, self.http,
                                      time_scale=self.options.poll.time_scale)
         except ProviderError as exc:
+            fresh = await self._fresh_url(entry, refresh) if refresh else None
+            if fresh is not None:
+                entry = self._record(run, request, "completed", completed_at=entry.get(
+                    "completed_at"), output={"url": fresh.video_url, "duration": fresh.duration})
+                return await self._download(run, request, entry, resumed)
             self.reporter.event("download-failed", run.label, request.name, reason=str(exc))
             return Outcome(run.label, request.name, "failed", f"download failed: {exc}")
         except OSError as exc:  # the output folder, not the provider: this video only
@@ -359,6 +368,20 @@ class Executor:
         run.journal.record("videos", request.name, record)
         self.reporter.event("downloaded", run.label, request.name, path=relative)
         return Outcome(run.label, request.name, "completed")
+
+    async def _fresh_url(self, entry: dict[str, Any], provider: Provider) -> JobState | None:
+        job_id = entry.get("job_id")
+        if not job_id:
+            return None
+        try:
+            async with self.polls:
+                state = await provider.job_status(str(job_id))
+        except ProviderError:
+            return None
+        old = (entry.get("output") or {}).get("url")
+        if state.status is JobStatus.COMPLETED and state.video_url and state.video_url != old:
+            return state
+        return None
 
     async def _skip_unknown(self, run: SpecRun, item: PlanItem) -> Outcome:
         return Outcome(run.label, item.name, "unknown", item.reason)
