@@ -86,3 +86,26 @@ def test_an_unwritable_output_fails_that_video_only(cli: InProcess, sim: SimServ
     again = cli("apply", "--yes", "spec.yaml")
     assert again.code == 0, again.text
     assert sim.creates(before) == []  # downloaded again, not rendered again
+
+
+def test_an_expired_output_url_is_asked_again_not_rendered_again(
+        cli: InProcess, sim: SimServer, project: Project) -> None:
+    from reelform.state.lockfile import read_lock, write_lock
+
+    project.jogg_spec(2)
+    assert cli("apply", "--yes", "spec.yaml").code == 0
+    state = read_lock(project.root / "spec.lock")
+    real_url = state.videos["v1"]["output"]["url"]
+    state.videos["v1"]["output"]["url"] = f"{sim.base}/jogg/_files/expired.mp4"
+    write_lock(project.root / "spec.lock", state)
+    (project.root / "out/spec/v1.mp4").unlink()
+    before = sim.mark()
+    result = cli("apply", "--yes", "spec.yaml")
+    assert result.code == 0, result.text
+    assert sim.posts(before) == []
+    assert [r.path for r in sim.status_gets(before)] == [
+        f"/jogg/v2/avatar_video/{state.videos['v1']['job_id']}"]
+    entry = project.lock().videos["v1"]
+    assert entry["output"]["url"] == real_url
+    data = (project.root / "out/spec/v1.mp4").read_bytes()
+    assert hashlib.sha256(data).hexdigest() == entry["output"]["sha256"]
