@@ -39,7 +39,7 @@ class _Filter(watchfiles.DefaultFilter):
     ignore_dirs = (*watchfiles.DefaultFilter.ignore_dirs, ".reelform")
     ignore_entity_patterns = (*watchfiles.DefaultFilter.ignore_entity_patterns,
                               r"\.lock\.(journal|pid)$", r"\.tmp$", r"^4913$", r"^#.*#$",
-                              r"\.part$")
+                              r"\.partial$")  # downloads in progress
 
 
 def watch_roots(paths: Iterable[Path]) -> list[Path]:
