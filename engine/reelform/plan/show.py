@@ -56,7 +56,8 @@ def summary_line(plans: Sequence[SpecPlan]) -> str:
 
 def estimate_line(plans: Sequence[SpecPlan]) -> str:
     estimate = total_estimate(plans)
-    credits = f", {estimate.credits:,} JoggAI credits" if estimate.credits else ""
+    credits = (f", {estimate.credits:,} JoggAI credit{'' if estimate.credits == 1 else 's'}"
+               if estimate.credits else "")
     videos = "video" if estimate.videos == 1 else "videos"
     return (f"Estimate: {estimate.videos:,} {videos} to render, "
             f"~{duration_text(estimate.seconds)} of video{credits}.")
