@@ -35,7 +35,7 @@ def test_text_plan_pipe_in_names_and_replace_details() -> None:
     assert "  = 3 unchanged\n" in text
     assert text.endswith("Plan: 1 to replace, 3 unchanged.\n"
                          "Estimate: 1 video to render, ~1 min 30 s of video, "
-                         "1 JoggAI credits.\n")
+                         "1 JoggAI credit.\n")
 
 
 def test_markdown_folds_long_lists_and_escapes_pipes() -> None:
