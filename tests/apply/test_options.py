@@ -247,3 +247,26 @@ def test_ctrl_c_stops_cleanly_and_the_next_apply_resumes(sim: SimServer,
     second = run_cli(["apply", "--yes", "spec.yaml"], env, project.root)
     assert second.code == 0, second.text
     assert sim.creates(before) == []
+
+
+def test_events_go_to_the_journal_and_the_lockfile_is_written_once(
+        sim: SimServer, project: Project) -> None:
+    """Per-event cost O(1): during a run only the journal grows; the lockfile is
+    rewritten when the journal is folded in at the end."""
+    project.jogg_spec(2)
+    env = sim.env()
+    assert run_cli(["apply", "--yes", "spec.yaml"], env, project.root).code == 0
+    lock_path = project.root / "spec.lock"
+    before = lock_path.read_bytes()
+    sim.config.jogg_render_seconds = (1500.0, 1500.0)
+    project.jogg_spec(6)
+    process = start_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+    journal = project.root / "spec.lock.journal"
+    deadline = time.monotonic() + 30
+    while (journal.read_bytes().count(b'"submitted"') if journal.exists() else 0) < 4:
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.01)
+    assert lock_path.read_bytes() == before
+    assert process.wait(timeout=60) == 0
+    assert not journal.exists()
+    assert set(project.lock().videos) == {f"v{i}" for i in range(1, 7)}
