@@ -127,15 +127,14 @@ async def apply_plans(prepared: Sequence[Prepared], plans: Sequence[SpecPlan],
     pool = ProviderPool(env=env, http=api_http, time_scale=scale)
     runs = [SpecRun(p, plan, Journal(p.spec.lock_path, p.lock))
             for p, plan in zip(prepared, plans, strict=True)]
-    if options.webhooks is not None:
-        options.webhooks.bind(pool)
-        await options.webhooks.start()
-
     def provider_for(run: SpecRun, name: str) -> Provider:
         spec = run.prepared.spec
         return pool.get(name, spec.settings.get(name, {}), spec.directory / ".reelform")
 
     try:
+        if options.webhooks is not None:
+            options.webhooks.bind(pool)
+            await options.webhooks.start()
         executor = Executor(runs, options, provider_for, reporter, client,
                             limiter_for=pool.limiter)
         return await executor.run()

@@ -89,12 +89,19 @@ class WebhookReceiver:
         config = uvicorn.Config(self.app(), host=self.host, port=self.port, log_level="warning",
                                 lifespan="off")
         self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
+        self._task = asyncio.create_task(self._serve())
         while not self._server.started:
             if self._task.done():
-                self._task.result()  # raises the bind error
-                raise ConfigError(f"could not listen on {self.host}:{self.port}")
+                raise ConfigError(f"--listen {self.host}:{self.port}: cannot listen there "
+                                  "(is the port in use, or the address not this machine's?)")
             await asyncio.sleep(0.01)
+
+    async def _serve(self) -> None:
+        # uvicorn reports a bind error by logging it and calling sys.exit(3), which
+        # asyncio would carry out of the whole run: a person's mistake (a port in use)
+        # must end as an error message, not as reelform's "bug" exit code.
+        with contextlib.suppress(SystemExit):
+            await self._server.serve()
 
     async def stop(self) -> None:
         if self._server is not None:
