@@ -140,3 +140,20 @@ def test_jogg_webhooks_without_the_signing_secret_are_refused(
     assert result.code == 1
     assert "set JOGG_WEBHOOK_SECRET" in result.err
     assert sim.requests() == []
+
+
+def test_a_port_in_use_is_a_clear_error(cli: InProcess, sim: SimServer,
+                                        project: Project) -> None:
+    import socket
+
+    project.jogg_spec(2)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("apply", "--yes", "--webhook-url", f"http://127.0.0.1:{port}",
+                     "--listen", f"127.0.0.1:{port}", "spec.yaml")
+    assert result.code == 1, result.text
+    assert f"--listen 127.0.0.1:{port}: cannot listen there" in result.err
+    assert sim.requests() == []
+    assert not (project.root / "spec.lock.journal").exists()
