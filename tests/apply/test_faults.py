@@ -88,3 +88,38 @@ def test_faults_fail_only_what_the_provider_failed(cli: InProcess, sim: SimServe
     assert plan.code == 0
     for name in unknown:
         assert re.search(rf"unknown\s+{re.escape(name)}\b", plan.out), plan.out
+
+
+@pytest.mark.sim(render_fail_rate=1.0, mirako_fail_status="TIMED_OUT")
+def test_mirako_failures_carry_the_reason_and_one_does_not_stop_the_others(
+        cli: InProcess, sim: SimServer, project: Project) -> None:
+    from applykit import png_bytes, wav_bytes
+
+    project.write("assets/face.png", png_bytes())
+    project.write("assets/hello.wav", wav_bytes(1.0, 44100))
+    project.write("mirako.yaml", """
+        version: 1
+        provider: mirako
+        output: out/mirako
+        assets: {face: assets/face.png, hello: assets/hello.wav}
+        videos:
+          - {name: m1, image: face, voice: {audio: hello}}
+    """)
+    project.jogg_spec(2)
+    result = cli("apply", "--yes", "mirako.yaml")
+    assert result.code == 1
+    entry = project.lock("mirako.yaml").videos["m1"]
+    assert entry["status"] == "failed" and entry["error"].endswith("(TIMED_OUT)")
+    assert entry["error"].removesuffix(" (TIMED_OUT)") in FAIL_REASONS
+    assert f"failed   m1 (mirako.yaml): {entry['error']}" in result.out
+
+    sim.config.render_fail_rate = 0.0
+    sim.config.drop_rate = 1.0
+    sim.config.fault_methods = {"POST"}
+    before = sim.mark()
+    dropped = cli("apply", "--yes", "mirako.yaml", "spec.yaml")
+    assert dropped.code == 1
+    assert len(sim.creates(before)) == 3  # each sent once: a lost answer is never resent
+    statuses = {n: e["status"] for s in ("mirako.yaml", "spec.yaml")
+                for n, e in project.lock(s).videos.items()}
+    assert statuses == {"m1": "unknown", "v1": "unknown", "v2": "unknown"}
