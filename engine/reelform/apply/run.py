@@ -9,6 +9,7 @@ after a crash the next run compacts what the dead one left.
 from __future__ import annotations
 
 import contextlib
+import glob
 import importlib.util
 import os
 import secrets
@@ -103,6 +104,10 @@ def locked(lock_paths: Sequence[Path], labels: Sequence[str], wait: bool) -> Ite
     with contextlib.ExitStack() as stack:
         for path, label in sorted(zip(lock_paths, labels, strict=True)):  # fixed order
             stack.enter_context(spec_lock(path, label, wait=wait))
+            # A lockfile is only rewritten under this lock: a temp file of it is left by
+            # an apply killed mid-write (the lockfile itself is whole either way).
+            for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+                temp.unlink(missing_ok=True)
             compact(path)
         yield
 
