@@ -270,3 +270,12 @@ def test_events_go_to_the_journal_and_the_lockfile_is_written_once(
     assert process.wait(timeout=60) == 0
     assert not journal.exists()
     assert set(project.lock().videos) == {f"v{i}" for i in range(1, 7)}
+
+
+def test_a_lockfile_temp_left_by_a_kill_mid_write_is_removed(cli: InProcess, sim: SimServer,
+                                                             project: Project) -> None:
+    project.jogg_spec(1)
+    leftover = project.write(".spec.lock.k3x9q1.tmp", '{"version": 1, "vid')
+    other = project.write(".other.lock.k3x9q1.tmp", "not ours")
+    assert cli("apply", "--yes", "spec.yaml").code == 0
+    assert not leftover.exists() and other.exists()
