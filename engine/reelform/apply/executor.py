@@ -187,6 +187,10 @@ class Executor:
                         return self._unknown(run, request, entry)
             if job_id is None:
                 job = await self._build_job(run, request, provider)
+                prepare = getattr(provider, "prepare_job", None)
+                if prepare is not None:  # work that creates no job (speech): before the intent
+                    async with self.slots:
+                        job = await prepare(job)
                 job_id = await self._submit(run, request, provider, job)
                 if job_id is None:
                     return self._result(run, request.name)

@@ -16,7 +16,10 @@ None: Mirako has no endpoint that lists talking-avatar tasks (DESIGN.md section 
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import io
+import os
 import wave
 from collections.abc import Mapping
 from typing import Any
@@ -35,6 +38,7 @@ from reelform.providers.base import (
     PhotoAvatarState,
     VideoJob,
     VoiceInfo,
+    VoiceRequest,
     WebhookEvent,
 )
 from reelform.providers.http import (
@@ -218,6 +222,31 @@ class MirakoProvider:
         except ValueError as exc:
             raise RejectedError("mirako", "POST /v1/speech/tts: audio is not base64") from exc
         return pcm_to_wav(pcm)
+
+    async def prepare_job(self, job: VideoJob) -> VideoJob:
+        """Synthesise a script voice now, before the engine records the submit's intent.
+
+        Made inside ``submit_video``, a crash during speech synthesis (seconds) left a
+        video whose create was never sent recorded as an unknown outcome. The speech
+        is kept in the work folder by content, so it is made once per script."""
+        voice = job.voice
+        if voice.script is None or voice.audio is not None:
+            return job
+        voice_id = voice.voice_id or self.settings.get("voice_id")
+        if not voice_id:
+            raise RejectedError("mirako", f"{job.name}: a script needs a voice_id")
+        key = hashlib.sha256(f"{voice_id}\0{voice.script}".encode()).hexdigest()
+        path = self.context.work_dir / "speech" / f"{key}.wav"
+        if not path.is_file():
+            wav = await self.synthesize(voice.script, voice_id)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            temp.write_bytes(wav)
+            os.replace(temp, path)
+        data = path.read_bytes()
+        audio = Asset(f"{job.name} speech", hashlib.sha256(data).hexdigest(), len(data),
+                      "audio/wav", path=path)
+        return dataclasses.replace(job, voice=VoiceRequest(voice_id, None, audio))
 
     async def request_body(self, job: VideoJob) -> dict[str, Any]:
         if job.image is None:
