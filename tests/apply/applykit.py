@@ -64,7 +64,13 @@ class SimServer:
         return list(self.sim.requests[since:])
 
     def creates(self, since: int = 0) -> list[RequestRecord]:
-        return [r for r in self.requests(since) if r.method == "POST" and r.path in CREATE_PATHS]
+        """Create requests the provider may have taken: answered, or cut off (unknown).
+
+        Requests answered 429 or 5xx are left out: the provider did not take them, and
+        apply rightly sends them again (a scaled rate-limit window is only milliseconds
+        long, so timing jitter can earn a 429 now and then)."""
+        return [r for r in self.requests(since) if r.method == "POST" and r.path in CREATE_PATHS
+                and not (r.status is not None and (r.status == 429 or r.status >= 500))]
 
     def posts(self, since: int = 0) -> list[RequestRecord]:
         """Every POST or PUT that changes something at a provider (not /_sim)."""

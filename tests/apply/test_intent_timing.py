@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import anyio
 import pytest
+from applykit import Project, SimServer
 
 from reelform.providers.ratelimit import TokenBucket
 
@@ -72,3 +73,43 @@ async def test_prepaid_tokens_belong_to_their_task() -> None:
             assert bucket.acquired == 2
             await bucket.acquire()
             assert bucket.acquired == 2
+
+
+def test_a_kill_during_mirako_speech_synthesis_leaves_no_unknown(sim: SimServer,
+                                                                  project: Project) -> None:
+    """Speech is made before the submit's intent: killed while it is being made, the
+    video was never sent and the next plan creates it (no `unknown`, no resume)."""
+    import signal
+    import time
+
+    from applykit import MIRAKO_VOICE, png_bytes, run_cli, start_cli
+
+    project.write("assets/face.png", png_bytes())
+    project.write("spec.yaml", f"""
+        version: 1
+        provider: mirako
+        output: out/spec
+        assets: {{face: assets/face.png}}
+        videos:
+          - name: spoken
+            image: face
+            voice: {{script: "Hello there.", voice_id: {MIRAKO_VOICE}}}
+    """)
+    sim.config.slow_rate = 1.0
+    sim.config.slow_seconds = 3.0
+    sim.config.fault_methods = {"POST"}
+    env = sim.env()
+    process = start_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+    deadline = time.monotonic() + 30
+    while not any(r.path == "/mirako/v1/speech/tts" for r in sim.requests()):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.01)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    plan = run_cli(["plan", "spec.yaml"], env, project.root)
+    assert "+ create    spoken" in plan.out, plan.out
+    sim.config.slow_rate = 0.0
+    done = run_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+    assert done.code == 0, done.text
+    assert len(sim.creates()) == 1
