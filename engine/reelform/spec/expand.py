@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 
@@ -49,15 +49,24 @@ class AssetDecl:
     url: str | None = None
 
 
-@dataclass(frozen=True)
-class DesiredVideo:
-    """One video the spec asks for, after expansion and validation."""
+class DesiredVideo(NamedTuple):
+    """One video the spec asks for, after expansion and validation.
+
+    A NamedTuple, not a dataclass: a large spec makes 100,000 of them, and the
+    location of the data row is only built when a message needs it.
+    """
 
     name: str
     provider: str
     video: m.Video
     entry: int  # index in `videos:`
-    row: Location | None = None  # the data row it came from
+    rows: Rows | None = None  # the data source it came from, if any
+    row_index: int = 0  # its row in that source
+
+    @property
+    def row(self) -> Location | None:
+        """The data row it came from (``DATAFILE:LINE``), for messages."""
+        return self.rows.where(self.row_index) if self.rows is not None else None
 
 
 @dataclass(frozen=True)
@@ -232,6 +241,11 @@ def _reference_problems(head: m.SpecHead, source: Source, assets: Mapping[str, A
     return problems
 
 
+def _where(rows: Rows | None, index: int) -> Location | None:
+    """The data row of a problem; built only when there is a problem to report."""
+    return rows.where(index) if rows is not None else None
+
+
 def merge(base: Any, override: Any) -> Any:
     """Deep-merge ``override`` over ``base``; alternatives replace each other.
 
@@ -345,29 +359,29 @@ class _Expansion:
         spec_names = {"name": self.name}
         for i in range(count):
             row = rows.rows[i] if rows is not None else {}
-            where = rows.where(i) if rows is not None else None
             context = row_context(self.env, {"row": row, "vars": self.variables,
                                              "loop": {"index": i + 1}, "spec": spec_names})
             try:
-                if not self._included(when, context, index, where):
+                if not self._included(when, context, index, rows, i):
                     continue
                 rendered = render_tree(tree, context)
             except PathFailure as exc:
-                self._report(self._locate(index, exc.path), exc.failure.describe(), where)
+                self._report(self._locate(index, exc.path), exc.failure.describe(),
+                             _where(rows, i))
                 continue
             try:
                 video = m.Video.model_validate(rendered)
             except ValidationError as exc:
                 for p in validation_problems(exc, (), lambda path, msg: Problem(
                         self._locate(index, path), msg)):
-                    self._report(p.location, p.message, where)
+                    self._report(p.location, p.message, _where(rows, i))
                 continue
             provider = video.provider or default_provider
-            videos.append(DesiredVideo(video.name, provider, video, index, where))
+            videos.append(DesiredVideo(video.name, provider, video, index, rows, i))
         return videos
 
-    def _included(self, when: Any, context: dict[str, Any], index: int,
-                  where: Location | None) -> bool:
+    def _included(self, when: Any, context: dict[str, Any], index: int, rows: Rows | None,
+                  i: int) -> bool:
         if when is None:
             return True
         value = render_tree(when, context)
@@ -379,7 +393,7 @@ class _Expansion:
         if text in _FALSE:
             return False
         self._report(self._locate(index, ("when",)),
-                     f"`when` must render true or false, got {str(value)!r}", where)
+                     f"`when` must render true or false, got {str(value)!r}", _where(rows, i))
         return False
 
     def _check_unique(self, videos: list[DesiredVideo]) -> None:

@@ -66,8 +66,7 @@ def local_video(video: Video, avatars: int, espeak: Collection[str]) -> Video:
 def local_preview(spec: LoadedSpec, avatars: int, espeak: Collection[str]) -> LoadedSpec:
     """The spec as its preview: every video local, half size, its own lock and folder."""
     folder, lock = preview_paths(spec)
-    videos = [dataclasses.replace(d, provider="local",
-                                  video=local_video(d.video, avatars, espeak))
+    videos = [d._replace(provider="local", video=local_video(d.video, avatars, espeak))
               for d in spec.videos]
     settings = {**spec.settings, "local": dict(PREVIEW_SETTINGS)}
     return dataclasses.replace(spec, videos=videos, settings=settings, lock_path=lock,
