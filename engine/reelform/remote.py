@@ -38,7 +38,8 @@ async def _catalogues(names: Sequence[str], cache_dir: Path) -> dict[str, Catalo
         if cached is None:
             provider = make_provider(name, {}, ProviderContext(work_dir=cache_dir))
             try:
-                cached = await fetch_catalogue(provider)
+                # Mirako animates an image: its videos name no avatar ids to check.
+                cached = await fetch_catalogue(provider, with_avatars=name != "mirako")
             finally:
                 await provider.aclose()
             cached.save(path)

@@ -90,14 +90,13 @@ def load_cached(
     return catalogue if 0 <= age <= max_age else None
 
 
-#: Providers whose videos name an avatar id (Mirako animates an image instead).
-USES_AVATAR_IDS = frozenset({"jogg", "local"})
+async def fetch_catalogue(provider: Provider, *, with_avatars: bool = True) -> Catalogue:
+    """Every avatar (all kinds) and voice id the provider lists now.
 
-
-async def fetch_catalogue(provider: Provider) -> Catalogue:
-    """Every avatar (all kinds, where videos use avatar ids) and voice id listed now."""
+    ``with_avatars=False`` skips the avatars, for providers whose videos name none.
+    """
     avatars: dict[str, set[str]] = {}
-    if provider.name in USES_AVATAR_IDS:
+    if with_avatars:
         for avatar in await provider.list_avatars():
             avatars.setdefault(avatar.kind, set()).add(avatar.id)
     voices = {voice.voice_id for voice in await provider.list_voices()}
