@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import glob
-import importlib.util
 import os
 import secrets
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,18 +30,6 @@ from reelform.state.lock import spec_lock
 
 #: POST requests per minute per API key (PROVIDERS.md); others are not limited.
 RATE_LIMITS = {"jogg": 20.0}
-
-
-def _mark_sniffio_missing() -> None:
-    """httpcore tries ``import sniffio`` on every request and connection; when it is not
-    installed (anyio 4 no longer needs it) each failed import searches all of sys.path
-    again, because Python does not cache a failure: 5.6 s of a 1,000-video apply.
-    A ``None`` in ``sys.modules`` makes the import fail at once, as it would anyway."""
-    if "sniffio" not in sys.modules and importlib.util.find_spec("sniffio") is None:
-        sys.modules["sniffio"] = None  # type: ignore[assignment]
-
-
-_mark_sniffio_missing()
 
 
 def time_scale_from(env: Mapping[str, str]) -> float:
