@@ -357,10 +357,13 @@ class _Expansion:
         count = len(rows.rows) if rows is not None else 1
         default_provider = self.head.provider
         spec_names = {"name": self.name}
+        # One context for the whole entry, its row and loop replaced per row: templates
+        # only read it (the sandbox is immutable) and no render outlives its row.
+        context = row_context(self.env, {"row": {}, "vars": self.variables,
+                                         "loop": {"index": 0}, "spec": spec_names})
         for i in range(count):
-            row = rows.rows[i] if rows is not None else {}
-            context = row_context(self.env, {"row": row, "vars": self.variables,
-                                             "loop": {"index": i + 1}, "spec": spec_names})
+            context["row"] = rows.rows[i] if rows is not None else {}
+            context["loop"] = {"index": i + 1}
             try:
                 if not self._included(when, context, index, rows, i):
                     continue
