@@ -42,14 +42,17 @@ videos:
       script: "{% include 'hello.txt.j2' %}"
 """
 TEMPLATE = "Hi {{ row.first_name }}, welcome to {{ vars.company }}. Your plan: {{ row.plan }}."
+# With control flow every row goes through Jinja itself (no pure-interpolation path).
+JINJA_TEMPLATE = ("Hi {{ row.first_name }}, welcome to {{ vars.company }}."
+                  "{% if row.plan == 'pro' %} Your pro plan is ready.{% endif %}")
 
 
-def build(folder: Path, rows: int) -> Path:
+def build(folder: Path, rows: int, template: str = TEMPLATE) -> Path:
     from reelform.project import prepare
     from reelform.state.lockfile import LockState, write_lock
 
     (folder / "templates").mkdir(parents=True)
-    (folder / "templates" / "hello.txt.j2").write_text(TEMPLATE)
+    (folder / "templates" / "hello.txt.j2").write_text(template)
     with (folder / "people.csv").open("w") as handle:
         handle.write("id,first_name,plan,active\n")
         for i in range(rows):
@@ -111,12 +114,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--jinja", action="store_true",
+                        help="a template with {% if %}: every row rendered by Jinja")
     args = parser.parse_args()
     results: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="reelform-bench-") as tmp:
         for size in args.sizes:
             folder = Path(tmp) / f"n{size}"
-            spec = build(folder, size)
+            spec = build(folder, size, JINJA_TEMPLATE if args.jinja else TEMPLATE)
             wall, peak = time_plan(spec, args.repeat)
             results[size] = wall
             load, save = time_lockfile(spec)
