@@ -106,3 +106,12 @@ def test_the_videos_are_read_only_when_someone_asks(spec: Path,
     assert "videos" not in vars(prepared.lock)
     assert prepared.lock.videos["hello-1"]["status"] == "completed"
     assert prepared.lock.digest == read_lock(spec.with_suffix(".lock")).digest
+
+
+def test_reading_the_videos_later_keeps_changes_made_before(
+        spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(preload, "PRELOAD_MIN_BYTES", 1)
+    lock = project.prepare(spec).lock
+    lock.apply_change("files", "assets/a.wav", {"sha256": "s", "size": 1, "mtime_ns": 1})
+    assert len(lock.videos) == 40  # read now, after the change
+    assert lock.files["assets/a.wav"]["sha256"] == "s"

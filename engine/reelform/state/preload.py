@@ -60,8 +60,9 @@ class DeferredLock(LockState):
         if name not in ("videos", "uploads"):
             raise AttributeError(name)
         full = read_lock(self._path)
+        # Only the sections not known yet: `files` and `avatars` came from the same
+        # read (by the child) and may have been changed since; never replace them.
         self.videos, self.uploads = full.videos, full.uploads
-        self.files, self.avatars, self.digest = full.files, full.avatars, full.digest
         return getattr(self, name)
 
 
