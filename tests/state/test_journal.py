@@ -134,7 +134,11 @@ def test_digest_covers_the_journal(tmp_path: Path) -> None:
     write_lock(lock, LockState(videos={"a": {"status": "completed"}}))
     before = read_lock(lock).digest
     journal = Journal(lock, read_lock(lock))
-    journal.record("videos", "a", {"status": "completed"})
+    journal.record("videos", "a", {"status": "completed"})  # the same state again
+    journal.close()
+    assert read_lock(lock).digest == before
+    journal = Journal(lock, read_lock(lock))
+    journal.record("videos", "a", {"status": "failed"})
     journal.close()
     assert read_lock(lock).digest != before
 
@@ -147,3 +151,20 @@ def test_torn_tail_of_any_size_is_cut_on_open(tmp_path: Path, torn: bytes, befor
     journal_path(lock).write_bytes(before + torn)
     Journal(lock, LockState()).close()
     assert journal_path(lock).read_bytes() == before
+
+
+def test_the_digest_names_the_state_so_compaction_does_not_change_it(tmp_path: Path) -> None:
+    """A plan saved while a dead run's journal was there stays fresh after the next
+    apply folds the journal in: same state, same digest."""
+    lock_path = tmp_path / "s.lock"
+    state = LockState()
+    state.videos["a"] = {"fingerprint": "f", "status": "completed"}
+    write_lock(lock_path, state)
+    journal_path(lock_path).write_bytes(
+        b'{"k":"b","s":"videos","v":{"fingerprint":"g","status":"submitted"}}\n')
+    before = read_lock(lock_path).digest
+    compact(lock_path)
+    assert not journal_path(lock_path).exists()
+    assert read_lock(lock_path).digest == before
+    journal_path(lock_path).write_bytes(b'{"k":"b","s":"videos","v":null}\n')
+    assert read_lock(lock_path).digest != before  # a real change still shows

@@ -89,8 +89,11 @@ def read_lock(path: Path) -> LockState:
     except OSError as exc:
         raise LockfileError(f"{journal}: cannot read the journal: {exc.strerror}") from None
     if journal_raw:
-        digest.update(b"\0journal\0" + journal_raw)
         replay(journal_raw, journal, state)
+        # The digest names the state, not how it is stored: with a journal it is the
+        # digest of the lockfile that compaction will write (the same bytes), so a
+        # plan saved before a compaction is not taken for stale after it.
+        digest = hashlib.sha256(dump_lock(state))
     state.digest = digest.hexdigest()
     return state
 
