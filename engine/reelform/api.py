@@ -101,6 +101,7 @@ def apply(paths: PathLike | Iterable[PathLike], vars: Mapping[str, str] | None =
     from reelform.plan.diff import force_replace
     from reelform.plan.show import total_estimate
     from reelform.project import plan_prepared, prepare_all, target_filter
+    from reelform.secrets import environment
     from reelform.spec.load import find_specs
 
     specs = find_specs(_paths(paths))
@@ -121,7 +122,8 @@ def apply(paths: PathLike | Iterable[PathLike], vars: Mapping[str, str] | None =
             return []
         options = ApplyOptions(parallel=parallel, resubmit_unknown=resubmit_unknown,
                                prune=prune)
-        return asyncio.run(apply_plans(prepared, plans, options, reporter or SilentReporter()))
+        return asyncio.run(apply_plans(prepared, plans, options, reporter or SilentReporter(),
+                                       env=environment()))
 
 
 class SilentReporter:

@@ -23,3 +23,14 @@ def redact(text: str, env: Mapping[str, str] | None = None) -> str:
     for value in secret_values(env):
         text = text.replace(value, "***")
     return text
+
+
+def environment() -> dict[str, str]:
+    """The process environment over a ``.env`` file in the current folder (DESIGN.md 7).
+
+    The file is read, not loaded: ``os.environ`` stays as it was.
+    """
+    from dotenv import dotenv_values
+
+    from_file = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    return {**from_file, **os.environ}

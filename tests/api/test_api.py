@@ -121,3 +121,21 @@ def test_docstrings_show_examples() -> None:
 
     for function in (api.load, api.plan, api.apply):
         assert function.__doc__ and "reelform." in textwrap.dedent(function.__doc__)
+
+
+def test_apply_reads_keys_from_a_dotenv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    """Like the CLI (DESIGN.md 7): a key in .env reaches the provider; here a jogg video
+    against a port where nothing listens fails with a connection error, not with
+    'JOGG_API_KEY is not set'."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("JOGG_API_KEY", raising=False)
+    monkeypatch.setenv("JOGG_BASE_URL", "http://127.0.0.1:9/jogg")
+    monkeypatch.setenv("REELFORM_TIME_SCALE", "0.0001")
+    (tmp_path / ".env").write_text("JOGG_API_KEY=from-dotenv-123\n")
+    (tmp_path / "s.yaml").write_text(
+        "version: 1\nprovider: jogg\nvideos:\n  - name: a\n    avatar: {id: 81}\n"
+        "    voice: {voice_id: v, script: Hi}\n")
+    outcomes = reelform.apply(tmp_path / "s.yaml", yes=True)
+    assert len(outcomes) == 1 and not outcomes[0].ok
+    assert "JOGG_API_KEY" not in (outcomes[0].reason or "")

@@ -12,13 +12,13 @@ import click
 from reelform.apply.executor import ApplyOptions, Outcome
 from reelform.apply.progress import make_reporter
 from reelform.apply.run import apply_plans, locked
-from reelform.commands.avatars import environment
 from reelform.commands.common import default_targets, parse_vars, target_option, var_option
 from reelform.errors import ConfigError
 from reelform.plan.diff import force_replace
 from reelform.plan.saved import check_fresh, is_plan_file, load_saved_plan
 from reelform.plan.show import render_text, total_estimate, use_color
 from reelform.project import plan_prepared, prepare_all, target_filter
+from reelform.secrets import environment
 from reelform.spec.load import find_specs
 
 

@@ -8,7 +8,6 @@ unchanged catalogue print the same bytes. ``print_rows`` is shared with `voices`
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from typing import Any, TypeVar
@@ -18,19 +17,9 @@ import click
 
 from reelform.providers import ProviderContext, make_provider
 from reelform.providers.base import AvatarInfo, Provider
+from reelform.secrets import environment
 
 T = TypeVar("T")
-
-
-def environment() -> dict[str, str]:
-    """The process environment over a ``.env`` file in the current folder (DESIGN.md 7).
-
-    The file is read, not loaded: ``os.environ`` stays as it was.
-    """
-    from dotenv import dotenv_values
-
-    from_file = {k: v for k, v in dotenv_values(".env").items() if v is not None}
-    return {**from_file, **os.environ}
 
 
 def run_with_provider(name: str, use: Callable[[Provider], Coroutine[Any, Any, T]]) -> T:
