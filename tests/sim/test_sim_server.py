@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -95,6 +96,19 @@ def test_reelform_sim_subprocess() -> None:
     assert f"JOGG_BASE_URL=http://127.0.0.1:{port}/jogg" in out
     assert f"MIRAKO_BASE_URL=http://127.0.0.1:{port}/mirako" in out
     assert "stopped" in out and "Traceback" not in err
+
+
+def test_reelform_sim_on_a_port_in_use_is_a_user_error() -> None:
+    """Exit 1 with the reason, before any banner that would point people at it."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "reelform", "sim", "--port", str(port)],
+                                capture_output=True, text=True, timeout=30)
+    assert result.returncode == 1, result.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr and "JOGG_BASE_URL" not in result.stdout
 
 
 def test_reelform_sim_refuses_public_interfaces() -> None:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import socket
 from typing import Any
 
 import click
+
+from reelform.errors import ConfigError
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
@@ -57,12 +60,22 @@ def command(host: str, port: int, allow_remote: bool, fail_rate: float, rate_lim
                                "address; pass --allow-remote to do it anyway")
     # Imported here so `reelform --help` does not pay for uvicorn and PyAV.
     from reelform.sim import SimConfig, create_app
-    from reelform.sim.server import free_port, make_server
+    from reelform.sim.server import make_server
 
     # Every other option is named after its SimConfig field.
     config = SimConfig(render_fail_rate=fail_rate, rate_limit_per_minute=rate_limit,
                        **settings)
-    port = port or free_port(host)
+    # Bound here, before anything is printed: a port in use is the user's to fix (exit 1),
+    # and port 0 is then the free port we actually hold, not one that may be taken next.
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind((host, port))
+    except OSError as exc:
+        listener.close()
+        raise ConfigError(f"reelform sim: cannot listen on {host}:{port}: "
+                          f"{exc.strerror or exc}") from None
+    port = listener.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}"
     click.echo(f"reelform sim: JoggAI at {base}/jogg, Mirako at {base}/mirako")
@@ -75,6 +88,6 @@ def command(host: str, port: int, allow_remote: bool, fail_rate: float, rate_lim
     # uvicorn handles SIGINT/SIGTERM with a graceful shutdown, then re-raises the
     # signal; the KeyboardInterrupt that follows is the expected way out, not an error.
     with contextlib.suppress(KeyboardInterrupt):
-        server.run()
+        server.run(sockets=[listener])
     click.echo("reelform sim: stopped")
     return 0
