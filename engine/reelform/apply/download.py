@@ -20,9 +20,9 @@ from urllib.parse import unquote, urlparse
 
 import httpx
 
+from reelform.atomic import fsync_dir
 from reelform.errors import ProviderError, RetryableError
 from reelform.spec.assets import sniff
-from reelform.state.lockfile import fsync_dir
 
 MAX_BYTES = 2 * 1024**3  # 2 GiB: far above any avatar video, below a runaway stream
 PARTIAL_PREFIX = ".reelform-"

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 import orjson
 
+from reelform.atomic import atomic_write
 from reelform.commands.common import (
     default_targets,
     parse_vars,
@@ -18,7 +19,6 @@ from reelform.commands.common import (
 from reelform.errors import ConfigError
 from reelform.plan.show import plan_json, write_text
 from reelform.project import plan_prepared, prepare_all, target_filter
-from reelform.state.lockfile import atomic_write
 
 
 @click.command("plan")

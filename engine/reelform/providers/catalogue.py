@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from reelform.atomic import atomic_write
 from reelform.providers.base import Provider
 
 CACHE_VERSION = 1
@@ -57,14 +57,7 @@ class Catalogue:
         """Write atomically: a reader never sees half a cache."""
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(self.to_json())
-            os.replace(staging, target)
-        except BaseException:
-            Path(staging).unlink(missing_ok=True)
-            raise
+        atomic_write(target, self.to_json().encode())
 
 
 def load_cached(

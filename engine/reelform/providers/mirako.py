@@ -19,7 +19,6 @@ import base64
 import dataclasses
 import hashlib
 import io
-import os
 import wave
 from collections.abc import Mapping
 from typing import Any
@@ -27,6 +26,7 @@ from typing import Any
 import anyio
 import httpx
 
+from reelform.atomic import atomic_write
 from reelform.errors import OutcomeUnknownError, RejectedError, RetryableError
 from reelform.providers import ProviderContext
 from reelform.providers.base import (
@@ -240,9 +240,7 @@ class MirakoProvider:
         if not path.is_file():
             wav = await self.synthesize(voice.script, voice_id)
             path.parent.mkdir(parents=True, exist_ok=True)
-            temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-            temp.write_bytes(wav)
-            os.replace(temp, path)
+            atomic_write(path, wav)
         data = path.read_bytes()
         audio = Asset(f"{job.name} speech", hashlib.sha256(data).hexdigest(), len(data),
                       "audio/wav", path=path)

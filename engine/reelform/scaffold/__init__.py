@@ -8,12 +8,12 @@ Nothing is overwritten unless asked: ``existing`` lists what is in the way.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 
 import reelform
+from reelform.atomic import atomic_write
 
 #: destination (relative to the new repository) -> scaffold file
 FILES = {
@@ -47,13 +47,11 @@ def existing(root: Path, names: Iterable[str]) -> list[str]:
 
 
 def write(root: Path, files: dict[str, str]) -> list[Path]:
-    """Write ``files`` below ``root`` (each atomically: a staged name, then rename)."""
+    """Write ``files`` below ``root``, each atomically."""
     written = []
     for name, text in files.items():
         path = root / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        staged = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        staged.write_text(text, encoding="utf-8")
-        os.replace(staged, path)
+        atomic_write(path, text.encode("utf-8"))
         written.append(path)
     return written

@@ -18,14 +18,14 @@ JSON rather than YAML: a 100,000-video lockfile must load and save in under 1 s.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from reelform.atomic import atomic_write
+from reelform.atomic import fsync_dir as fsync_dir  # the journal uses it too
 from reelform.errors import LockfileError
 
 LOCK_VERSION = 1
@@ -188,30 +188,3 @@ def write_lock(path: Path, state: LockState) -> bool:
         pass
     atomic_write(path, data)
     return True
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    fsync_dir(path.parent)
-
-
-def fsync_dir(folder: Path) -> None:
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some file systems do not support fsync on folders
-    finally:
-        os.close(fd)

@@ -14,13 +14,12 @@ Work folder layout (``<work_dir>/local/``):
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+from reelform.atomic import atomic_write
 from reelform.errors import RenderError
 from reelform.providers.base import Asset, VideoJob
 from reelform.providers.local.encode import DEFAULT_CRF, DEFAULT_PRESET
@@ -31,16 +30,7 @@ from reelform.providers.local.render import RenderRequest
 def write_json(path: Path, data: object) -> None:
     """Atomically: a reader sees the old file or the new one, never half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=2, sort_keys=True, default=str)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, json.dumps(data, indent=2, sort_keys=True, default=str).encode())
 
 
 def read_json(path: Path) -> dict[str, Any] | None:

@@ -1,0 +1,41 @@
+"""Writing a file so that a reader sees the old content or the new, never half.
+
+Every file reelform writes in place (lockfiles, saved plans, caches, the local
+renderer's job records, scaffolded files) goes through ``atomic_write``: a temp
+file in the same folder, fsynced, renamed over the target, then the folder
+fsynced so the rename itself survives a crash. The temp file never outlives a
+failed write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):  # some file systems cannot fsync a folder
+            os.fsync(fd)
+    finally:
+        os.close(fd)
