@@ -25,6 +25,7 @@ from reelform.project import Prepared
 from reelform.providers import ProviderContext, make_provider
 from reelform.providers.base import Provider
 from reelform.providers.ratelimit import TokenBucket
+from reelform.providers.transport import async_client
 from reelform.state.journal import Journal, compact
 from reelform.state.lock import spec_lock
 
@@ -111,10 +112,9 @@ async def apply_plans(prepared: Sequence[Prepared], plans: Sequence[SpecPlan],
     # unbounded pool (100 by default, per client) costs more than it gives.
     limits = httpx.Limits(max_connections=2 * options.parallel + 4,
                           max_keepalive_connections=2 * options.parallel + 4)
-    api_http = http or httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=15.0),
-                                         limits=limits)
-    client = http or httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0),
-                                       follow_redirects=True, limits=limits)
+    api_http = http or async_client(timeout=httpx.Timeout(120.0, connect=15.0), limits=limits)
+    client = http or async_client(timeout=httpx.Timeout(60.0, connect=10.0), limits=limits,
+                                  follow_redirects=True)
     pool = ProviderPool(env=env, http=api_http, time_scale=scale)
     runs = [SpecRun(p, plan, Journal(p.spec.lock_path, p.lock))
             for p, plan in zip(prepared, plans, strict=True)]
