@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reelform.errors import LockfileError
-from reelform.state.journal import Journal, compact
+from reelform.state.journal import GroupCommit, Journal, compact
 from reelform.state.lockfile import LockState, dump_lock, journal_path, read_lock, write_lock
 
 
@@ -168,3 +168,63 @@ def test_the_digest_names_the_state_so_compaction_does_not_change_it(tmp_path: P
     assert read_lock(lock_path).digest == before
     journal_path(lock_path).write_bytes(b'{"k":"b","s":"videos","v":null}\n')
     assert read_lock(lock_path).digest != before  # a real change still shows
+
+
+def test_group_commit_covers_concurrent_callers_with_few_fsyncs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+    import os
+    import time
+
+    journal = Journal(tmp_path / "v.lock", LockState())
+    commit = GroupCommit(journal)
+    fsyncs = hops = 0
+    real_fsync, real_to_thread = os.fsync, asyncio.to_thread
+
+    def slow_fsync(fd: int) -> None:
+        nonlocal fsyncs
+        fsyncs += 1
+        time.sleep(0.01)  # a slow disk: callers pile up behind the fsync in flight
+        real_fsync(fd)
+
+    async def counted_to_thread(*args: object) -> object:
+        nonlocal hops
+        hops += 1
+        return await real_to_thread(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "fsync", slow_fsync)
+    monkeypatch.setattr(asyncio, "to_thread", counted_to_thread)
+
+    async def one(i: int) -> None:
+        await asyncio.sleep(i % 5 * 0.004)  # arriving while an fsync is in flight
+        journal.record("videos", f"v{i}", {"status": "submitting"})
+        position = journal.written
+        await commit()
+        assert journal.synced >= position  # durable when the call returns
+
+    async def main() -> None:
+        await asyncio.gather(*(one(i) for i in range(50)))
+
+    asyncio.run(main())
+    assert journal.synced == journal.written == 50
+    # Grouped: a thread hop and an fsync for many callers, not one per caller.
+    assert 1 <= fsyncs == hops <= 10, (fsyncs, hops)
+
+
+def test_group_commit_survives_a_cancelled_caller(tmp_path: Path) -> None:
+    import asyncio
+
+    journal = Journal(tmp_path / "v.lock", LockState())
+    commit = GroupCommit(journal)
+
+    async def main() -> None:
+        journal.record("videos", "a", {"status": "submitting"})
+        first = asyncio.create_task(commit())
+        second = asyncio.create_task(commit())
+        await asyncio.sleep(0)
+        first.cancel()  # its fsync goes on for the other caller
+        await second
+        assert journal.synced == 1
+        await commit()  # nothing new: returns at once
+
+    asyncio.run(main())

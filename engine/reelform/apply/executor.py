@@ -53,7 +53,7 @@ from reelform.providers.base import (
 )
 from reelform.providers.ratelimit import TokenBucket
 from reelform.spec.model import Video
-from reelform.state.journal import Journal
+from reelform.state.journal import GroupCommit, Journal
 
 #: Providers where a second submit costs nothing: an unknown outcome is resubmitted.
 FREE_PROVIDERS = frozenset({"local"})
@@ -84,9 +84,11 @@ class SpecRun:
     plan: SpecPlan
     journal: Journal
     videos: dict[str, Video] = field(init=False, repr=False)
+    commit: GroupCommit = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.videos = {v.name: v.video for v in self.prepared.spec.videos}
+        self.commit = GroupCommit(self.journal)
 
     @property
     def label(self) -> str:
@@ -242,14 +244,6 @@ class Executor:
         run.journal.record("videos", request.name, entry, durable=durable)
         return entry
 
-    async def _commit(self, run: SpecRun) -> None:
-        """Make everything recorded so far durable, without stopping the event loop.
-
-        The fsync runs in a thread, so the other tasks go on meanwhile and the
-        records they add are covered by the next fsync (the journal's group commit);
-        only the task that waits for durability waits."""
-        await asyncio.to_thread(run.journal.sync)
-
     @contextlib.asynccontextmanager
     async def _sending(self, provider: Provider) -> AsyncIterator[None]:
         """A slot and the provider's rate-limit token: what a create waits for.
@@ -268,7 +262,7 @@ class Executor:
             async with self._sending(provider):
                 # Rule 1: the intent is on disk before the request can leave.
                 self._record(run, request, "submitting", submitted_at=now())
-                await self._commit(run)
+                await run.commit()
                 job_id = await provider.submit_video(job)
         except OutcomeUnknownError as exc:
             found = await provider.find_job(request.key)
@@ -286,7 +280,7 @@ class Executor:
             return None
         # Rule 1, second half: the job id is durable before we do anything else.
         self._record(run, request, "submitted", job_id=job_id)
-        await self._commit(run)
+        await run.commit()
         self.reporter.event("submitted", run.label, request.name, job=job_id)
         return job_id
 
