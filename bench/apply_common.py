@@ -22,6 +22,13 @@ from reelform.sim import DEFAULT_WEBHOOK_SECRET
 
 JOGG_KEY = "jk_bench_key_123456"
 last_cpu = [0.0]
+sim_pid = [0]
+
+
+def sim_cpu() -> float:
+    """CPU seconds the simulator process has used so far (Linux)."""
+    fields = Path(f"/proc/{sim_pid[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 VOICE = "en-US-ChristopherNeural"
 
 SERVE = """
@@ -46,6 +53,7 @@ def simulator(**config: Any) -> Iterator[str]:
         base = process.stdout.readline().strip()
         if not base.startswith("http"):
             raise RuntimeError("the simulator did not start")
+        sim_pid[0] = process.pid
         yield base
     finally:
         if process.stdin:
