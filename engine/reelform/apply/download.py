@@ -13,6 +13,7 @@ import hashlib
 import os
 import random
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -21,6 +22,7 @@ from urllib.parse import unquote, urlparse
 import httpx
 
 from reelform.atomic import fsync_dir
+from reelform.batched import Batched
 from reelform.errors import ProviderError, RetryableError
 from reelform.spec.assets import sniff
 
@@ -51,50 +53,38 @@ def clean_partials(folder: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-class Placer:
-    """Moves finished downloads into place, a batch per thread hop.
+class DownloadFiles:
+    """The blocking file work of downloads, batched: one thread hop for many downloads.
 
-    A file is fsynced before it is renamed into place (so it is whole or absent,
-    even after a power cut) and its folder after (so the rename lasts). Both block,
-    so they run in a thread; downloads finishing while one batch runs wait for the
-    next, which fsyncs each of their folders once. One hop per download was the
-    larger part of what each cost the event loop.
+    Creating a file took half a millisecond here, too long for the event loop. A
+    finished file is fsynced before it is renamed into place (so it is whole or
+    absent, even after a power cut), and its folder after (so the rename lasts);
+    each batch fsyncs each of its folders once.
     """
 
     def __init__(self) -> None:
-        self._waiting: list[tuple[BinaryIO, Path, Path, asyncio.Future[int]]] = []
-        self._runner: asyncio.Task[None] | None = None
+        self.create: Batched[Path, BinaryIO] = Batched(_create_all, discard=_discard_created)
+        self.place: Batched[tuple[BinaryIO, Path, Path], int] = Batched(_place_all)
 
-    async def place(self, handle: BinaryIO, partial: Path, final: Path) -> int:
-        """Close ``handle`` (written to ``partial``) and move it to ``final``: its mtime_ns."""
-        placed: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._waiting.append((handle, partial, final, placed))
-        if self._runner is None:
-            self._runner = asyncio.create_task(self._run())
-        return await placed
 
-    async def _run(self) -> None:
+def _create_all(paths: Sequence[Path]) -> list[BinaryIO | Exception]:
+    results: list[BinaryIO | Exception] = []
+    for path in paths:
         try:
-            while self._waiting:
-                batch, self._waiting = self._waiting, []
-                results = await asyncio.to_thread(_place_all, [m[:3] for m in batch])
-                for (*_, placed), result in zip(batch, results, strict=True):
-                    if placed.done():
-                        continue
-                    if isinstance(result, BaseException):
-                        placed.set_exception(result)
-                    else:
-                        placed.set_result(result)
-        finally:
-            self._runner = None
-            for handle, *_, placed in self._waiting:  # only when cancelled: none placed
-                handle.close()
-                placed.cancel()
-            self._waiting = []
+            results.append(path.open("wb"))
+        except OSError as exc:
+            results.append(exc)
+    return results
 
 
-def _place_all(moves: list[tuple[BinaryIO, Path, Path]]) -> list[int | OSError]:
-    results: list[int | OSError] = []
+def _discard_created(path: Path, handle: BinaryIO) -> None:
+    handle.close()
+    path.unlink(missing_ok=True)
+
+
+def _place_all(moves: Sequence[tuple[BinaryIO, Path, Path]]) -> list[int | Exception]:
+    """Close, fsync and rename each (handle, partial, final); their mtimes in ns."""
+    results: list[int | Exception] = []
     folders: dict[Path, list[int]] = {}
     for handle, partial, final in moves:
         try:
@@ -116,15 +106,15 @@ def _place_all(moves: list[tuple[BinaryIO, Path, Path]]) -> list[int | OSError]:
 
 async def download(url: str, folder: Path, stem: str, http: httpx.AsyncClient, *,
                    max_bytes: int = MAX_BYTES, time_scale: float = 1.0,
-                   placer: Placer | None = None) -> Downloaded:
+                   files: DownloadFiles | None = None) -> Downloaded:
     """Fetch ``url`` into ``folder/stem.mp4`` (or .webm); retry network errors."""
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f"{PARTIAL_PREFIX}{stem}.{os.getpid()}{PARTIAL_SUFFIX}"
+    files = files or DownloadFiles()
     handle: BinaryIO | None = None
     try:
         for attempt in range(1, ATTEMPTS + 1):
-            # Opened on the loop: creating a file costs less than a thread hop does.
-            handle = partial.open("wb")
+            handle = await files.create(partial)
             try:
                 digest, size, head = await _fetch(url, handle, http, max_bytes)
                 break
@@ -136,8 +126,8 @@ async def download(url: str, folder: Path, stem: str, http: httpx.AsyncClient, *
                 await asyncio.sleep(min(30.0, 2.0 ** attempt) * random.random() * time_scale)
         final = folder / f"{stem}{output_suffix(head, url)}"
         assert handle is not None  # the loop only ends by a break, with the file written
-        written, handle = handle, None  # the placer closes it from here on
-        mtime_ns = await (placer or Placer()).place(written, partial, final)
+        written, handle = handle, None  # placing closes it, whatever happens to us
+        mtime_ns = await files.place((written, partial, final))
     except BaseException:
         if handle is not None:
             handle.close()

@@ -29,7 +29,7 @@ from typing import Any
 
 import httpx
 
-from reelform.apply.download import Placer, clean_partials, download
+from reelform.apply.download import DownloadFiles, clean_partials, download
 from reelform.apply.polling import PollPolicy
 from reelform.apply.progress import Reporter
 from reelform.errors import (
@@ -125,7 +125,7 @@ class Executor:
         # Status requests in flight. Unbounded, thousands of due polls would queue
         # inside the HTTP connection pool, whose bookkeeping is linear in its queue.
         self.polls = asyncio.Semaphore(max(1, options.parallel))
-        self.placer = Placer()
+        self.files = DownloadFiles()
         self._uploads: dict[tuple[str, str], asyncio.Task[str]] = {}
         self._avatars: dict[tuple[int, str], asyncio.Task[int]] = {}
 
@@ -348,7 +348,7 @@ class Executor:
             async with self.downloads:
                 got = await download(url, spec.output_dir, request.name, self.http,
                                      time_scale=self.options.poll.time_scale,
-                                     placer=self.placer)
+                                     files=self.files)
         except ProviderError as exc:
             fresh = await self._fresh_url(entry, refresh) if refresh else None
             if fresh is not None:

@@ -11,14 +11,15 @@ runs at the end of apply and when the next apply starts.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from reelform.batched import Batched
 from reelform.state.lockfile import (
     SECTIONS,
     LockState,
@@ -92,24 +93,21 @@ class GroupCommit:
     """Makes a journal durable from an event loop: one fsync in flight at a time.
 
     Each fsync runs in a thread (the loop goes on) and covers every record written
-    before it started; callers arriving meanwhile share the next one. Under load
-    that is one fsync, and one thread hop, for many records: the hops, not the
-    fsyncs, were most of apply's cost per video when each caller made its own.
+    before it started; callers arriving meanwhile share the next one (``Batched``).
     """
 
     def __init__(self, journal: Journal) -> None:
         self._journal = journal
-        self._flight: asyncio.Future[None] | None = None
+        self._sync: Batched[None, None] = Batched(self._sync_all)
 
     async def __call__(self) -> None:
         """Return once every record written before this call is durable."""
-        journal = self._journal
-        target = journal.written
-        while journal.synced < target:
-            if self._flight is None or self._flight.done():
-                self._flight = asyncio.ensure_future(asyncio.to_thread(journal.sync))
-            # One caller's cancellation must not cancel the fsync the others wait for.
-            await asyncio.shield(self._flight)
+        if self._journal.synced < self._journal.written:
+            await self._sync(None)
+
+    def _sync_all(self, callers: Sequence[None]) -> list[None]:
+        self._journal.sync()
+        return [None] * len(callers)
 
 
 def _drop_torn_tail(path: Path) -> None:
