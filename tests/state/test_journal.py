@@ -228,3 +228,29 @@ def test_group_commit_survives_a_cancelled_caller(tmp_path: Path) -> None:
         await commit()  # nothing new: returns at once
 
     asyncio.run(main())
+
+
+def test_a_failed_fsync_reaches_every_waiting_caller(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # An intent that is not durable must stop its submit: the error is not swallowed.
+    import asyncio
+    import os
+
+    journal = Journal(tmp_path / "v.lock", LockState())
+    commit = GroupCommit(journal)
+
+    def failing_fsync(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    async def main() -> list[BaseException | None]:
+        journal.record("videos", "a", {"status": "submitting"})
+        journal.record("videos", "b", {"status": "submitting"})
+        return await asyncio.gather(commit(), commit(), return_exceptions=True)
+
+    monkeypatch.setattr(os, "fsync", failing_fsync)
+    results = asyncio.run(main())
+    assert all(isinstance(r, OSError) for r in results), results
+    assert journal.synced == 0
+    monkeypatch.undo()
+    asyncio.run(commit())  # the disk is back: the next commit covers both records
+    assert journal.synced == 2
