@@ -377,3 +377,16 @@ async def test_a_success_without_an_id_is_unknown(jogg: JoggProvider, script: Sc
     script.on(f"{P}/v2/create_video_from_avatar", envelope({}))
     with pytest.raises(OutcomeUnknownError, match="without video_id"):
         await jogg.submit_video(job())
+
+
+async def test_status_reads_go_over_their_own_client_when_given(make_context: Any,
+                                                                script: Script) -> None:
+    reads = Script()
+    reads.on(f"{P}/v2/avatar_video/v_1", envelope({"video_id": "v_1", "status": "processing"}))
+    script.on(f"{P}/v2/create_video_from_avatar", envelope({"video_id": "v_1"}))
+    provider = make_provider("jogg", {}, make_context(
+        http_reads=httpx.AsyncClient(transport=httpx.MockTransport(reads))))
+    assert await provider.submit_video(job()) == "v_1"
+    assert (await provider.job_status("v_1")).status is JobStatus.RUNNING
+    assert [r.method for r in script.requests] == ["POST"]
+    assert [(r.method, r.headers["x-api-key"]) for r in reads.requests] == [("GET", JOGG_KEY)]

@@ -254,3 +254,18 @@ async def test_a_missing_file_is_refused_before_any_request(
         await mirako.submit_video(job(files, image=gone,
                                       voice=VoiceRequest(voice_id="vp", script="Hi")))
     assert script.requests == []  # no speech paid for a video that cannot be made
+
+
+async def test_status_reads_go_over_their_own_client_when_given(
+        make_context: Any, script: Script, files: dict[str, Asset]) -> None:
+    reads = Script()
+    reads.on(f"{SUBMIT}/t/status", httpx.Response(200, json={"data": {
+        "task_id": "t", "status": "IN_PROGRESS"}}))
+    script.on(SUBMIT, httpx.Response(200, json={"data": {"task_id": "t", "status": "IN_QUEUE"}}))
+    provider = make_provider("mirako", {}, make_context(
+        http_reads=httpx.AsyncClient(transport=httpx.MockTransport(reads))))
+    assert await provider.submit_video(job(files)) == "t"
+    assert (await provider.job_status("t")).status is JobStatus.RUNNING
+    assert [r.method for r in script.requests] == ["POST"]
+    assert [(r.method, r.headers["authorization"]) for r in reads.requests] == [
+        ("GET", f"Bearer {MIRAKO_KEY}")]

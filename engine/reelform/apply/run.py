@@ -49,6 +49,7 @@ class ProviderPool:
 
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)
     http: httpx.AsyncClient | None = None
+    http_reads: httpx.AsyncClient | None = None
     time_scale: float = 1.0
     mirako_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     _providers: dict[tuple[str, tuple[tuple[str, str], ...], str], Provider] = field(
@@ -61,9 +62,9 @@ class ProviderPool:
         if provider is None:
             limiter = self.limiter(name)
             context = ProviderContext(
-                http=self.http, work_dir=work_dir, limiter=limiter, env=self.env,
-                webhook_secret=self.mirako_token if name == "mirako" else None,
-                time_scale=self.time_scale)
+                http=self.http, http_reads=self.http_reads, work_dir=work_dir,
+                limiter=limiter, env=self.env, time_scale=self.time_scale,
+                webhook_secret=self.mirako_token if name == "mirako" else None)
             provider = make_provider(name, settings, context)
             self._providers[key] = provider
         return provider
@@ -108,14 +109,17 @@ async def apply_plans(prepared: Sequence[Prepared], plans: Sequence[SpecPlan],
     scale = time_scale_from(env)
     options.poll = type(options.poll)(**{**options.poll.__dict__, "time_scale": scale})
     own_http = http is None
-    # Bounded pools: httpcore scans every pooled connection on each request, so an
-    # unbounded pool (100 by default, per client) costs more than it gives.
-    limits = httpx.Limits(max_connections=2 * options.parallel + 4,
-                          max_keepalive_connections=2 * options.parallel + 4)
-    api_http = http or async_client(timeout=httpx.Timeout(120.0, connect=15.0), limits=limits)
+    # Three small pools, one per kind of work, each bounded by its own semaphore in the
+    # executor: creates and uploads, status reads, downloads. httpcore scans every
+    # pooled connection on each request, so one large pool costs more than it gives.
+    limits = httpx.Limits(max_connections=options.parallel + 4,
+                          max_keepalive_connections=options.parallel + 4)
+    api_timeout = httpx.Timeout(120.0, connect=15.0)
+    api_http = http or async_client(timeout=api_timeout, limits=limits)
+    reads_http = http or async_client(timeout=api_timeout, limits=limits)
     client = http or async_client(timeout=httpx.Timeout(60.0, connect=10.0), limits=limits,
                                   follow_redirects=True)
-    pool = ProviderPool(env=env, http=api_http, time_scale=scale)
+    pool = ProviderPool(env=env, http=api_http, http_reads=reads_http, time_scale=scale)
     runs = [SpecRun(p, plan, Journal(p.spec.lock_path, p.lock))
             for p, plan in zip(prepared, plans, strict=True)]
     def provider_for(run: SpecRun, name: str) -> Provider:
@@ -136,6 +140,6 @@ async def apply_plans(prepared: Sequence[Prepared], plans: Sequence[SpecPlan],
             run.journal.compact()
         await pool.aclose()
         if own_http:
-            await client.aclose()
-            await api_http.aclose()
+            for each in (client, api_http, reads_http):
+                await each.aclose()
         reporter.close()

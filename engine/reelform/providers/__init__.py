@@ -28,12 +28,16 @@ class ProviderContext:
     """What a provider instance gets from the engine.
 
     ``http`` is the one HTTP seam: tests pass a client over ``httpx.ASGITransport``
-    (the simulators in-process) or ``httpx.MockTransport``. ``limiter`` is shared by
+    (the simulators in-process) or ``httpx.MockTransport``. ``http_reads``, when
+    given, carries the status reads (apply gives one): polls then never wait behind
+    creates for a connection, and each pool stays small, which matters because
+    httpcore's bookkeeping per request grows with its pool. ``limiter`` is shared by
     every instance of the same provider in one run (one rate limit per API key).
     ``time_scale`` shrinks every wait (backoff, polling hints) for tests.
     """
 
     http: httpx.AsyncClient | None = None
+    http_reads: httpx.AsyncClient | None = None
     work_dir: Path = field(default_factory=lambda: Path(".reelform"))
     limiter: TokenBucket | None = None
     env: Mapping[str, str] = field(default_factory=lambda: os.environ)

@@ -82,6 +82,10 @@ class JoggProvider:
             self._client, "jogg", scrub=self._scrub, time_scale=context.time_scale,
             limiter=context.limiter,
         )
+        self._reads = Requester(
+            context.http_reads or self._client, "jogg", scrub=self._scrub,
+            time_scale=context.time_scale, limiter=context.limiter,
+        )
         self.catalogue = JoggCatalogue(self._get)
 
     def __repr__(self) -> str:
@@ -103,7 +107,7 @@ class JoggProvider:
 
     async def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         what = f"GET {path}"
-        return await self._http.request(
+        return await self._reads.request(
             "GET", join_url(self.base_url, path),
             lambda r: parse_envelope(r, what=what, create=False, scrub=self._scrub),
             headers=self._headers(), params=params, label=what,

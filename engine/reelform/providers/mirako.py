@@ -147,6 +147,10 @@ class MirakoProvider:
             self._client, "mirako", scrub=self._scrub, time_scale=context.time_scale,
             limiter=context.limiter,
         )
+        self._reads = Requester(
+            context.http_reads or self._client, "mirako", scrub=self._scrub,
+            time_scale=context.time_scale, limiter=context.limiter,
+        )
 
     def __repr__(self) -> str:
         return f"MirakoProvider(base_url={self.base_url!r})"
@@ -157,7 +161,7 @@ class MirakoProvider:
     async def _call(self, method: str, path: str, *, create: bool = False,
                     json: Any = None) -> Any:
         what = f"{method} {path}"
-        return await self._http.request(
+        return await (self._reads if method == "GET" else self._http).request(
             method, join_url(self.base_url, path),
             lambda r: parse_answer(r, what=what, create=create, scrub=self._scrub),
             create=create, rate_limited=method == "POST", headers=self._headers(), json=json,
