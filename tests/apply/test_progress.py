@@ -63,3 +63,50 @@ def test_a_terminal_gets_the_live_display(sim: SimServer, project: Project) -> N
     text = b"".join(chunks).decode(errors="replace")
     assert "renders" in text and "downloads" in text and "3/3" in text, text
     assert "[    " not in text  # not the plain lines
+
+
+def test_uploads_and_photo_avatars_are_planned_phases_too(cli: InProcess, sim: SimServer,
+                                                          project: Project) -> None:
+    from applykit import VOICE, png_bytes, wav_bytes
+
+    project.write("assets/founder.png", png_bytes(800, 800))
+    project.write("assets/intro.wav", wav_bytes(1.0, 44100))
+    project.write("spec.yaml", f"""
+        version: 1
+        provider: jogg
+        output: out/spec
+        assets: {{portrait: assets/founder.png, intro: assets/intro.wav}}
+        avatars:
+          founder: {{image: portrait, voice_id: {VOICE}}}
+        defaults:
+          avatar: {{photo: founder}}
+          voice: {{voice_id: {VOICE}}}
+        videos:
+          - {{name: f1, voice: {{audio: intro}}}}
+          - {{name: f2, voice: {{audio: intro}}}}
+          - {{name: f3, voice: {{script: "Three."}}}}
+    """)
+
+    def phases(result_out: str) -> tuple[dict[str, int], dict[str, int]]:
+        events = [json.loads(line) for line in result_out.splitlines()]
+        planned = {e["phase"]: e["count"] for e in events if e["event"] == "planned"}
+        done: dict[str, int] = {}
+        for e in events:
+            done[e["event"]] = done.get(e["event"], 0) + 1
+        return planned, done
+
+    first = cli("apply", "--yes", "--json", "spec.yaml")
+    assert first.code == 0, first.text
+    planned, done = phases(first.out)
+    # The portrait and the audio, each once however many videos use them; one avatar.
+    assert planned == {"upload": 2, "avatar": 1, "render": 3, "download": 3}
+    assert (done["uploaded"], done["avatar-ready"], done["rendered"]) == (2, 1, 3)
+
+    # A changed script: its video renders again; the uploads and the avatar are known.
+    spec = project.root / "spec.yaml"
+    spec.write_text(spec.read_text().replace("Three.", "Three again."))
+    second = cli("apply", "--yes", "--json", "spec.yaml")
+    assert second.code == 0, second.text
+    planned, done = phases(second.out)
+    assert planned == {"upload": 0, "avatar": 0, "render": 1, "download": 1}
+    assert "uploaded" not in done and "avatar-ready" not in done

@@ -134,6 +134,8 @@ class Executor:
     async def run(self) -> list[Outcome]:
         tasks: list[Awaitable[Outcome]] = []
         renders = downloads = 0
+        uploads: set[tuple[str, str]] = set()
+        avatars: set[tuple[int, str]] = set()
         for run in self.runs:
             clean_partials(run.prepared.spec.output_dir)
             self._record_file_facts(run)
@@ -148,10 +150,37 @@ class Executor:
                     continue
                 renders += item.action is not Action.DOWNLOAD
                 downloads += 1
+                if item.action.renders or item.action is Action.UNKNOWN:
+                    self._first_steps(run, item, uploads, avatars)
                 tasks.append(self._video(run, item))
+        self.reporter.planned("upload", len(uploads))
+        self.reporter.planned("avatar", len(avatars))
         self.reporter.planned("render", renders)
         self.reporter.planned("download", downloads)
         return list(await asyncio.gather(*tasks))
+
+    def _first_steps(self, run: SpecRun, item: PlanItem, uploads: set[tuple[str, str]],
+                     avatars: set[tuple[int, str]]) -> None:
+        """Add the uploads and photo avatars a new submit of ``item`` will wait for, keyed
+        as ``_upload`` and ``_photo_avatar`` key them: the progress display's totals."""
+        video = run.videos[item.name]
+        provider = item.provider
+        assets = [name for name in (video.image, video.voice.audio) if name is not None]
+        photo = video.avatar.photo if video.avatar is not None else None
+        if photo is not None:
+            request = next((a for a in run.prepared.avatars
+                            if a.name == photo and a.provider == provider), None)
+            entry = run.journal.state.avatars.get(request.lock_key, {}) if request else {}
+            same = request is not None and entry.get("fingerprint") == request.fingerprint
+            if request is not None and not (same and entry.get("status") == "completed"):
+                avatars.add((id(run), f"{provider}/{photo}"))
+                if not (same and entry.get("motion_id")):  # else it is only waited for
+                    assets.append(run.prepared.spec.head.avatars[photo].image)
+        for name in assets:
+            asset = self._asset(run, name)
+            known = run.journal.state.uploads.get(f"{provider}:{asset.sha256}") or {}
+            if asset.path is not None and not known.get("url"):
+                uploads.add((provider, asset.sha256))
 
     def _resubmits(self, item: PlanItem) -> bool:
         return self.options.resubmit_unknown or item.provider in FREE_PROVIDERS
