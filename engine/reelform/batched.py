@@ -43,6 +43,7 @@ class Batched(Generic[T, R]):
         return await done
 
     async def _run(self) -> None:
+        batch: list[tuple[T, asyncio.Future[R]]] = []
         try:
             while self._waiting:
                 batch, self._waiting = self._waiting, []
@@ -60,6 +61,9 @@ class Batched(Generic[T, R]):
                         done.set_result(result)
         finally:
             self._runner = None
-            for _, done in self._waiting:  # only when the loop is shutting down
-                done.cancel()
+            # Only when this task itself was stopped (the loop shutting down): nobody
+            # will answer these callers, so they are not left waiting forever.
+            for _, done in batch + self._waiting:
+                if not done.done():
+                    done.cancel()
             self._waiting = []
