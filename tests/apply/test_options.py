@@ -279,3 +279,64 @@ def test_a_lockfile_temp_left_by_a_kill_mid_write_is_removed(cli: InProcess, sim
     other = project.write(".other.lock.k3x9q1.tmp", "not ours")
     assert cli("apply", "--yes", "spec.yaml").code == 0
     assert not leftover.exists() and other.exists()
+
+
+# --- --timeout --------------------------------------------------------------------------
+
+
+def test_timeout_stops_submitting_and_waiting_and_the_next_apply_finishes(
+        cli: InProcess, sim: SimServer, project: Project) -> None:
+    # Renders take 2-5 provider minutes and 20 creates a minute are allowed: 30
+    # provider seconds are enough for the first burst of submits and no render.
+    project.jogg_spec(60)
+    first = cli("apply", "--yes", "--timeout", "30s", "spec.yaml")
+    assert first.code == 1, first.text
+    summary = first.out[first.out.index("Apply:"):]
+    lines = [line.split() for line in summary.splitlines()[1:] if line.strip()]
+    status = {words[1]: words[0] for words in lines}  # the videos that did not complete
+    assert set(status.values()) <= {"running", "pending"}, summary
+    pending = {name for name, word in status.items() if word == "pending"}
+    running = {name for name, word in status.items() if word == "running"}
+    lock = project.lock()
+    # A render seen finished at the last look is completed and downloaded as usual.
+    completed = {name for name, entry in lock.videos.items() if entry["status"] == "completed"}
+    assert pending | running | completed == {f"v{i}" for i in range(1, 61)}
+    assert pending and running, summary  # about 10 sent in 30 s at 20 a minute
+    assert "not submitted: --timeout ran out first" in summary
+    assert "still rendering when --timeout ran out" in summary
+    for name in running:
+        assert lock.videos[name]["status"] == "submitted"  # resumed next time, not resent
+    assert not pending & set(lock.videos)  # never sent: no intent was recorded either
+    created_first = {r.json["video_name"].split(" ")[0] for r in sim.creates()}
+    assert not pending & created_first
+
+    plan = cli("plan", "--json", "spec.yaml")
+    actions = {i["name"]: i["action"] for i in json.loads(plan.out)["specs"][0]["items"]}
+    assert {n for n, a in actions.items() if a == "create"} == pending
+    assert {n for n, a in actions.items() if a == "resume"} == running
+    assert not completed & set(actions)
+
+    before = sim.mark()
+    second = cli("apply", "--yes", "spec.yaml")
+    assert second.code == 0, second.text
+    created = sorted(r.json["video_name"].split(" ")[0] for r in sim.creates(before))
+    assert created == sorted(pending)  # only what never left; nothing twice
+    assert len(sim.creates()) == 60
+    assert [p.name for p in project.outputs()] == sorted(f"v{i}.mp4" for i in range(1, 61))
+
+
+def test_timeout_must_be_a_duration(cli: InProcess, sim: SimServer, project: Project) -> None:
+    project.jogg_spec(1)
+    for bad in ("soon", "5x", "", "h", "-3s"):
+        result = cli("apply", "--yes", "--timeout", bad, "spec.yaml")
+        assert result.code == 2 and "is not a duration" in result.err, (bad, result.text)
+    assert sim.posts() == []
+
+
+def test_durations() -> None:
+    from reelform.commands.apply import parse_duration
+
+    cases = {"90": 90.0, "90s": 90.0, "45m": 2700.0, "2h": 7200.0, "1h30m": 5400.0,
+             "1.5h": 5400.0, " 10M ": 600.0, "1m30s": 90.0}
+    for text, seconds in cases.items():
+        assert parse_duration(None, None, text) == seconds, text  # type: ignore[arg-type]

@@ -102,6 +102,13 @@ class ApplyOptions:
     prune: bool = False
     poll: PollPolicy = field(default_factory=PollPolicy)
     webhooks: Any = None  # a WebhookReceiver when --webhook-url is given
+    #: `--timeout`: provider seconds after which nothing new is submitted and nothing
+    #: more is waited for (renders in flight are resumed by the next apply).
+    timeout: float | None = None
+
+
+class OutOfTime(Exception):
+    """The run's --timeout has passed: stop before the next submit or wait."""
 
 
 ProviderFor = Callable[[SpecRun, str], Provider]
@@ -126,12 +133,16 @@ class Executor:
         # inside the HTTP connection pool, whose bookkeeping is linear in its queue.
         self.polls = asyncio.Semaphore(max(1, options.parallel))
         self.files = DownloadFiles()
+        self.deadline: float | None = None  # loop time; set when the run starts
         self._uploads: dict[tuple[str, str], asyncio.Task[str]] = {}
         self._avatars: dict[tuple[int, str], asyncio.Task[int]] = {}
 
     # --- the run ------------------------------------------------------------------
 
     async def run(self) -> list[Outcome]:
+        if self.options.timeout is not None:
+            self.deadline = (asyncio.get_running_loop().time()
+                             + self.options.timeout * self.options.poll.time_scale)
         tasks: list[Awaitable[Outcome]] = []
         renders = downloads = 0
         uploads: set[tuple[str, str]] = set()
@@ -218,6 +229,7 @@ class Executor:
                     if job_id is None and not self._resubmits(item):
                         return self._unknown(run, request, entry)
             if job_id is None:
+                self._check_time()
                 job = await self._build_job(run, request, provider)
                 prepare = getattr(provider, "prepare_job", None)
                 if prepare is not None:  # work that creates no job (speech): before the intent
@@ -230,6 +242,8 @@ class Executor:
             else:
                 resumed = True
             state = await self._wait(run, request, provider, job_id, resumed)
+        except OutOfTime:
+            return self._out_of_time(run, request.name)
         except RejectedError as exc:
             self._record(run, request, "failed", error=str(exc))
             self.reporter.event("render-failed", run.label, request.name, reason=str(exc))
@@ -247,6 +261,17 @@ class Executor:
         entry = self._record(run, request, "completed", job_id=job_id, completed_at=now(),
                              output={"url": state.video_url, "duration": state.duration})
         return await self._download(run, request, entry, resumed=False)
+
+    def _out_of_time(self, run: SpecRun, name: str) -> Outcome:
+        status = (run.journal.state.videos.get(name) or {}).get("status")
+        if status == "submitted":
+            return Outcome(run.label, name, "running", "still rendering when --timeout ran "
+                           "out; the next apply picks it up without submitting it again")
+        return Outcome(run.label, name, "pending", "not submitted: --timeout ran out first")
+
+    def _check_time(self) -> None:
+        if self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline:
+            raise OutOfTime
 
     def _status_word(self, run: SpecRun, name: str) -> str:
         status = (run.journal.state.videos.get(name) or {}).get("status")
@@ -290,6 +315,7 @@ class Executor:
                       job: VideoJob) -> str | None:
         try:
             async with self._sending(provider):
+                self._check_time()  # the slot and the token can take long to come
                 # Rule 1: the intent is on disk before the request can leave.
                 self._record(run, request, "submitting", submitted_at=now())
                 await run.commit()
@@ -342,6 +368,11 @@ class Executor:
         delay = policy.first_delay(request.provider, resumed)
         failures = 0
         while True:
+            if self.deadline is not None:  # one last look at the deadline, then stop
+                left = self.deadline - loop.time()
+                if left <= 0 and not resumed:
+                    raise OutOfTime
+                delay = max(0.0, min(delay, left))
             if hooks is not None and not resumed:
                 event = await hooks.wait(request.provider, job_id, delay)
                 if event is not None and event.state is not None and event.state.status.finished:
@@ -568,5 +599,8 @@ class Executor:
                 run.journal.record("avatars", request.lock_key, entry)
                 raise RejectedError(provider.name, f"photo avatar {request.name!r} failed: "
                                                    f"{state.error or 'no reason given'}")
+            self._check_time()  # the avatar is made (and kept) all the same
+            if self.deadline is not None:
+                delay = min(delay, max(0.0, self.deadline - loop.time()))
             await asyncio.sleep(delay)
             delay = policy.next_delay(provider.name, loop.time() - started, False)

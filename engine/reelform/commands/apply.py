@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -20,6 +21,19 @@ from reelform.plan.show import render_text, total_estimate, use_color
 from reelform.project import plan_prepared, prepare_all, target_filter
 from reelform.secrets import environment
 from reelform.spec.load import find_specs
+
+
+def parse_duration(ctx: click.Context, param: click.Parameter, value: str | None
+                   ) -> float | None:
+    """Seconds from 90, 90s, 45m, 2h or 1h30m."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?",
+                         value.strip().lower())
+    if match is None or not any(match.groups()):
+        raise click.BadParameter(f"{value!r} is not a duration (e.g. 90s, 45m, 2h, 1h30m)")
+    hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
 
 
 @click.command("apply")
@@ -43,12 +57,16 @@ from reelform.spec.load import find_specs
 @click.option("--webhook-url", metavar="URL",
               help="Public URL that reaches --listen; providers call URL/<provider>.")
 @click.option("--listen", metavar="HOST:PORT", help="Where to receive webhooks.")
+@click.option("--timeout", callback=parse_duration, metavar="DURATION",
+              help="Stop submitting and waiting after DURATION (e.g. 90s, 45m, 2h); "
+                   "renders still running are picked up by the next apply.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON event stream (for CI).")
 @var_option
 def command(targets: tuple[Path, ...], yes: bool, parallel: int, targets_glob: tuple[str, ...],
             replace: tuple[str, ...], prune: bool, max_credits: int | None,
             resubmit_unknown: bool, wait_lock: bool, webhook_url: str | None,
-            listen: str | None, as_json: bool, variables: tuple[str, ...]) -> int:
+            listen: str | None, timeout: float | None, as_json: bool,
+            variables: tuple[str, ...]) -> int:
     """Apply SPEC files (or every spec under DIR, or a saved PLANFILE).
 
     Uploads assets once, creates photo avatars, submits renders within each
@@ -101,7 +119,7 @@ def command(targets: tuple[Path, ...], yes: bool, parallel: int, targets_glob: t
             click.echo("Nothing was done.")
             return 1
         options = ApplyOptions(parallel=parallel, resubmit_unknown=resubmit_unknown,
-                               prune=prune)
+                               prune=prune, timeout=timeout)
         if webhook_url and listen:
             from reelform.apply.webhooks import WebhookReceiver
 
@@ -117,6 +135,7 @@ def summarize(outcomes: list[Outcome], as_json: bool) -> int:
     stream = sys.stderr if as_json else sys.stdout
     words = [f"{counts[s]:,} {w}" for s, w in (("completed", "completed"), ("failed", "failed"),
                                               ("running", "still running"),
+                                              ("pending", "not started"),
                                               ("unknown", "unknown"), ("pruned", "pruned"),
                                               ("skipped", "orphans left"))
              if counts[s]]
