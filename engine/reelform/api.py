@@ -79,10 +79,12 @@ def apply(paths: PathLike | Iterable[PathLike], vars: Mapping[str, str] | None =
           targets: Sequence[str] = (), *, yes: bool = True, parallel: int = 8,
           replace: Sequence[str] = (), prune: bool = False, max_credits: int | None = None,
           resubmit_unknown: bool = False, wait: bool = False,
-          reporter: Reporter | None = None) -> list[Outcome]:
+          timeout: float | None = None, reporter: Reporter | None = None) -> list[Outcome]:
     """Make the specs' videos exist, as `reelform apply --yes` does, and return one
     ``Outcome`` per video of the plan (``status``: completed, failed, running,
-    unknown, pruned, skipped; ``ok`` is True for the good ones).
+    pending, unknown, pruned, skipped; ``ok`` is True for the good ones).
+    ``timeout`` (seconds) is `--timeout`: renders still running after it are
+    ``running`` and resumed by the next apply; videos not yet sent are ``pending``.
 
     Holds each spec's apply lock for the whole run (``BusyError`` if another apply
     has it, or waits with ``wait=True``), plans under the lock, and records every
@@ -121,7 +123,7 @@ def apply(paths: PathLike | Iterable[PathLike], vars: Mapping[str, str] | None =
         if not yes and not _confirm(plans):
             return []
         options = ApplyOptions(parallel=parallel, resubmit_unknown=resubmit_unknown,
-                               prune=prune)
+                               prune=prune, timeout=timeout)
         return asyncio.run(apply_plans(prepared, plans, options, reporter or SilentReporter(),
                                        env=environment()))
 

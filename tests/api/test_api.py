@@ -139,3 +139,13 @@ def test_apply_reads_keys_from_a_dotenv_file(tmp_path: Path, monkeypatch: pytest
     outcomes = reelform.apply(tmp_path / "s.yaml", yes=True)
     assert len(outcomes) == 1 and not outcomes[0].ok
     assert "JOGG_API_KEY" not in (outcomes[0].reason or "")
+
+
+def test_apply_with_no_time_left_sends_nothing(spec: Path) -> None:
+    outcomes = reelform.apply(spec, timeout=0)
+    assert sorted((o.name, o.status) for o in outcomes) == [("hi-1", "pending"),
+                                                            ("hi-2", "pending")]
+    assert not any(o.ok for o in outcomes)
+    assert not (spec.parent / "out").exists() or not any((spec.parent / "out").iterdir())
+    [plan] = reelform.plan(spec)
+    assert sorted(i.action for i in plan.items) == ["create", "create"]

@@ -67,7 +67,7 @@ def now() -> str:
 class Outcome:
     spec: str
     name: str
-    status: str  # completed | failed | running | unknown | pruned | skipped
+    status: str  # completed | failed | running | pending | unknown | pruned | skipped
     reason: str | None = None
     kind: str = "video"
 
