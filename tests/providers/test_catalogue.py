@@ -20,6 +20,7 @@ class FakeProvider:
 
     name = "fake"
     submit_rate_per_minute = None
+    free = False
 
     def __init__(self) -> None:
         self.closed = False

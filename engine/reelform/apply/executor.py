@@ -41,6 +41,7 @@ from reelform.errors import (
 from reelform.plan.diff import Action, AvatarRequest, PlanItem, SpecPlan
 from reelform.plan.fingerprint import Request
 from reelform.project import Prepared
+from reelform.providers import provider_class
 from reelform.providers.base import (
     Asset,
     AvatarRef,
@@ -55,8 +56,10 @@ from reelform.providers.ratelimit import TokenBucket
 from reelform.spec.model import Video
 from reelform.state.journal import GroupCommit, Journal
 
-#: Providers where a second submit costs nothing: an unknown outcome is resubmitted.
-FREE_PROVIDERS = frozenset({"local"})
+
+def free(provider: str) -> bool:
+    """Whether a second submit to ``provider`` costs nothing (see ``Provider.free``)."""
+    return provider_class(provider).free
 
 
 def now() -> str:
@@ -194,7 +197,7 @@ class Executor:
                 uploads.add((provider, asset.sha256))
 
     def _resubmits(self, item: PlanItem) -> bool:
-        return self.options.resubmit_unknown or item.provider in FREE_PROVIDERS
+        return self.options.resubmit_unknown or free(item.provider)
 
     def _record_file_facts(self, run: SpecRun) -> None:
         """Keep the hash cache of the assets current, so the next plan reads no bytes."""
@@ -215,10 +218,9 @@ class Executor:
         entry = run.journal.state.videos.get(item.name) or {}
         try:
             if item.action is Action.DOWNLOAD:
-                paid = request.provider not in FREE_PROVIDERS
                 outcome = await self._download(run, request, entry, resumed=True,
-                                               refresh=provider if paid else None)
-                if outcome.ok or request.provider not in FREE_PROVIDERS:
+                                               refresh=None if provider.free else provider)
+                if outcome.ok or not provider.free:
                     return outcome
                 # A free render whose source is gone (another machine's cache): render again.
             job_id: str | None = None
@@ -322,7 +324,7 @@ class Executor:
                 job_id = await provider.submit_video(job)
         except OutcomeUnknownError as exc:
             found = await provider.find_job(request.key)
-            if found is None and request.provider not in FREE_PROVIDERS:
+            if found is None and not provider.free:
                 self._record(run, request, "unknown", error=str(exc), durable=True)
                 self.reporter.event("unknown", run.label, request.name, reason=str(exc))
                 return None
@@ -541,7 +543,7 @@ class Executor:
                 return await self._wait_avatar(run, provider, request, entry["motion_id"])
             if (entry.get("status") in ("submitting", "unknown")
                     and not self.options.resubmit_unknown
-                    and provider.name not in FREE_PROVIDERS):
+                    and not provider.free):
                 # Rule 2 for photo avatars: no motion id was kept, so whether the
                 # provider made (and charged for) it cannot be known.
                 if entry.get("status") == "submitting":

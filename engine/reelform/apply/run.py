@@ -22,15 +22,12 @@ from reelform.apply.executor import ApplyOptions, Executor, Outcome, SpecRun
 from reelform.apply.progress import Reporter
 from reelform.plan.diff import SpecPlan
 from reelform.project import Prepared
-from reelform.providers import ProviderContext, make_provider
+from reelform.providers import ProviderContext, make_provider, provider_class
 from reelform.providers.base import Provider
 from reelform.providers.ratelimit import TokenBucket
 from reelform.providers.transport import async_client
 from reelform.state.journal import Journal, compact
 from reelform.state.lock import spec_lock
-
-#: POST requests per minute per API key (PROVIDERS.md); others are not limited.
-RATE_LIMITS = {"jogg": 20.0}
 
 
 def time_scale_from(env: Mapping[str, str]) -> float:
@@ -70,7 +67,7 @@ class ProviderPool:
         return provider
 
     def limiter(self, name: str) -> TokenBucket | None:
-        rate = RATE_LIMITS.get(name)
+        rate = provider_class(name).submit_rate_per_minute
         if rate is None:
             return None
         if name not in self._limiters:

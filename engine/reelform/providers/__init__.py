@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from reelform.errors import ConfigError
 
@@ -45,21 +45,39 @@ class ProviderContext:
     time_scale: float = 1.0
 
 
-def make_provider(
-    name: str, settings: Mapping[str, str] | None = None, context: ProviderContext | None = None
-) -> Provider:
-    settings = dict(settings or {})
-    context = context or ProviderContext()
+class ProviderClass(Protocol):
+    """A provider class: what the engine reads before (or without) making one."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def submit_rate_per_minute(self) -> float | None: ...
+
+    @property
+    def free(self) -> bool: ...
+
+    def __call__(self, settings: Mapping[str, str], context: ProviderContext) -> Provider: ...
+
+
+def provider_class(name: str) -> ProviderClass:
+    """The class of provider ``name`` (its module imported on first use)."""
     if name == "jogg":
         from reelform.providers.jogg import JoggProvider
 
-        return JoggProvider(settings, context)
+        return JoggProvider
     if name == "mirako":
         from reelform.providers.mirako import MirakoProvider
 
-        return MirakoProvider(settings, context)
+        return MirakoProvider
     if name == "local":
         from reelform.providers.local import LocalProvider
 
-        return LocalProvider(settings, context)
+        return LocalProvider
     raise ConfigError(f"unknown provider {name!r} (known: {', '.join(PROVIDER_NAMES)})")
+
+
+def make_provider(
+    name: str, settings: Mapping[str, str] | None = None, context: ProviderContext | None = None
+) -> Provider:
+    return provider_class(name)(dict(settings or {}), context or ProviderContext())

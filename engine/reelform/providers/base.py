@@ -154,9 +154,19 @@ class WebhookEvent:
 class Provider(Protocol):
     """What the engine needs from a provider. One instance per (provider, settings)."""
 
-    name: str
-    #: POST requests allowed per minute per API key, or None when unlimited.
-    submit_rate_per_minute: float | None
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def submit_rate_per_minute(self) -> float | None:
+        """POST requests allowed per minute per API key, or None when unlimited."""
+        ...
+
+    @property
+    def free(self) -> bool:
+        """A second submit costs nothing: a submit with an unknown outcome is simply
+        sent again, and a render whose file is gone is made again, not downloaded."""
+        ...
 
     async def upload_asset(self, asset: Asset) -> str:
         """Make the asset available to the provider; return the reference that

@@ -63,7 +63,8 @@ DEFAULT_BASE_URL = "https://api.jogg.ai"
 class JoggProvider:
     name = "jogg"
     #: PROVIDERS.md: 20 POST requests per minute per API key.
-    submit_rate_per_minute: float | None = 20.0
+    submit_rate_per_minute = 20.0
+    free = False  # every render costs credits
 
     def __init__(self, settings: Mapping[str, str], context: ProviderContext) -> None:
         self.settings = dict(settings)

@@ -132,7 +132,8 @@ def pcm_to_wav(pcm: bytes, sample_rate: int = TTS_SAMPLE_RATE) -> bytes:
 class MirakoProvider:
     name = "mirako"
     #: Mirako documents no request rate; its SDK only backs off on 429.
-    submit_rate_per_minute: float | None = None
+    submit_rate_per_minute = None
+    free = False
 
     def __init__(self, settings: Mapping[str, str], context: ProviderContext) -> None:
         self.settings = dict(settings)

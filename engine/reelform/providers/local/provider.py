@@ -107,7 +107,8 @@ def _languages_of(voice: VoiceInfo) -> list[object]:
 
 class LocalProvider:
     name = "local"
-    submit_rate_per_minute: float | None = None
+    submit_rate_per_minute = None
+    free = True  # renders on this machine
 
     def __init__(self, settings: Mapping[str, str], context: ProviderContext) -> None:
         self.settings = dict(settings)
