@@ -7,6 +7,7 @@ import signal
 import socket
 import time
 
+import pytest
 from applykit import InProcess, Project, SimServer, run_cli, start_cli
 
 from reelform.state.lock import pid_path
@@ -226,8 +227,11 @@ def test_resubmit_unknown_covers_a_submit_interrupted_by_a_crash(
     assert project.lock().videos["v2"]["status"] == "completed"
 
 
-def test_ctrl_c_stops_cleanly_and_the_next_apply_resumes(sim: SimServer,
-                                                         project: Project) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_cleanly_and_the_next_apply_resumes(sim: SimServer, project: Project,
+                                                         stop: signal.Signals) -> None:
+    # SIGTERM too: `docker stop` and CI runners send it, and a runner's workspace
+    # (with an unfolded journal) is thrown away after.
     sim.config.jogg_render_seconds = (1500.0, 1500.0)
     project.jogg_spec(3)
     env = sim.env()
@@ -237,7 +241,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_apply_resumes(sim: SimServer,
         assert time.monotonic() < deadline and first.poll() is None
         time.sleep(0.01)
     time.sleep(0.2)
-    first.send_signal(signal.SIGINT)
+    first.send_signal(stop)
     _out, err = first.communicate(timeout=30)
     assert first.returncode == 130, err
     assert "Traceback" not in err

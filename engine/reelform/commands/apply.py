@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import signal
 import sys
+import threading
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -124,9 +128,29 @@ def command(targets: tuple[Path, ...], yes: bool, parallel: int, targets_glob: t
             from reelform.apply.webhooks import WebhookReceiver
 
             options.webhooks = WebhookReceiver(webhook_url, listen)
-        outcomes = asyncio.run(apply_plans(prepared, plans, options, make_reporter(as_json),
-                                           env=env))
+        with sigterm_as_interrupt():
+            outcomes = asyncio.run(apply_plans(prepared, plans, options,
+                                               make_reporter(as_json), env=env))
     return summarize(outcomes, as_json)
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (`docker stop`, a CI runner's cancel) stops apply as Ctrl-C does.
+
+    Killed by the default action instead, apply would leave its journal unfolded:
+    on a CI runner that is thrown away, the record of jobs already paid for would
+    be lost with it. As SIGINT, the run stops, folds the journal into the lockfile
+    and exits 130."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM,
+                             lambda _signum, _frame: signal.raise_signal(signal.SIGINT))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def summarize(outcomes: list[Outcome], as_json: bool) -> int:
