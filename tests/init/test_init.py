@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -73,9 +74,12 @@ def test_the_workflow_comments_plans_on_pull_requests(repo: Path) -> None:
     assert "pull_request" in plan["if"]
     assert plan["permissions"]["pull-requests"] == "write"
     assert "reelform plan specs --format markdown > reelform-plan.md" in commands(plan)
+    assert 'cat reelform-plan.md >> "$GITHUB_STEP_SUMMARY"' in commands(plan)
     comment = next(s for s in plan["steps"]
                    if s.get("uses", "").startswith("marocchino/sticky-pull-request-comment"))
     assert comment["with"]["path"] == "reelform-plan.md"
+    # A fork's token cannot comment: the plan is in the job summary for those.
+    assert comment["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
     assert f"reelform=={__import__('reelform').__version__}" in flow["env"]["REELFORM"]
 
 
@@ -87,6 +91,9 @@ def test_the_workflow_applies_on_main_and_commits_the_lockfiles(repo: Path) -> N
     assert apply["permissions"]["contents"] == "write"
     step = next(s for s in apply["steps"] if "reelform apply" in s.get("run", ""))
     assert "--yes" in step["run"]
+    # The run stops itself well before the job's limit, so the lockfiles get committed.
+    timeout = re.search(r"--timeout (\d+)m", step["run"])
+    assert timeout and int(timeout.group(1)) <= apply["timeout-minutes"] - 15
     assert step["env"] == {"JOGG_API_KEY": "${{ secrets.JOGG_API_KEY }}",
                            "MIRAKO_API_KEY": "${{ secrets.MIRAKO_API_KEY }}"}
     commit = next(s for s in apply["steps"] if "git commit" in s.get("run", ""))
