@@ -331,7 +331,7 @@ def test_timeout_stops_submitting_and_waiting_and_the_next_apply_finishes(
 
 def test_timeout_must_be_a_duration(cli: InProcess, sim: SimServer, project: Project) -> None:
     project.jogg_spec(1)
-    for bad in ("soon", "5x", "", "h", "-3s"):
+    for bad in ("soon", "5x", "", "h", "-3s", "1h30", "2m h"):
         result = cli("apply", "--yes", "--timeout", bad, "spec.yaml")
         assert result.code == 2 and "is not a duration" in result.err, (bad, result.text)
     assert sim.posts() == []

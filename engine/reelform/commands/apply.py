@@ -29,11 +29,15 @@ from reelform.spec.load import find_specs
 
 def parse_duration(ctx: click.Context, param: click.Parameter, value: str | None
                    ) -> float | None:
-    """Seconds from 90, 90s, 45m, 2h or 1h30m."""
+    """Seconds from 90, 90s, 45m, 2h or 1h30m (a bare number is seconds; "1h30" is
+    refused rather than guessed)."""
     if value is None:
         return None
-    match = re.fullmatch(r"(?:(\d+(?:\.\d+)?)h)?(?:(\d+(?:\.\d+)?)m)?(?:(\d+(?:\.\d+)?)s?)?",
-                         value.strip().lower())
+    text = value.strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", text):
+        return float(text)
+    number = r"(\d+(?:\.\d+)?)"
+    match = re.fullmatch(rf"(?:{number}h)?(?:{number}m)?(?:{number}s)?", text)
     if match is None or not any(match.groups()):
         raise click.BadParameter(f"{value!r} is not a duration (e.g. 90s, 45m, 2h, 1h30m)")
     hours, minutes, seconds = (float(g) if g else 0.0 for g in match.groups())
