@@ -290,43 +290,44 @@ def test_a_lockfile_temp_left_by_a_kill_mid_write_is_removed(cli: InProcess, sim
 
 def test_timeout_stops_submitting_and_waiting_and_the_next_apply_finishes(
         cli: InProcess, sim: SimServer, project: Project) -> None:
-    # Renders take 2-5 provider minutes and 20 creates a minute are allowed: 30
-    # provider seconds are enough for the first burst of submits and no render.
-    project.jogg_spec(60)
-    first = cli("apply", "--yes", "--timeout", "30s", "spec.yaml")
+    sim.config.jogg_render_seconds = (1500.0, 1500.0)  # 1.5 s here: no render ends soon
+    project.jogg_spec(5)
+
+    def outcomes(result_out: str) -> dict[str, str]:
+        summary = result_out[result_out.index("Apply:"):]
+        return {words[1]: words[0] for line in summary.splitlines()[1:]
+                if (words := line.split())}
+
+    # 500 provider seconds: time to send three renders, none to see them finish.
+    first = cli("apply", "--yes", "--timeout", "500s", "--target", "v[1-3]", "spec.yaml")
     assert first.code == 1, first.text
-    summary = first.out[first.out.index("Apply:"):]
-    lines = [line.split() for line in summary.splitlines()[1:] if line.strip()]
-    status = {words[1]: words[0] for words in lines}  # the videos that did not complete
-    assert set(status.values()) <= {"running", "pending"}, summary
-    pending = {name for name, word in status.items() if word == "pending"}
-    running = {name for name, word in status.items() if word == "running"}
-    lock = project.lock()
-    # A render seen finished at the last look is completed and downloaded as usual.
-    completed = {name for name, entry in lock.videos.items() if entry["status"] == "completed"}
-    assert pending | running | completed == {f"v{i}" for i in range(1, 61)}
-    assert pending and running, summary  # about 10 sent in 30 s at 20 a minute
-    assert "not submitted: --timeout ran out first" in summary
-    assert "still rendering when --timeout ran out" in summary
-    for name in running:
-        assert lock.videos[name]["status"] == "submitted"  # resumed next time, not resent
-    assert not pending & set(lock.videos)  # never sent: no intent was recorded either
-    created_first = {r.json["video_name"].split(" ")[0] for r in sim.creates()}
-    assert not pending & created_first
+    assert outcomes(first.out) == {"v1": "running", "v2": "running", "v3": "running"}
+    assert "still rendering when --timeout ran out" in first.out
+    assert {n: e["status"] for n, e in project.lock().videos.items()} == {
+        "v1": "submitted", "v2": "submitted", "v3": "submitted"}
+
+    # No time at all: the running ones are looked at once, the others never sent.
+    before = sim.mark()
+    second = cli("apply", "--yes", "--timeout", "0", "spec.yaml")
+    assert second.code == 1, second.text
+    assert outcomes(second.out) == {"v1": "running", "v2": "running", "v3": "running",
+                                    "v4": "pending", "v5": "pending"}
+    assert "not submitted: --timeout ran out first" in second.out
+    assert sim.creates(before) == []
+    assert set(project.lock().videos) == {"v1", "v2", "v3"}  # no intent for v4, v5
 
     plan = cli("plan", "--json", "spec.yaml")
     actions = {i["name"]: i["action"] for i in json.loads(plan.out)["specs"][0]["items"]}
-    assert {n for n, a in actions.items() if a == "create"} == pending
-    assert {n for n, a in actions.items() if a == "resume"} == running
-    assert not completed & set(actions)
+    assert actions == {"v1": "resume", "v2": "resume", "v3": "resume",
+                       "v4": "create", "v5": "create"}
 
     before = sim.mark()
-    second = cli("apply", "--yes", "spec.yaml")
-    assert second.code == 0, second.text
+    third = cli("apply", "--yes", "spec.yaml")
+    assert third.code == 0, third.text
     created = sorted(r.json["video_name"].split(" ")[0] for r in sim.creates(before))
-    assert created == sorted(pending)  # only what never left; nothing twice
-    assert len(sim.creates()) == 60
-    assert [p.name for p in project.outputs()] == sorted(f"v{i}.mp4" for i in range(1, 61))
+    assert created == ["v4", "v5"]  # only what never left; nothing twice
+    assert len(sim.creates()) == 5
+    assert [p.name for p in project.outputs()] == [f"v{i}.mp4" for i in range(1, 6)]
 
 
 def test_timeout_must_be_a_duration(cli: InProcess, sim: SimServer, project: Project) -> None:

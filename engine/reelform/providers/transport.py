@@ -11,6 +11,7 @@ socket instead; everything else (timeouts, TLS, errors) is the standard one.
 
 from __future__ import annotations
 
+import functools
 import select
 import socket
 import ssl
@@ -28,19 +29,27 @@ def async_client(*, timeout: httpx.Timeout, limits: httpx.Limits,
     their own transports); only the pool of the default transport is replaced. When
     an httpx release lays its transport out differently, the client is left as built.
     """
-    client = httpx.AsyncClient(timeout=timeout, limits=limits,
+    client = httpx.AsyncClient(timeout=timeout, limits=limits, verify=ssl_context(),
                                follow_redirects=follow_redirects)
     transport = client._transport  # no public way to choose httpcore's network backend
     if isinstance(transport, httpx.AsyncHTTPTransport) and type(
             getattr(transport, "_pool", None)) is httpcore.AsyncConnectionPool:
         transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(),
+            ssl_context=ssl_context(),
             max_connections=limits.max_connections,
             max_keepalive_connections=limits.max_keepalive_connections,
             keepalive_expiry=limits.keepalive_expiry,
             network_backend=SocketKeepingBackend(),
         )
     return client
+
+
+@functools.cache
+def ssl_context() -> ssl.SSLContext:
+    """httpx's default context (certifi, or SSL_CERT_FILE / SSL_CERT_DIR), made once:
+    loading the certificates takes ~25 ms, and each client would otherwise load them
+    twice (its own transport's and the replaced pool's)."""
+    return httpx.create_ssl_context()
 
 
 #: httpcore's socket option type (a socket.setsockopt argument tuple).
