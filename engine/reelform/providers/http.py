@@ -184,6 +184,15 @@ class Requester:
         self._rng = rng or random.Random()
         self.log = logging.getLogger(f"reelform.providers.{provider}")
 
+    def over(self, client: httpx.AsyncClient | None) -> Requester:
+        """This requester's policy, limiter and scrubbing over another client (the
+        status reads' own pool); itself when ``client`` is None."""
+        if client is None:
+            return self
+        return Requester(client, self.provider, scrub=self.scrub, time_scale=self.time_scale,
+                         policy=self.policy, limiter=self.limiter, sleep=self._sleep,
+                         rng=self._rng)
+
     async def request(
         self,
         method: str,

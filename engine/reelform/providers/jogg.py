@@ -83,10 +83,7 @@ class JoggProvider:
             self._client, "jogg", scrub=self._scrub, time_scale=context.time_scale,
             limiter=context.limiter,
         )
-        self._reads = Requester(
-            context.http_reads or self._client, "jogg", scrub=self._scrub,
-            time_scale=context.time_scale, limiter=context.limiter,
-        )
+        self._reads = self._http.over(context.http_reads)
         self.catalogue = JoggCatalogue(self._get)
 
     def __repr__(self) -> str:

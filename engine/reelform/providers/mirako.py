@@ -148,10 +148,7 @@ class MirakoProvider:
             self._client, "mirako", scrub=self._scrub, time_scale=context.time_scale,
             limiter=context.limiter,
         )
-        self._reads = Requester(
-            context.http_reads or self._client, "mirako", scrub=self._scrub,
-            time_scale=context.time_scale, limiter=context.limiter,
-        )
+        self._reads = self._http.over(context.http_reads)
 
     def __repr__(self) -> str:
         return f"MirakoProvider(base_url={self.base_url!r})"
