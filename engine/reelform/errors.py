@@ -136,9 +136,12 @@ class RetryableError(ProviderError):
         *,
         code: str | int | None = None,
         retry_after: float | None = None,
+        throttled: bool = False,
     ) -> None:
         super().__init__(provider, message, code=code)
         self.retry_after = retry_after
+        #: A 429: the provider asks us to slow down (its own retry budget, see http.py).
+        self.throttled = throttled
 
 
 class RejectedError(ProviderError):

@@ -54,7 +54,7 @@ def parse(response: httpx.Response) -> str:
     if response.status_code == 429 or response.status_code >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise RetryableError("t", f"HTTP {response.status_code}", code=response.status_code,
-                             retry_after=retry_after)
+                             retry_after=retry_after, throttled=response.status_code == 429)
     if response.status_code >= 400:
         raise RejectedError("t", f"HTTP {response.status_code}")
     return response.text
@@ -97,8 +97,26 @@ async def test_retry_after_is_honoured_and_scaled(script: Script) -> None:
 async def test_final_error_carries_retry_after(script: Script) -> None:
     script.on("/v2/thing", default=httpx.Response(429, headers={"Retry-After": "9"}))
     with pytest.raises(RetryableError) as info:
-        await requester(script, [], policy=RetryPolicy(attempts=2)).request("GET", URL, parse)
-    assert info.value.retry_after == 9.0 and info.value.code == 429
+        await requester(script, [], policy=RetryPolicy(throttled_attempts=2)).request(
+            "GET", URL, parse)
+    assert info.value.retry_after == 9.0 and info.value.code == 429 and info.value.throttled
+
+
+async def test_429s_have_a_budget_of_their_own(script: Script) -> None:
+    # Four failures and nine "slow down"s: neither budget (5 and 10) is spent, so a
+    # paid create in a busy batch is not given up (and left to the next run).
+    script.on("/v2/thing", *[httpx.Response(502)] * 4, *[httpx.Response(429)] * 9,
+              httpx.Response(200, text="ok"))
+    sleeps: list[float] = []
+    assert await requester(script, sleeps).request("POST", URL, parse, create=True) == "ok"
+    assert len(script.requests) == 14 and len(sleeps) == 13
+
+
+async def test_ten_429s_give_up(script: Script) -> None:
+    script.on("/v2/thing", default=httpx.Response(429))
+    with pytest.raises(RetryableError, match=r"gave up after 10 attempts") as info:
+        await requester(script, []).request("POST", URL, parse, create=True)
+    assert len(script.requests) == 10 and info.value.throttled
 
 
 async def test_rejection_is_not_retried(script: Script) -> None:
@@ -214,3 +232,19 @@ async def test_an_undecodable_answer_to_a_create_is_unknown(script: Script) -> N
     script.on("/v2/thing", httpx.DecodingError("bad gzip"))
     with pytest.raises(OutcomeUnknownError):
         await requester(script, []).request("POST", URL, parse, create=True)
+
+
+@pytest.mark.parametrize(("response", "throttled"), [
+    (httpx.Response(429), True),
+    (httpx.Response(429, json={"code": 40000, "msg": "slow down", "data": None}), True),
+    (httpx.Response(503), False),
+    (httpx.Response(500, json={"code": 50000, "msg": "System error", "data": None}), False),
+])
+def test_the_clients_mark_429s_as_throttled(response: httpx.Response, throttled: bool) -> None:
+    from reelform.providers.jogg_answers import parse_envelope
+    from reelform.providers.mirako import parse_answer
+
+    for parser in (parse_envelope, parse_answer):
+        with pytest.raises(RetryableError) as info:
+            parser(response, what="POST /x", create=True, scrub=Scrubber({}))
+        assert info.value.throttled is throttled, parser

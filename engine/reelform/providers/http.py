@@ -57,6 +57,11 @@ MAX_RETRY_AFTER = 120.0
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 5
+    #: 429s count apart: "slow down" is no failure, and in a large batch one request
+    #: can meet several (a burst, another client on the same key) while the shared
+    #: token bucket slows everyone down. Giving up on a paid create then would only
+    #: move it to the next run.
+    throttled_attempts: int = 10
     base: float = 1.0
     cap: float = 30.0
 
@@ -213,8 +218,9 @@ class Requester:
         carries a credential in its query string).
         """
         what = label or f"{method} {httpx.URL(url).path}"
-        last: RetryableError | None = None
-        for attempt in range(self.policy.attempts):
+        policy = self.policy
+        failures = throttled = 0
+        while True:
             if rate_limited and self.limiter is not None:
                 await self.limiter.acquire()
             try:
@@ -243,22 +249,28 @@ class Requester:
                     last = exc
                     if exc.retry_after is not None and self.limiter is not None:
                         self.limiter.penalize(exc.retry_after)
-            if attempt + 1 < self.policy.attempts:
-                delay = last.retry_after
-                if delay is None:
-                    delay = backoff_delay(attempt, self.policy, self._rng)
-                self.log.info(
-                    "%s", self.scrub(f"{last}; attempt {attempt + 1}/{self.policy.attempts}, "
-                                     f"retrying in {delay:.1f}s")
-                )
-                await self._sleep(delay * self.time_scale)
-        assert last is not None
+            if last.throttled:
+                throttled += 1
+                tries, budget = throttled, policy.throttled_attempts
+            else:
+                failures += 1
+                tries, budget = failures, policy.attempts
+            if tries >= budget:
+                break
+            delay = last.retry_after
+            if delay is None:
+                delay = backoff_delay(tries - 1, policy, self._rng)
+            kind = "rate limited" if last.throttled else "attempt"
+            self.log.info("%s", self.scrub(f"{last}; {kind} {tries}/{budget}, "
+                                           f"retrying in {delay:.1f}s"))
+            await self._sleep(delay * self.time_scale)
         raise RetryableError(
             self.provider,
             self.scrub(f"{_strip_provider(last, self.provider)} "
-                       f"(gave up after {self.policy.attempts} attempts)"),
+                       f"(gave up after {failures + throttled} attempts)"),
             code=last.code,
             retry_after=last.retry_after,
+            throttled=last.throttled,
         )
 
 

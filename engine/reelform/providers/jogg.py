@@ -154,6 +154,7 @@ class JoggProvider:
                 raise RetryableError(
                     "jogg", f"upload of {asset.name!r}: HTTP {status}", code=status,
                     retry_after=parse_retry_after(response.headers.get("Retry-After")),
+                    throttled=status == 429,
                 )
             if status >= 400:
                 raise RejectedError(

@@ -55,7 +55,7 @@ def parse_envelope(
             return payload.get("data")
         if response.status_code == 429:  # "not now" wins over whatever code came with it
             raise RetryableError("jogg", f"{what}: rate limited ({message or 'HTTP 429'})",
-                                 code=code, retry_after=retry_after)
+                                 code=code, retry_after=retry_after, throttled=True)
         if code == 10105:
             raise RejectedError("jogg", f"{what}: invalid API key ({KEY_VARIABLE})", code=code)
         if code in REJECTED_CODES:
@@ -70,7 +70,8 @@ def parse_envelope(
         raise RejectedError("jogg", f"{what}: {message or 'error'} (code {code})", code=code)
     status = response.status_code
     if status == 429 or status >= 500:
-        raise RetryableError("jogg", f"{what}: HTTP {status}", code=status, retry_after=retry_after)
+        raise RetryableError("jogg", f"{what}: HTTP {status}", code=status,
+                             retry_after=retry_after, throttled=status == 429)
     if status in (401, 403):
         raise RejectedError(
             "jogg", f"{what}: HTTP {status}, check {KEY_VARIABLE} (invalid API key?)", code=status

@@ -107,6 +107,7 @@ def parse_answer(response: httpx.Response, *, what: str, create: bool, scrub: Sc
         raise RetryableError(
             "mirako", f"{what}: {detail}", code=status,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            throttled=status == 429,
         )
     if status == 402:
         raise RejectedError("mirako", f"{what}: insufficient credits ({detail})", code=status)
@@ -195,7 +196,8 @@ class MirakoProvider:
         def parse(response: httpx.Response) -> bytes:
             if response.status_code == 429 or response.status_code >= 500:
                 raise RetryableError("mirako", f"download of {asset.name!r}: "
-                                     f"HTTP {response.status_code}", code=response.status_code)
+                                     f"HTTP {response.status_code}", code=response.status_code,
+                                     throttled=response.status_code == 429)
             if response.status_code >= 400:
                 raise RejectedError("mirako", f"download of {asset.name!r}: "
                                     f"HTTP {response.status_code}", code=response.status_code)
