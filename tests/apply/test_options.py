@@ -330,6 +330,21 @@ def test_timeout_stops_submitting_and_waiting_and_the_next_apply_finishes(
     assert [p.name for p in project.outputs()] == [f"v{i}.mp4" for i in range(1, 6)]
 
 
+def test_timeout_tells_a_changed_video_apart_from_a_running_one(
+        cli: InProcess, sim: SimServer, project: Project) -> None:
+    # v1's old render is still running (`submitted`) when its script changes: with no
+    # time left, the new render was never sent, so it is pending, not "still rendering".
+    sim.config.jogg_render_seconds = (1500.0, 1500.0)
+    project.jogg_spec(1)
+    assert cli("apply", "--yes", "--timeout", "500s", "spec.yaml").code == 1
+    assert project.lock().videos["v1"]["status"] == "submitted"
+    spec = project.root / "data/spec.csv"
+    spec.write_text(spec.read_text().replace("Hello number 1", "Hello again"))
+    result = cli("apply", "--yes", "--timeout", "0", "spec.yaml")
+    assert result.code == 1, result.text
+    assert "pending  v1 (spec.yaml): not submitted: --timeout ran out first" in result.out
+
+
 def test_timeout_must_be_a_duration(cli: InProcess, sim: SimServer, project: Project) -> None:
     project.jogg_spec(1)
     for bad in ("soon", "5x", "", "h", "-3s", "1h30", "2m h"):

@@ -111,7 +111,14 @@ class ApplyOptions:
 
 
 class OutOfTime(Exception):
-    """The run's --timeout has passed: stop before the next submit or wait."""
+    """The run's --timeout has passed: stop before the next submit or wait.
+
+    ``rendering``: raised while waiting for a job this video has at the provider (it
+    is resumed next time), rather than before its submit (it was never sent)."""
+
+    def __init__(self, rendering: bool = False) -> None:
+        super().__init__()
+        self.rendering = rendering
 
 
 ProviderFor = Callable[[SpecRun, str], Provider]
@@ -244,8 +251,8 @@ class Executor:
             else:
                 resumed = True
             state = await self._wait(run, request, provider, job_id, resumed)
-        except OutOfTime:
-            return self._out_of_time(run, request.name)
+        except OutOfTime as exc:
+            return self._out_of_time(run, request.name, exc.rendering)
         except RejectedError as exc:
             self._record(run, request, "failed", error=str(exc))
             self.reporter.event("render-failed", run.label, request.name, reason=str(exc))
@@ -264,9 +271,9 @@ class Executor:
                              output={"url": state.video_url, "duration": state.duration})
         return await self._download(run, request, entry, resumed=False)
 
-    def _out_of_time(self, run: SpecRun, name: str) -> Outcome:
-        status = (run.journal.state.videos.get(name) or {}).get("status")
-        if status == "submitted":
+    def _out_of_time(self, run: SpecRun, name: str, rendering: bool) -> Outcome:
+        # Not from the lockfile's status: a changed video's old job may be `submitted`.
+        if rendering:
             return Outcome(run.label, name, "running", "still rendering when --timeout ran "
                            "out; the next apply picks it up without submitting it again")
         return Outcome(run.label, name, "pending", "not submitted: --timeout ran out first")
@@ -373,7 +380,7 @@ class Executor:
             if self.deadline is not None:  # one last look at the deadline, then stop
                 left = self.deadline - loop.time()
                 if left <= 0 and not resumed:
-                    raise OutOfTime
+                    raise OutOfTime(rendering=True)
                 delay = max(0.0, min(delay, left))
             if hooks is not None and not resumed:
                 event = await hooks.wait(request.provider, job_id, delay)
