@@ -25,7 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 
@@ -191,12 +191,11 @@ class Executor:
         if photo is not None:
             request = next((a for a in run.prepared.avatars
                             if a.name == photo and a.provider == provider), None)
-            entry = run.journal.state.avatars.get(request.lock_key, {}) if request else {}
-            same = request is not None and entry.get("fingerprint") == request.fingerprint
-            if request is not None and not (same and entry.get("status") == "completed"):
+            step = self._avatar_step(run, request) if request is not None else "ready"
+            if step in ("wait", "create"):
                 avatars.add((id(run), f"{provider}/{photo}"))
-                if not (same and entry.get("motion_id")):  # else it is only waited for
-                    assets.append(run.prepared.spec.head.avatars[photo].image)
+            if step == "create":
+                assets.append(run.prepared.spec.head.avatars[photo].image)
         for name in assets:
             asset = self._asset(run, name)
             known = run.journal.state.uploads.get(f"{provider}:{asset.sha256}") or {}
@@ -538,27 +537,41 @@ class Executor:
             self._avatars[key] = task
         return await task
 
+    def _avatar_step(self, run: SpecRun, request: AvatarRequest
+                     ) -> Literal["ready", "wait", "refuse", "create"]:
+        """What a photo avatar needs next, from its lock entry: nothing, waiting for the
+        motion in flight, a person's decision (rule 2), or creating (and uploading)."""
+        entry = run.journal.state.avatars.get(request.lock_key) or {}
+        if entry.get("fingerprint") != request.fingerprint:
+            return "create"
+        if entry.get("status") == "completed" and entry.get("avatar_id") is not None:
+            return "ready"
+        if entry.get("motion_id") and entry.get("status") != "failed":
+            return "wait"
+        if (entry.get("status") in ("submitting", "unknown")
+                and not self.options.resubmit_unknown and not free(request.provider)):
+            # Rule 2 for photo avatars: no motion id was kept, so whether the
+            # provider made (and charged for) it cannot be known.
+            return "refuse"
+        return "create"
+
     async def _make_photo_avatar(self, run: SpecRun, provider: Provider, name: str) -> int:
         request = next(a for a in run.prepared.avatars
                        if a.name == name and a.provider == provider.name)
         lock_key = request.lock_key
         entry = run.journal.state.avatars.get(lock_key) or {}
-        if entry.get("fingerprint") == request.fingerprint:
-            if entry.get("status") == "completed" and entry.get("avatar_id") is not None:
-                return int(entry["avatar_id"])
-            if entry.get("motion_id") and entry.get("status") != "failed":
-                return await self._wait_avatar(run, provider, request, entry["motion_id"])
-            if (entry.get("status") in ("submitting", "unknown")
-                    and not self.options.resubmit_unknown
-                    and not provider.free):
-                # Rule 2 for photo avatars: no motion id was kept, so whether the
-                # provider made (and charged for) it cannot be known.
-                if entry.get("status") == "submitting":
-                    run.journal.record("avatars", lock_key, {**entry, "status": "unknown"},
-                                       durable=True)
-                raise RejectedError(provider.name, f"photo avatar {name!r}: an earlier "
-                                    "request's outcome is unknown; `apply --resubmit-unknown` "
-                                    "creates it again (you may pay twice)")
+        step = self._avatar_step(run, request)
+        if step == "ready":
+            return int(entry["avatar_id"])
+        if step == "wait":
+            return await self._wait_avatar(run, provider, request, entry["motion_id"])
+        if step == "refuse":
+            if entry.get("status") == "submitting":
+                run.journal.record("avatars", lock_key, {**entry, "status": "unknown"},
+                                   durable=True)
+            raise RejectedError(provider.name, f"photo avatar {name!r}: an earlier "
+                                "request's outcome is unknown; `apply --resubmit-unknown` "
+                                "creates it again (you may pay twice)")
         spec_avatar = run.prepared.spec.head.avatars[name]
         image = self._asset(run, spec_avatar.image)
         url = await self._upload(run, provider, image)
