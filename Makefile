@@ -20,6 +20,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check engine tests bench scripts
+	$(BIN)/ruff format --check engine tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 

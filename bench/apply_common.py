@@ -29,6 +29,8 @@ def sim_cpu() -> float:
     """CPU seconds the simulator process has used so far (Linux)."""
     fields = Path(f"/proc/{sim_pid[0]}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 VOICE = "en-US-ChristopherNeural"
 
 SERVE = """
@@ -46,8 +48,12 @@ def simulator(**config: Any) -> Iterator[str]:
     """Serve the simulators in a child process; yields the base URL."""
     import json
 
-    process = subprocess.Popen([sys.executable, "-c", SERVE, json.dumps(config)],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SERVE, json.dumps(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert process.stdout is not None
         base = process.stdout.readline().strip()
@@ -67,8 +73,7 @@ def simulator(**config: Any) -> Iterator[str]:
 
 def sim_requests(base: str, **filters: str) -> list[dict[str, Any]]:
     with httpx.Client(timeout=120) as client:
-        answer: list[dict[str, Any]] = client.get(f"{base}/_sim/requests",
-                                                  params=filters).json()
+        answer: list[dict[str, Any]] = client.get(f"{base}/_sim/requests", params=filters).json()
         return answer
 
 
@@ -94,10 +99,15 @@ videos:
 
 
 def env_for(base: str, time_scale: float) -> dict[str, str]:
-    return {**os.environ, "JOGG_BASE_URL": f"{base}/jogg", "MIRAKO_BASE_URL": f"{base}/mirako",
-            "JOGG_API_KEY": JOGG_KEY, "MIRAKO_API_KEY": "mk_bench_key_123456",
-            "JOGG_WEBHOOK_SECRET": DEFAULT_WEBHOOK_SECRET,
-            "REELFORM_TIME_SCALE": repr(time_scale)}
+    return {
+        **os.environ,
+        "JOGG_BASE_URL": f"{base}/jogg",
+        "MIRAKO_BASE_URL": f"{base}/mirako",
+        "JOGG_API_KEY": JOGG_KEY,
+        "MIRAKO_API_KEY": "mk_bench_key_123456",
+        "JOGG_WEBHOOK_SECRET": DEFAULT_WEBHOOK_SECRET,
+        "REELFORM_TIME_SCALE": repr(time_scale),
+    }
 
 
 def run_apply(spec: Path, env: dict[str, str], *args: str) -> tuple[float, int, str]:
@@ -108,8 +118,13 @@ def run_apply(spec: Path, env: dict[str, str], *args: str) -> tuple[float, int, 
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "reelform", "apply", "--yes", "--json", *args,
-                           spec.name], cwd=spec.parent, env=env, capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "reelform", "apply", "--yes", "--json", *args, spec.name],
+        cwd=spec.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     elapsed = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     last_cpu[0] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)

@@ -70,26 +70,31 @@ def main() -> int:
                 spec = jogg_project(Path(tmp) / f"n{count}", count)
                 since = len(sim_requests(base))
                 sim_before = sim_cpu()
-                elapsed, code, out = run_apply(spec, env_for(base, SCALE),
-                                               "--parallel", str(args.parallel))
+                elapsed, code, out = run_apply(
+                    spec, env_for(base, SCALE), "--parallel", str(args.parallel)
+                )
                 sim_used = sim_cpu() - sim_before
                 requests = sim_requests(base, since=str(since))
                 statuses = sum(1 for r in requests if "/avatar_video/" in r["path"])
                 downloads = sum(1 for r in out.splitlines() if '"downloaded"' in r)
                 times[count] = elapsed
-                print(f"{count:>7,} videos: {elapsed:7.2f} s  ({elapsed / count * 1000:.2f} ms "
-                      f"per video; CPU: apply {last_cpu[0]:.1f} s, simulator {sim_used:.1f} s), "
-                      f"exit {code}, "
-                      f"{downloads:,} downloaded, {len(requests):,} requests "
-                      f"({statuses / count:.2f} polls per video)")
+                print(
+                    f"{count:>7,} videos: {elapsed:7.2f} s  ({elapsed / count * 1000:.2f} ms "
+                    f"per video; CPU: apply {last_cpu[0]:.1f} s, simulator {sim_used:.1f} s), "
+                    f"exit {code}, "
+                    f"{downloads:,} downloaded, {len(requests):,} requests "
+                    f"({statuses / count:.2f} polls per video)"
+                )
                 if code != 0:
                     return 1
         if len(times) >= 2:
             small, large = min(times), max(times)
             ratio = times[large] / times[small]
-            print(f"time({large:,}) / time({small:,}) = {ratio:.2f} "
-                  f"(target <= {11 if large // small == 10 else 'n/a'}); "
-                  f"10k target <= 60 s")
+            print(
+                f"time({large:,}) / time({small:,}) = {ratio:.2f} "
+                f"(target <= {11 if large // small == 10 else 'n/a'}); "
+                f"10k target <= 60 s"
+            )
     return 0
 
 

@@ -32,8 +32,7 @@ def measure(videos: int, scale: float, webhooks: bool) -> bool:
         extra: list[str] = []
         if webhooks:
             port = free_port()
-            extra = ["--webhook-url", f"http://127.0.0.1:{port}", "--listen",
-                     f"127.0.0.1:{port}"]
+            extra = ["--webhook-url", f"http://127.0.0.1:{port}", "--listen", f"127.0.0.1:{port}"]
         elapsed, code, _ = run_apply(spec, env_for(base, scale), *extra)
         jobs = {job.id: job for job in sim.jobs.values()}
         polls = {job_id: 0 for job_id in jobs}
@@ -60,11 +59,13 @@ def measure(videos: int, scale: float, webhooks: bool) -> bool:
             polled.append((seen[job_id] - finished) / render)
     mode = "webhooks" if webhooks else "polling "
     average = statistics.mean(polls.values())
-    print(f"{mode}: {len(jobs)} videos, {average:.2f} status requests per video "
-          f"(max {max(polls.values())}); downloaded {statistics.mean(lags):.1%} of the "
-          f"render time after it finished on average, {max(lags):.1%} at worst "
-          f"(status seen after {max(polled, default=0):.1%} at worst); "
-          f"apply {elapsed:.1f} s, exit {code}")
+    print(
+        f"{mode}: {len(jobs)} videos, {average:.2f} status requests per video "
+        f"(max {max(polls.values())}); downloaded {statistics.mean(lags):.1%} of the "
+        f"render time after it finished on average, {max(lags):.1%} at worst "
+        f"(status seen after {max(polled, default=0):.1%} at worst); "
+        f"apply {elapsed:.1f} s, exit {code}"
+    )
     limit = 2 if webhooks else 6
     return code == 0 and average <= limit and max(lags) <= 0.25
 

@@ -31,24 +31,33 @@ def main() -> int:
     parser.add_argument("--parallel", type=int, default=8)
     args = parser.parse_args()
     # Renders of 2-5 provider minutes take 2-5 s here; the window is 60 s x SCALE.
-    app = create_app(SimConfig(time_scale=SCALE, seed=2, rate_limit_per_minute=LIMIT,
-                               rate_window_seconds=60 * SCALE))
+    app = create_app(
+        SimConfig(
+            time_scale=SCALE, seed=2, rate_limit_per_minute=LIMIT, rate_window_seconds=60 * SCALE
+        )
+    )
     sim = app.state.sim
     with serve_in_thread(app=app) as base, tempfile.TemporaryDirectory() as tmp:
         spec = jogg_project(Path(tmp) / "p", args.videos)
-        elapsed, code, _ = run_apply(spec, env_for(base, SCALE), "--parallel",
-                                     str(args.parallel))
+        elapsed, code, _ = run_apply(spec, env_for(base, SCALE), "--parallel", str(args.parallel))
         posts = [r for r in sim.requests if r.method == "POST" and r.path.startswith("/jogg/")]
         refused = [r for r in posts if r.status == 429]
-        creates = sorted(r.time for r in posts
-                         if r.path == "/jogg/v2/create_video_from_avatar" and r.status == 200)
+        creates = sorted(
+            r.time
+            for r in posts
+            if r.path == "/jogg/v2/create_video_from_avatar" and r.status == 200
+        )
     span = creates[-1] - creates[0]
     allowed = LIMIT / (60 * SCALE)  # requests per second
     achieved = (len(creates) - 1) / span
-    print(f"{len(creates)} creates in {span:.2f} s: {achieved:.2f}/s of {allowed:.0f}/s allowed "
-          f"= {achieved / allowed:.1%} (target >= 90%)")
-    print(f"{len(refused)} of {len(posts)} POSTs answered 429 = "
-          f"{len(refused) / len(posts):.1%} (target < 5%)")
+    print(
+        f"{len(creates)} creates in {span:.2f} s: {achieved:.2f}/s of {allowed:.0f}/s allowed "
+        f"= {achieved / allowed:.1%} (target >= 90%)"
+    )
+    print(
+        f"{len(refused)} of {len(posts)} POSTs answered 429 = "
+        f"{len(refused) / len(posts):.1%} (target < 5%)"
+    )
     print(f"apply: {elapsed:.1f} s wall, exit {code}")
     return 0 if code == 0 else 1
 

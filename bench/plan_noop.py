@@ -43,8 +43,10 @@ videos:
 """
 TEMPLATE = "Hi {{ row.first_name }}, welcome to {{ vars.company }}. Your plan: {{ row.plan }}."
 # With control flow every row goes through Jinja itself (no pure-interpolation path).
-JINJA_TEMPLATE = ("Hi {{ row.first_name }}, welcome to {{ vars.company }}."
-                  "{% if row.plan == 'pro' %} Your pro plan is ready.{% endif %}")
+JINJA_TEMPLATE = (
+    "Hi {{ row.first_name }}, welcome to {{ vars.company }}."
+    "{% if row.plan == 'pro' %} Your pro plan is ready.{% endif %}"
+)
 
 
 def build(folder: Path, rows: int, template: str = TEMPLATE) -> Path:
@@ -68,12 +70,22 @@ def build(folder: Path, rows: int, template: str = TEMPLATE) -> Path:
         path.write_bytes(b"x")
         stat = path.stat()
         lock.videos[request.name] = {
-            "fingerprint": request.fingerprint, "key": request.key, "inputs": request.inputs,
-            "provider": request.provider, "job_id": request.key, "status": "completed",
-            "submitted_at": "2026-01-01T00:00:00Z", "completed_at": "2026-01-01T00:01:00Z",
-            "output": {"path": f"out/{request.name}.mp4", "sha256": "0" * 64, "bytes": 1,
-                       "mtime_ns": stat.st_mtime_ns, "duration": 3.0,
-                       "url": f"file:///renders/{request.key}.mp4"},
+            "fingerprint": request.fingerprint,
+            "key": request.key,
+            "inputs": request.inputs,
+            "provider": request.provider,
+            "job_id": request.key,
+            "status": "completed",
+            "submitted_at": "2026-01-01T00:00:00Z",
+            "completed_at": "2026-01-01T00:01:00Z",
+            "output": {
+                "path": f"out/{request.name}.mp4",
+                "sha256": "0" * 64,
+                "bytes": 1,
+                "mtime_ns": stat.st_mtime_ns,
+                "duration": 3.0,
+                "url": f"file:///renders/{request.key}.mp4",
+            },
         }
     write_lock(prepared.spec.lock_path, lock)
     return spec
@@ -85,12 +97,16 @@ def time_plan(spec: Path, repeat: int) -> tuple[float, float]:
     peak = 0.0
     for _ in range(repeat):
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "reelform", "plan", str(spec),
-                                 "--detailed-exitcode"], capture_output=True, text=True)
+        result = subprocess.run(
+            [sys.executable, "-m", "reelform", "plan", str(spec), "--detailed-exitcode"],
+            capture_output=True,
+            text=True,
+        )
         elapsed = time.perf_counter() - start
         if result.returncode != 0:
-            raise SystemExit(f"plan did not report 'no changes':\n{result.stdout[-2000:]}"
-                             f"{result.stderr[-2000:]}")
+            raise SystemExit(
+                f"plan did not report 'no changes':\n{result.stdout[-2000:]}{result.stderr[-2000:]}"
+            )
         best = min(best, elapsed)
         peak = max(peak, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
     return best, peak
@@ -114,8 +130,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--jinja", action="store_true",
-                        help="a template with {% if %}: every row rendered by Jinja")
+    parser.add_argument(
+        "--jinja", action="store_true", help="a template with {% if %}: every row rendered by Jinja"
+    )
     args = parser.parse_args()
     results: dict[int, float] = {}
     with tempfile.TemporaryDirectory(prefix="reelform-bench-") as tmp:
@@ -126,8 +143,10 @@ def main() -> None:
             results[size] = wall
             load, save = time_lockfile(spec)
             lock_mb = os.path.getsize(spec.with_suffix(".lock")) / 1e6
-            print(f"N={size:>7,}: no-op plan {wall:6.2f} s wall, peak {peak:6.0f} MiB; "
-                  f"lockfile {lock_mb:5.1f} MB load {load:.2f} s save {save:.2f} s")
+            print(
+                f"N={size:>7,}: no-op plan {wall:6.2f} s wall, peak {peak:6.0f} MiB; "
+                f"lockfile {lock_mb:5.1f} MB load {load:.2f} s save {save:.2f} s"
+            )
     if 10_000 in results and 100_000 in results:
         print(f"time(100k) / time(10k) = {results[100_000] / results[10_000]:.1f}")
 

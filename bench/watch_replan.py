@@ -60,9 +60,21 @@ def main() -> None:
         original = spec.read_text()
         assert TITLE in original
         watcher = subprocess.Popen(
-            [sys.executable, "-m", "reelform", "watch", str(spec), "--debounce",
-             str(args.debounce)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1)
+            [
+                sys.executable,
+                "-m",
+                "reelform",
+                "watch",
+                str(spec),
+                "--debounce",
+                str(args.debounce),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
         try:
             first = read_until(watcher.stdout, lambda line: PLANNED.match(line) is not None)
             read_until(watcher.stdout, lambda line: line.startswith("Watching "))
@@ -70,8 +82,11 @@ def main() -> None:
             total, internal = [], []
             for edit in range(args.edits):
                 # Alternate: every video replaced, then all unchanged again.
-                text = original.replace(TITLE, TITLE[:-1] + f' v{edit}"') if edit % 2 == 0 \
+                text = (
+                    original.replace(TITLE, TITLE[:-1] + f' v{edit}"')
+                    if edit % 2 == 0
                     else original
+                )
                 if args.poll:  # a poller sees mtimes in whole seconds
                     while int(time.time()) == int(spec.stat().st_mtime):
                         time.sleep(0.02)
@@ -86,11 +101,14 @@ def main() -> None:
         finally:
             watcher.terminate()
             watcher.wait(10)
-    print(f"N={args.rows:,} rows, {args.edits} edits, debounce {args.debounce} ms, "
-          f"{'polling' if args.poll else 'native events'}; first plan {first}")
+    print(
+        f"N={args.rows:,} rows, {args.edits} edits, debounce {args.debounce} ms, "
+        f"{'polling' if args.poll else 'native events'}; first plan {first}"
+    )
     for label, values in (("write -> printed", total), ("event -> plan", internal)):
-        print(f"  {label:<16} median {statistics.median(values):6.0f} ms   "
-              f"max {max(values):6.0f} ms")
+        print(
+            f"  {label:<16} median {statistics.median(values):6.0f} ms   max {max(values):6.0f} ms"
+        )
     verdict = "ok" if statistics.median(total) < 300 else "OVER the 300 ms target"
     print(f"  target < 300 ms (write -> printed, median): {verdict}")
 

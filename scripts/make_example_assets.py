@@ -47,8 +47,10 @@ def spoken(path: Path, text: str, voice: str = "en") -> None:
 def main() -> None:
     ASSETS.mkdir(parents=True, exist_ok=True)
     portrait(ASSETS / "portrait.png")
-    spoken(ASSETS / "founder-update.wav",
-           "Hi everyone. A quick update from me: the new release ships on Friday.")
+    spoken(
+        ASSETS / "founder-update.wav",
+        "Hi everyone. A quick update from me: the new release ships on Friday.",
+    )
     for path in sorted(ASSETS.iterdir()):
         print(f"{path.relative_to(ASSETS.parents[1])}: {path.stat().st_size:,} bytes")
 

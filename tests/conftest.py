@@ -69,8 +69,9 @@ def make_mp3(seconds: float, rate: int = 8000) -> bytes:
         remaining = int(seconds * rate)
         while remaining > 0:
             count = min(rate, remaining)
-            frame = av.AudioFrame.from_ndarray(np.zeros((1, count), dtype=np.float32),
-                                               format="fltp", layout="mono")
+            frame = av.AudioFrame.from_ndarray(
+                np.zeros((1, count), dtype=np.float32), format="fltp", layout="mono"
+            )
             frame.sample_rate = rate
             for packet in stream.encode(frame):
                 container.mux(packet)
@@ -100,8 +101,11 @@ class Tree:
 
     def listing(self) -> dict[str, bytes]:
         """Every file below the root with its bytes: compare before/after a run."""
-        return {str(p.relative_to(self.root)): p.read_bytes()
-                for p in sorted(self.root.rglob("*")) if p.is_file()}
+        return {
+            str(p.relative_to(self.root)): p.read_bytes()
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file()
+        }
 
 
 @pytest.fixture
@@ -113,8 +117,7 @@ def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Tree:
 
 @pytest.fixture
 def media() -> dict[str, Callable[..., bytes]]:
-    return {"png": make_png, "jpeg": make_jpeg, "gif": make_gif, "wav": make_wav,
-            "mp3": make_mp3}
+    return {"png": make_png, "jpeg": make_jpeg, "gif": make_gif, "wav": make_wav, "mp3": make_mp3}
 
 
 def problems_of(path: Path, variables: dict[str, str] | None = None) -> list[str]:

@@ -58,8 +58,11 @@ def load(path: PathLike, vars: Mapping[str, str] | None = None) -> LoadedSpec:
     return prepare(Path(path), vars).spec
 
 
-def plan(paths: PathLike | Iterable[PathLike], vars: Mapping[str, str] | None = None,
-         targets: Sequence[str] = ()) -> list[SpecPlan]:
+def plan(
+    paths: PathLike | Iterable[PathLike],
+    vars: Mapping[str, str] | None = None,
+    targets: Sequence[str] = (),
+) -> list[SpecPlan]:
     """What `apply` would do, per spec: reads only (no network, no writes).
 
     ``paths``: spec files and folders (every spec below). ``targets``: globs of
@@ -75,11 +78,21 @@ def plan(paths: PathLike | Iterable[PathLike], vars: Mapping[str, str] | None = 
     return [plan_prepared(p, selected) for p in prepare_all(_paths(paths), vars)]
 
 
-def apply(paths: PathLike | Iterable[PathLike], vars: Mapping[str, str] | None = None,
-          targets: Sequence[str] = (), *, yes: bool = True, parallel: int = 8,
-          replace: Sequence[str] = (), prune: bool = False, max_credits: int | None = None,
-          resubmit_unknown: bool = False, wait: bool = False,
-          timeout: float | None = None, reporter: Reporter | None = None) -> list[Outcome]:
+def apply(
+    paths: PathLike | Iterable[PathLike],
+    vars: Mapping[str, str] | None = None,
+    targets: Sequence[str] = (),
+    *,
+    yes: bool = True,
+    parallel: int = 8,
+    replace: Sequence[str] = (),
+    prune: bool = False,
+    max_credits: int | None = None,
+    resubmit_unknown: bool = False,
+    wait: bool = False,
+    timeout: float | None = None,
+    reporter: Reporter | None = None,
+) -> list[Outcome]:
     """Make the specs' videos exist, as `reelform apply --yes` does, and return one
     ``Outcome`` per video of the plan (``status``: completed, failed, running,
     pending, unknown, pruned, skipped; ``ok`` is True for the good ones).
@@ -116,16 +129,20 @@ def apply(paths: PathLike | Iterable[PathLike], vars: Mapping[str, str] | None =
             plans = [force_replace(p, replace) for p in plans]
         credits = total_estimate(plans).credits
         if max_credits is not None and credits > max_credits:
-            raise ConfigError(f"the plan needs about {credits:,} JoggAI credits, more than "
-                              f"max_credits={max_credits:,}; nothing was done")
+            raise ConfigError(
+                f"the plan needs about {credits:,} JoggAI credits, more than "
+                f"max_credits={max_credits:,}; nothing was done"
+            )
         if not any(p.changes for p in plans):
             return []
         if not yes and not _confirm(plans):
             return []
-        options = ApplyOptions(parallel=parallel, resubmit_unknown=resubmit_unknown,
-                               prune=prune, timeout=timeout)
-        return asyncio.run(apply_plans(prepared, plans, options, reporter or SilentReporter(),
-                                       env=environment()))
+        options = ApplyOptions(
+            parallel=parallel, resubmit_unknown=resubmit_unknown, prune=prune, timeout=timeout
+        )
+        return asyncio.run(
+            apply_plans(prepared, plans, options, reporter or SilentReporter(), env=environment())
+        )
 
 
 class SilentReporter:

@@ -28,8 +28,12 @@ class Batched(Generic[T, R]):
     everything its callers did before calling.
     """
 
-    def __init__(self, work: Callable[[Sequence[T]], Sequence[R | Exception]], *,
-                 discard: Callable[[T, R], None] | None = None) -> None:
+    def __init__(
+        self,
+        work: Callable[[Sequence[T]], Sequence[R | Exception]],
+        *,
+        discard: Callable[[T, R], None] | None = None,
+    ) -> None:
         self._work = work
         self._discard = discard
         self._waiting: list[tuple[T, asyncio.Future[R]]] = []

@@ -88,11 +88,11 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except Exception:
         click.echo(redact(traceback.format_exc()), err=True)
-        click.echo("reelform: internal error (a bug; please report it with the text above)",
-                   err=True)
+        click.echo(
+            "reelform: internal error (a bug; please report it with the text above)", err=True
+        )
         return 3
     return result if isinstance(result, int) else 0
-
 
 
 def run() -> None:

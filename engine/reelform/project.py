@@ -57,25 +57,34 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def prepare(path: Path, var_overrides: Mapping[str, str] | None = None, *,
-            lock_reader: Callable[[Path], LockState] = read_lock) -> Prepared:
+def prepare(
+    path: Path,
+    var_overrides: Mapping[str, str] | None = None,
+    *,
+    lock_reader: Callable[[Path], LockState] = read_lock,
+) -> Prepared:
     """``lock_reader``: `watch` passes a cached reader so an unchanged lockfile is not
     parsed again on every keystroke."""
     with _gc_paused():
         return _prepare(path, var_overrides, lock_reader)
 
 
-def _prepare(path: Path, var_overrides: Mapping[str, str] | None,
-             lock_reader: Callable[[Path], LockState]) -> Prepared:
+def _prepare(
+    path: Path, var_overrides: Mapping[str, str] | None, lock_reader: Callable[[Path], LockState]
+) -> Prepared:
     # The lockfile is read on the other core while the spec expands (state/preload.py).
-    preload = Preload.start(path.with_suffix(".lock"), path.parent) \
-        if lock_reader is read_lock else None
+    preload = (
+        Preload.start(path.with_suffix(".lock"), path.parent) if lock_reader is read_lock else None
+    )
     try:
         spec, problems = expand_spec(path, var_overrides)
     finally:
         summary = preload.result() if preload is not None else None
-    lock = DeferredLock(spec.lock_path, summary) if summary is not None else \
-        lock_reader(spec.lock_path)
+    lock = (
+        DeferredLock(spec.lock_path, summary)
+        if summary is not None
+        else lock_reader(spec.lock_path)
+    )
     facts: dict[str, FileFacts | None] = {}
     for name, decl in spec.assets.items():
         if decl.path is None or not decl.path.is_file():  # a missing file is reported
@@ -86,18 +95,21 @@ def _prepare(path: Path, var_overrides: Mapping[str, str] | None,
         try:
             facts[name] = probe(decl.path, FileFacts.from_json(cached) if cached else None)
         except OSError as exc:
-            problems.append(spec.source.problem(("assets", name),
-                                                f"asset {name!r}: {exc.strerror or exc}"))
+            problems.append(
+                spec.source.problem(("assets", name), f"asset {name!r}: {exc.strerror or exc}")
+            )
             facts[name] = None
     problems += fit_problems(spec, facts)
     if problems:
         raise SpecError(problems)
-    return Prepared(spec, lock, facts, requests_for(spec, facts), avatar_requests(spec, facts),
-                    summary)
+    return Prepared(
+        spec, lock, facts, requests_for(spec, facts), avatar_requests(spec, facts), summary
+    )
 
 
-def prepare_all(targets: Sequence[Path], var_overrides: Mapping[str, str] | None = None
-                ) -> list[Prepared]:
+def prepare_all(
+    targets: Sequence[Path], var_overrides: Mapping[str, str] | None = None
+) -> list[Prepared]:
     """Prepare every spec under ``targets``; report the problems of all of them at once."""
     prepared: list[Prepared] = []
     problems: list[Problem] = []
@@ -107,9 +119,13 @@ def prepare_all(targets: Sequence[Path], var_overrides: Mapping[str, str] | None
         # a.yaml and a.yml would both be locked by a.lock, each orphaning the other's videos.
         other = locks.setdefault(path.with_suffix(".lock").resolve(), path)
         if other is not path:
-            problems.append(Problem(Location(str(path), 1, 1),
-                                    f"shares its lockfile {path.with_suffix('.lock')} with "
-                                    f"{other}; rename one of them"))
+            problems.append(
+                Problem(
+                    Location(str(path), 1, 1),
+                    f"shares its lockfile {path.with_suffix('.lock')} with "
+                    f"{other}; rename one of them",
+                )
+            )
     for path in paths:
         try:
             prepared.append(prepare(path, var_overrides))
@@ -139,33 +155,46 @@ def _shared_outputs(prepared: Sequence[Prepared]) -> list[Problem]:
                     continue
                 count = clashes[other.spec.path] = clashes.get(other.spec.path, 0) + 1
                 if count <= 3:
-                    problems.append(Problem(
-                        item.spec.locate_video(video, ("name",)),
-                        f"video {video.name!r} is also made by {other.spec.path}, into the "
-                        f"same output folder {item.spec.output_dir}"))
+                    problems.append(
+                        Problem(
+                            item.spec.locate_video(video, ("name",)),
+                            f"video {video.name!r} is also made by {other.spec.path}, into the "
+                            f"same output folder {item.spec.output_dir}",
+                        )
+                    )
             for other_path, count in clashes.items():
                 if count > 3:
-                    problems.append(Problem(Location(str(item.spec.path), 1, 1),
-                                            f"{count - 3:,} more videos are also made by "
-                                            f"{other_path} into {item.spec.output_dir}"))
+                    problems.append(
+                        Problem(
+                            Location(str(item.spec.path), 1, 1),
+                            f"{count - 3:,} more videos are also made by "
+                            f"{other_path} into {item.spec.output_dir}",
+                        )
+                    )
     return problems
 
 
-def avatar_requests(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]
-                    ) -> list[AvatarRequest]:
+def avatar_requests(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]) -> list[AvatarRequest]:
     """The photo avatars the spec's videos use, once per provider that needs them."""
-    used = sorted({(v.video.avatar.photo, v.provider) for v in spec.videos
-                   if v.video.avatar is not None and v.video.avatar.photo is not None})
+    used = sorted(
+        {
+            (v.video.avatar.photo, v.provider)
+            for v in spec.videos
+            if v.video.avatar is not None and v.video.avatar.photo is not None
+        }
+    )
     result = []
     for name, provider in used:
         inputs = photo_avatar_inputs(spec, name, facts)
-        result.append(AvatarRequest(name, provider, inputs, digest(inputs),
-                                    spec.head.avatars[name].model))
+        result.append(
+            AvatarRequest(name, provider, inputs, digest(inputs), spec.head.avatars[name].model)
+        )
     return result
 
 
-def observe_outputs(prepared: Prepared, hash_file: Callable[[Path], str] | None = None
-                    ) -> dict[str, OutputStatus]:
+def observe_outputs(
+    prepared: Prepared, hash_file: Callable[[Path], str] | None = None
+) -> dict[str, OutputStatus]:
     """The state of each completed video's output file, hashing only what changed.
 
     ``hash_file``: `watch` passes a memo, so outputs whose mtime differs from the
@@ -188,19 +217,28 @@ def target_filter(patterns: Sequence[str]) -> Callable[[str], bool] | None:
     return lambda name: any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def plan_prepared(prepared: Prepared, selected: Callable[[str], bool] | None = None, *,
-                  hash_file: Callable[[Path], str] | None = None) -> SpecPlan:
+def plan_prepared(
+    prepared: Prepared,
+    selected: Callable[[str], bool] | None = None,
+    *,
+    hash_file: Callable[[Path], str] | None = None,
+) -> SpecPlan:
     with _gc_paused():
         unchanged = _unchanged_plan(prepared, selected)
         if unchanged is not None:
             return unchanged
-        return diff(str(prepared.spec.path), prepared.requests, prepared.avatars, prepared.lock,
-                    observe_outputs(prepared, hash_file), str(prepared.spec.lock_path),
-                    selected)
+        return diff(
+            str(prepared.spec.path),
+            prepared.requests,
+            prepared.avatars,
+            prepared.lock,
+            observe_outputs(prepared, hash_file),
+            str(prepared.spec.lock_path),
+            selected,
+        )
 
 
-def _unchanged_plan(prepared: Prepared, selected: Callable[[str], bool] | None
-                    ) -> SpecPlan | None:
+def _unchanged_plan(prepared: Prepared, selected: Callable[[str], bool] | None) -> SpecPlan | None:
     """The plan straight from a lockfile summary, when nothing at all changed.
 
     Anything else (a changed video, an orphan, a photo avatar to make) returns None
@@ -224,5 +262,6 @@ def _unchanged_plan(prepared: Prepared, selected: Callable[[str], bool] | None
         if entry.get("fingerprint") != avatar.fingerprint or entry.get("status") != "completed":
             return None
     requests = {r.name: r for r in prepared.requests if wanted(r.name)}
-    return SpecPlan(str(prepared.spec.path), str(prepared.spec.lock_path), summary.digest, (),
-                    count, requests)
+    return SpecPlan(
+        str(prepared.spec.path), str(prepared.spec.lock_path), summary.digest, (), count, requests
+    )

@@ -40,10 +40,13 @@ def spec(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_import_reelform_loads_nothing_else() -> None:
-    code = ("import sys, reelform; print(sorted(m for m in sys.modules "
-            "if m.split('.')[0] in ('reelform', 'pydantic', 'jinja2', 'httpx', 'typing')))")
-    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True).stdout.strip()
+    code = (
+        "import sys, reelform; print(sorted(m for m in sys.modules "
+        "if m.split('.')[0] in ('reelform', 'pydantic', 'jinja2', 'httpx', 'typing')))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert loaded == "['reelform']"
 
 
@@ -60,13 +63,16 @@ def test_load_raises_spec_error_with_located_problems(spec: Path) -> None:
     with pytest.raises(SpecError) as caught:
         reelform.load(spec)
     assert [str(p) for p in caught.value.problems] == [
-        f"{spec}:10:3: unknown key 'aspekt'; did you mean 'aspect'?"]
+        f"{spec}:10:3: unknown key 'aspekt'; did you mean 'aspect'?"
+    ]
 
 
 def test_plan_takes_files_folders_and_targets(spec: Path) -> None:
     [plan] = reelform.plan("specs")
-    assert [(i.action.value, i.name) for i in plan.items] == [("create", "hi-1"),
-                                                              ("create", "hi-2")]
+    assert [(i.action.value, i.name) for i in plan.items] == [
+        ("create", "hi-1"),
+        ("create", "hi-2"),
+    ]
     [only] = reelform.plan([spec], targets=["*-2"])
     assert [i.name for i in only.items] == ["hi-2"]
     assert only.estimate.videos == 1
@@ -89,8 +95,10 @@ def test_plan_and_apply_stay_callable_after_their_packages_are_imported() -> Non
 @pytest.mark.slow
 def test_apply_renders_records_and_is_idempotent(spec: Path) -> None:
     outcomes = reelform.apply(spec, parallel=2)
-    assert sorted((o.name, o.status) for o in outcomes) == [("hi-1", "completed"),
-                                                            ("hi-2", "completed")]
+    assert sorted((o.name, o.status) for o in outcomes) == [
+        ("hi-1", "completed"),
+        ("hi-2", "completed"),
+    ]
     assert sorted(p.name for p in (spec.parent / "out").iterdir()) == ["hi-1.mp4", "hi-2.mp4"]
     assert spec.with_suffix(".lock").is_file()
     assert reelform.apply(spec) == []  # nothing to do the second time
@@ -106,7 +114,8 @@ def test_apply_takes_the_spec_lock_like_the_cli(spec: Path) -> None:
 
 
 def test_apply_refuses_max_credits_and_unconfirmed_runs(
-        spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec.write_text(SPEC.replace("version: 1", "version: 1\nprovider: jogg"))
     with pytest.raises(ConfigError, match="more than max_credits=1"):
         reelform.apply(spec, max_credits=1)
@@ -123,8 +132,9 @@ def test_docstrings_show_examples() -> None:
         assert function.__doc__ and "reelform." in textwrap.dedent(function.__doc__)
 
 
-def test_apply_reads_keys_from_a_dotenv_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                             ) -> None:
+def test_apply_reads_keys_from_a_dotenv_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Like the CLI (DESIGN.md 7): a key in .env reaches the provider; here a jogg video
     against a port where nothing listens fails with a connection error, not with
     'JOGG_API_KEY is not set'."""
@@ -135,7 +145,8 @@ def test_apply_reads_keys_from_a_dotenv_file(tmp_path: Path, monkeypatch: pytest
     (tmp_path / ".env").write_text("JOGG_API_KEY=from-dotenv-123\n")
     (tmp_path / "s.yaml").write_text(
         "version: 1\nprovider: jogg\nvideos:\n  - name: a\n    avatar: {id: 81}\n"
-        "    voice: {voice_id: v, script: Hi}\n")
+        "    voice: {voice_id: v, script: Hi}\n"
+    )
     outcomes = reelform.apply(tmp_path / "s.yaml", yes=True)
     assert len(outcomes) == 1 and not outcomes[0].ok
     assert "JOGG_API_KEY" not in (outcomes[0].reason or "")
@@ -143,8 +154,10 @@ def test_apply_reads_keys_from_a_dotenv_file(tmp_path: Path, monkeypatch: pytest
 
 def test_apply_with_no_time_left_sends_nothing(spec: Path) -> None:
     outcomes = reelform.apply(spec, timeout=0)
-    assert sorted((o.name, o.status) for o in outcomes) == [("hi-1", "pending"),
-                                                            ("hi-2", "pending")]
+    assert sorted((o.name, o.status) for o in outcomes) == [
+        ("hi-1", "pending"),
+        ("hi-2", "pending"),
+    ]
     assert not any(o.ok for o in outcomes)
     assert not (spec.parent / "out").exists() or not any((spec.parent / "out").iterdir())
     [plan] = reelform.plan(spec)

@@ -52,10 +52,15 @@ class SimServer:
         return self.sim.config
 
     def env(self, **extra: str) -> dict[str, str]:
-        return {"JOGG_BASE_URL": f"{self.base}/jogg", "MIRAKO_BASE_URL": f"{self.base}/mirako",
-                "JOGG_API_KEY": JOGG_KEY, "MIRAKO_API_KEY": MIRAKO_KEY,
-                "JOGG_WEBHOOK_SECRET": self.config.jogg_webhook_secret,
-                "REELFORM_TIME_SCALE": str(SCALE), **extra}
+        return {
+            "JOGG_BASE_URL": f"{self.base}/jogg",
+            "MIRAKO_BASE_URL": f"{self.base}/mirako",
+            "JOGG_API_KEY": JOGG_KEY,
+            "MIRAKO_API_KEY": MIRAKO_KEY,
+            "JOGG_WEBHOOK_SECRET": self.config.jogg_webhook_secret,
+            "REELFORM_TIME_SCALE": str(SCALE),
+            **extra,
+        }
 
     def mark(self) -> int:
         return len(self.sim.requests)
@@ -69,32 +74,47 @@ class SimServer:
         Requests answered 429 or 5xx are left out: the provider did not take them, and
         apply rightly sends them again (a scaled rate-limit window is only milliseconds
         long, so timing jitter can earn a 429 now and then)."""
-        return [r for r in self.requests(since) if r.method == "POST" and r.path in CREATE_PATHS
-                and not (r.status is not None and (r.status == 429 or r.status >= 500))]
+        return [
+            r
+            for r in self.requests(since)
+            if r.method == "POST"
+            and r.path in CREATE_PATHS
+            and not (r.status is not None and (r.status == 429 or r.status >= 500))
+        ]
 
     def posts(self, since: int = 0) -> list[RequestRecord]:
         """Every POST or PUT that changes something at a provider (not /_sim)."""
-        return [r for r in self.requests(since) if r.method in ("POST", "PUT")
-                and not r.path.startswith("/_sim")]
+        return [
+            r
+            for r in self.requests(since)
+            if r.method in ("POST", "PUT") and not r.path.startswith("/_sim")
+        ]
 
     def uploads(self, since: int = 0) -> list[RequestRecord]:
-        return [r for r in self.requests(since) if r.method == "POST"
-                and r.path.endswith("/upload/asset")]
+        return [
+            r
+            for r in self.requests(since)
+            if r.method == "POST" and r.path.endswith("/upload/asset")
+        ]
 
     def status_gets(self, since: int = 0) -> list[RequestRecord]:
-        return [r for r in self.requests(since) if r.method == "GET" and (
-            "/avatar_video/" in r.path or r.path == "/jogg/v1/project"
-            or r.path.endswith("/status"))]
+        return [
+            r
+            for r in self.requests(since)
+            if r.method == "GET"
+            and (
+                "/avatar_video/" in r.path
+                or r.path == "/jogg/v1/project"
+                or r.path.endswith("/status")
+            )
+        ]
 
 
 def scaled_config(**changes: Any) -> SimConfig:
     """The simulator at SCALE, its rate-limit window scaled alike."""
-    fields: dict[str, Any] = {"time_scale": SCALE, "seed": 11,
-                              "rate_window_seconds": 60 * SCALE}
+    fields: dict[str, Any] = {"time_scale": SCALE, "seed": 11, "rate_window_seconds": 60 * SCALE}
     fields.update(changes)
     return SimConfig(**fields)
-
-
 
 
 # --- project files ------------------------------------------------------------------
@@ -137,13 +157,22 @@ class Project:
             path.write_text(textwrap.dedent(content).lstrip("\n"), encoding="utf-8")
         return path
 
-    def jogg_spec(self, count: int, name: str = "spec.yaml", *, api_version: str = "v2",
-                  prefix: str = "v", extra: str = "") -> Path:
+    def jogg_spec(
+        self,
+        count: int,
+        name: str = "spec.yaml",
+        *,
+        api_version: str = "v2",
+        prefix: str = "v",
+        extra: str = "",
+    ) -> Path:
         """``count`` JoggAI script videos, one per CSV row."""
         stem = Path(name).stem
         rows = "id,text\n" + "".join(f"{i},Hello number {i}\n" for i in range(1, count + 1))
         self.write(f"data/{stem}.csv", rows)
-        return self.write(name, f"""
+        return self.write(
+            name,
+            f"""
             version: 1
             provider: jogg
             output: out/{stem}
@@ -157,7 +186,8 @@ class Project:
                 for_each: rows
                 voice: {{script: "{{{{ row.text }}}}"}}
             {extra}
-        """)
+        """,
+        )
 
     def lock(self, spec: str = "spec.yaml") -> LockState:
         return read_lock((self.root / spec).with_suffix(".lock"))
@@ -165,7 +195,6 @@ class Project:
     def outputs(self, stem: str = "spec") -> list[Path]:
         folder = self.root / "out" / stem
         return sorted(folder.iterdir()) if folder.is_dir() else []
-
 
 
 # --- running apply ------------------------------------------------------------------
@@ -185,8 +214,7 @@ class Result:
 class InProcess:
     """`reelform ...` through ``cli.main`` in this process, with the sim's environment."""
 
-    def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-                 ) -> None:
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
         self.monkeypatch = monkeypatch
         self.capsys = capsys
 
@@ -203,22 +231,38 @@ class InProcess:
         return Result(code, captured.out, captured.err)
 
 
-
-
 def subprocess_env(env: dict[str, str]) -> dict[str, str]:
     return {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
 
 
-def run_cli(args: list[str], env: dict[str, str], cwd: Path, *, timeout: float = 120,
-            stdin: Any = subprocess.DEVNULL) -> Result:
+def run_cli(
+    args: list[str],
+    env: dict[str, str],
+    cwd: Path,
+    *,
+    timeout: float = 120,
+    stdin: Any = subprocess.DEVNULL,
+) -> Result:
     """`reelform ARGS` as a real process."""
-    done = subprocess.run([sys.executable, "-m", "reelform", *args], cwd=cwd,
-                          env=subprocess_env(env), capture_output=True, text=True,
-                          timeout=timeout, stdin=stdin)
+    done = subprocess.run(
+        [sys.executable, "-m", "reelform", *args],
+        cwd=cwd,
+        env=subprocess_env(env),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=stdin,
+    )
     return Result(done.returncode, done.stdout, done.stderr)
 
 
 def start_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "reelform", *args], cwd=cwd,
-                            env=subprocess_env(env), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "reelform", *args],
+        cwd=cwd,
+        env=subprocess_env(env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        text=True,
+    )

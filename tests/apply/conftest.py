@@ -30,14 +30,14 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Project:
 
 
 @pytest.fixture
-def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-        sim: SimServer) -> InProcess:
+def cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], sim: SimServer
+) -> InProcess:
     runner = InProcess(monkeypatch, capsys)
     runner.use(sim.env())
     return runner
 
 
 @pytest.fixture
-def local_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-              ) -> InProcess:
+def local_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> InProcess:
     return InProcess(monkeypatch, capsys)

@@ -15,7 +15,9 @@ MOTION = "/jogg/v2/photo_avatar/add_motion"
 
 def photo_spec(project: Project) -> None:
     project.write("assets/founder.png", png_bytes(800, 800))
-    project.write("spec.yaml", f"""
+    project.write(
+        "spec.yaml",
+        f"""
         version: 1
         provider: jogg
         output: out/spec
@@ -28,7 +30,8 @@ def photo_spec(project: Project) -> None:
         videos:
           - {{name: f1, voice: {{script: "One."}}}}
           - {{name: f2, voice: {{script: "Two."}}}}
-    """)
+    """,
+    )
 
 
 def motions(sim: SimServer, since: int = 0) -> int:
@@ -36,15 +39,21 @@ def motions(sim: SimServer, since: int = 0) -> int:
 
 
 def test_an_interrupted_photo_avatar_is_unknown_until_a_person_decides(
-        cli: InProcess, sim: SimServer, project: Project) -> None:
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     """A crash between the avatar's durable intent and its motion id: JoggAI cannot be
     asked whether it made one, so apply neither waits for nor re-creates it."""
     photo_spec(project)
     [avatar] = prepare(Path("spec.yaml")).avatars
     state = read_lock(project.root / "spec.lock")
-    state.avatars[avatar.lock_key] = {"fingerprint": avatar.fingerprint, "inputs": avatar.inputs,
-                                      "provider": "jogg", "model": avatar.model,
-                                      "status": "submitting", "submitted_at": "2026-01-01T00:00Z"}
+    state.avatars[avatar.lock_key] = {
+        "fingerprint": avatar.fingerprint,
+        "inputs": avatar.inputs,
+        "provider": "jogg",
+        "model": avatar.model,
+        "status": "submitting",
+        "submitted_at": "2026-01-01T00:00Z",
+    }
     write_lock(project.root / "spec.lock", state)
 
     for _ in range(2):  # found interrupted, then already recorded unknown

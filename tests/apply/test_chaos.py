@@ -68,12 +68,16 @@ def chaos_spec(project: Project) -> None:
 
     project.write("assets/intro.wav", wav_bytes(2.0, 16000, tone=5))
     project.write("assets/founder.png", png_bytes(800, 800))
-    kinds = ["photo" if i % 7 == 0 else "audio" if i % 5 == 0 else "script"
-             for i in range(1, VIDEOS + 1)]
-    rows = "id,kind,text\n" + "".join(f"{i},{k},Hello number {i}\n"
-                                      for i, k in enumerate(kinds, start=1))
+    kinds = [
+        "photo" if i % 7 == 0 else "audio" if i % 5 == 0 else "script" for i in range(1, VIDEOS + 1)
+    ]
+    rows = "id,kind,text\n" + "".join(
+        f"{i},{k},Hello number {i}\n" for i, k in enumerate(kinds, start=1)
+    )
     project.write("data/spec.csv", rows)
-    project.write("spec.yaml", f"""
+    project.write(
+        "spec.yaml",
+        f"""
         version: 1
         provider: jogg
         output: out/spec
@@ -98,7 +102,8 @@ def chaos_spec(project: Project) -> None:
             when: "{{{{ row.kind == 'photo' }}}}"
             avatar: {{photo: founder}}
             voice: {{script: "{{{{ row.text }}}}"}}
-    """)
+    """,
+    )
 
 
 def plan_actions(project: Project, env: dict[str, str]) -> dict[str, str]:
@@ -169,16 +174,18 @@ def test_twenty_sigkills_never_pay_twice_unasked(sim: SimServer, project: Projec
     killed_during = Counter[str]()
     with httpx.Client() as http:
         for _round in range(KILLS):
-            process = start_cli(["apply", "--yes", "--parallel", "16", "spec.yaml"], env,
-                                project.root)
+            process = start_cli(
+                ["apply", "--yes", "--parallel", "16", "spec.yaml"], env, project.root
+            )
             events = follow(process)
             if rng.random() < 0.5:  # at a random instant, start-up included
                 deadline = time.monotonic() + rng.uniform(0.1, 1.5)
             else:  # after a random number of events, wherever the run is then
                 wanted = rng.randint(1, 40)
                 deadline = time.monotonic() + 15
-                while len(events) < wanted and time.monotonic() < deadline \
-                        and process.poll() is None:
+                while (
+                    len(events) < wanted and time.monotonic() < deadline and process.poll() is None
+                ):
                     time.sleep(0.002)
                 deadline = time.monotonic() + rng.uniform(0.0, 0.03)
             while time.monotonic() < deadline and process.poll() is None:
@@ -227,15 +234,15 @@ def test_twenty_sigkills_never_pay_twice_unasked(sim: SimServer, project: Projec
             assert {n for n, a in actions.items() if a == "unknown"} == unknown
             assert set(actions.values()) <= {"unknown", "retry"}
 
-        again = run_cli(["apply", "--yes", "--resubmit-unknown", "spec.yaml"], env,
-                        project.root)
+        again = run_cli(["apply", "--yes", "--resubmit-unknown", "spec.yaml"], env, project.root)
         assert again.code == 0, again.text
         state = project.lock()
         assert {e["status"] for e in state.videos.values()} == {"completed"}
         assert len(state.videos) == VIDEOS
         check_after_kill(project, env, http)
         assert sorted(p.name for p in project.outputs()) == sorted(
-            f"v{i}.mp4" for i in range(1, VIDEOS + 1))
+            f"v{i}.mp4" for i in range(1, VIDEOS + 1)
+        )
         counts = creates_per_key(sim)
         twice = {keys[k] for k, c in counts.items() if c == 2}
         assert twice <= unknown

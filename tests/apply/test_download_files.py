@@ -29,7 +29,8 @@ async def download_one(files: DownloadFiles, folder: Path, name: str, data: byte
 
 
 def test_concurrent_downloads_share_thread_hops_and_folder_fsyncs(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     folder_syncs: list[Path] = []
     hops = 0
     real_fsync_dir, real_to_thread = download.fsync_dir, asyncio.to_thread
@@ -77,7 +78,8 @@ def test_a_failed_move_fails_only_its_own_download(tmp_path: Path) -> None:
             files.place(partial_file(tmp_path, "fine", b"a")),
             files.place(partial_file(tmp_path, "taken", b"b")),
             files.place(partial_file(tmp_path, "also-fine", b"c")),
-            return_exceptions=True)
+            return_exceptions=True,
+        )
 
     fine, taken, also_fine = asyncio.run(main())
     assert isinstance(fine, int) and isinstance(also_fine, int)
@@ -104,7 +106,8 @@ def test_a_cancelled_download_does_not_stop_the_batch(tmp_path: Path) -> None:
 
 
 def test_a_file_created_for_a_cancelled_download_is_closed_and_removed(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     created: list[BinaryIO] = []
     real_create_all = download._create_all
 

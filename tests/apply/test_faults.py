@@ -17,8 +17,13 @@ from reelform.sim.core import FAIL_REASONS
 
 VIDEOS = 120
 KEY_IN_NAME = re.compile(r"\[(rf-[0-9a-f]+)\]")
-FAULTS = {"error_rate": 0.10, "drop_rate": 0.05, "burst_429_every": 25,
-          "burst_429_length": 4, "render_fail_rate": 0.05}
+FAULTS = {
+    "error_rate": 0.10,
+    "drop_rate": 0.05,
+    "burst_429_every": 25,
+    "burst_429_length": 4,
+    "render_fail_rate": 0.05,
+}
 
 
 def key_of(record_json: dict[str, str]) -> str:
@@ -28,8 +33,9 @@ def key_of(record_json: dict[str, str]) -> str:
 
 
 @pytest.mark.sim(**FAULTS)
-def test_faults_fail_only_what_the_provider_failed(cli: InProcess, sim: SimServer,
-                                                   project: Project) -> None:
+def test_faults_fail_only_what_the_provider_failed(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     project.jogg_spec(VIDEOS)
     first = cli("apply", "--yes", "--parallel", "16", "spec.yaml")
     state = project.lock()
@@ -45,8 +51,7 @@ def test_faults_fail_only_what_the_provider_failed(cli: InProcess, sim: SimServe
     assert any(r.fault.startswith("drop") for r in sim.requests() if r.fault)
 
     # Dropped submits: the answer was lost, so the outcome is unknown.
-    dropped = {key_of(r.json) for r in sim.creates()
-               if r.fault and r.fault.startswith("drop")}
+    dropped = {key_of(r.json) for r in sim.creates() if r.fault and r.fault.startswith("drop")}
     unknown = by_status.get("unknown", set())
     assert {state.videos[n]["key"] for n in unknown} == dropped
     assert unknown, "seeded run without a dropped submit"
@@ -68,11 +73,14 @@ def test_faults_fail_only_what_the_provider_failed(cli: InProcess, sim: SimServe
     # Everything else completed, once, despite 5xx, 429 and dropped polls/uploads.
     assert by_status["completed"] == set(state.videos) - failed - unknown
     assert first.code == 1
-    summary = first.out[first.out.index("Apply:"):]
+    summary = first.out[first.out.index("Apply:") :]
     assert f"{len(failed)} failed" in summary and f"{len(unknown)} unknown" in summary
     for name in failed:
-        assert re.search(rf"failed\s+{re.escape(name)} \(spec.yaml\): "
-                         rf"{re.escape(state.videos[name]['error'])}", summary), name
+        assert re.search(
+            rf"failed\s+{re.escape(name)} \(spec.yaml\): "
+            rf"{re.escape(state.videos[name]['error'])}",
+            summary,
+        ), name
     for name in unknown:
         assert re.search(rf"unknown\s+{re.escape(name)} ", summary), name
 
@@ -84,8 +92,9 @@ def test_faults_fail_only_what_the_provider_failed(cli: InProcess, sim: SimServe
     assert created == {state.videos[n]["key"] for n in failed}
     assert len(sim.creates(before)) == len(failed)
     state = project.lock()
-    assert {n for n, e in state.videos.items() if e["status"] == "completed"} == \
-        set(state.videos) - unknown
+    assert {n for n, e in state.videos.items() if e["status"] == "completed"} == set(
+        state.videos
+    ) - unknown
     assert {n for n, e in state.videos.items() if e["status"] == "unknown"} == unknown
     assert second.code == 1  # the unknown ones are still undecided
     plan = cli("plan", "spec.yaml")
@@ -96,19 +105,23 @@ def test_faults_fail_only_what_the_provider_failed(cli: InProcess, sim: SimServe
 
 @pytest.mark.sim(render_fail_rate=1.0, mirako_fail_status="TIMED_OUT")
 def test_mirako_failures_carry_the_reason_and_one_does_not_stop_the_others(
-        cli: InProcess, sim: SimServer, project: Project) -> None:
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     from applykit import png_bytes, wav_bytes
 
     project.write("assets/face.png", png_bytes())
     project.write("assets/hello.wav", wav_bytes(1.0, 44100))
-    project.write("mirako.yaml", """
+    project.write(
+        "mirako.yaml",
+        """
         version: 1
         provider: mirako
         output: out/mirako
         assets: {face: assets/face.png, hello: assets/hello.wav}
         videos:
           - {name: m1, image: face, voice: {audio: hello}}
-    """)
+    """,
+    )
     project.jogg_spec(2)
     result = cli("apply", "--yes", "mirako.yaml")
     assert result.code == 1
@@ -124,6 +137,9 @@ def test_mirako_failures_carry_the_reason_and_one_does_not_stop_the_others(
     dropped = cli("apply", "--yes", "mirako.yaml", "spec.yaml")
     assert dropped.code == 1
     assert len(sim.creates(before)) == 3  # each sent once: a lost answer is never resent
-    statuses = {n: e["status"] for s in ("mirako.yaml", "spec.yaml")
-                for n, e in project.lock(s).videos.items()}
+    statuses = {
+        n: e["status"]
+        for s in ("mirako.yaml", "spec.yaml")
+        for n, e in project.lock(s).videos.items()
+    }
     assert statuses == {"m1": "unknown", "v1": "unknown", "v2": "unknown"}

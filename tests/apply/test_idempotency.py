@@ -31,8 +31,9 @@ def assert_outputs_match_lock(project: Project, spec: str = "spec.yaml") -> None
 
 
 @pytest.mark.parametrize("api_version", ["v2", "v1"])
-def test_jogg_second_apply_makes_no_request(cli: InProcess, sim: SimServer, project: Project,
-                                            api_version: str) -> None:
+def test_jogg_second_apply_makes_no_request(
+    cli: InProcess, sim: SimServer, project: Project, api_version: str
+) -> None:
     project.jogg_spec(4, api_version=api_version)
     first = cli("apply", "--yes", "spec.yaml")
     assert first.code == 0, first.text
@@ -46,7 +47,9 @@ def test_jogg_second_apply_makes_no_request(cli: InProcess, sim: SimServer, proj
 def mirako_project(project: Project) -> None:
     project.write("assets/face.png", png_bytes())
     project.write("assets/hello.wav", wav_bytes(1.0, 44100))
-    project.write("spec.yaml", f"""
+    project.write(
+        "spec.yaml",
+        f"""
         version: 1
         provider: mirako
         output: out/spec
@@ -59,11 +62,13 @@ def mirako_project(project: Project) -> None:
           - name: by-script
             image: face
             voice: {{script: "Hello from a script.", voice_id: {MIRAKO_VOICE}}}
-    """)
+    """,
+    )
 
 
 def test_mirako_audio_and_script_second_apply_makes_no_request(
-        cli: InProcess, sim: SimServer, project: Project) -> None:
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     mirako_project(project)
     first = cli("apply", "--yes", "spec.yaml")
     assert first.code == 0, first.text
@@ -76,12 +81,15 @@ def test_mirako_audio_and_script_second_apply_makes_no_request(
 
 
 def test_local_second_apply_renders_nothing(local_cli: InProcess, project: Project) -> None:
-    project.write("spec.yaml", """
+    project.write(
+        "spec.yaml",
+        """
         version: 1
         output: out/spec
         videos:
           - {name: hi, voice: {script: "Hi."}}
-    """)
+    """,
+    )
     first = local_cli("apply", "--yes", "spec.yaml")
     assert first.code == 0, first.text
     mtime = (project.root / "out/spec/hi.mp4").stat().st_mtime_ns
@@ -94,10 +102,12 @@ def test_local_second_apply_renders_nothing(local_cli: InProcess, project: Proje
 
 
 def shared_audio_spec(project: Project, name: str, count: int) -> None:
-    project.write(name, f"""
+    project.write(
+        name,
+        f"""
         version: 1
         provider: jogg
-        output: out/{name.removesuffix('.yaml')}
+        output: out/{name.removesuffix(".yaml")}
         assets:
           intro: assets/intro.wav
           same-bytes: assets/copy-of-intro.wav
@@ -110,11 +120,13 @@ def shared_audio_spec(project: Project, name: str, count: int) -> None:
           - {{name: copy, voice: {{audio: same-bytes, voice_id: {VOICE}}}}}
         data:
           rows: [{", ".join(f"{{n: {i}}}" for i in range(count))}]
-    """)
+    """,
+    )
 
 
 def test_an_asset_is_uploaded_once_per_provider_and_content(
-        cli: InProcess, sim: SimServer, project: Project) -> None:
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     """Ten videos in each of two specs, and a second file with the same bytes: one upload."""
     audio = wav_bytes(2.0, 16000, tone=3)
     project.write("specs/assets/intro.wav", audio)
@@ -136,9 +148,12 @@ def test_an_asset_is_uploaded_once_per_provider_and_content(
 
 
 def test_a_photo_avatar_is_created_once_and_used_by_its_videos(
-        cli: InProcess, sim: SimServer, project: Project) -> None:
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     project.write("assets/founder.png", png_bytes(800, 800))
-    project.write("spec.yaml", f"""
+    project.write(
+        "spec.yaml",
+        f"""
         version: 1
         provider: jogg
         output: out/spec
@@ -153,7 +168,8 @@ def test_a_photo_avatar_is_created_once_and_used_by_its_videos(
           - name: "f{{{{ row.n }}}}"
             for_each: rows
             voice: {{script: "Update {{{{ row.n }}}}."}}
-    """)
+    """,
+    )
     result = cli("apply", "--yes", "spec.yaml")
     assert result.code == 0, result.text
     motions = [r for r in sim.posts() if r.path == "/jogg/v2/photo_avatar/add_motion"]
@@ -165,7 +181,8 @@ def test_a_photo_avatar_is_created_once_and_used_by_its_videos(
     creates = sim.creates()
     assert len(creates) == 5
     # every video waited for the avatar and used it as a photo avatar
-    assert {(r.json["avatar"]["avatar_id"], r.json["avatar"]["avatar_type"])
-            for r in creates} == {(avatar["avatar_id"], 1)}
+    assert {(r.json["avatar"]["avatar_id"], r.json["avatar"]["avatar_type"]) for r in creates} == {
+        (avatar["avatar_id"], 1)
+    }
     assert min(r.time for r in creates) > motions[0].time
     assert_second_apply_is_a_no_op(cli, sim, "spec.yaml")

@@ -75,8 +75,9 @@ async def test_prepaid_tokens_belong_to_their_task() -> None:
             assert bucket.acquired == 2
 
 
-def test_a_kill_during_mirako_speech_synthesis_leaves_no_unknown(sim: SimServer,
-                                                                  project: Project) -> None:
+def test_a_kill_during_mirako_speech_synthesis_leaves_no_unknown(
+    sim: SimServer, project: Project
+) -> None:
     """Speech is made before the submit's intent: killed while it is being made, the
     video was never sent and the next plan creates it (no `unknown`, no resume)."""
     import signal
@@ -85,7 +86,9 @@ def test_a_kill_during_mirako_speech_synthesis_leaves_no_unknown(sim: SimServer,
     from applykit import MIRAKO_VOICE, png_bytes, run_cli, start_cli
 
     project.write("assets/face.png", png_bytes())
-    project.write("spec.yaml", f"""
+    project.write(
+        "spec.yaml",
+        f"""
         version: 1
         provider: mirako
         output: out/spec
@@ -94,7 +97,8 @@ def test_a_kill_during_mirako_speech_synthesis_leaves_no_unknown(sim: SimServer,
           - name: spoken
             image: face
             voice: {{script: "Hello there.", voice_id: {MIRAKO_VOICE}}}
-    """)
+    """,
+    )
     sim.config.slow_rate = 1.0
     sim.config.slow_seconds = 3.0
     sim.config.fault_methods = {"POST"}

@@ -15,8 +15,7 @@ from reelform.state.lock import pid_path
 # --- saved plans ----------------------------------------------------------------------
 
 
-def test_a_saved_plan_is_applied_exactly(cli: InProcess, sim: SimServer,
-                                         project: Project) -> None:
+def test_a_saved_plan_is_applied_exactly(cli: InProcess, sim: SimServer, project: Project) -> None:
     project.jogg_spec(3)
     assert cli("apply", "--yes", "--target", "v1", "spec.yaml").code == 0
     project.jogg_spec(5)
@@ -32,8 +31,9 @@ def test_a_saved_plan_is_applied_exactly(cli: InProcess, sim: SimServer,
     assert {e["status"] for e in project.lock().videos.values()} == {"completed"}
 
 
-def test_a_saved_plan_of_another_target_applies_only_that(cli: InProcess, sim: SimServer,
-                                                         project: Project) -> None:
+def test_a_saved_plan_of_another_target_applies_only_that(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     project.jogg_spec(4)
     assert cli("plan", "--target", "v[12]", "--out", "some.plan", "spec.yaml").code == 0
     result = cli("apply", "--yes", "some.plan")
@@ -41,8 +41,7 @@ def test_a_saved_plan_of_another_target_applies_only_that(cli: InProcess, sim: S
     assert sorted(project.lock().videos) == ["v1", "v2"]
 
 
-def test_a_stale_saved_plan_is_refused(cli: InProcess, sim: SimServer,
-                                       project: Project) -> None:
+def test_a_stale_saved_plan_is_refused(cli: InProcess, sim: SimServer, project: Project) -> None:
     project.jogg_spec(3)
     assert cli("plan", "--out", "old.plan", "spec.yaml").code == 0
     project.jogg_spec(4)  # the spec changed since the plan was made
@@ -64,8 +63,9 @@ def test_a_stale_saved_plan_is_refused(cli: InProcess, sim: SimServer,
 # --- selecting and forcing --------------------------------------------------------------
 
 
-def test_target_applies_only_matching_videos(cli: InProcess, sim: SimServer,
-                                             project: Project) -> None:
+def test_target_applies_only_matching_videos(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     project.jogg_spec(12)
     result = cli("apply", "--yes", "--target", "v1?", "--target", "v3", "spec.yaml")
     assert result.code == 0, result.text
@@ -73,8 +73,9 @@ def test_target_applies_only_matching_videos(cli: InProcess, sim: SimServer,
     assert len(sim.creates()) == 4
 
 
-def test_replace_renders_an_unchanged_video_again(cli: InProcess, sim: SimServer,
-                                                  project: Project) -> None:
+def test_replace_renders_an_unchanged_video_again(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     project.jogg_spec(3)
     assert cli("apply", "--yes", "spec.yaml").code == 0
     old = project.lock().videos["v2"]
@@ -87,8 +88,9 @@ def test_replace_renders_an_unchanged_video_again(cli: InProcess, sim: SimServer
     assert (project.root / new["output"]["path"]).is_file()
 
 
-def test_prune_removes_orphans_and_nothing_else(cli: InProcess, sim: SimServer,
-                                                project: Project) -> None:
+def test_prune_removes_orphans_and_nothing_else(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     project.jogg_spec(4)
     assert cli("apply", "--yes", "spec.yaml").code == 0
     lock = project.lock()
@@ -110,12 +112,14 @@ def test_prune_removes_orphans_and_nothing_else(cli: InProcess, sim: SimServer,
     assert after.videos["v1"] == lock.videos["v1"] and after.videos["v2"] == lock.videos["v2"]
     assert after.uploads == lock.uploads and after.files == lock.files
     assert {p.name: p.read_bytes() for p in project.outputs()} == {
-        k: v for k, v in kept.items() if k in ("v1.mp4", "v2.mp4")}
+        k: v for k, v in kept.items() if k in ("v1.mp4", "v2.mp4")
+    }
     assert (project.root / "data/spec.csv").exists() and (project.root / "spec.yaml").exists()
 
 
-def test_max_credits_refuses_before_anything_is_sent(cli: InProcess, sim: SimServer,
-                                                     project: Project) -> None:
+def test_max_credits_refuses_before_anything_is_sent(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     project.jogg_spec(5)
     result = cli("apply", "--yes", "--max-credits", "4", "spec.yaml")
     assert result.code == 1
@@ -149,8 +153,7 @@ def wait_for_holder(project: Project, pid: int) -> dict[str, object]:
         time.sleep(0.01)
 
 
-def test_a_second_apply_stops_naming_the_holder_or_waits(sim: SimServer,
-                                                         project: Project) -> None:
+def test_a_second_apply_stops_naming_the_holder_or_waits(sim: SimServer, project: Project) -> None:
     sim.config.jogg_render_seconds = (1500.0, 1500.0)  # 1.5 s each
     project.jogg_spec(3)
     env = sim.env()
@@ -159,8 +162,10 @@ def test_a_second_apply_stops_naming_the_holder_or_waits(sim: SimServer,
         info = wait_for_holder(project, first.pid)
         second = run_cli(["apply", "--yes", "spec.yaml"], env, project.root)
         assert second.code == 1
-        assert f"another apply is running (pid {first.pid} on {socket.gethostname()} " \
-               f"since {info['since']})" in second.err, second.err
+        assert (
+            f"another apply is running (pid {first.pid} on {socket.gethostname()} "
+            f"since {info['since']})" in second.err
+        ), second.err
         assert first.poll() is None
         before = sim.mark()
         waiting = run_cli(["apply", "--yes", "--wait", "spec.yaml"], env, project.root)
@@ -197,7 +202,8 @@ def test_a_lock_left_by_a_killed_apply_is_taken_over(sim: SimServer, project: Pr
 
 
 def test_resubmit_unknown_covers_a_submit_interrupted_by_a_crash(
-        cli: InProcess, sim: SimServer, project: Project) -> None:
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     """A `submitting` intent left by a crash: plain apply records it `unknown` and sends
     nothing; only `--resubmit-unknown` submits it (the person's decision)."""
     from reelform.state.journal import compact
@@ -208,8 +214,12 @@ def test_resubmit_unknown_covers_a_submit_interrupted_by_a_crash(
     plan = json.loads(cli("plan", "--json", "spec.yaml").out)
     [item] = plan["specs"][0]["items"]
     state = read_lock(project.root / "spec.lock")
-    state.videos["v2"] = {**state.videos["v1"], "status": "submitting", "key": item["key"],
-                          "fingerprint": item["fingerprint"]}
+    state.videos["v2"] = {
+        **state.videos["v1"],
+        "status": "submitting",
+        "key": item["key"],
+        "fingerprint": item["fingerprint"],
+    }
     for field in ("job_id", "output", "completed_at"):
         state.videos["v2"].pop(field, None)
     write_lock(project.root / "spec.lock", state)
@@ -228,8 +238,9 @@ def test_resubmit_unknown_covers_a_submit_interrupted_by_a_crash(
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_ctrl_c_stops_cleanly_and_the_next_apply_resumes(sim: SimServer, project: Project,
-                                                         stop: signal.Signals) -> None:
+def test_ctrl_c_stops_cleanly_and_the_next_apply_resumes(
+    sim: SimServer, project: Project, stop: signal.Signals
+) -> None:
     # SIGTERM too: `docker stop` and CI runners send it, and a runner's workspace
     # (with an unfolded journal) is thrown away after.
     sim.config.jogg_render_seconds = (1500.0, 1500.0)
@@ -254,7 +265,8 @@ def test_ctrl_c_stops_cleanly_and_the_next_apply_resumes(sim: SimServer, project
 
 
 def test_events_go_to_the_journal_and_the_lockfile_is_written_once(
-        sim: SimServer, project: Project) -> None:
+    sim: SimServer, project: Project
+) -> None:
     """Per-event cost O(1): during a run only the journal grows; the lockfile is
     rewritten when the journal is folded in at the end."""
     project.jogg_spec(2)
@@ -276,8 +288,9 @@ def test_events_go_to_the_journal_and_the_lockfile_is_written_once(
     assert set(project.lock().videos) == {f"v{i}" for i in range(1, 7)}
 
 
-def test_a_lockfile_temp_left_by_a_kill_mid_write_is_removed(cli: InProcess, sim: SimServer,
-                                                             project: Project) -> None:
+def test_a_lockfile_temp_left_by_a_kill_mid_write_is_removed(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     project.jogg_spec(1)
     leftover = project.write(".spec.lock.k3x9q1.tmp", '{"version": 1, "vid')
     other = project.write(".other.lock.k3x9q1.tmp", "not ours")
@@ -289,14 +302,14 @@ def test_a_lockfile_temp_left_by_a_kill_mid_write_is_removed(cli: InProcess, sim
 
 
 def test_timeout_stops_submitting_and_waiting_and_the_next_apply_finishes(
-        cli: InProcess, sim: SimServer, project: Project) -> None:
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     sim.config.jogg_render_seconds = (1500.0, 1500.0)  # 1.5 s here: no render ends soon
     project.jogg_spec(5)
 
     def outcomes(result_out: str) -> dict[str, str]:
-        summary = result_out[result_out.index("Apply:"):]
-        return {words[1]: words[0] for line in summary.splitlines()[1:]
-                if (words := line.split())}
+        summary = result_out[result_out.index("Apply:") :]
+        return {words[1]: words[0] for line in summary.splitlines()[1:] if (words := line.split())}
 
     # 500 provider seconds: time to send three renders, none to see them finish.
     first = cli("apply", "--yes", "--timeout", "500s", "--target", "v[1-3]", "spec.yaml")
@@ -304,22 +317,35 @@ def test_timeout_stops_submitting_and_waiting_and_the_next_apply_finishes(
     assert outcomes(first.out) == {"v1": "running", "v2": "running", "v3": "running"}
     assert "still rendering when --timeout ran out" in first.out
     assert {n: e["status"] for n, e in project.lock().videos.items()} == {
-        "v1": "submitted", "v2": "submitted", "v3": "submitted"}
+        "v1": "submitted",
+        "v2": "submitted",
+        "v3": "submitted",
+    }
 
     # No time at all: the running ones are looked at once, the others never sent.
     before = sim.mark()
     second = cli("apply", "--yes", "--timeout", "0", "spec.yaml")
     assert second.code == 1, second.text
-    assert outcomes(second.out) == {"v1": "running", "v2": "running", "v3": "running",
-                                    "v4": "pending", "v5": "pending"}
+    assert outcomes(second.out) == {
+        "v1": "running",
+        "v2": "running",
+        "v3": "running",
+        "v4": "pending",
+        "v5": "pending",
+    }
     assert "not submitted: --timeout ran out first" in second.out
     assert sim.creates(before) == []
     assert set(project.lock().videos) == {"v1", "v2", "v3"}  # no intent for v4, v5
 
     plan = cli("plan", "--json", "spec.yaml")
     actions = {i["name"]: i["action"] for i in json.loads(plan.out)["specs"][0]["items"]}
-    assert actions == {"v1": "resume", "v2": "resume", "v3": "resume",
-                       "v4": "create", "v5": "create"}
+    assert actions == {
+        "v1": "resume",
+        "v2": "resume",
+        "v3": "resume",
+        "v4": "create",
+        "v5": "create",
+    }
 
     before = sim.mark()
     third = cli("apply", "--yes", "spec.yaml")
@@ -331,7 +357,8 @@ def test_timeout_stops_submitting_and_waiting_and_the_next_apply_finishes(
 
 
 def test_timeout_tells_a_changed_video_apart_from_a_running_one(
-        cli: InProcess, sim: SimServer, project: Project) -> None:
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     # v1's old render is still running (`submitted`) when its script changes: with no
     # time left, the new render was never sent, so it is pending, not "still rendering".
     sim.config.jogg_render_seconds = (1500.0, 1500.0)
@@ -356,7 +383,15 @@ def test_timeout_must_be_a_duration(cli: InProcess, sim: SimServer, project: Pro
 def test_durations() -> None:
     from reelform.commands.apply import parse_duration
 
-    cases = {"90": 90.0, "90s": 90.0, "45m": 2700.0, "2h": 7200.0, "1h30m": 5400.0,
-             "1.5h": 5400.0, " 10M ": 600.0, "1m30s": 90.0}
+    cases = {
+        "90": 90.0,
+        "90s": 90.0,
+        "45m": 2700.0,
+        "2h": 7200.0,
+        "1h30m": 5400.0,
+        "1.5h": 5400.0,
+        " 10M ": 600.0,
+        "1m30s": 90.0,
+    }
     for text, seconds in cases.items():
         assert parse_duration(None, None, text) == seconds, text  # type: ignore[arg-type]

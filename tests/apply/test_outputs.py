@@ -9,7 +9,8 @@ from applykit import InProcess, Project, SimServer
 
 
 def test_missing_and_edited_outputs_are_downloaded_not_rendered(
-        cli: InProcess, sim: SimServer, project: Project) -> None:
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     project.jogg_spec(3)
     assert cli("apply", "--yes", "spec.yaml").code == 0
     lock = project.lock()
@@ -35,11 +36,14 @@ def test_missing_and_edited_outputs_are_downloaded_not_rendered(
     assert cli("plan", "--detailed-exitcode", "spec.yaml").code == 0
 
 
-def test_local_apply_writes_real_mp4_files_and_nothing_else(local_cli: InProcess,
-                                                            project: Project) -> None:
+def test_local_apply_writes_real_mp4_files_and_nothing_else(
+    local_cli: InProcess, project: Project
+) -> None:
     import av
 
-    project.write("spec.yaml", """
+    project.write(
+        "spec.yaml",
+        """
         version: 1
         output: out/spec
         data: {rows: [{n: 1}, {n: 2}]}
@@ -49,7 +53,8 @@ def test_local_apply_writes_real_mp4_files_and_nothing_else(local_cli: InProcess
             avatar: {id: 2}
             aspect: landscape
             voice: {script: "Hello number {{ row.n }}."}
-    """)
+    """,
+    )
     result = local_cli("apply", "--yes", "spec.yaml")
     assert result.code == 0, result.text
     names = sorted(p.name for p in (project.root / "out/spec").iterdir())
@@ -57,8 +62,9 @@ def test_local_apply_writes_real_mp4_files_and_nothing_else(local_cli: InProcess
     lock = project.lock()
     for name in ("local-1", "local-2"):
         path = project.root / "out/spec" / f"{name}.mp4"
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == \
-            lock.videos[name]["output"]["sha256"]
+        assert (
+            hashlib.sha256(path.read_bytes()).hexdigest() == lock.videos[name]["output"]["sha256"]
+        )
     with av.open(str(project.root / "out/spec/local-1.mp4")) as container:
         stream = container.streams.video[0]
         frames = [frame for _, frame in zip(range(3), container.decode(stream), strict=False)]
@@ -67,8 +73,9 @@ def test_local_apply_writes_real_mp4_files_and_nothing_else(local_cli: InProcess
         assert container.streams.audio, "the voice track is missing"
 
 
-def test_an_unwritable_output_fails_that_video_only(cli: InProcess, sim: SimServer,
-                                                    project: Project) -> None:
+def test_an_unwritable_output_fails_that_video_only(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     """A folder where v2.mp4 should go: v2 fails with a reason, the others complete."""
     project.jogg_spec(3)
     (project.root / "out/spec/v2.mp4").mkdir(parents=True)
@@ -79,8 +86,9 @@ def test_an_unwritable_output_fails_that_video_only(cli: InProcess, sim: SimServ
     assert "v2 (spec.yaml): download failed" in result.out
     lock = project.lock()
     assert lock.videos["v1"]["output"]["sha256"] and lock.videos["v3"]["output"]["sha256"]
-    assert not [p.name for p in (project.root / "out/spec").iterdir()
-                if p.name.startswith(".reelform-")]
+    assert not [
+        p.name for p in (project.root / "out/spec").iterdir() if p.name.startswith(".reelform-")
+    ]
     (project.root / "out/spec/v2.mp4").rmdir()
     before = sim.mark()
     again = cli("apply", "--yes", "spec.yaml")
@@ -89,7 +97,8 @@ def test_an_unwritable_output_fails_that_video_only(cli: InProcess, sim: SimServ
 
 
 def test_an_expired_output_url_is_asked_again_not_rendered_again(
-        cli: InProcess, sim: SimServer, project: Project) -> None:
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     from reelform.state.lockfile import read_lock, write_lock
 
     project.jogg_spec(2)
@@ -104,7 +113,8 @@ def test_an_expired_output_url_is_asked_again_not_rendered_again(
     assert result.code == 0, result.text
     assert sim.posts(before) == []
     assert [r.path for r in sim.status_gets(before)] == [
-        f"/jogg/v2/avatar_video/{state.videos['v1']['job_id']}"]
+        f"/jogg/v2/avatar_video/{state.videos['v1']['job_id']}"
+    ]
     entry = project.lock().videos["v1"]
     assert entry["output"]["url"] == real_url
     data = (project.root / "out/spec/v1.mp4").read_bytes()

@@ -12,8 +12,9 @@ import sys
 from applykit import InProcess, Project, SimServer, subprocess_env
 
 
-def test_json_is_one_parseable_event_per_line(cli: InProcess, sim: SimServer,
-                                              project: Project) -> None:
+def test_json_is_one_parseable_event_per_line(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     project.jogg_spec(3)
     result = cli("apply", "--yes", "--json", "spec.yaml")
     assert result.code == 0, result.text
@@ -21,15 +22,17 @@ def test_json_is_one_parseable_event_per_line(cli: InProcess, sim: SimServer,
     kinds = [e["event"] for e in events]
     for kind in ("submitted", "rendered", "downloaded"):
         assert sorted(e["name"] for e in events if e["event"] == kind) == ["v1", "v2", "v3"]
-    assert {"event": "planned", "phase": "render", "count": 3}.items() <= \
-        next(e for e in events if e.get("phase") == "render").items()
+    assert {"event": "planned", "phase": "render", "count": 3}.items() <= next(
+        e for e in events if e.get("phase") == "render"
+    ).items()
     assert all(isinstance(e["t"], float | int) for e in events)
     assert kinds.index("submitted") < kinds.index("rendered") < kinds.index("downloaded")
     assert "Apply: 3 completed." in result.err
 
 
-def test_plain_mode_prints_one_line_per_event(cli: InProcess, sim: SimServer,
-                                              project: Project) -> None:
+def test_plain_mode_prints_one_line_per_event(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     project.jogg_spec(3)
     result = cli("apply", "--yes", "spec.yaml")
     assert result.code == 0, result.text
@@ -38,16 +41,22 @@ def test_plain_mode_prints_one_line_per_event(cli: InProcess, sim: SimServer,
     matches = [pattern.match(line) for line in lines]
     assert all(matches), lines
     assert sorted((m.group(1), m.group(2)) for m in matches if m) == sorted(
-        (kind, f"v{i}") for kind in ("submitted", "rendered", "downloaded") for i in (1, 2, 3))
+        (kind, f"v{i}") for kind in ("submitted", "rendered", "downloaded") for i in (1, 2, 3)
+    )
     assert "Apply: 3 completed." in result.out
 
 
 def test_a_terminal_gets_the_live_display(sim: SimServer, project: Project) -> None:
     project.jogg_spec(3)
     leader, follower = pty.openpty()
-    process = subprocess.Popen([sys.executable, "-m", "reelform", "apply", "--yes", "spec.yaml"],
-                               cwd=project.root, env=subprocess_env(sim.env()),
-                               stdin=follower, stdout=follower, stderr=follower)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "reelform", "apply", "--yes", "spec.yaml"],
+        cwd=project.root,
+        env=subprocess_env(sim.env()),
+        stdin=follower,
+        stdout=follower,
+        stderr=follower,
+    )
     os.close(follower)
     chunks = []
     while True:
@@ -65,13 +74,16 @@ def test_a_terminal_gets_the_live_display(sim: SimServer, project: Project) -> N
     assert "[    " not in text  # not the plain lines
 
 
-def test_uploads_and_photo_avatars_are_planned_phases_too(cli: InProcess, sim: SimServer,
-                                                          project: Project) -> None:
+def test_uploads_and_photo_avatars_are_planned_phases_too(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
     from applykit import VOICE, png_bytes, wav_bytes
 
     project.write("assets/founder.png", png_bytes(800, 800))
     project.write("assets/intro.wav", wav_bytes(1.0, 44100))
-    project.write("spec.yaml", f"""
+    project.write(
+        "spec.yaml",
+        f"""
         version: 1
         provider: jogg
         output: out/spec
@@ -85,7 +97,8 @@ def test_uploads_and_photo_avatars_are_planned_phases_too(cli: InProcess, sim: S
           - {{name: f1, voice: {{audio: intro}}}}
           - {{name: f2, voice: {{audio: intro}}}}
           - {{name: f3, voice: {{script: "Three."}}}}
-    """)
+    """,
+    )
 
     def phases(result_out: str) -> tuple[dict[str, int], dict[str, int]]:
         events = [json.loads(line) for line in result_out.splitlines()]

@@ -32,7 +32,9 @@ def both_providers(project: Project) -> None:
     project.jogg_spec(6)
     project.write("assets/face.png", png_bytes())
     project.write("assets/hello.wav", wav_bytes(1.0, 44100))
-    project.write("mirako.yaml", f"""
+    project.write(
+        "mirako.yaml",
+        f"""
         version: 1
         provider: mirako
         output: out/mirako
@@ -40,7 +42,8 @@ def both_providers(project: Project) -> None:
         videos:
           - {{name: m-audio, image: face, voice: {{audio: hello}}}}
           - {{name: m-script, image: face, voice: {{script: "Hi.", voice_id: {MIRAKO_VOICE}}}}}
-    """)
+    """,
+    )
 
 
 def every_file(root: Path) -> list[Path]:
@@ -52,15 +55,16 @@ def test_keys_appear_nowhere(sim: SimServer, project: Project) -> None:
     env = sim.env()
     seen: list[tuple[str, str | bytes]] = []
 
-    plan = run_cli(["plan", "--out", "saved.plan", "spec.yaml", "mirako.yaml"], env,
-                   project.root)
+    plan = run_cli(["plan", "--out", "saved.plan", "spec.yaml", "mirako.yaml"], env, project.root)
     assert plan.code == 0, plan.text
-    seen += [("plan stdout", plan.out), ("plan stderr", plan.err),
-             ("plan file", (project.root / "saved.plan").read_bytes())]
+    seen += [
+        ("plan stdout", plan.out),
+        ("plan stderr", plan.err),
+        ("plan file", (project.root / "saved.plan").read_bytes()),
+    ]
 
     # Killed mid-run, so that the journal is still there to be read.
-    process = start_cli(["apply", "--yes", "--json", "spec.yaml", "mirako.yaml"], env,
-                        project.root)
+    process = start_cli(["apply", "--yes", "--json", "spec.yaml", "mirako.yaml"], env, project.root)
     journal = project.root / "spec.lock.journal"
     deadline = time.monotonic() + 30
     while b'"submitted"' not in (journal.read_bytes() if journal.exists() else b""):
@@ -70,13 +74,17 @@ def test_keys_appear_nowhere(sim: SimServer, project: Project) -> None:
     out, err = process.communicate()
     seen += [("journal", journal.read_bytes()), ("killed stdout", out), ("killed stderr", err)]
 
-    plain = run_cli(["apply", "--yes", "--resubmit-unknown", "spec.yaml", "mirako.yaml"], env,
-                    project.root)
+    plain = run_cli(
+        ["apply", "--yes", "--resubmit-unknown", "spec.yaml", "mirako.yaml"], env, project.root
+    )
     assert plain.code == 0, plain.text
     seen += [("apply stdout", plain.out), ("apply stderr", plain.err)]
     (project.root / "spec.lock").unlink()
-    as_json = run_cli(["apply", "--yes", "--json", "--replace", "*", "spec.yaml", "mirako.yaml"],
-                      env, project.root)
+    as_json = run_cli(
+        ["apply", "--yes", "--json", "--replace", "*", "spec.yaml", "mirako.yaml"],
+        env,
+        project.root,
+    )
     assert as_json.code == 0, as_json.text
     assert '"event": "submitted"' in as_json.out or '"event":"submitted"' in as_json.out
     seen += [("json stdout", as_json.out), ("json stderr", as_json.err)]
@@ -100,7 +108,8 @@ def test_keys_appear_nowhere(sim: SimServer, project: Project) -> None:
 
 
 def test_keys_from_a_dotenv_file_are_used_and_kept_out_of_the_lock(
-        sim: SimServer, project: Project) -> None:
+    sim: SimServer, project: Project
+) -> None:
     """DESIGN.md 7: keys come from the environment or a `.env` file."""
     project.jogg_spec(2)
     project.write(".env", f"JOGG_API_KEY={JOGG_KEY}\n")

@@ -24,8 +24,10 @@ CASES = sorted(p for p in CORPUS.iterdir() if (p / "expected.txt").is_file())
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() if p.is_file() else b"<folder>"
-            for p in sorted(folder.rglob("*"))}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else b"<folder>"
+        for p in sorted(folder.rglob("*"))
+    }
 
 
 def test_the_corpus_is_large_enough() -> None:
@@ -33,13 +35,15 @@ def test_the_corpus_is_large_enough() -> None:
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda p: p.name)
-def test_bad_input(case: Path, monkeypatch: pytest.MonkeyPatch,
-                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input(
+    case: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for name in ("NO_COLOR", "FORCE_COLOR"):
         monkeypatch.delenv(name, raising=False)
     args_file = case / "args.txt"
-    args = args_file.read_text(encoding="utf-8").splitlines() if args_file.is_file() \
-        else ["spec.yaml"]
+    args = (
+        args_file.read_text(encoding="utf-8").splitlines() if args_file.is_file() else ["spec.yaml"]
+    )
     expected = (case / "expected.txt").read_text(encoding="utf-8").splitlines()
     monkeypatch.chdir(case)
     before = snapshot(case)

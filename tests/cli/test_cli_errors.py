@@ -26,8 +26,7 @@ def test_a_bug_is_3_with_a_traceback(tree, capsys, monkeypatch) -> None:
     assert cli.main(["validate", "x.yaml"]) == 3
     err = capsys.readouterr().err
     assert "Traceback" in err and "ZeroDivisionError" in err
-    assert err.endswith("reelform: internal error (a bug; please report it with the text "
-                        "above)\n")
+    assert err.endswith("reelform: internal error (a bug; please report it with the text above)\n")
 
 
 def test_user_errors_never_show_an_api_key(tree, capsys, monkeypatch) -> None:

@@ -53,8 +53,7 @@ def test_validate_quiet_and_default_folder(tree, capsys) -> None:
 
 
 def test_validate_without_specs_folder(tree, capsys) -> None:
-    assert run(capsys, "validate") == (
-        1, "", "no SPEC given and there is no `specs` folder here\n")
+    assert run(capsys, "validate") == (1, "", "no SPEC given and there is no `specs` folder here\n")
 
 
 def test_all_problems_of_a_spec_in_one_run(tree, capsys) -> None:
@@ -84,8 +83,10 @@ def test_all_problems_of_a_spec_in_one_run(tree, capsys) -> None:
 
 
 def test_problems_of_two_specs_in_one_run(tree, capsys) -> None:
-    tree.write("specs/one.yaml", "version: 1\nvideos:\n  - {name: a, voice: {script: x}, "
-                                 "captions: maybe}\n")
+    tree.write(
+        "specs/one.yaml",
+        "version: 1\nvideos:\n  - {name: a, voice: {script: x}, captions: maybe}\n",
+    )
     tree.write("specs/two.yaml", "version: 1\nvideos: []\n")
     tree.write("specs/three.yaml", GOOD)
     code, out, err = run(capsys, "validate", "specs")
@@ -98,11 +99,13 @@ def test_problems_of_two_specs_in_one_run(tree, capsys) -> None:
 
 
 def test_var_through_the_cli(tree, capsys) -> None:
-    tree.spec("version: 1\nvars: {n: x}\nvideos:\n  - {name: 'v-{{ vars.n }}', "
-              "voice: {script: x}}\n")
+    tree.spec(
+        "version: 1\nvars: {n: x}\nvideos:\n  - {name: 'v-{{ vars.n }}', voice: {script: x}}\n"
+    )
     assert run(capsys, "validate", "spec.yaml", "--var", "n=a/b")[2] == (
         "spec.yaml:4:12: invalid name 'v-a/b': use letters, digits, '.', '_' and '-', "
-        "starting with a letter or digit, at most 128 characters\n")
+        "starting with a letter or digit, at most 128 characters\n"
+    )
     code, out, _ = run(capsys, "plan", "spec.yaml", "--var", "n=ok", "--json")
     assert code == 0 and json.loads(out)["specs"][0]["items"][0]["name"] == "v-ok"
 
@@ -110,7 +113,10 @@ def test_var_through_the_cli(tree, capsys) -> None:
 def test_bad_var(tree, capsys) -> None:
     tree.spec(GOOD)
     assert run(capsys, "plan", "spec.yaml", "--var", "novalue") == (
-        1, "", "--var 'novalue': expected NAME=VALUE\n")
+        1,
+        "",
+        "--var 'novalue': expected NAME=VALUE\n",
+    )
 
 
 def test_plan_text_and_detailed_exit_codes(tree, capsys) -> None:
@@ -124,7 +130,8 @@ def test_plan_text_and_detailed_exit_codes(tree, capsys) -> None:
         "  + create    intro       jogg    ~4 s\n"
         "\n"
         "Plan: 3 to create, 0 unchanged.\n"
-        "Estimate: 3 videos to render, ~7 s of video, 3 JoggAI credits.\n")
+        "Estimate: 3 videos to render, ~7 s of video, 3 JoggAI credits.\n"
+    )
     assert run(capsys, "plan", "spec.yaml")[0] == 0
 
 
@@ -137,10 +144,17 @@ def completed_lock(tree) -> None:
     for request in prepared.requests:
         path = tree.write(f"out/{request.name}.mp4", b"mp4")
         state.videos[request.name] = {
-            "fingerprint": request.fingerprint, "inputs": request.inputs, "status": "completed",
+            "fingerprint": request.fingerprint,
+            "inputs": request.inputs,
+            "status": "completed",
             "provider": request.provider,
-            "output": {"path": f"out/{request.name}.mp4", "bytes": 3,
-                       "mtime_ns": path.stat().st_mtime_ns, "sha256": "x"}}
+            "output": {
+                "path": f"out/{request.name}.mp4",
+                "bytes": 3,
+                "mtime_ns": path.stat().st_mtime_ns,
+                "sha256": "x",
+            },
+        }
     write_lock(Path("spec.lock"), state)
 
 
@@ -148,8 +162,10 @@ def test_plan_no_changes(tree, capsys) -> None:
     tree.spec(GOOD)
     completed_lock(tree)
     assert run(capsys, "plan", "spec.yaml", "--detailed-exitcode") == (
-        0, "spec.yaml  (lock: spec.lock)\n  = 3 unchanged\n\n"
-           "No changes. The videos are up to date.\n", "")
+        0,
+        "spec.yaml  (lock: spec.lock)\n  = 3 unchanged\n\nNo changes. The videos are up to date.\n",
+        "",
+    )
 
 
 def test_plan_json_shape(tree, capsys) -> None:
@@ -158,15 +174,20 @@ def test_plan_json_shape(tree, capsys) -> None:
     document = json.loads(out)
     assert code == 0
     assert {k: document[k] for k in ("format", "version", "changes", "estimate")} == {
-        "format": "reelform-plan", "version": 1, "changes": True,
-        "estimate": {"videos": 3, "seconds": 7.2, "jogg_credits": 3}}
+        "format": "reelform-plan",
+        "version": 1,
+        "changes": True,
+        "estimate": {"videos": 3, "seconds": 7.2, "jogg_credits": 3},
+    }
     assert document["summary"]["create"] == 3 and document["summary"]["unchanged"] == 0
     [spec] = document["specs"]
     assert (spec["spec"], spec["lock"]) == ("spec.yaml", "spec.lock")
     assert [(i["action"], i["name"], i["credits"]) for i in spec["items"]] == [
-        ("create", "hi-1", 1), ("create", "hi-2", 1), ("create", "intro", 1)]
-    assert all(len(i["fingerprint"]) == 64 and i["key"].startswith("rf-")
-               for i in spec["items"])
+        ("create", "hi-1", 1),
+        ("create", "hi-2", 1),
+        ("create", "intro", 1),
+    ]
+    assert all(len(i["fingerprint"]) == 64 and i["key"].startswith("rf-") for i in spec["items"])
 
 
 def test_plan_markdown(tree, capsys) -> None:
@@ -179,8 +200,9 @@ def test_plan_markdown(tree, capsys) -> None:
 
 def test_plan_out_writes_a_plan_file(tree, capsys) -> None:
     tree.spec(GOOD)
-    code, _, err = run(capsys, "plan", "spec.yaml", "--out", "review.plan", "--var", "x=1",
-                         "--target", "hi-*")
+    code, _, err = run(
+        capsys, "plan", "spec.yaml", "--out", "review.plan", "--var", "x=1", "--target", "hi-*"
+    )
     assert code == 0
     assert err == "Saved the plan to review.plan; apply it with: reelform apply review.plan\n"
     saved = json.loads(Path("review.plan").read_text())
@@ -237,11 +259,18 @@ def test_target_filters_the_text_plan(tree, capsys) -> None:
 def test_console_script_exit_codes_and_no_traceback(tree) -> None:
     tree.spec("version: 1\nvideos:\n  - {name: a, voice: {script: '{{ x'}}\n")
     env = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "NO_COLOR")}
-    result = subprocess.run([str(REELFORM), "validate", "spec.yaml"], capture_output=True,
-                            text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [str(REELFORM), "validate", "spec.yaml"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 1
-    assert result.stderr == ("spec.yaml:3:31: template syntax: unexpected end of template, "
-                             "expected 'end of print statement'. (template line 1)\n")
+    assert result.stderr == (
+        "spec.yaml:3:31: template syntax: unexpected end of template, "
+        "expected 'end of print statement'. (template line 1)\n"
+    )
     assert result.stdout == ""
 
 
@@ -249,15 +278,19 @@ def test_plan_out_to_a_missing_folder_is_a_user_error(tree, capsys) -> None:
     tree.spec(GOOD)
     code, _, err = run(capsys, "plan", "spec.yaml", "--out", "nowhere/review.plan")
     assert code == 1
-    assert err.splitlines()[-1] == ("--out nowhere/review.plan: cannot write the plan: "
-                                    "No such file or directory")
+    assert err.splitlines()[-1] == (
+        "--out nowhere/review.plan: cannot write the plan: No such file or directory"
+    )
     assert "Traceback" not in err
 
 
 def test_a_folder_without_specs_is_an_error(tree, capsys) -> None:
     tree.write("specs/data/rows.yaml", "- {a: 1}\n")
     assert run(capsys, "validate", "specs") == (
-        1, "", "specs: no specs (*.yaml, *.yml) in this folder\n")
+        1,
+        "",
+        "specs: no specs (*.yaml, *.yml) in this folder\n",
+    )
 
 
 def test_missing_target(tree, capsys) -> None:
@@ -270,15 +303,19 @@ def test_plan_refuses_a_newer_lockfile_and_leaves_it(tree, capsys) -> None:
     before = tree.listing()
     code, out, err = run(capsys, "plan", "spec.yaml")
     assert (code, out) == (1, "")
-    assert err == ("spec.lock: written by a newer reelform (lockfile version 2, this reelform "
-                   "reads up to 1); upgrade reelform. The lockfile was not modified.\n")
+    assert err == (
+        "spec.lock: written by a newer reelform (lockfile version 2, this reelform "
+        "reads up to 1); upgrade reelform. The lockfile was not modified.\n"
+    )
     assert tree.listing() == before
 
 
 def test_plan_refuses_a_corrupt_journal_and_leaves_it(tree, capsys) -> None:
     tree.spec(GOOD)
-    tree.write("spec.lock.journal", '{"k":"a","s":"videos","v":{}}\nnot json\n'
-                                    '{"k":"b","s":"videos","v":{}}\n')
+    tree.write(
+        "spec.lock.journal",
+        '{"k":"a","s":"videos","v":{}}\nnot json\n{"k":"b","s":"videos","v":{}}\n',
+    )
     before = tree.listing()
     code, _, err = run(capsys, "plan", "spec.yaml")
     assert code == 1
@@ -291,8 +328,11 @@ def test_plan_replays_the_journal(tree, capsys) -> None:
 
     tree.spec(GOOD)
     [intro] = [r for r in prepare(Path("spec.yaml")).requests if r.name == "intro"]
-    record = {"k": "intro", "s": "videos", "v": {"status": "submitted", "job_id": "j9",
-                                                 "fingerprint": intro.fingerprint}}
+    record = {
+        "k": "intro",
+        "s": "videos",
+        "v": {"status": "submitted", "job_id": "j9", "fingerprint": intro.fingerprint},
+    }
     tree.write("spec.lock.journal", json.dumps(record) + "\n")
     out = run(capsys, "plan", "spec.yaml")[1]
     assert "  > resume    intro       jogg    job j9\n" in out
@@ -301,8 +341,9 @@ def test_plan_replays_the_journal(tree, capsys) -> None:
 
 def test_var_value_that_is_not_utf8(tree) -> None:
     tree.spec("version: 1\nvideos:\n  - {name: a, voice: {script: 'hi {{ vars.x }}'}}\n")
-    result = subprocess.run([str(REELFORM), "plan", "spec.yaml", b"--var", b"x=\xff"],
-                            capture_output=True, timeout=60)
+    result = subprocess.run(
+        [str(REELFORM), "plan", "spec.yaml", b"--var", b"x=\xff"], capture_output=True, timeout=60
+    )
     assert (result.returncode, result.stderr) == (1, b"--var x: the value is not UTF-8 text\n")
 
 
@@ -311,21 +352,31 @@ def test_two_specs_sharing_a_lockfile(tree, capsys) -> None:
     tree.write("specs/a.yml", GOOD)
     code, out, err = run(capsys, "plan", "specs")
     assert (code, out) == (1, "")
-    assert err.splitlines()[0] == ("specs/a.yml:1:1: shares its lockfile specs/a.lock with "
-                                   "specs/a.yaml; rename one of them")
+    assert err.splitlines()[0] == (
+        "specs/a.yml:1:1: shares its lockfile specs/a.lock with specs/a.yaml; rename one of them"
+    )
 
 
 def test_two_specs_writing_the_same_output_file(tree, capsys) -> None:
-    tree.write("specs/a.yaml", "version: 1\nname: same\nvideos:\n"
-                               "  - {name: intro, voice: {script: x}}\n")
-    tree.write("specs/b.yaml", "version: 1\nname: same\nvideos:\n"
-                               "  - {name: intro, voice: {script: y}}\n"
-                               "  - {name: other, voice: {script: y}}\n")
-    tree.write("specs/c.yaml", "version: 1\nname: c\noutput: out/same\nvideos:\n"
-                               "  - {name: third, voice: {script: y}}\n")
+    tree.write(
+        "specs/a.yaml", "version: 1\nname: same\nvideos:\n  - {name: intro, voice: {script: x}}\n"
+    )
+    tree.write(
+        "specs/b.yaml",
+        "version: 1\nname: same\nvideos:\n"
+        "  - {name: intro, voice: {script: y}}\n"
+        "  - {name: other, voice: {script: y}}\n",
+    )
+    tree.write(
+        "specs/c.yaml",
+        "version: 1\nname: c\noutput: out/same\nvideos:\n  - {name: third, voice: {script: y}}\n",
+    )
     assert run(capsys, "validate", "specs") == (
-        1, "", "specs/b.yaml:4:12: video 'intro' is also made by specs/a.yaml, into the same "
-               "output folder specs/out/same\n")
+        1,
+        "",
+        "specs/b.yaml:4:12: video 'intro' is also made by specs/a.yaml, into the same "
+        "output folder specs/out/same\n",
+    )
 
 
 def test_many_clashing_outputs_are_counted(tree, capsys) -> None:
@@ -333,6 +384,7 @@ def test_many_clashing_outputs_are_counted(tree, capsys) -> None:
     tree.write("specs/a.yaml", "version: 1\nname: same\nvideos:\n" + videos)
     tree.write("specs/b.yaml", "version: 1\nname: same\nvideos:\n" + videos)
     err = run(capsys, "validate", "specs")[2].splitlines()
-    assert err[0] == ("specs/b.yaml:1:1: 3 more videos are also made by specs/a.yaml into "
-                      "specs/out/same")
+    assert err[0] == (
+        "specs/b.yaml:1:1: 3 more videos are also made by specs/a.yaml into specs/out/same"
+    )
     assert len(err) == 4

@@ -22,8 +22,9 @@ EXPECTED = sorted([*FILES, SCHEMA])
 
 
 @pytest.fixture
-def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-         capsys: pytest.CaptureFixture[str]) -> Path:
+def repo(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> Path:
     target = tmp_path / "videos"
     assert main(["init", str(target)]) == 0
     capsys.readouterr()
@@ -47,7 +48,8 @@ def test_init_writes_the_scaffold(repo: Path) -> None:
 
 
 def test_the_new_repository_validates_and_plans(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["validate"]) == 0
     assert "specs/welcome.yaml: 2 videos" in capsys.readouterr().out
     assert main(["plan", "--detailed-exitcode"]) == 2
@@ -75,8 +77,11 @@ def test_the_workflow_comments_plans_on_pull_requests(repo: Path) -> None:
     assert plan["permissions"]["pull-requests"] == "write"
     assert "reelform plan specs --format markdown > reelform-plan.md" in commands(plan)
     assert 'cat reelform-plan.md >> "$GITHUB_STEP_SUMMARY"' in commands(plan)
-    comment = next(s for s in plan["steps"]
-                   if s.get("uses", "").startswith("marocchino/sticky-pull-request-comment"))
+    comment = next(
+        s
+        for s in plan["steps"]
+        if s.get("uses", "").startswith("marocchino/sticky-pull-request-comment")
+    )
     assert comment["with"]["path"] == "reelform-plan.md"
     # A fork's token cannot comment: the plan is in the job summary for those.
     assert comment["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
@@ -94,15 +99,18 @@ def test_the_workflow_applies_on_main_and_commits_the_lockfiles(repo: Path) -> N
     # The run stops itself well before the job's limit, so the lockfiles get committed.
     timeout = re.search(r"--timeout (\d+)m", step["run"])
     assert timeout and int(timeout.group(1)) <= apply["timeout-minutes"] - 15
-    assert step["env"] == {"JOGG_API_KEY": "${{ secrets.JOGG_API_KEY }}",
-                           "MIRAKO_API_KEY": "${{ secrets.MIRAKO_API_KEY }}"}
+    assert step["env"] == {
+        "JOGG_API_KEY": "${{ secrets.JOGG_API_KEY }}",
+        "MIRAKO_API_KEY": "${{ secrets.MIRAKO_API_KEY }}",
+    }
     commit = next(s for s in apply["steps"] if "git commit" in s.get("run", ""))
     assert "[skip ci]" in commit["run"] and "git push" in commit["run"]
     assert commit["if"] == "always()"  # a failed apply's submitted jobs must be recorded
 
 
 def test_init_refuses_to_overwrite_and_lists_what_is_in_the_way(
-        repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     spec = repo / "specs/welcome.yaml"
     spec.write_text("# mine\n")
     assert main(["init", "."]) == 1
@@ -116,7 +124,8 @@ def test_init_refuses_to_overwrite_and_lists_what_is_in_the_way(
 
 
 def test_init_into_a_partly_filled_folder_refuses_only_for_clashes(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "notes.txt").write_text("keep")
     (tmp_path / ".gitignore").write_text("*.tmp\n")
     assert main(["init", str(tmp_path)]) == 1
@@ -127,7 +136,8 @@ def test_init_into_a_partly_filled_folder_refuses_only_for_clashes(
 
 def test_the_scaffold_is_package_data() -> None:
     patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"][
-        "package-data"]["reelform"]
+        "package-data"
+    ]["reelform"]
     for name in FILES.values():
         relative = f"scaffold/{name}"
         assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative

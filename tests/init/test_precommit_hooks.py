@@ -13,8 +13,10 @@ import pytest
 from ruamel.yaml import YAML
 
 ROOT = Path(__file__).resolve().parents[2]
-GOOD = ("version: 1\nvideos:\n  - name: hi\n    avatar: {id: 1}\n"
-        "    voice: {script: Hi, voice_id: en}\n")
+GOOD = (
+    "version: 1\nvideos:\n  - name: hi\n    avatar: {id: 1}\n"
+    "    voice: {script: Hi, voice_id: en}\n"
+)
 
 
 def hook() -> dict[str, Any]:
@@ -33,11 +35,20 @@ def test_the_hook_is_declared_as_pre_commit_expects() -> None:
     assert shlex.split(found["entry"])[:2] == ["reelform", "validate"]
 
 
-@pytest.mark.parametrize(("name", "runs"), [
-    ("specs/welcome.yaml", True), ("specs/a.yml", True), ("data/people.csv", True),
-    ("data/rows.json", True), ("data/rows.jsonl", True), ("templates/hello.txt.j2", True),
-    ("engine/main.py", False), ("README.md", False), ("assets/intro.wav", False),
-])
+@pytest.mark.parametrize(
+    ("name", "runs"),
+    [
+        ("specs/welcome.yaml", True),
+        ("specs/a.yml", True),
+        ("data/people.csv", True),
+        ("data/rows.json", True),
+        ("data/rows.jsonl", True),
+        ("templates/hello.txt.j2", True),
+        ("engine/main.py", False),
+        ("README.md", False),
+        ("assets/intro.wav", False),
+    ],
+)
 def test_the_hook_runs_for_spec_inputs_only(name: str, runs: bool) -> None:
     assert bool(re.search(hook()["files"], name)) is runs
 
@@ -46,8 +57,9 @@ def run_entry(cwd: Path) -> subprocess.CompletedProcess[str]:
     """The entry as pre-commit runs it: a command on PATH, in the repository's root."""
     argv = shlex.split(hook()["entry"])
     executable = Path(sys.executable).parent / argv[0]
-    return subprocess.run([str(executable), *argv[1:]], cwd=cwd, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [str(executable), *argv[1:]], cwd=cwd, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_the_entry_passes_valid_specs_and_fails_broken_ones(tmp_path: Path) -> None:

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from reelform.plan.fingerprint import Request, changed_fields, requests_for
 from reelform.project import prepare
 
-FAST = settings(max_examples=20, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture])
+FAST = settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 ROWS = [{"id": str(i), "first": f"name{i}", "style": str(1 + i % 2)} for i in range(6)]
 
@@ -53,18 +54,28 @@ def base_spec() -> dict[str, Any]:
         "provider": "jogg",
         "providers": {"jogg": {"api_version": "v2"}},
         "vars": {"company": "Acme", "hello": "Hi"},
-        "assets": {"intro": "assets/intro.wav", "outro": {"path": "assets/outro.wav"},
-                   "face": "assets/face.png"},
+        "assets": {
+            "intro": "assets/intro.wav",
+            "outro": {"path": "assets/outro.wav"},
+            "face": "assets/face.png",
+        },
         "data": {"people": "data/people.csv"},
         "avatars": {"founder": {"image": "face", "voice_id": "v-f", "model": "2.0"}},
-        "defaults": {"avatar": {"id": 81}, "voice": {"voice_id": "v1"},
-                     "aspect": "portrait", "captions": True},
+        "defaults": {
+            "avatar": {"id": 81},
+            "voice": {"voice_id": "v1"},
+            "aspect": "portrait",
+            "captions": True,
+        },
         "videos": [
-            {"name": "hi-{{ row.id }}", "for_each": "people",
-             "voice": {"script": "{{ vars.hello }} {{ row.first }} from {{ vars.company }}"},
-             "screen_style": "{{ row.style }}", "title": "For {{ row.first }}"},
-            {"name": "intro", "voice": {"audio": "intro"}, "avatar": {"id": 12,
-                                                                     "type": "custom"}},
+            {
+                "name": "hi-{{ row.id }}",
+                "for_each": "people",
+                "voice": {"script": "{{ vars.hello }} {{ row.first }} from {{ vars.company }}"},
+                "screen_style": "{{ row.style }}",
+                "title": "For {{ row.first }}",
+            },
+            {"name": "intro", "voice": {"audio": "intro"}, "avatar": {"id": 12, "type": "custom"}},
             {"name": "outro", "voice": {"audio": "outro"}, "aspect": "square"},
             {"name": "founder", "avatar": {"photo": "founder"}, "voice": {"script": "Hello."}},
             {"name": "local-one", "provider": "local", "voice": {"audio": "intro"}},
@@ -73,22 +84,30 @@ def base_spec() -> dict[str, Any]:
 
 
 @contextmanager
-def project(spec: dict[str, Any], rows: list[dict[str, str]] | None = None,
-            files: dict[str, bytes] | None = None) -> Iterator[Path]:
+def project(
+    spec: dict[str, Any],
+    rows: list[dict[str, str]] | None = None,
+    files: dict[str, bytes] | None = None,
+) -> Iterator[Path]:
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        contents = {"assets/intro.wav": wav_bytes(1), "assets/outro.wav": wav_bytes(2),
-                    "assets/face.png": png_bytes(), **(files or {})}
+        contents = {
+            "assets/intro.wav": wav_bytes(1),
+            "assets/outro.wav": wav_bytes(2),
+            "assets/face.png": png_bytes(),
+            **(files or {}),
+        }
         for name, data in contents.items():
             (root / name).parent.mkdir(parents=True, exist_ok=True)
             (root / name).write_bytes(data)
         table = ROWS if rows is None else rows
         (root / "data").mkdir(exist_ok=True)
         (root / "data/people.csv").write_text(
-            "id,first,style\n" + "".join(f"{r['id']},{r['first']},{r['style']}\n"
-                                        for r in table))
-        (root / "spec.yaml").write_text(json.dumps(spec, indent=1, ensure_ascii=False),
-                                     encoding="utf-8")  # JSON is YAML
+            "id,first,style\n" + "".join(f"{r['id']},{r['first']},{r['style']}\n" for r in table)
+        )
+        (root / "spec.yaml").write_text(
+            json.dumps(spec, indent=1, ensure_ascii=False), encoding="utf-8"
+        )  # JSON is YAML
         yield root / "spec.yaml"
 
 
@@ -129,8 +148,10 @@ def test_stable_under_csv_row_order(rows: list[dict[str, str]]) -> None:
 
 
 @FAST
-@given(st.from_regex(r"[a-z][a-z0-9_-]{0,12}", fullmatch=True),
-       st.sampled_from(["", "sub/", "deep/er/"]))
+@given(
+    st.from_regex(r"[a-z][a-z0-9_-]{0,12}", fullmatch=True),
+    st.sampled_from(["", "sub/", "deep/er/"]),
+)
 def test_stable_under_renaming_asset_files(stem: str, folder: str) -> None:
     spec = base_spec()
     spec["assets"]["intro"] = {"path": f"{folder}{stem}.wav"}
@@ -157,24 +178,26 @@ def edit(path: str, value: Any) -> dict[str, Any]:
     return spec
 
 
-@pytest.mark.parametrize(("path", "value", "video", "field"), [
-    ("videos/0/voice/script", "Bye {{ row.first }}", "hi-1", "voice.script"),
-    ("defaults/voice/voice_id", "v2", "hi-1", "voice.voice_id"),
-    ("defaults/aspect", "landscape", "intro", "aspect"),
-    ("videos/2/aspect", "portrait", "outro", "aspect"),
-    ("videos/1/screen_style", 2, "intro", "screen_style"),
-    ("defaults/captions", False, "intro", "captions"),
-    ("videos/0/title", "Dear {{ row.first }}", "hi-2", "title"),
-    ("defaults/avatar/id", 82, "outro", "avatar.id"),
-    ("videos/1/avatar/type", "public", "intro", "avatar.type"),
-    ("videos/4/provider", "jogg", "local-one", "provider"),
-    ("providers/jogg/api_version", "v1", "intro", "settings.api_version"),
-    ("avatars/founder/model", "2.0-Pro", "founder", "avatar.photo"),
-    ("videos/2/voice", {"audio": "intro"}, "outro", "voice.audio"),
-    ("videos/1/voice", {"script": "now a script"}, "intro", "voice.audio"),
-])
-def test_changed_by_every_request_field(path: str, value: Any, video: str, field: str
-                                        ) -> None:
+@pytest.mark.parametrize(
+    ("path", "value", "video", "field"),
+    [
+        ("videos/0/voice/script", "Bye {{ row.first }}", "hi-1", "voice.script"),
+        ("defaults/voice/voice_id", "v2", "hi-1", "voice.voice_id"),
+        ("defaults/aspect", "landscape", "intro", "aspect"),
+        ("videos/2/aspect", "portrait", "outro", "aspect"),
+        ("videos/1/screen_style", 2, "intro", "screen_style"),
+        ("defaults/captions", False, "intro", "captions"),
+        ("videos/0/title", "Dear {{ row.first }}", "hi-2", "title"),
+        ("defaults/avatar/id", 82, "outro", "avatar.id"),
+        ("videos/1/avatar/type", "public", "intro", "avatar.type"),
+        ("videos/4/provider", "jogg", "local-one", "provider"),
+        ("providers/jogg/api_version", "v1", "intro", "settings.api_version"),
+        ("avatars/founder/model", "2.0-Pro", "founder", "avatar.photo"),
+        ("videos/2/voice", {"audio": "intro"}, "outro", "voice.audio"),
+        ("videos/1/voice", {"script": "now a script"}, "intro", "voice.audio"),
+    ],
+)
+def test_changed_by_every_request_field(path: str, value: Any, video: str, field: str) -> None:
     before = requests(base_spec())
     after = requests(edit(path, value))
     assert after[video].fingerprint != before[video].fingerprint
@@ -209,8 +232,11 @@ def test_photo_image_change_changes_the_videos_of_that_photo_avatar() -> None:
 
 
 def test_changed_fields_of_flat_and_nested_inputs() -> None:
-    old = {"voice": {"script": "a", "voice_id": "v"}, "aspect": "portrait",
-           "image": {"sha256": "1"}}
+    old = {
+        "voice": {"script": "a", "voice_id": "v"},
+        "aspect": "portrait",
+        "image": {"sha256": "1"},
+    }
     new = copy.deepcopy(old) | {"aspect": "square", "title": "t"}
     new["image"] = {"sha256": "2"}
     assert changed_fields(old, new) == ("aspect", "image", "title")
@@ -224,8 +250,9 @@ def test_inputs_hold_no_paths_only_hashes() -> None:
     assert set(inputs["voice"]["audio"]) == {"sha256"}
 
 
-SCRIPT = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp")), max_size=40
-                 ).filter(lambda s: s.strip() and not any(m in s for m in ("{{", "{%", "{#")))
+SCRIPT = st.text(
+    st.characters(blacklist_categories=("Cs", "Cc", "Cf", "Zl", "Zp")), max_size=40
+).filter(lambda s: s.strip() and not any(m in s for m in ("{{", "{%", "{#")))
 
 
 @FAST
@@ -237,26 +264,39 @@ def test_fingerprint_changes_exactly_when_the_script_does(first: str, second: st
     spec["videos"][2]["voice"] = {"script": second}
     after = requests(spec)["outro"]
     assert (before.fingerprint == after.fingerprint) == (first == second)
-    assert changed_fields(before.inputs, after.inputs) == (() if first == second
-                                                           else ("voice.script",))
+    assert changed_fields(before.inputs, after.inputs) == (
+        () if first == second else ("voice.script",)
+    )
 
 
 def mirako_spec() -> dict[str, Any]:
     spec = base_spec()
-    spec["videos"].append({"name": "m-audio", "provider": "mirako", "image": "face",
-                           "voice": {"audio": "intro"}})
-    spec["videos"].append({"name": "m-script", "provider": "mirako", "image": "face",
-                           "voice": {"script": "hi", "voice_id": "profile-1"}})
+    spec["videos"].append(
+        {"name": "m-audio", "provider": "mirako", "image": "face", "voice": {"audio": "intro"}}
+    )
+    spec["videos"].append(
+        {
+            "name": "m-script",
+            "provider": "mirako",
+            "image": "face",
+            "voice": {"script": "hi", "voice_id": "profile-1"},
+        }
+    )
     return spec
 
 
 MIRAKO = fingerprints(mirako_spec())
 
 
-@pytest.mark.parametrize(("path", "value"), [
-    ("defaults/aspect", "landscape"), ("defaults/captions", False),
-    ("defaults/avatar/id", 82), ("defaults/voice/voice_id", "v2"),
-])
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("defaults/aspect", "landscape"),
+        ("defaults/captions", False),
+        ("defaults/avatar/id", 82),
+        ("defaults/voice/voice_id", "v2"),
+    ],
+)
 def test_fields_mirako_does_not_take_do_not_change_its_videos(path: str, value: Any) -> None:
     spec = mirako_spec()
     *parents, last = path.split("/")

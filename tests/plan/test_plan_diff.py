@@ -19,23 +19,36 @@ from reelform.plan.fingerprint import Request, digest
 from reelform.state.lockfile import LockState
 
 
-def req(name: str, script: str = "hello there", provider: str = "jogg",
-        seconds: float | None = None) -> Request:
-    inputs = {"provider": provider, "voice": {"script": script, "voice_id": "v"},
-              "aspect": "portrait"}
+def req(
+    name: str, script: str = "hello there", provider: str = "jogg", seconds: float | None = None
+) -> Request:
+    inputs = {
+        "provider": provider,
+        "voice": {"script": script, "voice_id": "v"},
+        "aspect": "portrait",
+    }
     words = len(script.split()) / 2.5
     return Request(name, provider, inputs, digest(inputs), seconds if seconds else words)
 
 
 def entry(request: Request, status: str = "completed", **extra: Any) -> dict[str, Any]:
-    return {"fingerprint": request.fingerprint, "inputs": request.inputs,
-            "provider": request.provider, "status": status, **extra}
+    return {
+        "fingerprint": request.fingerprint,
+        "inputs": request.inputs,
+        "provider": request.provider,
+        "status": status,
+        **extra,
+    }
 
 
-def plan(desired: list[Request], videos: dict[str, dict[str, Any]] | None = None,
-         outputs: dict[str, OutputStatus] | None = None, avatars: list[AvatarRequest] = (),
-         avatar_lock: dict[str, dict[str, Any]] | None = None, target: str | None = None
-         ) -> SpecPlan:  # type: ignore[assignment]
+def plan(
+    desired: list[Request],
+    videos: dict[str, dict[str, Any]] | None = None,
+    outputs: dict[str, OutputStatus] | None = None,
+    avatars: list[AvatarRequest] = (),
+    avatar_lock: dict[str, dict[str, Any]] | None = None,
+    target: str | None = None,
+) -> SpecPlan:  # type: ignore[assignment]
     import fnmatch
 
     lock = LockState(videos=videos or {}, avatars=avatar_lock or {})
@@ -97,10 +110,14 @@ def test_unknown_is_left_alone() -> None:
     assert "--resubmit-unknown" in (result.items[0].reason or "")
 
 
-@pytest.mark.parametrize(("output", "reason"), [
-    (None, "output file missing"), (OutputStatus.MISSING, "output file missing"),
-    (OutputStatus.CHANGED, "output file differs from the recorded sha256"),
-])
+@pytest.mark.parametrize(
+    ("output", "reason"),
+    [
+        (None, "output file missing"),
+        (OutputStatus.MISSING, "output file missing"),
+        (OutputStatus.CHANGED, "output file differs from the recorded sha256"),
+    ],
+)
 def test_download(output: OutputStatus | None, reason: str) -> None:
     result = plan([A], {"a": entry(A)}, {"a": output} if output else {})
     assert actions(result) == [("download", "a")] and result.items[0].reason == reason
@@ -133,11 +150,17 @@ def test_unexpected_status_is_retried() -> None:
 PHOTO = AvatarRequest("face", "jogg", {"image": {"sha256": "1"}, "model": "2.0"}, "fp1", "2.0")
 
 
-def avatar_entry(status: str = "completed", fingerprint: str = "fp1",
-                 **extra: Any) -> dict[str, dict[str, Any]]:
-    return {"jogg/face": {"fingerprint": fingerprint, "inputs": {"image": {"sha256": "0"},
-                                                                 "model": "2.0"},
-                          "status": status, **extra}}
+def avatar_entry(
+    status: str = "completed", fingerprint: str = "fp1", **extra: Any
+) -> dict[str, dict[str, Any]]:
+    return {
+        "jogg/face": {
+            "fingerprint": fingerprint,
+            "inputs": {"image": {"sha256": "0"}, "model": "2.0"},
+            "status": status,
+            **extra,
+        }
+    }
 
 
 def test_avatar_create() -> None:
@@ -152,10 +175,16 @@ def test_avatar_replace_names_changed_fields() -> None:
 
 def test_avatar_unchanged_retry_and_resume() -> None:
     assert plan([], avatars=[PHOTO], avatar_lock=avatar_entry()).items == ()
-    assert plan([], avatars=[PHOTO], avatar_lock=avatar_entry("failed", error="bad face")
-                ).items[0].reason == "bad face"
-    assert plan([], avatars=[PHOTO], avatar_lock=avatar_entry("processing")
-                ).items[0].action is Action.RESUME
+    assert (
+        plan([], avatars=[PHOTO], avatar_lock=avatar_entry("failed", error="bad face"))
+        .items[0]
+        .reason
+        == "bad face"
+    )
+    assert (
+        plan([], avatars=[PHOTO], avatar_lock=avatar_entry("processing")).items[0].action
+        is Action.RESUME
+    )
 
 
 def test_avatar_pro_model_costs_3_credits_and_other_providers_nothing() -> None:
@@ -166,8 +195,10 @@ def test_avatar_pro_model_costs_3_credits_and_other_providers_nothing() -> None:
 
 # --- estimate --------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("seconds", "credits"), [(1, 1), (119.9, 1), (120, 1), (120.1, 2),
-                                                  (240, 2), (241, 3), (0, 1)])
+
+@pytest.mark.parametrize(
+    ("seconds", "credits"), [(1, 1), (119.9, 1), (120, 1), (120.1, 2), (240, 2), (241, 3), (0, 1)]
+)
 def test_jogg_credits_per_started_two_minutes(seconds: float, credits: int) -> None:
     assert credits_for("jogg", seconds) == credits
 
@@ -183,16 +214,34 @@ def test_seconds_from_words_at_2_5_words_per_second() -> None:
 
 def test_estimate_sums_what_renders() -> None:
     five_min = req("long", seconds=300)
-    result = plan([five_min, req("a", seconds=30)], {"a": entry(req("a", seconds=30),
-                                                                   "submitted")},
-                  avatars=[AvatarRequest("p", "jogg", {}, "f", "2.0-Pro")])
+    result = plan(
+        [five_min, req("a", seconds=30)],
+        {"a": entry(req("a", seconds=30), "submitted")},
+        avatars=[AvatarRequest("p", "jogg", {}, "f", "2.0-Pro")],
+    )
     estimate = result.estimate
     assert (estimate.videos, estimate.seconds, estimate.credits) == (1, 300, 3 + 3)
 
 
 def test_to_json_of_an_item() -> None:
-    item = PlanItem(Action.REPLACE, "a", "jogg", fingerprint="f", key="k",
-                    changed=("aspect",), seconds=12.34, credits=1)
-    assert item.to_json() == {"action": "replace", "name": "a", "provider": "jogg",
-                              "kind": "video", "fingerprint": "f", "key": "k",
-                              "changed": ["aspect"], "seconds": 12.3, "credits": 1}
+    item = PlanItem(
+        Action.REPLACE,
+        "a",
+        "jogg",
+        fingerprint="f",
+        key="k",
+        changed=("aspect",),
+        seconds=12.34,
+        credits=1,
+    )
+    assert item.to_json() == {
+        "action": "replace",
+        "name": "a",
+        "provider": "jogg",
+        "kind": "video",
+        "fingerprint": "f",
+        "key": "k",
+        "changed": ["aspect"],
+        "seconds": 12.3,
+        "credits": 1,
+    }

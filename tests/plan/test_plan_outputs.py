@@ -32,11 +32,17 @@ def lock_completed(tree, names: list[str], content: bytes = b"video bytes") -> N
         path = tree.write(f"out/spec/{request.name}.mp4", content)
         stat = path.stat()
         state.videos[request.name] = {
-            "fingerprint": request.fingerprint, "inputs": request.inputs,
-            "provider": request.provider, "status": "completed",
-            "output": {"path": f"out/spec/{request.name}.mp4", "bytes": stat.st_size,
-                       "mtime_ns": stat.st_mtime_ns,
-                       "sha256": hashlib.sha256(content).hexdigest()}}
+            "fingerprint": request.fingerprint,
+            "inputs": request.inputs,
+            "provider": request.provider,
+            "status": "completed",
+            "output": {
+                "path": f"out/spec/{request.name}.mp4",
+                "bytes": stat.st_size,
+                "mtime_ns": stat.st_mtime_ns,
+                "sha256": hashlib.sha256(content).hexdigest(),
+            },
+        }
     write_lock(Path("spec.lock"), state)
 
 
@@ -52,7 +58,8 @@ def test_output_missing(tree) -> None:
     lock_completed(tree, ["a", "b"])
     os.remove("out/spec/a.mp4")
     assert [(i.action, i.name, i.reason) for i in planned(tree).items] == [
-        (Action.DOWNLOAD, "a", "output file missing")]
+        (Action.DOWNLOAD, "a", "output file missing")
+    ]
 
 
 def test_output_changed_size(tree) -> None:
@@ -77,8 +84,10 @@ def test_same_size_mtime_moved_content_differs_is_a_download(tree) -> None:
     stat = os.stat("out/spec/a.mp4")
     os.utime("out/spec/a.mp4", ns=(stat.st_atime_ns, stat.st_mtime_ns + 5 * 10**9))
     [item] = planned(tree).items
-    assert (item.action, item.reason) == (Action.DOWNLOAD,
-                                           "output file differs from the recorded sha256")
+    assert (item.action, item.reason) == (
+        Action.DOWNLOAD,
+        "output file differs from the recorded sha256",
+    )
 
 
 def test_create_orphan_and_target(tree) -> None:
@@ -86,9 +95,14 @@ def test_create_orphan_and_target(tree) -> None:
     lock_completed(tree, ["a"])
     tree.spec(SPEC.replace("name: a,", "name: c,"))
     assert [(i.action.value, i.name) for i in planned(tree).items] == [
-        ("orphan", "a"), ("create", "b"), ("create", "c")]
+        ("orphan", "a"),
+        ("create", "b"),
+        ("create", "c"),
+    ]
     assert [(i.action.value, i.name) for i in planned(tree, ("a", "b")).items] == [
-        ("orphan", "a"), ("create", "b")]
+        ("orphan", "a"),
+        ("create", "b"),
+    ]
 
 
 def test_replace_names_the_field(tree) -> None:
@@ -101,8 +115,10 @@ def test_replace_names_the_field(tree) -> None:
 
 def test_estimate_from_audio_duration(tree, media) -> None:
     tree.write("a.wav", media["wav"](250))
-    tree.spec("version: 1\nprovider: jogg\nassets: {a: a.wav}\n"
-              "videos:\n  - {name: x, avatar: {id: 1}, voice: {audio: a, voice_id: v}}\n")
+    tree.spec(
+        "version: 1\nprovider: jogg\nassets: {a: a.wav}\n"
+        "videos:\n  - {name: x, avatar: {id: 1}, voice: {audio: a, voice_id: v}}\n"
+    )
     estimate = planned(tree).estimate
     assert (estimate.videos, estimate.seconds, estimate.credits) == (1, 250.0, 3)
 
@@ -122,8 +138,12 @@ def test_photo_avatar_requests_once_per_provider(tree, media) -> None:
     """)
     result = planned(tree)
     assert [(i.kind, i.name, i.provider, i.credits) for i in result.items] == [
-        ("avatar", "me", "jogg", 3), ("avatar", "me", "local", 0),
-        ("video", "a", "jogg", 1), ("video", "b", "jogg", 1), ("video", "c", "local", 0)]
+        ("avatar", "me", "jogg", 3),
+        ("avatar", "me", "local", 0),
+        ("video", "a", "jogg", 1),
+        ("video", "b", "jogg", 1),
+        ("video", "c", "local", 0),
+    ]
 
 
 def test_target_leaves_out_photo_avatars_no_selected_video_uses(tree, media) -> None:
@@ -140,6 +160,8 @@ def test_target_leaves_out_photo_avatars_no_selected_video_uses(tree, media) -> 
           - {name: plain, avatar: {id: 1}, voice: {script: hi}}
     """)
     assert [(i.kind, i.name) for i in planned(tree, ("mine",)).items] == [
-        ("avatar", "me"), ("video", "mine")]
+        ("avatar", "me"),
+        ("video", "mine"),
+    ]
     assert [(i.kind, i.name) for i in planned(tree, ("plain",)).items] == [("video", "plain")]
     assert len(planned(tree).items) == 5

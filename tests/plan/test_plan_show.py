@@ -14,28 +14,49 @@ from reelform.plan.show import duration_text, plan_json, render_text
 
 
 def make_plan(count: int = 2, digest: str = "d1", unchanged: int = 0) -> SpecPlan:
-    items = tuple(PlanItem(Action.CREATE, f"v-{i:03d}", "jogg", fingerprint=f"f{i}",
-                           key=f"k{i}", seconds=30.0, credits=1) for i in range(count))
+    items = tuple(
+        PlanItem(
+            Action.CREATE,
+            f"v-{i:03d}",
+            "jogg",
+            fingerprint=f"f{i}",
+            key=f"k{i}",
+            seconds=30.0,
+            credits=1,
+        )
+        for i in range(count)
+    )
     return SpecPlan("s.yaml", "s.lock", digest, items, unchanged)
 
 
-@pytest.mark.parametrize(("seconds", "text"), [(0, "0 s"), (59.4, "59 s"), (60, "1 min"),
-                                               (61, "1 min 1 s"), (3599, "59 min 59 s"),
-                                               (3600, "1 h 0 min"), (7325, "2 h 2 min")])
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [
+        (0, "0 s"),
+        (59.4, "59 s"),
+        (60, "1 min"),
+        (61, "1 min 1 s"),
+        (3599, "59 min 59 s"),
+        (3600, "1 h 0 min"),
+        (7325, "2 h 2 min"),
+    ],
+)
 def test_duration_text(seconds: float, text: str) -> None:
     assert duration_text(seconds) == text
 
 
 def test_text_plan_pipe_in_names_and_replace_details() -> None:
-    item = PlanItem(Action.REPLACE, "a", "jogg", changed=("aspect", "voice.script"),
-                    seconds=90, credits=1)
+    item = PlanItem(
+        Action.REPLACE, "a", "jogg", changed=("aspect", "voice.script"), seconds=90, credits=1
+    )
     text = render_text([SpecPlan("s.yaml", "s.lock", "d", (item,), 3)], color=False)
-    assert "  ~ replace   a           jogg    changed: aspect, voice.script; ~1 min 30 s\n" \
-        in text
+    assert "  ~ replace   a           jogg    changed: aspect, voice.script; ~1 min 30 s\n" in text
     assert "  = 3 unchanged\n" in text
-    assert text.endswith("Plan: 1 to replace, 3 unchanged.\n"
-                         "Estimate: 1 video to render, ~1 min 30 s of video, "
-                         "1 JoggAI credit.\n")
+    assert text.endswith(
+        "Plan: 1 to replace, 3 unchanged.\n"
+        "Estimate: 1 video to render, ~1 min 30 s of video, "
+        "1 JoggAI credit.\n"
+    )
 
 
 def test_markdown_folds_long_lists_and_escapes_pipes() -> None:
@@ -49,7 +70,8 @@ def test_markdown_folds_long_lists_and_escapes_pipes() -> None:
 
 def test_markdown_no_changes() -> None:
     assert render_markdown([make_plan(0, unchanged=5)]) == (
-        "## reelform plan\n\nNo changes: 5 videos up to date.\n")
+        "## reelform plan\n\nNo changes: 5 videos up to date.\n"
+    )
 
 
 def test_saved_plan_round_trip(tmp_path: Path) -> None:
@@ -62,8 +84,9 @@ def test_saved_plan_round_trip(tmp_path: Path) -> None:
 
 
 def test_saved_plan_is_deterministic() -> None:
-    assert saved_plan([make_plan()], {"b": "2", "a": "1"}, []) == \
-        saved_plan([make_plan()], {"a": "1", "b": "2"}, [])
+    assert saved_plan([make_plan()], {"b": "2", "a": "1"}, []) == saved_plan(
+        [make_plan()], {"a": "1", "b": "2"}, []
+    )
 
 
 def test_stale_when_the_lockfile_changed(tmp_path: Path) -> None:
@@ -80,11 +103,14 @@ def test_stale_when_the_items_changed(tmp_path: Path) -> None:
         check_fresh(load_saved_plan(path), [make_plan(3)], path)
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (b'{"format": "reelform-plan",\n "version": }', r"p\.plan:2:13: not a plan file"),
-    (b'{"format": "something"}', "not a reelform plan file"),
-    (b'{"format": "reelform-plan", "version": 9}', "plan format version 9 is not 1"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b'{"format": "reelform-plan",\n "version": }', r"p\.plan:2:13: not a plan file"),
+        (b'{"format": "something"}', "not a reelform plan file"),
+        (b'{"format": "reelform-plan", "version": 9}', "plan format version 9 is not 1"),
+    ],
+)
 def test_bad_plan_files(tmp_path: Path, content: bytes, message: str) -> None:
     path = tmp_path / "p.plan"
     path.write_bytes(content)

@@ -9,25 +9,44 @@ from reelform.plan.fingerprint import Request, digest
 from reelform.state.lockfile import LockState
 
 
-def request(name: str, provider: str = "jogg", script: str = "Hello there", seconds: float = 20,
-            avatar: int = 81) -> Request:
-    inputs: dict[str, Any] = {"provider": provider, "avatar": {"id": avatar, "type": "public"},
-                              "voice": {"script": script, "voice_id": "en-US-JennyNeural"},
-                              "aspect": "portrait", "captions": True}
+def request(
+    name: str,
+    provider: str = "jogg",
+    script: str = "Hello there",
+    seconds: float = 20,
+    avatar: int = 81,
+) -> Request:
+    inputs: dict[str, Any] = {
+        "provider": provider,
+        "avatar": {"id": avatar, "type": "public"},
+        "voice": {"script": script, "voice_id": "en-US-JennyNeural"},
+        "aspect": "portrait",
+        "captions": True,
+    }
     return Request(name, provider, inputs, digest(inputs), seconds)
 
 
 def entry(req: Request, status: str = "completed", **extra: Any) -> dict[str, Any]:
-    return {"fingerprint": req.fingerprint, "inputs": req.inputs, "provider": req.provider,
-            "status": status, "job_id": f"job-{req.name}", **extra}
+    return {
+        "fingerprint": req.fingerprint,
+        "inputs": req.inputs,
+        "provider": req.provider,
+        "status": status,
+        "job_id": f"job-{req.name}",
+        **extra,
+    }
 
 
 def representative() -> list[SpecPlan]:
     """welcome: one of every action; onboarding: a long list; faq: no changes."""
     founder = AvatarRequest("founder", "jogg", {"image": {"sha256": "ab" * 32}}, "f" * 64, "2.0")
-    kept, edited, pending, broken, lost = (request("welcome-kept"), request("welcome-edited"),
-                                           request("welcome-pending"), request("welcome-broken"),
-                                           request("welcome-lost"))
+    kept, edited, pending, broken, lost = (
+        request("welcome-kept"),
+        request("welcome-edited"),
+        request("welcome-pending"),
+        request("welcome-broken"),
+        request("welcome-lost"),
+    )
     lock = LockState()
     lock.videos = {
         "welcome-kept": entry(kept),
@@ -43,14 +62,19 @@ def representative() -> list[SpecPlan]:
     welcome = diff("specs/welcome.yaml", wanted, [founder], lock, outputs, "specs/welcome.lock")
 
     many = [request(f"onboarding-{i:02d}", provider="local", seconds=8) for i in range(1, 26)]
-    onboarding = diff("specs/onboarding.yaml", many, [], LockState(), {},
-                      "specs/onboarding.lock")
+    onboarding = diff("specs/onboarding.yaml", many, [], LockState(), {}, "specs/onboarding.lock")
 
     faq_videos = [request(f"faq-{i}") for i in range(3)]
     faq_lock = LockState()
     faq_lock.videos = {r.name: entry(r) for r in faq_videos}
-    faq = diff("specs/faq.yaml", faq_videos, [], faq_lock,
-               dict.fromkeys((r.name for r in faq_videos), OutputStatus.OK), "specs/faq.lock")
+    faq = diff(
+        "specs/faq.yaml",
+        faq_videos,
+        [],
+        faq_lock,
+        dict.fromkeys((r.name for r in faq_videos), OutputStatus.OK),
+        "specs/faq.lock",
+    )
     return [welcome, onboarding, faq]
 
 

@@ -37,8 +37,7 @@ def test_the_comment_has_counts_estimate_changed_fields_and_folds() -> None:
     text = render_markdown(representative())
     assert "| create | 27 |" in text and "| unchanged | 4 |" in text
     assert "**Estimate: 28 videos to render, ~6 min 30 s of video, 6 JoggAI credits.**" in text
-    assert "| `~` replace | `welcome-edited` | jogg | changed: `avatar.id`, `voice.script`" \
-        in text
+    assert "| `~` replace | `welcome-edited` | jogg | changed: `avatar.id`, `voice.script`" in text
     assert "avatar 81 \\| not found" in text  # a `|` in a reason does not break the table
     # The long list is folded, the short one is not.
     onboarding = text.split("### `specs/onboarding.yaml`")[1]
@@ -50,12 +49,13 @@ def test_the_comment_has_counts_estimate_changed_fields_and_folds() -> None:
 
 
 def test_plan_format_markdown_on_the_command_line(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "one.yaml").write_text(
         "version: 1\nvideos:\n  - name: hello\n    avatar: {id: 1}\n"
-        "    voice: {script: Hello there, voice_id: en}\n")
+        "    voice: {script: Hello there, voice_id: en}\n"
+    )
     assert main(["plan", "one.yaml", "--format", "markdown"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("## reelform plan\n")

@@ -26,8 +26,12 @@ def script() -> Script:
 def make_context(script: Script) -> Iterator[Callable[..., ProviderContext]]:
     # MockTransport holds no sockets, so the clients need no closing.
     def build(**overrides: Any) -> ProviderContext:
-        env = {"JOGG_API_KEY": JOGG_KEY, "MIRAKO_API_KEY": MIRAKO_KEY,
-               "JOGG_BASE_URL": "https://jogg.test/api", "MIRAKO_BASE_URL": "https://mirako.test"}
+        env = {
+            "JOGG_API_KEY": JOGG_KEY,
+            "MIRAKO_API_KEY": MIRAKO_KEY,
+            "JOGG_BASE_URL": "https://jogg.test/api",
+            "MIRAKO_BASE_URL": "https://mirako.test",
+        }
         env.update(overrides.pop("env", {}))
         client = httpx.AsyncClient(transport=httpx.MockTransport(script))
         fields: dict[str, Any] = {"http": client, "env": env, "time_scale": 0.0}

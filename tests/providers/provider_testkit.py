@@ -23,9 +23,13 @@ SECRETS = (JOGG_KEY, MIRAKO_KEY, WEBHOOK_SECRET)
 Answer = httpx.Response | Exception | Callable[[httpx.Request], httpx.Response]
 
 
-
-def envelope(data: Any = None, code: int = 0, msg: str = "success", status: int = 200,
-             headers: dict[str, str] | None = None) -> httpx.Response:
+def envelope(
+    data: Any = None,
+    code: int = 0,
+    msg: str = "success",
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+) -> httpx.Response:
     return httpx.Response(status, json={"code": code, "msg": msg, "data": data}, headers=headers)
 
 
@@ -43,8 +47,11 @@ class Script:
         return self
 
     def calls(self, path: str, method: str | None = None) -> list[httpx.Request]:
-        return [r for r in self.requests
-                if r.url.path == path and (method is None or r.method == method)]
+        return [
+            r
+            for r in self.requests
+            if r.url.path == path and (method is None or r.method == method)
+        ]
 
     async def __call__(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()

@@ -26,22 +26,25 @@ class FakeProvider:
         self.closed = False
         self.asked: list[Any] = []
 
-    async def list_avatars(self, kind: str | None = None,
-                           filters: Mapping[str, str] | None = None) -> list[AvatarInfo]:
+    async def list_avatars(
+        self, kind: str | None = None, filters: Mapping[str, str] | None = None
+    ) -> list[AvatarInfo]:
         self.asked.append((kind, dict(filters or {})))
-        return [AvatarInfo("81", "Amanda", "public", {"gender": "female", "aspect_ratio": 0}),
-                AvatarInfo("9", "Ben", "public", {"gender": "male"}),
-                AvatarInfo("5", "Me", "photo", {"status": 1})]
+        return [
+            AvatarInfo("81", "Amanda", "public", {"gender": "female", "aspect_ratio": 0}),
+            AvatarInfo("9", "Ben", "public", {"gender": "male"}),
+            AvatarInfo("5", "Me", "photo", {"status": 1}),
+        ]
 
     async def list_voices(self, language: str | None = None) -> list[VoiceInfo]:
         self.asked.append(language)
-        return [VoiceInfo("en-US-B", "B", "english", "male", {"origin": "public"}),
-                VoiceInfo("de-DE-A", "A", "german", "female", {"origin": "custom"})]
+        return [
+            VoiceInfo("en-US-B", "B", "english", "male", {"origin": "public"}),
+            VoiceInfo("de-DE-A", "A", "german", "female", {"origin": "custom"}),
+        ]
 
     async def aclose(self) -> None:
         self.closed = True
-
-
 
 
 @pytest.mark.anyio
@@ -90,13 +93,28 @@ def run(capsys: pytest.CaptureFixture[str]) -> Any:
 
 
 def test_avatars_json_sorted_and_filtered(fake: FakeProvider, run: Any) -> None:
-    code, out, _ = run(["avatars", "--provider", "jogg", "--kind", "public",
-                        "--gender", "female", "--aspect", "portrait", "--json"])
+    code, out, _ = run(
+        [
+            "avatars",
+            "--provider",
+            "jogg",
+            "--kind",
+            "public",
+            "--gender",
+            "female",
+            "--aspect",
+            "portrait",
+            "--json",
+        ]
+    )
     assert code == 0 and fake.closed
     assert fake.asked == [("public", {"gender": "female", "aspect": "portrait"})]
     rows = json.loads(out)
-    assert [(r["kind"], r["id"]) for r in rows] == [("photo", "5"), ("public", "9"),
-                                                    ("public", "81")]
+    assert [(r["kind"], r["id"]) for r in rows] == [
+        ("photo", "5"),
+        ("public", "9"),
+        ("public", "81"),
+    ]
 
 
 def test_avatars_plain_table_off_a_terminal(fake: FakeProvider, run: Any) -> None:
@@ -132,8 +150,9 @@ def test_help_explains(run: Any) -> None:
     assert code == 0 and "--language" in out
 
 
-def test_keys_come_from_a_dotenv_file_too(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                         run: Any) -> None:
+def test_keys_come_from_a_dotenv_file_too(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, run: Any
+) -> None:
     import reelform.commands.avatars as avatars
 
     seen: list[Any] = []

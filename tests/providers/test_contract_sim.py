@@ -54,8 +54,11 @@ class Recorder(httpx.AsyncBaseTransport):
 
     def api_requests(self, prefix: str) -> list[tuple[httpx.Request, bytes]]:
         # Storage (signed PUTs, downloads) is not part of the API documents.
-        return [(r, b) for r, b in self.sent
-                if r.url.path.startswith(prefix + "/v") and r.url.host == "testserver"]
+        return [
+            (r, b)
+            for r, b in self.sent
+            if r.url.path.startswith(prefix + "/v") and r.url.host == "testserver"
+        ]
 
 
 class Sim:
@@ -64,13 +67,17 @@ class Sim:
         self.state = self.app.state.sim
         self.recorder = Recorder(httpx.ASGITransport(app=self.app))
         self.client = httpx.AsyncClient(transport=self.recorder)
-        self.env = {"JOGG_API_KEY": "jk_contract_key_1", "JOGG_BASE_URL": "http://testserver/jogg",
-                    "MIRAKO_API_KEY": "mk_contract_key_1",
-                    "MIRAKO_BASE_URL": "http://testserver/mirako"}
+        self.env = {
+            "JOGG_API_KEY": "jk_contract_key_1",
+            "JOGG_BASE_URL": "http://testserver/jogg",
+            "MIRAKO_API_KEY": "mk_contract_key_1",
+            "MIRAKO_BASE_URL": "http://testserver/mirako",
+        }
 
     def provider(self, name: str, **settings: str) -> Provider:
-        context = ProviderContext(http=self.client, env=self.env, time_scale=0.001,
-                                  webhook_secret="hook_token_123")
+        context = ProviderContext(
+            http=self.client, env=self.env, time_scale=0.001, webhook_secret="hook_token_123"
+        )
         return make_provider(name, settings, context)
 
     def assert_requests_match_openapi(self) -> None:
@@ -91,8 +98,14 @@ async def sim() -> AsyncIterator[Sim]:
 
 def asset_of(path: Path, content_type: str, duration: float | None = None) -> Asset:
     data = path.read_bytes()
-    return Asset(path.stem, hashlib.sha256(data).hexdigest(), len(data), content_type,
-                 path=path, duration=duration)
+    return Asset(
+        path.stem,
+        hashlib.sha256(data).hexdigest(),
+        len(data),
+        content_type,
+        path=path,
+        duration=duration,
+    )
 
 
 @pytest.fixture
@@ -120,9 +133,15 @@ async def test_jogg_v2_upload_submit_poll_download(sim: Sim, media: dict[str, As
     audio_url = await jogg.upload_asset(media["audio"])
     put = next(r for r, _ in sim.recorder.sent if r.method == "PUT")
     assert "x-api-key" not in put.headers and put.headers["content-type"] == "audio/wav"
-    job = VideoJob(key="rf-contract-1", name="v2", title="Contract",
-                   voice=VoiceRequest(voice_id=VOICE, audio=media["audio"]), avatar=AvatarRef(81),
-                   asset_urls={media["audio"].sha256: audio_url}, captions=True)
+    job = VideoJob(
+        key="rf-contract-1",
+        name="v2",
+        title="Contract",
+        voice=VoiceRequest(voice_id=VOICE, audio=media["audio"]),
+        avatar=AvatarRef(81),
+        asset_urls={media["audio"].sha256: audio_url},
+        captions=True,
+    )
     video_id = await jogg.submit_video(job)
     state = await until_finished(jogg, video_id)
     assert state.status is JobStatus.COMPLETED and state.video_url and state.duration
@@ -133,9 +152,13 @@ async def test_jogg_v2_upload_submit_poll_download(sim: Sim, media: dict[str, As
 
 async def test_jogg_v1_script_flow(sim: Sim) -> None:
     jogg = sim.provider("jogg", api_version="v1")
-    job = VideoJob(key="rf-contract-2", name="v1", aspect="landscape",
-                   voice=VoiceRequest(voice_id=VOICE, script="Hello from version one."),
-                   avatar=AvatarRef(81))
+    job = VideoJob(
+        key="rf-contract-2",
+        name="v1",
+        aspect="landscape",
+        voice=VoiceRequest(voice_id=VOICE, script="Hello from version one."),
+        avatar=AvatarRef(81),
+    )
     project_id = await jogg.submit_video(job)
     assert len(project_id) == 32 and int(project_id, 16) >= 0
     state = await until_finished(jogg, project_id)
@@ -148,9 +171,16 @@ async def test_jogg_v1_upload_and_audio_video(sim: Sim, media: dict[str, Asset])
     audio_url = await jogg.upload_asset(media["audio"])
     put = next(r for r, _ in sim.recorder.sent if r.method == "PUT")
     assert put.headers["content-type"] == "application/octet-stream"
-    project_id = await jogg.submit_video(VideoJob(
-        key="rf-v1-audio", name="v1a", voice=VoiceRequest(voice_id=VOICE, audio=media["audio"]),
-        avatar=AvatarRef(81), aspect="square", asset_urls={media["audio"].sha256: audio_url}))
+    project_id = await jogg.submit_video(
+        VideoJob(
+            key="rf-v1-audio",
+            name="v1a",
+            voice=VoiceRequest(voice_id=VOICE, audio=media["audio"]),
+            avatar=AvatarRef(81),
+            aspect="square",
+            asset_urls={media["audio"].sha256: audio_url},
+        )
+    )
     assert (await until_finished(jogg, project_id)).status is JobStatus.COMPLETED
     sim.assert_requests_match_openapi()
 
@@ -158,8 +188,14 @@ async def test_jogg_v1_upload_and_audio_video(sim: Sim, media: dict[str, Asset])
 async def test_jogg_photo_avatar_then_video(sim: Sim, media: dict[str, Asset]) -> None:
     jogg = sim.provider("jogg")
     image_url = await jogg.upload_asset(media["image"])
-    request = PhotoAvatarRequest("rf-photo-1", "founder", media["image"], VOICE, "2.0",
-                                 asset_urls={media["image"].sha256: image_url})
+    request = PhotoAvatarRequest(
+        "rf-photo-1",
+        "founder",
+        media["image"],
+        VOICE,
+        "2.0",
+        asset_urls={media["image"].sha256: image_url},
+    )
     state = await jogg.create_photo_avatar(request)
     with anyio.fail_after(10):
         while not state.status.finished:
@@ -168,9 +204,14 @@ async def test_jogg_photo_avatar_then_video(sim: Sim, media: dict[str, Asset]) -
     assert state.status is JobStatus.COMPLETED and state.avatar_id
     listed = await jogg.list_avatars("photo")
     assert str(state.avatar_id) in {a.id for a in listed}
-    video_id = await jogg.submit_video(VideoJob(
-        key="rf-photo-video", name="p", voice=VoiceRequest(voice_id=VOICE, script="Hi"),
-        avatar=AvatarRef(state.avatar_id, "photo")))
+    video_id = await jogg.submit_video(
+        VideoJob(
+            key="rf-photo-video",
+            name="p",
+            voice=VoiceRequest(voice_id=VOICE, script="Hi"),
+            avatar=AvatarRef(state.avatar_id, "photo"),
+        )
+    )
     assert (await until_finished(jogg, video_id)).status is JobStatus.COMPLETED
     sim.assert_requests_match_openapi()
 
@@ -188,31 +229,42 @@ async def test_mirako_tts_then_animate(sim: Sim, media: dict[str, Asset]) -> Non
     mirako = sim.provider("mirako")
     voices = await mirako.list_voices()
     assert await mirako.upload_asset(media["image"]) == f"local:{media['image'].sha256}"
-    task_id = await mirako.submit_video(VideoJob(
-        key="rf-m-1", name="m", image=media["image"],
-        voice=VoiceRequest(voice_id=voices[0].voice_id, script="Hello from Mirako."),
-        webhook_url="https://hooks.example/m"))
+    task_id = await mirako.submit_video(
+        VideoJob(
+            key="rf-m-1",
+            name="m",
+            image=media["image"],
+            voice=VoiceRequest(voice_id=voices[0].voice_id, script="Hello from Mirako."),
+            webhook_url="https://hooks.example/m",
+        )
+    )
     state = await until_finished(mirako, task_id)
     assert state.status is JobStatus.COMPLETED and state.video_url and state.duration
     assert (await sim.client.get(state.video_url)).status_code == 200
     sent = [r for r, _ in sim.recorder.sent]
     assert [r.url.path for r in sent if r.method == "POST"] == [
-        "/mirako/v1/speech/tts", "/mirako/v1/video/async_generate_talking_avatar"]
+        "/mirako/v1/speech/tts",
+        "/mirako/v1/video/async_generate_talking_avatar",
+    ]
     sim.assert_requests_match_openapi()
 
 
 async def test_mirako_audio_file(sim: Sim, media: dict[str, Asset]) -> None:
     mirako = sim.provider("mirako")
-    task_id = await mirako.submit_video(VideoJob(
-        key="rf-m-2", name="m2", image=media["image"], voice=VoiceRequest(audio=media["audio"])))
+    task_id = await mirako.submit_video(
+        VideoJob(
+            key="rf-m-2", name="m2", image=media["image"], voice=VoiceRequest(audio=media["audio"])
+        )
+    )
     assert (await until_finished(mirako, task_id)).status is JobStatus.COMPLETED
     sim.assert_requests_match_openapi()
 
 
 async def test_simulated_refusals(sim: Sim) -> None:
     jogg, mirako = sim.provider("jogg"), sim.provider("mirako")
-    job = VideoJob(key="rf-e", name="e", voice=VoiceRequest(voice_id=VOICE, script="x"),
-                   avatar=AvatarRef(81))
+    job = VideoJob(
+        key="rf-e", name="e", voice=VoiceRequest(voice_id=VOICE, script="x"), avatar=AvatarRef(81)
+    )
     sim.state.config.jogg_api_keys = {"some-other-key"}
     with pytest.raises(RejectedError, match=r"invalid API key \(JOGG_API_KEY\)"):
         await jogg.submit_video(job)
@@ -229,19 +281,27 @@ async def test_simulated_refusals(sim: Sim) -> None:
     assert unknown_task.value.code == 404
 
 
-async def test_simulated_mirako_refusals(sim: Sim, media: dict[str, Asset],
-                                         tmp_path: Path) -> None:
+async def test_simulated_mirako_refusals(sim: Sim, media: dict[str, Asset], tmp_path: Path) -> None:
     mirako = sim.provider("mirako")
     small = tmp_path / "small.png"
     Image.new("RGB", (100, 100)).save(small)
     with pytest.raises(RejectedError) as too_small:
-        await mirako.submit_video(VideoJob(key="rf-s", name="s", image=asset_of(small, "image/png"),
-                                           voice=VoiceRequest(audio=media["audio"])))
+        await mirako.submit_video(
+            VideoJob(
+                key="rf-s",
+                name="s",
+                image=asset_of(small, "image/png"),
+                voice=VoiceRequest(audio=media["audio"]),
+            )
+        )
     assert too_small.value.code == 422 and "image" in str(too_small.value)
     sim.state.mirako_credits = 0
     with pytest.raises(RejectedError, match="insufficient credits"):
-        await mirako.submit_video(VideoJob(key="rf-c", name="c", image=media["image"],
-                                           voice=VoiceRequest(audio=media["audio"])))
+        await mirako.submit_video(
+            VideoJob(
+                key="rf-c", name="c", image=media["image"], voice=VoiceRequest(audio=media["audio"])
+            )
+        )
 
 
 async def test_faults_5xx_and_429_are_ridden_out(sim: Sim) -> None:
@@ -253,9 +313,16 @@ async def test_faults_5xx_and_429_are_ridden_out(sim: Sim) -> None:
     gave_up = 0
     for i in range(12):
         try:
-            ids.append(await jogg.submit_video(VideoJob(
-                key=f"rf-f-{i}", name=f"f{i}", voice=VoiceRequest(voice_id=VOICE, script="x"),
-                avatar=AvatarRef(81))))
+            ids.append(
+                await jogg.submit_video(
+                    VideoJob(
+                        key=f"rf-f-{i}",
+                        name=f"f{i}",
+                        voice=VoiceRequest(voice_id=VOICE, script="x"),
+                        avatar=AvatarRef(81),
+                    )
+                )
+            )
         except RetryableError as exc:  # five failures in a row: the engine tries later
             assert "gave up after 5 attempts" in str(exc)
             gave_up += 1
@@ -271,9 +338,14 @@ async def test_dropped_connection_on_submit_is_an_unknown_outcome(sim: Sim, when
     setattr(sim.state.config, when, 1.0)
     sim.state.config.fault_methods = {"POST"}
     with pytest.raises(OutcomeUnknownError):
-        await jogg.submit_video(VideoJob(
-            key="rf-d", name="d", voice=VoiceRequest(voice_id=VOICE, script="x"),
-            avatar=AvatarRef(81)))
+        await jogg.submit_video(
+            VideoJob(
+                key="rf-d",
+                name="d",
+                voice=VoiceRequest(voice_id=VOICE, script="x"),
+                avatar=AvatarRef(81),
+            )
+        )
     posts = [r for r in sim.state.requests if r.method == "POST"]
     assert len(posts) == 1  # never resent
     assert len(sim.state.jobs) == (1 if when == "drop_rate" else 0)
@@ -282,9 +354,12 @@ async def test_dropped_connection_on_submit_is_an_unknown_outcome(sim: Sim, when
 @pytest.mark.parametrize("name", ["jogg", "mirako"])
 async def test_simulator_webhooks_verify(sim: Sim, media: dict[str, Asset], name: str) -> None:
     """The simulator's deliveries pass our verification; a forged one does not."""
-    context = ProviderContext(http=sim.client, env=sim.env, time_scale=0.001,
-                              webhook_secret=DEFAULT_WEBHOOK_SECRET if name == "jogg"
-                              else "hook_token_123")
+    context = ProviderContext(
+        http=sim.client,
+        env=sim.env,
+        time_scale=0.001,
+        webhook_secret=DEFAULT_WEBHOOK_SECRET if name == "jogg" else "hook_token_123",
+    )
     provider = make_provider(name, {}, context)
     events: list[Any] = []
     rejected: list[str] = []
@@ -301,12 +376,21 @@ async def test_simulator_webhooks_verify(sim: Sim, media: dict[str, Asset], name
 
     sim.state.config.webhook_transport = httpx.ASGITransport(app=receiver)
     if name == "jogg":
-        job = VideoJob(key="rf-hook", name="h", voice=VoiceRequest(voice_id=VOICE, script="x"),
-                       avatar=AvatarRef(81), webhook_url="https://hooks.example/jogg")
+        job = VideoJob(
+            key="rf-hook",
+            name="h",
+            voice=VoiceRequest(voice_id=VOICE, script="x"),
+            avatar=AvatarRef(81),
+            webhook_url="https://hooks.example/jogg",
+        )
     else:
-        job = VideoJob(key="rf-hook", name="h", image=media["image"],
-                       voice=VoiceRequest(audio=media["audio"]),
-                       webhook_url="https://hooks.example/mirako")
+        job = VideoJob(
+            key="rf-hook",
+            name="h",
+            image=media["image"],
+            voice=VoiceRequest(audio=media["audio"]),
+            webhook_url="https://hooks.example/mirako",
+        )
     job_id = await provider.submit_video(job)
     await until_finished(provider, job_id)
     with anyio.fail_after(5):
@@ -318,16 +402,22 @@ async def test_simulator_webhooks_verify(sim: Sim, media: dict[str, Asset], name
     else:
         assert events[0].state is None  # Mirako: confirm by polling
     forged = httpx.AsyncClient(transport=httpx.ASGITransport(app=receiver))
-    answer = await forged.post("http://receiver/", content=b'{"event": "x"}',
-                               headers={"X-Webhook-Signature": "0" * 64,
-                                        "Authorization": "Bearer nope"})
+    answer = await forged.post(
+        "http://receiver/",
+        content=b'{"event": "x"}',
+        headers={"X-Webhook-Signature": "0" * 64, "Authorization": "Bearer nope"},
+    )
     assert answer.status_code == 401 and rejected
 
 
 def test_the_openapi_check_is_not_vacuous() -> None:
     url = "http://testserver/jogg/v2/create_video_from_avatar"
-    good = {"avatar": {"avatar_id": 81, "avatar_type": 0}, "aspect_ratio": "portrait",
-            "voice": {"type": "script", "voice_id": VOICE, "script": "x"}, "screen_style": 1}
+    good = {
+        "avatar": {"avatar_id": 81, "avatar_type": 0},
+        "aspect_ratio": "portrait",
+        "voice": {"type": "script", "voice_id": VOICE, "script": "x"},
+        "screen_style": 1,
+    }
     headers = {"x-api-key": "k", "content-type": "application/json"}
 
     def request(body: dict[str, Any], headers: dict[str, str]) -> tuple[httpx.Request, bytes]:
@@ -336,13 +426,14 @@ def test_the_openapi_check_is_not_vacuous() -> None:
 
     validate(*request(good, headers), "/jogg")
     with pytest.raises(Exception, match="screen_style"):
-        validate(*request({k: v for k, v in good.items() if k != "screen_style"}, headers),
-                 "/jogg")
+        validate(*request({k: v for k, v in good.items() if k != "screen_style"}, headers), "/jogg")
     with pytest.raises(Exception, match=r"(?i)security|x-api-key"):
         validate(*request(good, {"content-type": "application/json"}), "/jogg")
     with pytest.raises(Exception, match=r"(?i)additional|extra|unexpected"):
-        mirako = httpx.Request("POST", "http://testserver/mirako/v1/video/"
-                               "async_generate_talking_avatar",
-                               json={"image": "aGk=", "audio": "aGk=", "name": "x"},
-                               headers={"authorization": "Bearer k"})
+        mirako = httpx.Request(
+            "POST",
+            "http://testserver/mirako/v1/video/async_generate_talking_avatar",
+            json={"image": "aGk=", "audio": "aGk=", "name": "x"},
+            headers={"authorization": "Bearer k"},
+        )
         validate(mirako, mirako.read(), "/mirako")

@@ -33,13 +33,18 @@ def server() -> Iterator[str]:
 
 
 def env_for(base: str) -> dict[str, str]:
-    return {"JOGG_API_KEY": "jk_e2e_key_123", "JOGG_BASE_URL": f"{base}/jogg",
-            "MIRAKO_API_KEY": "mk_e2e_key_123", "MIRAKO_BASE_URL": f"{base}/mirako"}
+    return {
+        "JOGG_API_KEY": "jk_e2e_key_123",
+        "JOGG_BASE_URL": f"{base}/jogg",
+        "MIRAKO_API_KEY": "mk_e2e_key_123",
+        "MIRAKO_BASE_URL": f"{base}/mirako",
+    }
 
 
 def job(key: str) -> VideoJob:
-    return VideoJob(key=key, name=key, voice=VoiceRequest(voice_id=VOICE, script="Hello."),
-                    avatar=AvatarRef(81))
+    return VideoJob(
+        key=key, name=key, voice=VoiceRequest(voice_id=VOICE, script="Hello."), avatar=AvatarRef(81)
+    )
 
 
 @pytest.mark.anyio
@@ -62,15 +67,21 @@ async def test_cut_connection_over_a_real_socket_is_an_unknown_outcome(server: s
     async with httpx.AsyncClient() as client:
 
         async def submits() -> int:
-            answer = (await client.get(f"{server}/_sim/requests", params={
-                "method": "POST", "path": "/jogg/v2/create_video_from_avatar"})).json()
+            answer = (
+                await client.get(
+                    f"{server}/_sim/requests",
+                    params={"method": "POST", "path": "/jogg/v2/create_video_from_avatar"},
+                )
+            ).json()
             return len(answer if isinstance(answer, list) else answer["requests"])
 
         before = await submits()
-        await client.post(f"{server}/_sim/config", json={"drop_rate": 1.0,
-                                                        "fault_methods": ["POST"]})
-        jogg = make_provider("jogg", {}, ProviderContext(http=client, env=env_for(server),
-                                                         time_scale=0.001))
+        await client.post(
+            f"{server}/_sim/config", json={"drop_rate": 1.0, "fault_methods": ["POST"]}
+        )
+        jogg = make_provider(
+            "jogg", {}, ProviderContext(http=client, env=env_for(server), time_scale=0.001)
+        )
         try:
             with pytest.raises(OutcomeUnknownError):
                 await jogg.submit_video(job("rf-e2e-drop"))
@@ -82,14 +93,19 @@ async def test_cut_connection_over_a_real_socket_is_an_unknown_outcome(server: s
 def test_voices_command_against_the_server(server: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "reelform", "voices", "--provider", "jogg", "--json"],
-        env={**os.environ, **env_for(server)}, capture_output=True, text=True, timeout=60,
+        env={**os.environ, **env_for(server)},
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert VOICE in {row["voice_id"] for row in json.loads(result.stdout)}
     failing = subprocess.run(
         [sys.executable, "-m", "reelform", "avatars", "--provider", "jogg"],
         env={**os.environ, **env_for(server), "JOGG_API_KEY": ""},
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert failing.returncode == 1 and "JOGG_API_KEY is not set" in failing.stderr
 
@@ -102,8 +118,9 @@ async def test_batch_of_200_submits_runs_at_the_allowed_rate() -> None:
     limiter = TokenBucket(20, time_scale=scale)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app)) as client:
         env = {"JOGG_API_KEY": "jk_batch_key_1", "JOGG_BASE_URL": "http://testserver/jogg"}
-        jogg = make_provider("jogg", {}, ProviderContext(http=client, env=env, limiter=limiter,
-                                                         time_scale=scale))
+        jogg = make_provider(
+            "jogg", {}, ProviderContext(http=client, env=env, limiter=limiter, time_scale=scale)
+        )
         ids: list[str] = []
 
         async def submit(i: int) -> None:

@@ -53,8 +53,13 @@ def test_join_url_keeps_a_path_prefix() -> None:
 def parse(response: httpx.Response) -> str:
     if response.status_code == 429 or response.status_code >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        raise RetryableError("t", f"HTTP {response.status_code}", code=response.status_code,
-                             retry_after=retry_after, throttled=response.status_code == 429)
+        raise RetryableError(
+            "t",
+            f"HTTP {response.status_code}",
+            code=response.status_code,
+            retry_after=retry_after,
+            throttled=response.status_code == 429,
+        )
     if response.status_code >= 400:
         raise RejectedError("t", f"HTTP {response.status_code}")
     return response.text
@@ -65,8 +70,7 @@ def requester(script: Script, sleeps: list[float], **kwargs: object) -> Requeste
         sleeps.append(seconds)
 
     client = httpx.AsyncClient(transport=httpx.MockTransport(script))
-    return Requester(client, "t", scrub=Scrubber({}), sleep=sleep,
-                     rng=random.Random(0), **kwargs)  # type: ignore[arg-type]
+    return Requester(client, "t", scrub=Scrubber({}), sleep=sleep, rng=random.Random(0), **kwargs)  # type: ignore[arg-type]
 
 
 async def test_get_retries_5xx_then_succeeds(script: Script) -> None:
@@ -87,8 +91,11 @@ async def test_gives_up_after_five_attempts_with_retryable(script: Script) -> No
 
 
 async def test_retry_after_is_honoured_and_scaled(script: Script) -> None:
-    script.on("/v2/thing", httpx.Response(429, headers={"Retry-After": "3"}),
-              httpx.Response(200, text="ok"))
+    script.on(
+        "/v2/thing",
+        httpx.Response(429, headers={"Retry-After": "3"}),
+        httpx.Response(200, text="ok"),
+    )
     sleeps: list[float] = []
     assert await requester(script, sleeps, time_scale=0.5).request("POST", URL, parse) == "ok"
     assert sleeps == [1.5]
@@ -98,15 +105,20 @@ async def test_final_error_carries_retry_after(script: Script) -> None:
     script.on("/v2/thing", default=httpx.Response(429, headers={"Retry-After": "9"}))
     with pytest.raises(RetryableError) as info:
         await requester(script, [], policy=RetryPolicy(throttled_attempts=2)).request(
-            "GET", URL, parse)
+            "GET", URL, parse
+        )
     assert info.value.retry_after == 9.0 and info.value.code == 429 and info.value.throttled
 
 
 async def test_429s_have_a_budget_of_their_own(script: Script) -> None:
     # Four failures and nine "slow down"s: neither budget (5 and 10) is spent, so a
     # paid create in a busy batch is not given up (and left to the next run).
-    script.on("/v2/thing", *[httpx.Response(502)] * 4, *[httpx.Response(429)] * 9,
-              httpx.Response(200, text="ok"))
+    script.on(
+        "/v2/thing",
+        *[httpx.Response(502)] * 4,
+        *[httpx.Response(429)] * 9,
+        httpx.Response(200, text="ok"),
+    )
     sleeps: list[float] = []
     assert await requester(script, sleeps).request("POST", URL, parse, create=True) == "ok"
     assert len(script.requests) == 14 and len(sleeps) == 13
@@ -126,8 +138,10 @@ async def test_rejection_is_not_retried(script: Script) -> None:
     assert len(script.requests) == 1
 
 
-@pytest.mark.parametrize("error", [httpx.ConnectError("refused"), httpx.ConnectTimeout("slow"),
-                                   httpx.PoolTimeout("busy")])
+@pytest.mark.parametrize(
+    "error",
+    [httpx.ConnectError("refused"), httpx.ConnectTimeout("slow"), httpx.PoolTimeout("busy")],
+)
 async def test_a_request_that_never_went_out_is_retried_even_for_a_create(
     script: Script, error: Exception
 ) -> None:
@@ -136,9 +150,13 @@ async def test_a_request_that_never_went_out_is_retried_even_for_a_create(
     assert len(script.requests) == 3
 
 
-LOST_AFTER_SENDING = [httpx.ReadError("reset"), httpx.ReadTimeout("slow"),
-                      httpx.RemoteProtocolError("Server disconnected"),
-                      httpx.WriteError("broken pipe"), httpx.WriteTimeout("stuck")]
+LOST_AFTER_SENDING = [
+    httpx.ReadError("reset"),
+    httpx.ReadTimeout("slow"),
+    httpx.RemoteProtocolError("Server disconnected"),
+    httpx.WriteError("broken pipe"),
+    httpx.WriteTimeout("stuck"),
+]
 
 
 @pytest.mark.parametrize("error", LOST_AFTER_SENDING)
@@ -178,8 +196,11 @@ async def test_rate_limited_posts_take_a_token_and_a_429_pauses_the_bucket(
 ) -> None:
     now = [0.0]
     bucket = TokenBucket(60, clock=lambda: now[0])
-    script.on("/v2/thing", httpx.Response(429, headers={"Retry-After": "5"}),
-              httpx.Response(200, text="ok"))
+    script.on(
+        "/v2/thing",
+        httpx.Response(429, headers={"Retry-After": "5"}),
+        httpx.Response(200, text="ok"),
+    )
 
     async def sleep(seconds: float) -> None:
         now[0] += seconds
@@ -210,20 +231,23 @@ async def test_retry_log_lines_are_scrubbed(
     assert caplog.records and secret not in caplog.text
 
 
-@pytest.mark.parametrize(("error", "create", "verdict"), [
-    (httpx.ConnectError("x"), True, "not_sent"),
-    (httpx.ConnectTimeout("x"), True, "not_sent"),
-    (httpx.PoolTimeout("x"), True, "not_sent"),
-    (httpx.ReadTimeout("x"), True, "unknown"),
-    (httpx.ReadTimeout("x"), False, "lost"),
-    (httpx.WriteError("x"), True, "unknown"),
-    (httpx.RemoteProtocolError("x"), True, "unknown"),
-    (httpx.DecodingError("x"), True, "unknown"),
-    (httpx.DecodingError("x"), False, "lost"),
-    (httpx.UnsupportedProtocol("x"), True, "refused"),
-    (httpx.InvalidURL("x"), False, "refused"),
-    (httpx.TooManyRedirects("x"), False, "refused"),
-])
+@pytest.mark.parametrize(
+    ("error", "create", "verdict"),
+    [
+        (httpx.ConnectError("x"), True, "not_sent"),
+        (httpx.ConnectTimeout("x"), True, "not_sent"),
+        (httpx.PoolTimeout("x"), True, "not_sent"),
+        (httpx.ReadTimeout("x"), True, "unknown"),
+        (httpx.ReadTimeout("x"), False, "lost"),
+        (httpx.WriteError("x"), True, "unknown"),
+        (httpx.RemoteProtocolError("x"), True, "unknown"),
+        (httpx.DecodingError("x"), True, "unknown"),
+        (httpx.DecodingError("x"), False, "lost"),
+        (httpx.UnsupportedProtocol("x"), True, "refused"),
+        (httpx.InvalidURL("x"), False, "refused"),
+        (httpx.TooManyRedirects("x"), False, "refused"),
+    ],
+)
 def test_classify_error(error: Exception, create: bool, verdict: str) -> None:
     assert classify_error(error, create=create) == verdict
 
@@ -234,12 +258,15 @@ async def test_an_undecodable_answer_to_a_create_is_unknown(script: Script) -> N
         await requester(script, []).request("POST", URL, parse, create=True)
 
 
-@pytest.mark.parametrize(("response", "throttled"), [
-    (httpx.Response(429), True),
-    (httpx.Response(429, json={"code": 40000, "msg": "slow down", "data": None}), True),
-    (httpx.Response(503), False),
-    (httpx.Response(500, json={"code": 50000, "msg": "System error", "data": None}), False),
-])
+@pytest.mark.parametrize(
+    ("response", "throttled"),
+    [
+        (httpx.Response(429), True),
+        (httpx.Response(429, json={"code": 40000, "msg": "slow down", "data": None}), True),
+        (httpx.Response(503), False),
+        (httpx.Response(500, json={"code": 50000, "msg": "System error", "data": None}), False),
+    ],
+)
 def test_the_clients_mark_429s_as_throttled(response: httpx.Response, throttled: bool) -> None:
     from reelform.providers.jogg_answers import parse_envelope
     from reelform.providers.mirako import parse_answer

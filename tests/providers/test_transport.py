@@ -41,16 +41,14 @@ def run_requests(close_after_response: bool, pause: float) -> tuple[list[str], i
         made = 0
         connect = SocketKeepingBackend.connect_tcp
 
-        async def counted(self: SocketKeepingBackend, *args: object, **kwargs: object
-                          ) -> object:
+        async def counted(self: SocketKeepingBackend, *args: object, **kwargs: object) -> object:
             nonlocal made
             made += 1
             return await connect(self, *args, **kwargs)  # type: ignore[arg-type]
 
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(SocketKeepingBackend, "connect_tcp", counted)
-            async with server, async_client(timeout=httpx.Timeout(5.0),
-                                            limits=LIMITS) as client:
+            async with server, async_client(timeout=httpx.Timeout(5.0), limits=LIMITS) as client:
                 bodies = []
                 for _ in range(3):
                     bodies.append((await client.get(f"http://127.0.0.1:{port}/")).text)

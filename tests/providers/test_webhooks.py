@@ -14,12 +14,24 @@ from reelform.errors import WebhookRejected
 from reelform.providers import make_provider
 from reelform.providers.base import JobStatus
 
-SUCCESS = {"event_id": "e1", "event": "generated_avatar_video_success", "timestamp": 1,
-           "data": {"video_id": "v_1", "status": "completed", "video_url": "https://r/v.mp4",
-                    "cover_url": "https://r/c.jpg", "duration": 30}}
-FAILED = {"event_id": "e2", "event": "generated_avatar_video_failed", "timestamp": 2,
-          "data": {"video_id": "v_2", "status": "failed",
-                   "error": {"code": 7, "message": "bad audio"}}}
+SUCCESS = {
+    "event_id": "e1",
+    "event": "generated_avatar_video_success",
+    "timestamp": 1,
+    "data": {
+        "video_id": "v_1",
+        "status": "completed",
+        "video_url": "https://r/v.mp4",
+        "cover_url": "https://r/c.jpg",
+        "duration": 30,
+    },
+}
+FAILED = {
+    "event_id": "e2",
+    "event": "generated_avatar_video_failed",
+    "timestamp": 2,
+    "data": {"video_id": "v_2", "status": "failed", "error": {"code": 7, "message": "bad audio"}},
+}
 
 
 def signed(payload: dict[str, Any], secret: str = WEBHOOK_SECRET) -> tuple[dict[str, str], bytes]:
@@ -37,7 +49,10 @@ def test_jogg_success_and_failure_events(jogg: Any) -> None:
     event = jogg.verify_webhook(*signed(SUCCESS))
     assert event.job_id == "v_1" and event.state is not None
     assert (event.state.status, event.state.video_url, event.state.duration) == (
-        JobStatus.COMPLETED, "https://r/v.mp4", 30.0)
+        JobStatus.COMPLETED,
+        "https://r/v.mp4",
+        30.0,
+    )
     failed = jogg.verify_webhook(*signed(FAILED))
     assert failed.state.status is JobStatus.FAILED and failed.state.error == "bad audio (code 7)"
 
@@ -58,8 +73,18 @@ def test_jogg_motion_event_asks_for_a_poll(jogg: Any) -> None:
     assert event.job_id == "m_1" and event.state is None
 
 
-@pytest.mark.parametrize("case", ["wrong_secret", "tampered", "missing", "garbage", "unknown",
-                                  "no_secret_configured", "not_json"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "wrong_secret",
+        "tampered",
+        "missing",
+        "garbage",
+        "unknown",
+        "no_secret_configured",
+        "not_json",
+    ],
+)
 def test_jogg_bad_deliveries_are_rejected(jogg: Any, make_context: Any, case: str) -> None:
     headers, body = signed(SUCCESS)
     provider = jogg
@@ -77,8 +102,11 @@ def test_jogg_bad_deliveries_are_rejected(jogg: Any, make_context: Any, case: st
         provider = make_provider("jogg", {}, make_context())
     elif case == "not_json":
         body = b"\xff\xfe"
-        headers = {"X-Webhook-Signature": hmac.new(WEBHOOK_SECRET.encode(), body,
-                                                   hashlib.sha256).hexdigest()}
+        headers = {
+            "X-Webhook-Signature": hmac.new(
+                WEBHOOK_SECRET.encode(), body, hashlib.sha256
+            ).hexdigest()
+        }
     with pytest.raises(WebhookRejected) as info:
         provider.verify_webhook(headers, body)
     assert_no_secret(str(info.value), repr(info.value))
@@ -91,20 +119,30 @@ def mirako(make_context: Any) -> Any:
     return make_provider("mirako", {}, make_context(webhook_secret=WEBHOOK_SECRET))
 
 
-@pytest.mark.parametrize("body", [
-    {"id": "t1", "status": "COMPLETED", "delayTime": 1, "executionTime": 2},  # documented shape
-    {"task_id": "t1", "status": "FAILED"},
-    {"data": {"task_id": "t1", "status": "COMPLETED"}},
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"id": "t1", "status": "COMPLETED", "delayTime": 1, "executionTime": 2},  # documented shape
+        {"task_id": "t1", "status": "FAILED"},
+        {"data": {"task_id": "t1", "status": "COMPLETED"}},
+    ],
+)
 def test_mirako_token_then_poll(mirako: Any, body: dict[str, Any]) -> None:
-    event = mirako.verify_webhook({"authorization": f"Bearer {WEBHOOK_SECRET}"},
-                                  json.dumps(body).encode())
+    event = mirako.verify_webhook(
+        {"authorization": f"Bearer {WEBHOOK_SECRET}"}, json.dumps(body).encode()
+    )
     assert event.job_id == "t1" and event.state is None
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong"},
-                                     {"Authorization": WEBHOOK_SECRET},
-                                     {"Authorization": f"Basic {WEBHOOK_SECRET}"}])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": WEBHOOK_SECRET},
+        {"Authorization": f"Basic {WEBHOOK_SECRET}"},
+    ],
+)
 def test_mirako_wrong_token(mirako: Any, headers: dict[str, str]) -> None:
     with pytest.raises(WebhookRejected) as info:
         mirako.verify_webhook(headers, b'{"id": "t1", "status": "COMPLETED"}')

@@ -31,17 +31,21 @@ def sim(app: Starlette) -> Simulator:
 
 @pytest.fixture
 async def jogg(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://sim/jogg",
-                                 headers={"x-api-key": KEY}) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://sim/jogg",
+        headers={"x-api-key": KEY},
+    ) as client:
         yield client
 
 
 @pytest.fixture
 async def mirako(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                 base_url="http://sim/mirako",
-                                 headers={"Authorization": f"Bearer {KEY}"}) as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url="http://sim/mirako",
+        headers={"Authorization": f"Bearer {KEY}"},
+    ) as client:
         yield client
 
 

@@ -31,6 +31,7 @@ KEY = "test-key"
 
 # --- media -------------------------------------------------------------------------
 
+
 def png(width: int = 640, height: int = 640, fmt: str = "PNG") -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), (200, 150, 120)).save(buffer, format=fmt)
@@ -66,9 +67,11 @@ def mp3(seconds: float, rate: int = 44_100) -> bytes:
 
 # --- OpenAPI -----------------------------------------------------------------------
 
-DOCS = {"jogg-v2": ("jogg-v2.yaml", "https://api.jogg.ai", "/jogg"),
-        "jogg-v1": ("jogg-v1.yaml", "https://api.jogg.ai", "/jogg"),
-        "mirako": ("mirako.yaml", "https://mirako.co", "/mirako")}
+DOCS = {
+    "jogg-v2": ("jogg-v2.yaml", "https://api.jogg.ai", "/jogg"),
+    "jogg-v1": ("jogg-v1.yaml", "https://api.jogg.ai", "/jogg"),
+    "mirako": ("mirako.yaml", "https://mirako.co", "/mirako"),
+}
 
 
 @dataclass
@@ -105,10 +108,8 @@ class Contract:
             extra = {"application/problem+json": json.loads}
             config = Config(extra_media_type_deserializers=extra)
             if name == "mirako":
-                config = Config(spec_validator_cls=None,
-                                extra_media_type_deserializers=extra)
-            self._docs[name] = OpenAPI.from_file_path(str(OPENAPI_DIR / filename),
-                                                      config=config)
+                config = Config(spec_validator_cls=None, extra_media_type_deserializers=extra)
+            self._docs[name] = OpenAPI.from_file_path(str(OPENAPI_DIR / filename), config=config)
         return self._docs[name]
 
     def _request(self, name: str, request: httpx.Request) -> _Request:
@@ -117,25 +118,31 @@ class Contract:
         assert path.startswith(prefix), (path, prefix)
         headers = Headers(list(request.headers.items()))  # case-insensitive, as HTTP
         return _Request(
-            host_url=host, path=path[len(prefix):], method=request.method.lower(),
+            host_url=host,
+            path=path[len(prefix) :],
+            method=request.method.lower(),
             body=request.content or None,
             content_type=headers.get("content-type", ""),
-            parameters=RequestParameters(query=dict(request.url.params),
-                                         header=headers))
+            parameters=RequestParameters(query=dict(request.url.params), header=headers),
+        )
 
     def check_request(self, name: str, request: httpx.Request) -> None:
         self.doc(name).validate_request(self._request(name, request))
 
-    def check(self, name: str, response: httpx.Response, *,
-              with_request: bool = True) -> None:
+    def check(self, name: str, response: httpx.Response, *, with_request: bool = True) -> None:
         """Validate the response (and, unless told otherwise, the request)."""
         request = self._request(name, response.request)
         if with_request:
             self.doc(name).validate_request(request)
-        self.doc(name).validate_response(request, _Response(
-            status_code=response.status_code,
-            content_type=response.headers.get("content-type", ""),
-            headers=dict(response.headers), data=response.content))
+        self.doc(name).validate_response(
+            request,
+            _Response(
+                status_code=response.status_code,
+                content_type=response.headers.get("content-type", ""),
+                headers=dict(response.headers),
+                data=response.content,
+            ),
+        )
 
 
 def travel(job: Any, elapsed: float) -> None:

@@ -15,13 +15,17 @@ from reelform.sim.core import Simulator
 pytestmark = pytest.mark.anyio
 
 CREATE = "/v2/create_video_from_avatar"
-BODY = {"avatar": {"avatar_id": 81, "avatar_type": 0},
-        "voice": {"type": "script", "voice_id": "en-US-ChristopherNeural", "script": "Hi"},
-        "aspect_ratio": "square", "screen_style": 2}
+BODY = {
+    "avatar": {"avatar_id": 81, "avatar_type": 0},
+    "voice": {"type": "script", "voice_id": "en-US-ChristopherNeural", "script": "Hi"},
+    "aspect_ratio": "square",
+    "screen_style": 2,
+}
 
 
-async def test_drop_after_processing_is_an_unknown_outcome(jogg: httpx.AsyncClient,
-                                                           sim: Simulator) -> None:
+async def test_drop_after_processing_is_an_unknown_outcome(
+    jogg: httpx.AsyncClient, sim: Simulator
+) -> None:
     sim.config.drop_rate = 1.0
     with pytest.raises(httpx.RemoteProtocolError):
         await jogg.post(CREATE, json=BODY)
@@ -32,8 +36,7 @@ async def test_drop_after_processing_is_an_unknown_outcome(jogg: httpx.AsyncClie
     assert record.status is None and record.fault == "drop (would have answered 200)"
 
 
-async def test_drop_before_processing_does_nothing(jogg: httpx.AsyncClient,
-                                                   sim: Simulator) -> None:
+async def test_drop_before_processing_does_nothing(jogg: httpx.AsyncClient, sim: Simulator) -> None:
     sim.config.drop_before_rate = 1.0
     with pytest.raises(httpx.TransportError):
         await jogg.post(CREATE, json=BODY)
@@ -42,23 +45,21 @@ async def test_drop_before_processing_does_nothing(jogg: httpx.AsyncClient,
     assert (await jogg.post(CREATE, json=BODY)).json()["code"] == 0
 
 
-async def test_server_errors_take_every_shape_and_create_nothing(jogg: httpx.AsyncClient,
-                                                                 mirako: httpx.AsyncClient,
-                                                                 sim: Simulator) -> None:
+async def test_server_errors_take_every_shape_and_create_nothing(
+    jogg: httpx.AsyncClient, mirako: httpx.AsyncClient, sim: Simulator
+) -> None:
     sim.config.error_rate = 1.0
     shapes: dict[int, set[str]] = {}
     for _ in range(30):
         answer = await jogg.post(CREATE, json=BODY)
-        shapes.setdefault(answer.status_code, set()).add(
-            answer.headers.get("content-type", "none"))
+        shapes.setdefault(answer.status_code, set()).add(answer.headers.get("content-type", "none"))
         if answer.status_code == 500:
             assert answer.json() == {"code": 50000, "msg": "System error", "data": None}
         elif answer.status_code == 503:
             assert answer.content == b""
     assert set(shapes) == {500, 502, 503}
     assert not sim.jobs
-    mirako_statuses = {(await mirako.get("/v1/voice/profiles")).status_code
-                       for _ in range(20)}
+    mirako_statuses = {(await mirako.get("/v1/voice/profiles")).status_code for _ in range(20)}
     assert mirako_statuses == {500, 502, 503}
 
 
@@ -76,8 +77,7 @@ async def test_429_bursts(jogg: httpx.AsyncClient, sim: Simulator) -> None:
     assert len(sim.jobs) == 6
 
 
-async def test_rate_limit_sliding_window_per_key(jogg: httpx.AsyncClient,
-                                                 sim: Simulator) -> None:
+async def test_rate_limit_sliding_window_per_key(jogg: httpx.AsyncClient, sim: Simulator) -> None:
     sim.config.rate_window_seconds = 1.0  # 20 per second: the documented limit, 60x
     statuses = [(await jogg.post(CREATE, json=BODY)).status_code for _ in range(21)]
     assert statuses == [200] * 20 + [429]
@@ -101,8 +101,7 @@ async def test_slow_responses(jogg: httpx.AsyncClient, sim: Simulator) -> None:
     assert sim.requests[-1].fault == "slow"
 
 
-async def test_failed_renders_carry_a_reason(jogg: httpx.AsyncClient,
-                                             sim: Simulator) -> None:
+async def test_failed_renders_carry_a_reason(jogg: httpx.AsyncClient, sim: Simulator) -> None:
     sim.config.render_fail_rate = 1.0
     video_id = (await jogg.post(CREATE, json=BODY)).json()["data"]["video_id"]
     for _ in range(400):
@@ -119,8 +118,9 @@ async def test_faults_are_seeded() -> None:
     async def pattern(seed: int) -> list[int]:
         app = create_app(SimConfig(seed=seed, error_rate=0.5))
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://sim/jogg",
-                                     headers={"x-api-key": KEY}) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://sim/jogg", headers={"x-api-key": KEY}
+        ) as client:
             return [(await client.get("/v2/voices")).status_code for _ in range(12)]
 
     first = await pattern(5)
@@ -129,8 +129,7 @@ async def test_faults_are_seeded() -> None:
     assert first != await pattern(6)
 
 
-async def test_faults_skip_control_and_downloads(jogg: httpx.AsyncClient,
-                                                 sim: Simulator) -> None:
+async def test_faults_skip_control_and_downloads(jogg: httpx.AsyncClient, sim: Simulator) -> None:
     sim.config.error_rate = 1.0
     assert (await jogg.get("http://sim/_sim/health")).status_code == 200
     # Downloads are not faulted: a missing file is a plain 404, never a 5xx.
@@ -142,13 +141,13 @@ async def test_faults_skip_control_and_downloads(jogg: httpx.AsyncClient,
 async def test_request_log_and_reset(jogg: httpx.AsyncClient, sim: Simulator) -> None:
     await jogg.post(CREATE, json=BODY)
     record = sim.requests[-1]
-    assert (record.provider, record.method, record.path) == ("jogg", "POST",
-                                                             "/jogg" + CREATE)
+    assert (record.provider, record.method, record.path) == ("jogg", "POST", "/jogg" + CREATE)
     assert record.json == BODY and record.status == 200 and record.headers["x-api-key"] == "***"
     log = (await jogg.get("http://sim/_sim/requests", params={"provider": "jogg"})).json()
     assert log[-1]["path"] == "/jogg" + CREATE and log[-1]["index"] == 0
-    changed = await jogg.post("http://sim/_sim/config", json={"error_rate": 0.25,
-                                                    "jogg_api_keys": ["a"]})
+    changed = await jogg.post(
+        "http://sim/_sim/config", json={"error_rate": 0.25, "jogg_api_keys": ["a"]}
+    )
     assert changed.json()["error_rate"] == 0.25 and sim.config.jogg_api_keys == {"a"}
     typo = await jogg.post("http://sim/_sim/config", json={"eror_rate": 1})
     assert typo.status_code == 400 and "eror_rate" in typo.text
@@ -156,8 +155,9 @@ async def test_request_log_and_reset(jogg: httpx.AsyncClient, sim: Simulator) ->
     assert not sim.requests and not sim.jobs
 
 
-async def test_system_error_envelope(jogg: httpx.AsyncClient, mirako: httpx.AsyncClient,
-                                     sim: Simulator) -> None:
+async def test_system_error_envelope(
+    jogg: httpx.AsyncClient, mirako: httpx.AsyncClient, sim: Simulator
+) -> None:
     sim.config.system_error_rate = 1.0
     answer = await jogg.post(CREATE, json=BODY)
     assert answer.status_code == 200  # the code, not the status, tells

@@ -17,19 +17,23 @@ from reelform.sim.core import Simulator
 
 pytestmark = pytest.mark.anyio
 
-EXAMPLE = {"avatar": {"avatar_id": 81, "avatar_type": 0},
-           "voice": {"type": "script", "voice_id": "en-US-ChristopherNeural",
-                     "script": "Hello"},
-           "aspect_ratio": "portrait", "screen_style": 1, "caption": True,
-           "video_name": "optional"}
+EXAMPLE = {
+    "avatar": {"avatar_id": 81, "avatar_type": 0},
+    "voice": {"type": "script", "voice_id": "en-US-ChristopherNeural", "script": "Hello"},
+    "aspect_ratio": "portrait",
+    "screen_style": 1,
+    "caption": True,
+    "video_name": "optional",
+}
 
 
 async def create(jogg: httpx.AsyncClient, body: dict[str, Any]) -> httpx.Response:
     return await jogg.post("/v2/create_video_from_avatar", json=body)
 
 
-async def wait_status(jogg: httpx.AsyncClient, video_id: str, wanted: str,
-                      seen: list[str] | None = None) -> dict[str, Any]:
+async def wait_status(
+    jogg: httpx.AsyncClient, video_id: str, wanted: str, seen: list[str] | None = None
+) -> dict[str, Any]:
     for _ in range(400):
         data: dict[str, Any] = (await jogg.get(f"/v2/avatar_video/{video_id}")).json()["data"]
         if seen is not None and (not seen or seen[-1] != data["status"]):
@@ -40,21 +44,24 @@ async def wait_status(jogg: httpx.AsyncClient, video_id: str, wanted: str,
     raise AssertionError(f"{video_id} never reached {wanted}")
 
 
-async def upload(jogg: httpx.AsyncClient, data: bytes, filename: str,
-                 content_type: str) -> str:
-    answer = await jogg.post("/v2/upload/asset", json={
-        "filename": filename, "content_type": content_type, "file_size": len(data)})
+async def upload(jogg: httpx.AsyncClient, data: bytes, filename: str, content_type: str) -> str:
+    answer = await jogg.post(
+        "/v2/upload/asset",
+        json={"filename": filename, "content_type": content_type, "file_size": len(data)},
+    )
     body = answer.json()
     assert body["code"] == 0, body
-    put = await jogg.put(body["data"]["sign_url"], content=data,
-                         headers={"Content-Type": content_type})
+    put = await jogg.put(
+        body["data"]["sign_url"], content=data, headers={"Content-Type": content_type}
+    )
     assert put.status_code == 200, put.text
     url: str = body["data"]["asset_url"]
     return url
 
 
-async def test_documented_example_lifecycle(jogg: httpx.AsyncClient, contract: Contract,
-                                            sim: Simulator) -> None:
+async def test_documented_example_lifecycle(
+    jogg: httpx.AsyncClient, contract: Contract, sim: Simulator
+) -> None:
     answer = await create(jogg, EXAMPLE)
     contract.check("jogg-v2", answer)
     assert answer.status_code == 200
@@ -65,8 +72,12 @@ async def test_documented_example_lifecycle(jogg: httpx.AsyncClient, contract: C
     job = sim.jobs[video_id]
 
     seen = []
-    for elapsed in (0.0, job.queue_seconds / 2, job.queue_seconds + job.render_seconds / 2,
-                    job.queue_seconds + job.render_seconds + 0.001):
+    for elapsed in (
+        0.0,
+        job.queue_seconds / 2,
+        job.queue_seconds + job.render_seconds / 2,
+        job.queue_seconds + job.render_seconds + 0.001,
+    ):
         travel(job, elapsed)
         answer = await jogg.get(f"/v2/avatar_video/{video_id}")
         contract.check("jogg-v2", answer)
@@ -92,12 +103,12 @@ async def test_status_follows_the_real_clock(jogg: httpx.AsyncClient) -> None:
     video_id = (await create(jogg, EXAMPLE)).json()["data"]["video_id"]
     seen: list[str] = []
     await wait_status(jogg, video_id, "completed", seen)
-    assert seen[-1] == "completed" and seen == sorted(seen, key=["pending", "processing",
-                                                                 "completed"].index)
+    assert seen[-1] == "completed" and seen == sorted(
+        seen, key=["pending", "processing", "completed"].index
+    )
 
 
-async def test_render_time_follows_time_scale(jogg: httpx.AsyncClient,
-                                              sim: Simulator) -> None:
+async def test_render_time_follows_time_scale(jogg: httpx.AsyncClient, sim: Simulator) -> None:
     video_id = (await create(jogg, EXAMPLE)).json()["data"]["video_id"]
     job = sim.jobs[video_id]
     total = job.queue_seconds + job.render_seconds
@@ -111,17 +122,19 @@ async def test_render_times_are_seeded() -> None:
     def timings(seed: int) -> list[float]:
         app = create_app(SimConfig(seed=seed))
         sim: Simulator = app.state.sim
-        return [sim.new_job("jogg_v2", str(i), (120, 300), 1).render_seconds
-                for i in range(3)]
+        return [sim.new_job("jogg_v2", str(i), (120, 300), 1).render_seconds for i in range(3)]
 
     assert timings(3) == timings(3) != timings(4)
 
 
-async def test_audio_video_reports_audio_length(jogg: httpx.AsyncClient,
-                                                contract: Contract) -> None:
+async def test_audio_video_reports_audio_length(
+    jogg: httpx.AsyncClient, contract: Contract
+) -> None:
     audio_url = await upload(jogg, wav(3.0), "intro.wav", "audio/wav")
-    body = {**EXAMPLE, "voice": {"type": "audio", "voice_id": "en-US-ChristopherNeural",
-                                 "audio_url": audio_url}}
+    body = {
+        **EXAMPLE,
+        "voice": {"type": "audio", "voice_id": "en-US-ChristopherNeural", "audio_url": audio_url},
+    }
     answer = await create(jogg, body)
     contract.check("jogg-v2", answer)
     assert answer.json()["code"] == 0, answer.json()
@@ -129,18 +142,22 @@ async def test_audio_video_reports_audio_length(jogg: httpx.AsyncClient,
     assert done["duration"] == pytest.approx(3.0, abs=0.01)
 
 
-async def test_upload_two_steps(jogg: httpx.AsyncClient, contract: Contract,
-                                sim: Simulator) -> None:
+async def test_upload_two_steps(
+    jogg: httpx.AsyncClient, contract: Contract, sim: Simulator
+) -> None:
     data = png(64, 64)
-    answer = await jogg.post("/v2/upload/asset", json={
-        "filename": "face.png", "content_type": "image/png", "file_size": len(data)})
+    answer = await jogg.post(
+        "/v2/upload/asset",
+        json={"filename": "face.png", "content_type": "image/png", "file_size": len(data)},
+    )
     contract.check("jogg-v2", answer)
     sign_url, asset_url = answer.json()["data"]["sign_url"], answer.json()["data"]["asset_url"]
     assert sign_url.startswith("http://sim/jogg/_upload/") and "signature=" in sign_url
     # The asset is not there before the PUT.
     assert (await jogg.get(asset_url)).status_code == 404
-    wrong_type = await jogg.put(sign_url, content=data,
-                                headers={"Content-Type": "application/octet-stream"})
+    wrong_type = await jogg.put(
+        sign_url, content=data, headers={"Content-Type": "application/octet-stream"}
+    )
     assert wrong_type.status_code == 403 and b"SignatureDoesNotMatch" in wrong_type.content
     forged = re.sub(r"signature=[0-9a-f]+", "signature=" + "0" * 64, sign_url)
     bad_sig = await jogg.put(forged, content=data, headers={"Content-Type": "image/png"})
@@ -155,12 +172,15 @@ async def test_upload_two_steps(jogg: httpx.AsyncClient, contract: Contract,
 
 
 async def test_upload_rejects_bad_fields(jogg: httpx.AsyncClient) -> None:
-    cases = [({"content_type": "audio/wav"}, "filename is required"),
-             ({"filename": "a.wav"}, "content_type is required"),
-             ({"filename": "a.exe", "content_type": "application/x-exe"},
-              "content_type is invalid"),
-             ({"filename": "a.wav", "content_type": "audio/wav", "file_size": 21 * 2**20},
-              "file_size is invalid")]
+    cases = [
+        ({"content_type": "audio/wav"}, "filename is required"),
+        ({"filename": "a.wav"}, "content_type is required"),
+        ({"filename": "a.exe", "content_type": "application/x-exe"}, "content_type is invalid"),
+        (
+            {"filename": "a.wav", "content_type": "audio/wav", "file_size": 21 * 2**20},
+            "file_size is invalid",
+        ),
+    ]
     for body, message in cases:
         answer = (await jogg.post("/v2/upload/asset", json=body)).json()
         assert answer["code"] == 40000 and answer["data"] is None
@@ -168,8 +188,11 @@ async def test_upload_rejects_bad_fields(jogg: httpx.AsyncClient) -> None:
 
 
 def _without(path: str) -> dict[str, Any]:
-    body: dict[str, Any] = {**EXAMPLE, "avatar": dict(EXAMPLE["avatar"]),
-                            "voice": dict(EXAMPLE["voice"])}
+    body: dict[str, Any] = {
+        **EXAMPLE,
+        "avatar": dict(EXAMPLE["avatar"]),
+        "voice": dict(EXAMPLE["voice"]),
+    }
     *parents, last = path.split(".")
     target = body
     for part in parents:
@@ -188,32 +211,46 @@ def _with(path: str, value: Any) -> dict[str, Any]:
     return body
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (_without("avatar"), "avatar is required"),
-    (_without("avatar.avatar_id"), "avatar_id is required"),
-    (_without("avatar.avatar_type"), "avatar_type is required"),
-    (_with("avatar.avatar_type", 2), "avatar_type is invalid"),
-    (_with("avatar.avatar_id", "81"), "avatar_id is invalid"),
-    (_without("voice"), "voice is required"),
-    (_without("voice.type"), "type is required"),
-    (_with("voice.type", "tts"), "type is invalid"),
-    (_without("voice.voice_id"), "voice_id is required"),
-    (_without("voice.script"), "script is required"),
-    (_with("voice.type", "audio"), "audio_url is required"),  # a script instead
-    (_with("voice.audio_url", "https://cdn.example.com/a.mp3"),
-     "audio_url is invalid: give either script or audio_url"),
-    ({**EXAMPLE, "voice": {"type": "audio", "voice_id": "v",
-                           "audio_url": "https://cdn.example.com/a.mp3"}},
-     "audio_url is invalid: not an uploaded asset"),
-    ({**EXAMPLE, "voice": {"type": "audio", "voice_id": "v"}}, "audio_url is required"),
-    (_without("aspect_ratio"), "aspect_ratio is required"),
-    (_with("aspect_ratio", "wide"), "aspect_ratio is invalid"),
-    (_without("screen_style"), "screen_style is required"),
-    (_with("screen_style", 4), "screen_style is invalid"),
-    (_with("caption", "yes"), "caption is invalid"),
-])
-async def test_create_names_the_bad_field(jogg: httpx.AsyncClient, body: dict[str, Any],
-                                          message: str, sim: Simulator) -> None:
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (_without("avatar"), "avatar is required"),
+        (_without("avatar.avatar_id"), "avatar_id is required"),
+        (_without("avatar.avatar_type"), "avatar_type is required"),
+        (_with("avatar.avatar_type", 2), "avatar_type is invalid"),
+        (_with("avatar.avatar_id", "81"), "avatar_id is invalid"),
+        (_without("voice"), "voice is required"),
+        (_without("voice.type"), "type is required"),
+        (_with("voice.type", "tts"), "type is invalid"),
+        (_without("voice.voice_id"), "voice_id is required"),
+        (_without("voice.script"), "script is required"),
+        (_with("voice.type", "audio"), "audio_url is required"),  # a script instead
+        (
+            _with("voice.audio_url", "https://cdn.example.com/a.mp3"),
+            "audio_url is invalid: give either script or audio_url",
+        ),
+        (
+            {
+                **EXAMPLE,
+                "voice": {
+                    "type": "audio",
+                    "voice_id": "v",
+                    "audio_url": "https://cdn.example.com/a.mp3",
+                },
+            },
+            "audio_url is invalid: not an uploaded asset",
+        ),
+        ({**EXAMPLE, "voice": {"type": "audio", "voice_id": "v"}}, "audio_url is required"),
+        (_without("aspect_ratio"), "aspect_ratio is required"),
+        (_with("aspect_ratio", "wide"), "aspect_ratio is invalid"),
+        (_without("screen_style"), "screen_style is required"),
+        (_with("screen_style", 4), "screen_style is invalid"),
+        (_with("caption", "yes"), "caption is invalid"),
+    ],
+)
+async def test_create_names_the_bad_field(
+    jogg: httpx.AsyncClient, body: dict[str, Any], message: str, sim: Simulator
+) -> None:
     answer = (await create(jogg, body)).json()
     assert answer["code"] == 40000, answer
     assert answer["msg"].startswith(f"Parameter error: {message}")
@@ -223,14 +260,16 @@ async def test_create_names_the_bad_field(jogg: httpx.AsyncClient, body: dict[st
 
 async def test_voice_id_required_even_for_audio(jogg: httpx.AsyncClient) -> None:
     audio_url = await upload(jogg, wav(1.0), "a.wav", "audio/wav")
-    answer = (await create(jogg, {**EXAMPLE, "voice": {"type": "audio",
-                                                       "audio_url": audio_url}})).json()
+    answer = (
+        await create(jogg, {**EXAMPLE, "voice": {"type": "audio", "audio_url": audio_url}})
+    ).json()
     assert answer["msg"] == "Parameter error: voice_id is required"
 
 
 async def test_audio_url_needs_a_completed_upload(jogg: httpx.AsyncClient) -> None:
-    answer = await jogg.post("/v2/upload/asset", json={"filename": "a.wav",
-                                                       "content_type": "audio/wav"})
+    answer = await jogg.post(
+        "/v2/upload/asset", json={"filename": "a.wav", "content_type": "audio/wav"}
+    )
     never_put = answer.json()["data"]["asset_url"]
     body = {**EXAMPLE, "voice": {"type": "audio", "voice_id": "x", "audio_url": never_put}}
     assert (await create(jogg, body)).json()["code"] == 40000
@@ -238,8 +277,10 @@ async def test_audio_url_needs_a_completed_upload(jogg: httpx.AsyncClient) -> No
 
 async def test_external_urls_when_allowed(jogg: httpx.AsyncClient, sim: Simulator) -> None:
     sim.config.accept_external_urls = True
-    body = {**EXAMPLE, "voice": {"type": "audio", "voice_id": "x",
-                                 "audio_url": "https://cdn.example.com/a.mp3"}}
+    body = {
+        **EXAMPLE,
+        "voice": {"type": "audio", "voice_id": "x", "audio_url": "https://cdn.example.com/a.mp3"},
+    }
     assert (await create(jogg, body)).json()["code"] == 0
 
 
@@ -252,12 +293,12 @@ async def test_unknown_avatar_and_video_are_10104(jogg: httpx.AsyncClient) -> No
     assert missing["code"] == 10104
 
 
-async def test_bad_key_is_10105_with_401_and_never_echoed(jogg: httpx.AsyncClient,
-                                                          sim: Simulator) -> None:
+async def test_bad_key_is_10105_with_401_and_never_echoed(
+    jogg: httpx.AsyncClient, sim: Simulator
+) -> None:
     sim.config.jogg_api_keys = {"the-real-key"}
     for headers in ({"x-api-key": "wrong-secret-key"}, {"x-api-key": ""}):
-        answer = await jogg.post("/v2/create_video_from_avatar", json=EXAMPLE,
-                                 headers=headers)
+        answer = await jogg.post("/v2/create_video_from_avatar", json=EXAMPLE, headers=headers)
         assert answer.status_code == 401
         assert answer.json() == {"code": 10105, "msg": "Invalid API key", "data": None}
         assert b"wrong-secret-key" not in answer.content
@@ -272,8 +313,9 @@ async def test_no_permission_is_18025(jogg: httpx.AsyncClient, sim: Simulator) -
     assert (await create(jogg, EXAMPLE)).json()["code"] == 18025
 
 
-async def test_insufficient_credit_is_18020(jogg: httpx.AsyncClient, sim: Simulator,
-                                            contract: Contract) -> None:
+async def test_insufficient_credit_is_18020(
+    jogg: httpx.AsyncClient, sim: Simulator, contract: Contract
+) -> None:
     sim.jogg_credits = 1
     long_script = " ".join(["word"] * 400)  # 160 s of speech: 2 credits
     answer = (await create(jogg, _with("voice.script", long_script))).json()
@@ -292,12 +334,19 @@ async def test_mapped_error_status(jogg: httpx.AsyncClient, sim: Simulator) -> N
     assert (await jogg.get("/v2/avatar_video/nope")).status_code == 404
 
 
-async def test_photo_avatar_motion_then_video(jogg: httpx.AsyncClient, contract: Contract,
-                                              sim: Simulator) -> None:
+async def test_photo_avatar_motion_then_video(
+    jogg: httpx.AsyncClient, contract: Contract, sim: Simulator
+) -> None:
     image_url = await upload(jogg, png(), "me.png", "image/png")
-    answer = await jogg.post("/v2/photo_avatar/add_motion", json={
-        "image_url": image_url, "name": "Me", "voice_id": "en-US-ChristopherNeural",
-        "model": "2.0-Pro"})
+    answer = await jogg.post(
+        "/v2/photo_avatar/add_motion",
+        json={
+            "image_url": image_url,
+            "name": "Me",
+            "voice_id": "en-US-ChristopherNeural",
+            "model": "2.0-Pro",
+        },
+    )
     contract.check("jogg-v2", answer)
     data = answer.json()["data"]
     assert data["status"] == "pending" and isinstance(data["avatar_id"], int)
@@ -323,27 +372,33 @@ async def test_add_motion_validation(jogg: httpx.AsyncClient) -> None:
     image_url = await upload(jogg, png(), "me.png", "image/png")
     good = {"image_url": image_url, "name": "Me", "voice_id": "v", "model": "2.0"}
     for field in ("image_url", "name", "voice_id", "model"):
-        answer = (await jogg.post("/v2/photo_avatar/add_motion",
-                                  json={k: v for k, v in good.items() if k != field})).json()
+        answer = (
+            await jogg.post(
+                "/v2/photo_avatar/add_motion", json={k: v for k, v in good.items() if k != field}
+            )
+        ).json()
         assert answer["msg"] == f"Parameter error: {field} is required"
-    bad_model = (await jogg.post("/v2/photo_avatar/add_motion",
-                                 json={**good, "model": "4.0"})).json()
+    bad_model = (
+        await jogg.post("/v2/photo_avatar/add_motion", json={**good, "model": "4.0"})
+    ).json()
     assert bad_model["msg"].startswith("Parameter error: model is invalid")
     missing = (await jogg.get("/v2/photo_avatar", params={"motion_id": "x"})).json()
     assert missing["code"] == 10104
 
 
-async def test_catalogues_page_and_filter(jogg: httpx.AsyncClient,
-                                          contract: Contract) -> None:
+async def test_catalogues_page_and_filter(jogg: httpx.AsyncClient, contract: Contract) -> None:
     first = await jogg.get("/v2/avatars/public", params={"page": 1, "page_size": 5})
     contract.check("jogg-v2", first)
     avatars = first.json()["data"]["avatars"]
     assert len(avatars) == 5 and avatars[0]["id"] == 81
-    second = (await jogg.get("/v2/avatars/public",
-                             params={"page": 2, "page_size": 5})).json()["data"]["avatars"]
+    second = (await jogg.get("/v2/avatars/public", params={"page": 2, "page_size": 5})).json()[
+        "data"
+    ]["avatars"]
     assert not {a["id"] for a in avatars} & {a["id"] for a in second}
-    filtered = await jogg.get("/v2/avatars/public", params={
-        "aspect_ratio": "landscape", "gender": "male", "page_size": 100})
+    filtered = await jogg.get(
+        "/v2/avatars/public",
+        params={"aspect_ratio": "landscape", "gender": "male", "page_size": 100},
+    )
     contract.check("jogg-v2", filtered)
     items = filtered.json()["data"]["avatars"]
     assert items and all(a["aspect_ratio"] == 1 and a["gender"] == "male" for a in items)
@@ -360,34 +415,45 @@ async def test_catalogues_page_and_filter(jogg: httpx.AsyncClient,
         assert answer.json()["code"] == 0
 
 
-async def test_webhook_endpoint_registration(jogg: httpx.AsyncClient, contract: Contract,
-                                             sim: Simulator) -> None:
+async def test_webhook_endpoint_registration(
+    jogg: httpx.AsyncClient, contract: Contract, sim: Simulator
+) -> None:
     events = ["generated_avatar_video_success", "generated_avatar_video_failed"]
-    answer = await jogg.post("/v2/endpoint", json={
-        "url": "https://example.com/hook", "status": "enabled", "events": events})
+    answer = await jogg.post(
+        "/v2/endpoint",
+        json={"url": "https://example.com/hook", "status": "enabled", "events": events},
+    )
     contract.check("jogg-v2", answer)
     endpoint = answer.json()["data"]
     assert endpoint["secret"] == sim.config.jogg_webhook_secret
     assert endpoint["events"] == events and endpoint["endpoint_id"]
-    insecure = (await jogg.post("/v2/endpoint", json={
-        "url": "http://example.com/hook", "status": "enabled", "events": events})).json()
+    insecure = (
+        await jogg.post(
+            "/v2/endpoint",
+            json={"url": "http://example.com/hook", "status": "enabled", "events": events},
+        )
+    ).json()
     assert insecure["msg"].startswith("Parameter error: url is invalid")
-    local = (await jogg.post("/v2/endpoint", json={
-        "url": "http://127.0.0.1:9/hook", "status": "enabled", "events": events})).json()
+    local = (
+        await jogg.post(
+            "/v2/endpoint",
+            json={"url": "http://127.0.0.1:9/hook", "status": "enabled", "events": events},
+        )
+    ).json()
     assert local["code"] == 0
     listed = await jogg.get("/v2/endpoints")
     contract.check("jogg-v2", listed)
     assert len(listed.json()["data"]["endpoints"]) == 2
     deleted = await jogg.delete(f"/v2/endpoint/{endpoint['endpoint_id']}")
     contract.check("jogg-v2", deleted)
-    assert (await jogg.delete(f"/v2/endpoint/{endpoint['endpoint_id']}")).json()[
-        "code"] == 10104
+    assert (await jogg.delete(f"/v2/endpoint/{endpoint['endpoint_id']}")).json()["code"] == 10104
 
 
 async def test_contract_check_can_fail(jogg: httpx.AsyncClient, contract: Contract) -> None:
     """The OpenAPI check is real: a response off the schema is rejected."""
     answer = await jogg.get("/v2/voices")
-    broken = httpx.Response(200, json={"code": "zero", "msg": "Success", "data": {}},
-                            request=answer.request)
+    broken = httpx.Response(
+        200, json={"code": "zero", "msg": "Success", "data": {}}, request=answer.request
+    )
     with pytest.raises(Exception, match=r"(?i)invalid|failed"):
         contract.check("jogg-v2", broken)

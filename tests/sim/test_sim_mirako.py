@@ -53,14 +53,18 @@ async def wait(mirako: httpx.AsyncClient, task_id: str, seen: list[str]) -> dict
     raise AssertionError("task never finished")
 
 
-async def test_talking_avatar_lifecycle(mirako: httpx.AsyncClient, contract: Contract,
-                                        sim: Simulator) -> None:
+async def test_talking_avatar_lifecycle(
+    mirako: httpx.AsyncClient, contract: Contract, sim: Simulator
+) -> None:
     answer = await mirako.post(GENERATE, json=body())
     contract.check("mirako", answer)
     job = sim.jobs[answer.json()["data"]["task_id"]]
     seen: list[str] = []
-    for elapsed in (0.0, job.queue_seconds + job.render_seconds / 2,
-                    job.queue_seconds + job.render_seconds + 0.001):
+    for elapsed in (
+        0.0,
+        job.queue_seconds + job.render_seconds / 2,
+        job.queue_seconds + job.render_seconds + 0.001,
+    ):
         travel(job, elapsed)
         status = await mirako.get(f"{GENERATE}/{job.id}/status")
         contract.check("mirako", status)
@@ -84,35 +88,48 @@ async def test_talking_avatar_lifecycle(mirako: httpx.AsyncClient, contract: Con
         assert stream.average_rate == 25
 
 
-async def test_mp3_and_webhook_accepted(mirako: httpx.AsyncClient,
-                                        contract: Contract) -> None:
-    answer = await mirako.post(GENERATE, json=body(
-        audio=b64(mp3(1.0)), image=b64(png(1920, 1080, "JPEG")),
-        webhook={"url": "http://127.0.0.1:9/hook", "auth_token": "tok"}))
+async def test_mp3_and_webhook_accepted(mirako: httpx.AsyncClient, contract: Contract) -> None:
+    answer = await mirako.post(
+        GENERATE,
+        json=body(
+            audio=b64(mp3(1.0)),
+            image=b64(png(1920, 1080, "JPEG")),
+            webhook={"url": "http://127.0.0.1:9/hook", "auth_token": "tok"},
+        ),
+    )
     contract.check("mirako", answer)
     assert answer.status_code == 200
 
 
-@pytest.mark.parametrize(("changes", "location", "fragment"), [
-    ({"extra": 1}, "body.extra", "unexpected property"),
-    ({"image": None}, "body", "image"),
-    ({"audio": None}, "body", "audio"),
-    ({"image": "data:image/png;base64," + b64(png())}, "body.image", "base64"),
-    ({"image": b64(b"not an image at all")}, "body.image", "JPG or PNG"),
-    ({"image": b64(png(400, 400))}, "body.image", "at least 512x512"),
-    ({"image": b64(png(2000, 1200))}, "body.image", "at most 1920x1080"),
-    ({"image": b64(png(640, 640, "GIF"))}, "body.image", "JPG or PNG"),
-    ({"audio": b64(wav(61))}, "body.audio", "at most 60 s"),
-    ({"audio": b64(b"RIFF....WAVEgarbage")}, "body.audio", "WAV or MP3"),
-    ({"webhook": {"auth_token": "x"}}, "body.webhook.url", "url"),
-])
-async def test_validation_lists_every_error(mirako: httpx.AsyncClient, contract: Contract,
-                                            changes: dict[str, Any], location: str,
-                                            fragment: str, sim: Simulator) -> None:
+@pytest.mark.parametrize(
+    ("changes", "location", "fragment"),
+    [
+        ({"extra": 1}, "body.extra", "unexpected property"),
+        ({"image": None}, "body", "image"),
+        ({"audio": None}, "body", "audio"),
+        ({"image": "data:image/png;base64," + b64(png())}, "body.image", "base64"),
+        ({"image": b64(b"not an image at all")}, "body.image", "JPG or PNG"),
+        ({"image": b64(png(400, 400))}, "body.image", "at least 512x512"),
+        ({"image": b64(png(2000, 1200))}, "body.image", "at most 1920x1080"),
+        ({"image": b64(png(640, 640, "GIF"))}, "body.image", "JPG or PNG"),
+        ({"audio": b64(wav(61))}, "body.audio", "at most 60 s"),
+        ({"audio": b64(b"RIFF....WAVEgarbage")}, "body.audio", "WAV or MP3"),
+        ({"webhook": {"auth_token": "x"}}, "body.webhook.url", "url"),
+    ],
+)
+async def test_validation_lists_every_error(
+    mirako: httpx.AsyncClient,
+    contract: Contract,
+    changes: dict[str, Any],
+    location: str,
+    fragment: str,
+    sim: Simulator,
+) -> None:
     answer = await mirako.post(GENERATE, json=body(**changes))
     problem = assert_problem(answer, 422)
-    assert any(e["location"] == location and fragment in e["message"]
-               for e in problem["errors"]), problem["errors"]
+    assert any(e["location"] == location and fragment in e["message"] for e in problem["errors"]), (
+        problem["errors"]
+    )
     assert not sim.jobs
     # mirako.yaml declares the error answers as `default` ErrorModel responses.
     contract.check("mirako", answer, with_request=False)
@@ -128,27 +145,29 @@ async def test_auth_errors(mirako: httpx.AsyncClient, sim: Simulator) -> None:
     for headers in ({"Authorization": ""}, {"Authorization": "Token abc"}):
         assert_problem(await mirako.post(GENERATE, json=body(), headers=headers), 401)
     sim.config.mirako_api_keys = {"real"}
-    denied = await mirako.get("/v1/voice/profiles",
-                              headers={"Authorization": "Bearer secret-wrong"})
+    denied = await mirako.get(
+        "/v1/voice/profiles", headers={"Authorization": "Bearer secret-wrong"}
+    )
     assert_problem(denied, 401)
     assert b"secret-wrong" not in denied.content
     assert all(r.headers.get("authorization") in ("***", None) for r in sim.requests)
     sim.config.mirako_forbidden_keys = {"real"}
-    assert_problem(await mirako.get("/v1/voice/profiles",
-                                    headers={"Authorization": "Bearer real"}), 403)
+    assert_problem(
+        await mirako.get("/v1/voice/profiles", headers={"Authorization": "Bearer real"}), 403
+    )
 
 
-async def test_credits_not_found_and_bad_json(mirako: httpx.AsyncClient,
-                                              sim: Simulator) -> None:
+async def test_credits_not_found_and_bad_json(mirako: httpx.AsyncClient, sim: Simulator) -> None:
     sim.mirako_credits = 2  # a 2.5 s clip costs 3 (1 per started second)
     assert_problem(await mirako.post(GENERATE, json=body()), 402)
     assert_problem(await mirako.get(f"{GENERATE}/zzzzzzzz/status"), 404)
-    assert_problem(await mirako.post(GENERATE, content=b"{nope",
-                                     headers={"Content-Type": "application/json"}), 400)
+    assert_problem(
+        await mirako.post(GENERATE, content=b"{nope", headers={"Content-Type": "application/json"}),
+        400,
+    )
 
 
-async def test_failed_render(mirako: httpx.AsyncClient, sim: Simulator,
-                             contract: Contract) -> None:
+async def test_failed_render(mirako: httpx.AsyncClient, sim: Simulator, contract: Contract) -> None:
     sim.config.render_fail_rate = 1.0
     task_id = (await mirako.post(GENERATE, json=body())).json()["data"]["task_id"]
     done = await wait(mirako, task_id, [])
@@ -156,46 +175,57 @@ async def test_failed_render(mirako: httpx.AsyncClient, sim: Simulator,
     contract.check("mirako", await mirako.get(f"{GENERATE}/{task_id}/status"))
 
 
-async def test_tts_base64_is_16k_mono_wav(mirako: httpx.AsyncClient,
-                                          contract: Contract) -> None:
+async def test_tts_base64_is_16k_mono_wav(mirako: httpx.AsyncClient, contract: Contract) -> None:
     voices = await mirako.get("/v1/voice/premade_profiles")
     contract.check("mirako", voices)
     voice_id = voices.json()["data"][0]["id"]
-    answer = await mirako.post("/v1/speech/tts", json={
-        "text": "Simplicity is the ultimate sophistication.", "voice_profile_id": voice_id,
-        "return_type": "b64_audio_str"})
+    answer = await mirako.post(
+        "/v1/speech/tts",
+        json={
+            "text": "Simplicity is the ultimate sophistication.",
+            "voice_profile_id": voice_id,
+            "return_type": "b64_audio_str",
+        },
+    )
     contract.check("mirako", answer)
     data = answer.json()["data"]
     audio = base64.b64decode(data["b64_audio_str"])
     with wave.open(io.BytesIO(audio)) as reader:
         assert (reader.getframerate(), reader.getnchannels(), reader.getsampwidth()) == (
-            16_000, 1, 2)
+            16_000,
+            1,
+            2,
+        )
         assert reader.getnframes() / 16_000 == pytest.approx(data["output_duration"])
     assert data["voice_profile_id"] == voice_id and data["id"]
 
 
-async def test_tts_file_url_and_errors(mirako: httpx.AsyncClient,
-                                       contract: Contract) -> None:
+async def test_tts_file_url_and_errors(mirako: httpx.AsyncClient, contract: Contract) -> None:
     profiles = await mirako.get("/v1/voice/profiles")
     contract.check("mirako", profiles)
     voice_id = profiles.json()["data"][0]["id"]
-    answer = await mirako.post("/v1/speech/tts", json={
-        "text": "Hello there", "voice_profile_id": voice_id, "return_type": "file_url"})
+    answer = await mirako.post(
+        "/v1/speech/tts",
+        json={"text": "Hello there", "voice_profile_id": voice_id, "return_type": "file_url"},
+    )
     contract.check("mirako", answer)
     fetched = await mirako.get(answer.json()["data"]["file_url"])
     assert fetched.headers["content-type"] == "audio/wav" and fetched.content[:4] == b"RIFF"
-    missing = await mirako.post("/v1/speech/tts", json={
-        "text": "x", "voice_profile_id": "nope", "return_type": "file_url"})
+    missing = await mirako.post(
+        "/v1/speech/tts", json={"text": "x", "voice_profile_id": "nope", "return_type": "file_url"}
+    )
     assert_problem(missing, 404)
-    invalid = await mirako.post("/v1/speech/tts", json={"text": "", "voice_profile_id": "x",
-                                                        "return_type": "mp3"})
+    invalid = await mirako.post(
+        "/v1/speech/tts", json={"text": "", "voice_profile_id": "x", "return_type": "mp3"}
+    )
     locations = {e["location"] for e in assert_problem(invalid, 422)["errors"]}
     assert locations == {"body.text", "body.return_type"}
 
 
 @pytest.mark.parametrize("fail_status", ["CANCELED", "TIMED_OUT"])
-async def test_other_terminal_statuses(mirako: httpx.AsyncClient, sim: Simulator,
-                                       contract: Contract, fail_status: str) -> None:
+async def test_other_terminal_statuses(
+    mirako: httpx.AsyncClient, sim: Simulator, contract: Contract, fail_status: str
+) -> None:
     sim.config.render_fail_rate = 1.0
     sim.config.mirako_fail_status = fail_status
     task_id = (await mirako.post(GENERATE, json=body())).json()["data"]["task_id"]

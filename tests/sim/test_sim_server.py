@@ -16,9 +16,12 @@ from simkit import FAST
 from reelform.sim import SimConfig, create_app, free_port, serve_in_thread
 from reelform.sim.core import Simulator
 
-BODY = {"avatar": {"avatar_id": 81, "avatar_type": 0},
-        "voice": {"type": "script", "voice_id": "en-US-ChristopherNeural", "script": "Hi"},
-        "aspect_ratio": "portrait", "screen_style": 1}
+BODY = {
+    "avatar": {"avatar_id": 81, "avatar_type": 0},
+    "voice": {"type": "script", "voice_id": "en-US-ChristopherNeural", "script": "Hi"},
+    "aspect_ratio": "portrait",
+    "screen_style": 1,
+}
 
 
 def test_serve_in_thread_and_control_endpoints() -> None:
@@ -45,8 +48,10 @@ def test_serve_in_thread_and_control_endpoints() -> None:
 def test_dropped_connection_over_a_real_socket() -> None:
     app = create_app(SimConfig(time_scale=FAST, drop_rate=1.0, fault_methods={"POST"}))
     sim: Simulator = app.state.sim
-    with serve_in_thread(app=app) as base, httpx.Client(
-            base_url=base + "/jogg", headers={"x-api-key": "k"}, timeout=5) as client:
+    with (
+        serve_in_thread(app=app) as base,
+        httpx.Client(base_url=base + "/jogg", headers={"x-api-key": "k"}, timeout=5) as client,
+    ):
         with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             client.post("/v2/create_video_from_avatar", json=BODY)
         assert len(sim.jobs) == 1  # processed: the outcome is unknown to the client
@@ -75,15 +80,37 @@ def test_reelform_sim_subprocess() -> None:
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "reelform", "sim", "--port", str(port), "--time-scale",
-         "0.001", "--seed", "3", "--slow-rate", "0.5", "--burst-429-every", "4",
-         "--fail-rate", "0.25", "--rate-limit", "5"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        [
+            sys.executable,
+            "-m",
+            "reelform",
+            "sim",
+            "--port",
+            str(port),
+            "--time-scale",
+            "0.001",
+            "--seed",
+            "3",
+            "--slow-rate",
+            "0.5",
+            "--burst-429-every",
+            "4",
+            "--fail-rate",
+            "0.25",
+            "--rate-limit",
+            "5",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         _wait_healthy(base, proc)
-        answer = httpx.get(base + "/mirako/v1/voice/premade_profiles",
-                           headers={"Authorization": "Bearer anything"})
+        answer = httpx.get(
+            base + "/mirako/v1/voice/premade_profiles", headers={"Authorization": "Bearer anything"}
+        )
         assert answer.status_code == 200 and answer.json()["data"]
         config = httpx.get(base + "/_sim/config").json()
         assert config["time_scale"] == 0.001 and config["seed"] == 3
@@ -104,16 +131,24 @@ def test_reelform_sim_on_a_port_in_use_is_a_user_error() -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "reelform", "sim", "--port", str(port)],
-                                capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [sys.executable, "-m", "reelform", "sim", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert result.returncode == 1, result.stderr
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr and "JOGG_BASE_URL" not in result.stdout
 
 
 def test_reelform_sim_refuses_public_interfaces() -> None:
-    result = subprocess.run([sys.executable, "-m", "reelform", "sim", "--host", "0.0.0.0"],
-                            capture_output=True, text=True, timeout=30)
+    result = subprocess.run(
+        [sys.executable, "-m", "reelform", "sim", "--host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert result.returncode == 2
     assert "--allow-remote" in result.stderr
 

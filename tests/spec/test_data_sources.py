@@ -10,8 +10,9 @@ from reelform.errors import SpecError
 from reelform.spec.data import read_rows
 
 
-def rows_of(tmp_path: Path, name: str, content: bytes | str) -> tuple[list[dict[str, object]],
-                                                                    list[int]]:
+def rows_of(
+    tmp_path: Path, name: str, content: bytes | str
+) -> tuple[list[dict[str, object]], list[int]]:
     path = tmp_path / name
     path.write_bytes(content.encode() if isinstance(content, str) else content)
     rows = read_rows(path, name)
@@ -26,8 +27,11 @@ def errors_of(tmp_path: Path, name: str, content: bytes | str) -> list[str]:
 
 def test_csv_header_bom_blank_lines_and_quoted_newlines(tmp_path: Path) -> None:
     rows, lines = rows_of(tmp_path, "d.csv", '\ufeffid, name \n1,Ann\n\n2,"B\nob"\n3,Cy\n')
-    assert rows == [{"id": "1", "name": "Ann"}, {"id": "2", "name": "B\nob"},
-                    {"id": "3", "name": "Cy"}]
+    assert rows == [
+        {"id": "1", "name": "Ann"},
+        {"id": "2", "name": "B\nob"},
+        {"id": "3", "name": "Cy"},
+    ]
     assert lines == [2, 4, 6]
 
 
@@ -46,8 +50,7 @@ def test_csv_duplicate_and_empty_column_names(tmp_path: Path) -> None:
 
 
 def test_csv_empty(tmp_path: Path) -> None:
-    assert errors_of(tmp_path, "d.csv", "") == [
-        "d.csv:1: empty CSV file: a header row is required"]
+    assert errors_of(tmp_path, "d.csv", "") == ["d.csv:1: empty CSV file: a header row is required"]
 
 
 def test_csv_header_only_has_no_rows(tmp_path: Path) -> None:
@@ -67,7 +70,8 @@ def test_json_array_of_objects_with_lines(tmp_path: Path) -> None:
 
 def test_json_not_an_array(tmp_path: Path) -> None:
     assert errors_of(tmp_path, "d.json", '{"a": 1}') == [
-        "d.json:1:1: a JSON data file must hold an array of objects"]
+        "d.json:1:1: a JSON data file must hold an array of objects"
+    ]
 
 
 def test_json_item_not_an_object(tmp_path: Path) -> None:
@@ -79,7 +83,8 @@ def test_json_item_not_an_object(tmp_path: Path) -> None:
 
 def test_json_syntax_error_line_and_column(tmp_path: Path) -> None:
     assert errors_of(tmp_path, "d.json", '[\n  {"a": 1},\n  {"b": }\n]') == [
-        "d.json:3:9: JSON: unexpected character, expected a JSON value"]
+        "d.json:3:9: JSON: unexpected character, expected a JSON value"
+    ]
 
 
 def test_jsonl(tmp_path: Path) -> None:
@@ -93,7 +98,8 @@ def test_jsonl_bad_lines(tmp_path: Path) -> None:
         "d.jsonl:4:7: JSON: unexpected character, expected a JSON value",
     ]
     assert errors_of(tmp_path, "d.jsonl", '{"a": 1}\n\n3\n') == [
-        "d.jsonl:3: row 2 is not an object (mapping)"]
+        "d.jsonl:3: row 2 is not an object (mapping)"
+    ]
 
 
 def test_yaml_list_of_mappings(tmp_path: Path) -> None:
@@ -103,12 +109,14 @@ def test_yaml_list_of_mappings(tmp_path: Path) -> None:
 
 def test_yaml_not_a_list(tmp_path: Path) -> None:
     assert errors_of(tmp_path, "d.yml", "a: 1\n") == [
-        "d.yml:1:1: a YAML data file must hold a list of mappings"]
+        "d.yml:1:1: a YAML data file must hold a list of mappings"
+    ]
 
 
 def test_yaml_item_not_a_mapping(tmp_path: Path) -> None:
     assert errors_of(tmp_path, "d.yaml", "- {a: 1}\n- x\n") == [
-        "d.yaml:2: row 2 is not an object (mapping)"]
+        "d.yaml:2: row 2 is not an object (mapping)"
+    ]
 
 
 def test_yaml_syntax_error(tmp_path: Path) -> None:
@@ -122,7 +130,8 @@ def test_non_utf8_with_line(tmp_path: Path) -> None:
 
 def test_unsupported_extension_and_missing_file(tmp_path: Path) -> None:
     assert errors_of(tmp_path, "d.xlsx", "x") == [
-        "d.xlsx: unsupported data file type '.xlsx'; use one of .csv, .json, .jsonl, .yaml, .yml"]
+        "d.xlsx: unsupported data file type '.xlsx'; use one of .csv, .json, .jsonl, .yaml, .yml"
+    ]
     with pytest.raises(SpecError, match="data file not found"):
         read_rows(tmp_path / "nope.csv", "nope.csv")
 
@@ -160,17 +169,23 @@ def test_inline_rows_remember_their_lines(tree, check) -> None:
           - {name: "{{ row.id }}", for_each: r, voice: {script: x}}
     """)
     [line] = check(Path("spec.yaml"))
-    assert line.endswith("invalid name 'not ok': use letters, digits, '.', '_' and '-', "
-                         "starting with a letter or digit, at most 128 characters "
-                         "(row spec.yaml:5)")
+    assert line.endswith(
+        "invalid name 'not ok': use letters, digits, '.', '_' and '-', "
+        "starting with a letter or digit, at most 128 characters "
+        "(row spec.yaml:5)"
+    )
 
 
-@pytest.mark.parametrize(("text", "lines"), [
-    ('[\n  {"id": 1},\n  "two",\n  {"id": 3}\n]', [3]),
-    ('[1, 2,\n {"a": [1, {"b": "]"}]},\n true]', [1, 1, 3]),
-    ('[{"a": "x,\\"y"},\n\n "s", [\n 1]]', [3, 3]),
-])
-def test_json_lines_of_items_that_are_not_objects(tmp_path: Path, text: str,
-                                                  lines: list[int]) -> None:
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ('[\n  {"id": 1},\n  "two",\n  {"id": 3}\n]', [3]),
+        ('[1, 2,\n {"a": [1, {"b": "]"}]},\n true]', [1, 1, 3]),
+        ('[{"a": "x,\\"y"},\n\n "s", [\n 1]]', [3, 3]),
+    ],
+)
+def test_json_lines_of_items_that_are_not_objects(
+    tmp_path: Path, text: str, lines: list[int]
+) -> None:
     problems = errors_of(tmp_path, "d.json", text)
     assert [int(p.split(":")[1]) for p in problems] == lines

@@ -17,20 +17,23 @@ def videos(tree, text: str, **variables: str) -> list[Any]:
 
 
 def test_data_never_becomes_yaml_syntax(tree) -> None:
-    tree.write("data/rows.csv", 'id,text\n1,"key: value, {a: b}"\n2,{{ vars.x }}\n'
-                                '3,"- item\n#c"\n')
-    result = videos(tree, """
+    tree.write("data/rows.csv", 'id,text\n1,"key: value, {a: b}"\n2,{{ vars.x }}\n3,"- item\n#c"\n')
+    result = videos(
+        tree,
+        """
         version: 1
         data: {rows: data/rows.csv}
         videos:
           - {name: "v{{ row.id }}", for_each: rows, voice: {script: "{{ row.text }}"}}
-    """)
-    assert [v.voice.script for v in result] == ["key: value, {a: b}", "{{ vars.x }}",
-                                                "- item\n#c"]
+    """,
+    )
+    assert [v.voice.script for v in result] == ["key: value, {a: b}", "{{ vars.x }}", "- item\n#c"]
 
 
 def test_context_row_vars_loop_and_spec_name(tree) -> None:
-    result = videos(tree, """
+    result = videos(
+        tree,
+        """
         version: 1
         name: demo
         vars: {greeting: Hi}
@@ -40,20 +43,30 @@ def test_context_row_vars_loop_and_spec_name(tree) -> None:
             for_each: langs
             voice: {script: "{{ vars.greeting }} {{ row.code | upper }}"}
             title: "{{ spec.name }}"
-    """)
+    """,
+    )
     assert [(v.name, v.voice.script, v.title) for v in result] == [
-        ("demo-1-en", "Hi EN", "demo"), ("demo-2-de", "Hi DE", "demo")]
+        ("demo-1-en", "Hi EN", "demo"),
+        ("demo-2-de", "Hi DE", "demo"),
+    ]
 
 
 def test_a_video_without_for_each_has_an_empty_row(tree) -> None:
-    [video] = videos(tree, "version: 1\nvideos:\n  - {name: 'a{{ loop.index }}', "
-                           "voice: {script: '{{ row | length }}'}}\n")
+    [video] = videos(
+        tree,
+        "version: 1\nvideos:\n  - {name: 'a{{ loop.index }}', "
+        "voice: {script: '{{ row | length }}'}}\n",
+    )
     assert (video.name, video.voice.script) == ("a1", "0")
 
 
 def test_var_overrides_win_over_vars(tree) -> None:
-    [video] = videos(tree, "version: 1\nvars: {who: A}\nvideos:\n"
-                           "  - {name: a, voice: {script: 'hi {{ vars.who }}'}}\n", who="B")
+    [video] = videos(
+        tree,
+        "version: 1\nvars: {who: A}\nvideos:\n"
+        "  - {name: a, voice: {script: 'hi {{ vars.who }}'}}\n",
+        who="B",
+    )
     assert video.voice.script == "hi B"
 
 
@@ -67,7 +80,8 @@ def test_undefined_column_with_suggestion_and_row(tree, check) -> None:
     """)
     assert check(Path("spec.yaml")) == [
         "spec.yaml:4:58: 'dict object' has no attribute 'frist_name'; did you mean "
-        "'first_name'? (template line 1) (row data/p.csv:2)"]
+        "'first_name'? (template line 1) (row data/p.csv:2)"
+    ]
 
 
 def test_undefined_variable_lists_the_row(tree, check) -> None:
@@ -80,27 +94,32 @@ def test_undefined_variable_lists_the_row(tree, check) -> None:
     """)
     assert check(Path("spec.yaml")) == [
         "spec.yaml:4:58: 'dict object' has no attribute 'zzz' (row has: id, name) "
-        "(template line 1) (row data/p.csv:2)"]
+        "(template line 1) (row data/p.csv:2)"
+    ]
 
 
 def test_undefined_name_outside_row(tree, check) -> None:
     tree.spec("version: 1\nvideos:\n  - {name: a, voice: {script: '{{ nope }}'}}\n")
-    assert check(Path("spec.yaml")) == [
-        "spec.yaml:3:31: 'nope' is undefined (template line 1)"]
+    assert check(Path("spec.yaml")) == ["spec.yaml:3:31: 'nope' is undefined (template line 1)"]
 
 
 def test_template_syntax_error_with_template_line(tree, check) -> None:
-    tree.spec("version: 1\nvideos:\n  - name: a\n    voice:\n      script: |\n"
-              "        line one\n        {{ row.x\n")
+    tree.spec(
+        "version: 1\nvideos:\n  - name: a\n    voice:\n      script: |\n"
+        "        line one\n        {{ row.x\n"
+    )
     assert check(Path("spec.yaml")) == [
         "spec.yaml:5:15: template syntax: unexpected end of template, expected "
-        "'end of print statement'. (template line 2)"]
+        "'end of print statement'. (template line 2)"
+    ]
 
 
 def test_includes_from_templates_beside_and_above(tree) -> None:
     tree.write("specs/templates/near.j2", "near {{ row.n }}")
     tree.write("templates/far.j2", "far {{ vars.v }}")
-    tree.write("specs/spec.yaml", """
+    tree.write(
+        "specs/spec.yaml",
+        """
         version: 1
         vars: {v: V}
         data: {r: [{n: 1}]}
@@ -108,7 +127,8 @@ def test_includes_from_templates_beside_and_above(tree) -> None:
           - name: a
             for_each: r
             voice: {script: "{% include 'near.j2' %} / {% include 'far.j2' %}"}
-    """)
+    """,
+    )
     spec = load_spec(Path("specs/spec.yaml"))
     assert spec.videos[0].video.voice.script == "near 1 / far V"
     assert {p.name for p in spec.dependencies} >= {"near.j2", "far.j2", "spec.yaml"}
@@ -117,16 +137,18 @@ def test_includes_from_templates_beside_and_above(tree) -> None:
 def test_a_template_beside_the_spec_wins(tree) -> None:
     tree.write("specs/templates/t.j2", "near")
     tree.write("templates/t.j2", "far")
-    tree.write("specs/spec.yaml", "version: 1\nvideos:\n"
-                                  "  - {name: a, voice: {script: \"{% include 't.j2' %}\"}}\n")
+    tree.write(
+        "specs/spec.yaml",
+        "version: 1\nvideos:\n  - {name: a, voice: {script: \"{% include 't.j2' %}\"}}\n",
+    )
     assert load_spec(Path("specs/spec.yaml")).videos[0].video.voice.script == "near"
 
 
 def test_missing_include(tree, check) -> None:
     tree.spec("version: 1\nvideos:\n  - {name: a, voice: {script: \"{% include 'x.j2' %}\"}}\n")
     assert check(Path("spec.yaml")) == [
-        "spec.yaml:3:31: template 'x.j2' not found in templates/ or ../templates/ "
-        "(template line 1)"]
+        "spec.yaml:3:31: template 'x.j2' not found in templates/ or ../templates/ (template line 1)"
+    ]
 
 
 def test_error_inside_an_included_template_names_it(tree, check) -> None:
@@ -137,32 +159,45 @@ def test_error_inside_an_included_template_names_it(tree, check) -> None:
     assert line.endswith("(template templates/t.j2 line 2)")
 
 
-@pytest.mark.parametrize("expression", [
-    "{{ ''.__class__ }}",
-    "{{ row.__class__.__mro__ }}",
-    "{{ vars.__init__.__globals__ }}",
-    "{{ cycler.__init__.__globals__.os }}",
-    "{{ ().__class__.__base__.__subclasses__() }}",
-])
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "{{ ''.__class__ }}",
+        "{{ row.__class__.__mro__ }}",
+        "{{ vars.__init__.__globals__ }}",
+        "{{ cycler.__init__.__globals__.os }}",
+        "{{ ().__class__.__base__.__subclasses__() }}",
+    ],
+)
 def test_sandbox(tree, check, expression: str) -> None:
-    tree.write("spec.yaml", "version: 1\nvideos:\n  - name: a\n    voice:\n"
-                            f"      script: \"{expression}\"\n")
+    tree.write(
+        "spec.yaml", f'version: 1\nvideos:\n  - name: a\n    voice:\n      script: "{expression}"\n'
+    )
     [line] = check(Path("spec.yaml"))
     assert line.startswith("spec.yaml:5:15: ")
     assert "unsafe" in line or "undefined" in line, line
 
 
-@pytest.mark.parametrize(("when", "kept"), [
-    ("true", ["a", "b"]), ("false", []), ("'{{ row.on }}'", ["a"]),
-    ("\"{{ row.on == 'yes' }}\"", ["a"]), ("'{{ loop.index > 1 }}'", ["b"]),
-])
+@pytest.mark.parametrize(
+    ("when", "kept"),
+    [
+        ("true", ["a", "b"]),
+        ("false", []),
+        ("'{{ row.on }}'", ["a"]),
+        ("\"{{ row.on == 'yes' }}\"", ["a"]),
+        ("'{{ loop.index > 1 }}'", ["b"]),
+    ],
+)
 def test_when(tree, when: str, kept: list[str]) -> None:
-    result = videos(tree, f"""
+    result = videos(
+        tree,
+        f"""
         version: 1
         data: {{r: [{{n: a, on: "yes"}}, {{n: b, on: "no"}}]}}
         videos:
           - {{name: "{{{{ row.n }}}}", for_each: r, when: {when}, voice: {{script: x}}}}
-    """)
+    """,
+    )
     assert [v.name for v in result] == kept
 
 
@@ -174,11 +209,14 @@ def test_when_garbage(tree, check) -> None:
           - {name: a, for_each: r, when: "{{ row.on }}", voice: {script: x}}
     """)
     assert check(Path("spec.yaml")) == [
-        "spec.yaml:4:34: `when` must render true or false, got 'maybe' (row spec.yaml:2)"]
+        "spec.yaml:4:34: `when` must render true or false, got 'maybe' (row spec.yaml:2)"
+    ]
 
 
 def test_defaults_deep_merge(tree) -> None:
-    [video] = videos(tree, """
+    [video] = videos(
+        tree,
+        """
         version: 1
         defaults:
           avatar: {id: 12, type: custom}
@@ -187,34 +225,43 @@ def test_defaults_deep_merge(tree) -> None:
           captions: true
         videos:
           - {name: a, voice: {script: hi}, captions: false}
-    """)
+    """,
+    )
     assert video.avatar is not None and (video.avatar.id, video.avatar.type) == (12, "custom")
     assert (video.voice.voice_id, video.voice.script) == ("v1", "hi")
     assert (video.aspect, video.captions) == ("landscape", False)
 
 
 def test_defaults_alternatives_replace_each_other() -> None:
-    defaults = {"avatar": {"id": 81, "type": "custom"},
-                "voice": {"type": "script", "script": "hi", "voice_id": "v"}}
+    defaults = {
+        "avatar": {"id": 81, "type": "custom"},
+        "voice": {"type": "script", "script": "hi", "voice_id": "v"},
+    }
     video = {"avatar": {"photo": "me"}, "voice": {"audio": "intro"}}
-    assert merge(defaults, video) == {"avatar": {"photo": "me"},
-                                      "voice": {"audio": "intro", "voice_id": "v"}}
+    assert merge(defaults, video) == {
+        "avatar": {"photo": "me"},
+        "voice": {"audio": "intro", "voice_id": "v"},
+    }
     assert merge({"avatar": {"photo": "me"}}, {"avatar": {"id": 1}}) == {"avatar": {"id": 1}}
-    assert merge({"voice": {"audio": "a"}}, {"voice": {"script": "s"}}) == \
-        {"voice": {"script": "s"}}
+    assert merge({"voice": {"audio": "a"}}, {"voice": {"script": "s"}}) == {
+        "voice": {"script": "s"}
+    }
 
 
 def test_defaults_alternatives_through_a_spec(tree, media) -> None:
     tree.write("p.png", media["png"](600, 600))
     tree.write("a.wav", media["wav"](1))
-    [video] = videos(tree, """
+    [video] = videos(
+        tree,
+        """
         version: 1
         assets: {p: p.png, a: a.wav}
         avatars: {me: {image: p, voice_id: v}}
         defaults: {avatar: {id: 81}, voice: {script: default text, voice_id: v}}
         videos:
           - {name: a, avatar: {photo: me}, voice: {audio: a}}
-    """)
+    """,
+    )
     assert video.avatar is not None
     assert (video.avatar.id, video.avatar.photo) == (None, "me")
     assert (video.voice.script, video.voice.audio) == (None, "a")
@@ -230,13 +277,16 @@ def test_templates_compile_once_per_spec_not_per_row(tree, monkeypatch) -> None:
         return original(self, source, *args, **kwargs)
 
     monkeypatch.setattr(render.SandboxedEnvironment, "from_string", counting)
-    result = videos(tree, """
+    result = videos(
+        tree,
+        """
         version: 1
         data: {r: data/r.csv}
         videos:
           - {name: "a-{{ row.id }}", for_each: r, voice: {script: "{{ row.id | int + 1 }}"}}
           - {name: "b-{{ row.id }}", for_each: r, voice: {script: "{{ row.id | int + 1 }}"}}
-    """)
+    """,
+    )
     assert len(result) == 100
     assert result[-1].voice.script == "50"
     # Pure lookups ("a-{{ row.id }}") are not Jinja templates at all; the rest compiles
@@ -244,22 +294,39 @@ def test_templates_compile_once_per_spec_not_per_row(tree, monkeypatch) -> None:
     assert calls == ["{{ row.id | int + 1 }}"]
 
 
-@pytest.mark.parametrize("source", [
-    "welcome-{{ row.id }}", "{{row.id}}", "Hi {{ row.name }},\nline {{ loop.index }}\n",
-    "{{ vars.company }} / {{ spec.name }}", "{{ row.missing }}", "{{ row.items }}",
-    "a\r\nb {{ row.id }}\r\n", "{{ row.id }}{{ row.n }}",
-    "{{ row.name == 'Ann' }}", "{{ row.name != 'Ann' }}", '{{ row.id == "7" }}',
-    "x {{ row.n == 'None' }} {{ loop.index == '3' }}", "{{ row.gone == 'yes' }}",
-])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "welcome-{{ row.id }}",
+        "{{row.id}}",
+        "Hi {{ row.name }},\nline {{ loop.index }}\n",
+        "{{ vars.company }} / {{ spec.name }}",
+        "{{ row.missing }}",
+        "{{ row.items }}",
+        "a\r\nb {{ row.id }}\r\n",
+        "{{ row.id }}{{ row.n }}",
+        "{{ row.name == 'Ann' }}",
+        "{{ row.name != 'Ann' }}",
+        '{{ row.id == "7" }}',
+        "x {{ row.n == 'None' }} {{ loop.index == '3' }}",
+        "{{ row.gone == 'yes' }}",
+    ],
+)
 def test_pure_lookups_render_exactly_as_jinja_does(source: str) -> None:
     """The fast path for pure interpolations gives Jinja's output and Jinja's error."""
     env, _ = render.make_environment(Path("."))
     fast = render.compile_tree(source, env)
     assert isinstance(fast, render.Interpolation) == ("row.items" not in source)  # dict method
     slow = render.Templated((), source, env.from_string(source))
-    context = render.row_context(env, {"row": {"id": 7, "name": "Ann", "n": None},
-                                       "vars": {"company": "Acme"}, "loop": {"index": 3},
-                                       "spec": {"name": "s"}})
+    context = render.row_context(
+        env,
+        {
+            "row": {"id": 7, "name": "Ann", "n": None},
+            "vars": {"company": "Acme"},
+            "loop": {"index": 3},
+            "spec": {"name": "s"},
+        },
+    )
 
     def outcome(node: Any) -> str:
         try:
@@ -285,9 +352,13 @@ def test_repeated_errors_are_capped(tree, check) -> None:
 
 
 def test_var_from_the_command_line_is_a_string(tree) -> None:
-    [video] = videos(tree, "version: 1\nvideos:\n  - {name: a, voice: {script: x}, "
-                           "screen_style: '{{ vars.s }}', captions: '{{ vars.c }}'}\n",
-                     s="3", c="no")
+    [video] = videos(
+        tree,
+        "version: 1\nvideos:\n  - {name: a, voice: {script: x}, "
+        "screen_style: '{{ vars.s }}', captions: '{{ vars.c }}'}\n",
+        s="3",
+        c="no",
+    )
     assert (video.screen_style, video.captions) == (3, False)
 
 
@@ -299,27 +370,32 @@ def test_row_hint_only_for_the_row(tree, check) -> None:
           - {name: a, for_each: r, voice: {script: "{{ row.id.nope }}"}}
     """)
     assert check(Path("spec.yaml")) == [
-        "spec.yaml:4:44: 'str object' has no attribute 'nope' (template line 1) "
-        "(row spec.yaml:2)"]
+        "spec.yaml:4:44: 'str object' has no attribute 'nope' (template line 1) (row spec.yaml:2)"
+    ]
 
 
 def test_a_bad_default_shared_by_many_videos_is_one_line(tree, check) -> None:
     videos = "".join(f"  - {{name: v{i}, voice: {{script: x}}}}\n" for i in range(5))
     tree.spec("version: 1\ndefaults: {aspect: wide}\nvideos:\n" + videos)
     assert check(Path("spec.yaml")) == [
-        "spec.yaml:2:20: Input should be 'portrait', 'landscape' or 'square', got 'wide'"]
+        "spec.yaml:2:20: Input should be 'portrait', 'landscape' or 'square', got 'wide'"
+    ]
 
 
 def test_shared_templates_are_found_from_inside_the_spec_folder(tree, monkeypatch) -> None:
     tree.write("templates/far.j2", "far")
-    tree.write("specs/spec.yaml", "version: 1\nvideos:\n"
-                                  "  - {name: a, voice: {script: \"{% include 'far.j2' %}\"}}\n")
+    tree.write(
+        "specs/spec.yaml",
+        "version: 1\nvideos:\n  - {name: a, voice: {script: \"{% include 'far.j2' %}\"}}\n",
+    )
     monkeypatch.chdir(tree.root / "specs")
     assert load_spec(Path("spec.yaml")).videos[0].video.voice.script == "far"
 
 
-@pytest.mark.parametrize("expression", ["{{ vars.update({'who': 'B'}) }}",
-                                        "{{ row.pop('id') }}", "{{ vars['items'].append(1) }}"])
+@pytest.mark.parametrize(
+    "expression",
+    ["{{ vars.update({'who': 'B'}) }}", "{{ row.pop('id') }}", "{{ vars['items'].append(1) }}"],
+)
 def test_templates_cannot_change_rows_or_vars(tree, check, expression: str) -> None:
     tree.spec(f"""
         version: 1
@@ -333,27 +409,38 @@ def test_templates_cannot_change_rows_or_vars(tree, check, expression: str) -> N
 
 
 def test_namespace_and_set_still_work(tree) -> None:
-    script = ("{% set ns = namespace(n=0) %}{% for i in range(3) %}"
-              "{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}")
-    [video] = videos(tree, "version: 1\nvideos:\n  - name: a\n    voice:\n"
-                           f"      script: \"{script}\"\n")
+    script = (
+        "{% set ns = namespace(n=0) %}{% for i in range(3) %}"
+        "{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}"
+    )
+    [video] = videos(
+        tree, f'version: 1\nvideos:\n  - name: a\n    voice:\n      script: "{script}"\n'
+    )
     assert video.voice.script == "3"
 
 
 def test_default_output_is_out_name_beside_the_spec(tree) -> None:
     (tree.root / ".git").mkdir()  # inside a repository too: paths are relative to the spec
     tree.write("specs/welcome.yaml", "version: 1\nvideos:\n  - {name: a, voice: {script: x}}\n")
-    tree.write("specs/team/other.yaml", "version: 1\nname: o\noutput: ../../renders\n"
-                                        "videos:\n  - {name: a, voice: {script: x}}\n")
+    tree.write(
+        "specs/team/other.yaml",
+        "version: 1\nname: o\noutput: ../../renders\nvideos:\n  - {name: a, voice: {script: x}}\n",
+    )
     assert load_spec(Path("specs/welcome.yaml")).output_dir == Path("specs/out/welcome")
     assert load_spec(Path("specs/team/other.yaml")).output_dir == Path("renders")
 
 
-@pytest.mark.parametrize("included", [
-    "Hi {{ row.name }}!\n", "Hi\n{{ row.nope }}", "{% if row.id %}{{ row.name }}{% endif %}",
-])
-def test_an_include_renders_as_jinja_would(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                           included: str) -> None:
+@pytest.mark.parametrize(
+    "included",
+    [
+        "Hi {{ row.name }}!\n",
+        "Hi\n{{ row.nope }}",
+        "{% if row.id %}{{ row.name }}{% endif %}",
+    ],
+)
+def test_an_include_renders_as_jinja_would(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, included: str
+) -> None:
     """`{% include 'x' %}` alone is rendered as x itself; the output and any error
     (with the included file and its line) are Jinja's."""
     (tmp_path / "templates").mkdir()
@@ -363,8 +450,10 @@ def test_an_include_renders_as_jinja_would(tmp_path: Path, monkeypatch: pytest.M
     source = "{% include 't.j2' %}"
     fast = render.compile_tree(source, env)
     slow = render.Templated((), source, env.from_string(source))
-    context = render.row_context(env, {"row": {"id": 7, "name": "Ann"}, "vars": {},
-                                       "loop": {"index": 1}, "spec": {"name": "s"}})
+    context = render.row_context(
+        env,
+        {"row": {"id": 7, "name": "Ann"}, "vars": {}, "loop": {"index": 1}, "spec": {"name": "s"}},
+    )
 
     def outcome(node: Any) -> str:
         try:

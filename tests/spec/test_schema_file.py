@@ -13,8 +13,7 @@ from reelform.spec.schema import json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_FILE = ROOT / "schemas" / "reelform.schema.json"
-EXAMPLES = sorted(p for p in (ROOT / "specs").glob("*.y*ml")) if (ROOT / "specs").is_dir() \
-    else []
+EXAMPLES = sorted(p for p in (ROOT / "specs").glob("*.y*ml")) if (ROOT / "specs").is_dir() else []
 
 
 def expected_text() -> str:
@@ -26,7 +25,8 @@ def test_schema_file_is_up_to_date() -> None:
     assert SCHEMA_FILE.is_file(), "schemas/reelform.schema.json is missing: run `make schema`"
     assert SCHEMA_FILE.read_text(encoding="utf-8") == expected_text(), (
         "schemas/reelform.schema.json is out of date with the models: run `make schema` "
-        "and commit the file")
+        "and commit the file"
+    )
 
 
 def test_schema_command_prints_the_same(capsys: pytest.CaptureFixture[str]) -> None:
@@ -45,16 +45,28 @@ def validator() -> jsonschema.Draft202012Validator:
 
 
 def test_schema_accepts_templates_where_values_are_not_strings() -> None:
-    document = {"version": 1, "videos": [{
-        "name": "v-{{ row.id }}", "for_each": "rows", "when": "{{ row.on }}",
-        "voice": {"script": "hi"}, "screen_style": "{{ row.style }}",
-        "captions": "{{ row.cap }}", "avatar": {"id": "{{ row.avatar }}"}}]}
+    document = {
+        "version": 1,
+        "videos": [
+            {
+                "name": "v-{{ row.id }}",
+                "for_each": "rows",
+                "when": "{{ row.on }}",
+                "voice": {"script": "hi"},
+                "screen_style": "{{ row.style }}",
+                "captions": "{{ row.cap }}",
+                "avatar": {"id": "{{ row.avatar }}"},
+            }
+        ],
+    }
     assert list(validator().iter_errors(document)) == []
 
 
 def test_schema_rejects_unknown_keys_and_bad_enums() -> None:
-    document = {"version": 1, "videos": [{"name": "a", "voice": {"script": "x"},
-                                          "aspect": "wide", "titel": "x"}]}
+    document = {
+        "version": 1,
+        "videos": [{"name": "a", "voice": {"script": "x"}, "aspect": "wide", "titel": "x"}],
+    }
     messages = sorted(e.message for e in validator().iter_errors(document))
     assert any("titel" in m for m in messages), messages
     assert any("wide" in m for m in messages), messages
@@ -64,8 +76,10 @@ def test_schema_rejects_unknown_keys_and_bad_enums() -> None:
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_example_specs_fit_the_schema(example: Path) -> None:
     document = YAML(typ="safe").load(example.read_text(encoding="utf-8"))
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
-              for e in validator().iter_errors(document)]
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in validator().iter_errors(document)
+    ]
     assert errors == []
 
 
@@ -75,9 +89,14 @@ def test_example_specs_validate(example: Path, check) -> None:
     assert check(example) == []
 
 
-@pytest.mark.parametrize(("model", "valid"), [("2.0", True), (2.0, True), (1, True),
-                                              ("2.0-Pro", True), (2.5, False), ("4.0", False)])
+@pytest.mark.parametrize(
+    ("model", "valid"),
+    [("2.0", True), (2.0, True), (1, True), ("2.0-Pro", True), (2.5, False), ("4.0", False)],
+)
 def test_schema_photo_avatar_model_as_reelform_reads_it(model: object, valid: bool) -> None:
-    document = {"version": 1, "avatars": {"a": {"image": "x", "voice_id": "v", "model": model}},
-                "videos": [{"name": "a", "voice": {"script": "x"}}]}
+    document = {
+        "version": 1,
+        "avatars": {"a": {"image": "x", "voice_id": "v", "model": model}},
+        "videos": [{"name": "a", "voice": {"script": "x"}}],
+    }
     assert (list(validator().iter_errors(document)) == []) is valid

@@ -18,19 +18,22 @@ def errors(text: str) -> list[str]:
 
 def test_syntax_error_points_at_line_and_column() -> None:
     assert errors("version: 1\n  videos: x\n") == [
-        "s.yaml:2:9: YAML syntax: mapping values are not allowed here"]
+        "s.yaml:2:9: YAML syntax: mapping values are not allowed here"
+    ]
 
 
 def test_unclosed_flow_mapping_says_where_it_began() -> None:
     assert errors("version: 1\nvideos: [{name: a\n") == [
         "s.yaml:3:1: YAML syntax: while parsing a flow mapping started at line 2, column 10, "
-        "expected ',' or '}', but got '<stream end>'"]
+        "expected ',' or '}', but got '<stream end>'"
+    ]
 
 
 def test_unclosed_quote_says_where_it_began() -> None:
     assert errors('version: 1\nname: "abc\n\n') == [
         "s.yaml:4:1: YAML syntax: while scanning a quoted scalar started at line 2, column 7, "
-        "found unexpected end of stream"]
+        "found unexpected end of stream"
+    ]
 
 
 def test_bad_indentation_in_a_list() -> None:
@@ -47,12 +50,14 @@ def test_tab_indentation() -> None:
 def test_duplicate_key_is_an_error_at_the_second_key() -> None:
     assert errors("version: 1\nname: a\nversion: 2\n") == [
         's.yaml:3:1: YAML syntax: found duplicate key "version" with value "2" '
-        '(original value: "1")']
+        '(original value: "1")'
+    ]
 
 
 def test_positions_of_values_and_keys() -> None:
-    source = parse_yaml("version: 1\nvideos:\n  - name: a\n    voice: {script: hi}\n",
-                        Path("s.yaml"))
+    source = parse_yaml(
+        "version: 1\nvideos:\n  - name: a\n    voice: {script: hi}\n", Path("s.yaml")
+    )
     assert source.data == {"version": 1, "videos": [{"name": "a", "voice": {"script": "hi"}}]}
     assert str(source.locate(("videos", 0, "voice", "script"))) == "s.yaml:4:21"
     assert str(source.locate(("videos", 0, "voice"), key=True)) == "s.yaml:4:5"
@@ -83,25 +88,37 @@ def test_missing_file(tmp_path: Path) -> None:
 def test_non_mapping_document(tree, check) -> None:
     tree.spec("- version: 1\n")
     assert check(Path("spec.yaml")) == [
-        "spec.yaml:1:1: a spec must be a mapping (version, videos, ...)"]
+        "spec.yaml:1:1: a spec must be a mapping (version, videos, ...)"
+    ]
 
 
 def test_empty_document(tree, check) -> None:
     tree.spec("# nothing yet\n")
     assert check(Path("spec.yaml")) == [
-        "spec.yaml:1:1: a spec must be a mapping (version, videos, ...)"]
+        "spec.yaml:1:1: a spec must be a mapping (version, videos, ...)"
+    ]
 
 
 def test_find_specs_skips_templates_data_and_assets(tmp_path: Path) -> None:
-    for name in ("a.yaml", "b.yml", "sub/c.yaml", "templates/t.yaml", "data/rows.yaml",
-                 "assets/x.yml", "sub/data/d.yaml", "notes.txt", "x.json",
-                 ".github/workflows/ci.yml", ".venv/lib/pkg/x.yaml", ".reelform/cache.yaml",
-                 ".pre-commit-config.yaml"):
+    for name in (
+        "a.yaml",
+        "b.yml",
+        "sub/c.yaml",
+        "templates/t.yaml",
+        "data/rows.yaml",
+        "assets/x.yml",
+        "sub/data/d.yaml",
+        "notes.txt",
+        "x.json",
+        ".github/workflows/ci.yml",
+        ".venv/lib/pkg/x.yaml",
+        ".reelform/cache.yaml",
+        ".pre-commit-config.yaml",
+    ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_text("version: 1\n")
     found = find_specs([tmp_path])
-    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.yaml", "b.yml",
-                                                                    "sub/c.yaml"]
+    assert [p.relative_to(tmp_path).as_posix() for p in found] == ["a.yaml", "b.yml", "sub/c.yaml"]
 
 
 def test_find_specs_files_and_folders_once_each(tmp_path: Path) -> None:
@@ -112,8 +129,10 @@ def test_find_specs_files_and_folders_once_each(tmp_path: Path) -> None:
 def test_find_specs_reports_every_missing_target(tmp_path: Path) -> None:
     with pytest.raises(SpecError) as info:
         find_specs([tmp_path / "x.yaml", tmp_path / "y"])
-    assert info.value.lines() == [f"{tmp_path / 'x.yaml'}: no such file or folder",
-                                  f"{tmp_path / 'y'}: no such file or folder"]
+    assert info.value.lines() == [
+        f"{tmp_path / 'x.yaml'}: no such file or folder",
+        f"{tmp_path / 'y'}: no such file or folder",
+    ]
 
 
 def test_an_empty_folder_is_a_problem_only_when_specs_are_required(tmp_path: Path) -> None:

@@ -41,14 +41,14 @@ def test_replay_over_the_lockfile(tmp_path: Path) -> None:
     journal = Journal(lock, read_lock(lock))
     journal.record("videos", "b", {"status": "submitted"})
     journal.close()
-    assert read_lock(lock).videos == {"a": {"status": "completed"},
-                                      "b": {"status": "submitted"}}
+    assert read_lock(lock).videos == {"a": {"status": "completed"}, "b": {"status": "submitted"}}
 
 
 def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
     lock = tmp_path / "s.lock"
-    journal_path(lock).write_bytes(b'{"k":"a","s":"videos","v":{"status":"submitted"}}\n'
-                                   b'{"k":"b","s":"vid')
+    journal_path(lock).write_bytes(
+        b'{"k":"a","s":"videos","v":{"status":"submitted"}}\n{"k":"b","s":"vid'
+    )
     assert read_lock(lock).videos == {"a": {"status": "submitted"}}
 
 
@@ -69,13 +69,13 @@ def test_bad_complete_last_line_is_an_error(tmp_path: Path) -> None:
 
 def test_appending_after_a_torn_line_keeps_the_journal_readable(tmp_path: Path) -> None:
     lock = tmp_path / "s.lock"
-    journal_path(lock).write_bytes(b'{"k":"a","s":"videos","v":{"status":"submitted"}}\n'
-                                   b'{"k":"b","s":"vid')
+    journal_path(lock).write_bytes(
+        b'{"k":"a","s":"videos","v":{"status":"submitted"}}\n{"k":"b","s":"vid'
+    )
     journal = Journal(lock, read_lock(lock))
     journal.record("videos", "c", {"status": "submitting"}, durable=True)
     journal.close()
-    assert read_lock(lock).videos == {"a": {"status": "submitted"},
-                                      "c": {"status": "submitting"}}
+    assert read_lock(lock).videos == {"a": {"status": "submitted"}, "c": {"status": "submitting"}}
 
 
 def test_compact_folds_the_journal_and_removes_it(tmp_path: Path) -> None:
@@ -145,8 +145,7 @@ def test_digest_covers_the_journal(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("torn", [b'{"k":"b"', b'{"k":"b","s":"videos","v":{"x":"' + b"y" * 70_000])
 @pytest.mark.parametrize("before", [b"", b'{"k":"a","s":"videos","v":{"status":"submitted"}}\n'])
-def test_torn_tail_of_any_size_is_cut_on_open(tmp_path: Path, torn: bytes, before: bytes
-                                              ) -> None:
+def test_torn_tail_of_any_size_is_cut_on_open(tmp_path: Path, torn: bytes, before: bytes) -> None:
     lock = tmp_path / "s.lock"
     journal_path(lock).write_bytes(before + torn)
     Journal(lock, LockState()).close()
@@ -161,7 +160,8 @@ def test_the_digest_names_the_state_so_compaction_does_not_change_it(tmp_path: P
     state.videos["a"] = {"fingerprint": "f", "status": "completed"}
     write_lock(lock_path, state)
     journal_path(lock_path).write_bytes(
-        b'{"k":"b","s":"videos","v":{"fingerprint":"g","status":"submitted"}}\n')
+        b'{"k":"b","s":"videos","v":{"fingerprint":"g","status":"submitted"}}\n'
+    )
     before = read_lock(lock_path).digest
     compact(lock_path)
     assert not journal_path(lock_path).exists()
@@ -171,7 +171,8 @@ def test_the_digest_names_the_state_so_compaction_does_not_change_it(tmp_path: P
 
 
 def test_group_commit_covers_concurrent_callers_with_few_fsyncs(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import asyncio
     import os
     import time
@@ -231,7 +232,8 @@ def test_group_commit_survives_a_cancelled_caller(tmp_path: Path) -> None:
 
 
 def test_a_failed_fsync_reaches_every_waiting_caller(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # An intent that is not durable must stop its submit: the error is not swallowed.
     import asyncio
     import os

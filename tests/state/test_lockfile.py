@@ -25,9 +25,13 @@ def sample(count: int = 3) -> LockState:
     state = LockState()
     for i in range(count):
         state.videos[f"v-{i:05d}"] = {
-            "fingerprint": f"{i:064x}", "provider": "jogg", "status": "completed",
-            "job_id": f"job{i}", "inputs": {"voice": {"script": f"hello {i}"}, "aspect": "square"},
-            "output": {"path": f"out/v-{i:05d}.mp4", "sha256": "ab" * 32, "bytes": 1000 + i}}
+            "fingerprint": f"{i:064x}",
+            "provider": "jogg",
+            "status": "completed",
+            "job_id": f"job{i}",
+            "inputs": {"voice": {"script": f"hello {i}"}, "aspect": "square"},
+            "output": {"path": f"out/v-{i:05d}.mp4", "sha256": "ab" * 32, "bytes": 1000 + i},
+        }
     state.files["assets/a.wav"] = {"sha256": "cd" * 32, "size": 10, "mtime_ns": 1}
     state.uploads["jogg:" + "cd" * 32] = {"url": "https://x/a.wav", "at": "2026-01-01T00:00:00Z"}
     state.avatars["jogg/me"] = {"fingerprint": "f", "status": "completed", "avatar_id": 7}
@@ -39,8 +43,12 @@ def test_round_trip(tmp_path: Path) -> None:
     state = sample()
     assert write_lock(path, state) is True
     again = read_lock(path)
-    assert (again.videos, again.files, again.uploads, again.avatars) == \
-        (state.videos, state.files, state.uploads, state.avatars)
+    assert (again.videos, again.files, again.uploads, again.avatars) == (
+        state.videos,
+        state.files,
+        state.uploads,
+        state.avatars,
+    )
     assert again.digest and again.digest == read_lock(path).digest
 
 
@@ -51,8 +59,12 @@ def test_missing_lockfile_is_empty_state(tmp_path: Path) -> None:
 
 def test_deterministic_and_sorted_whatever_the_insertion_order() -> None:
     forward = sample(5)
-    backward = LockState(videos=dict(reversed(list(forward.videos.items()))),
-                         files=forward.files, uploads=forward.uploads, avatars=forward.avatars)
+    backward = LockState(
+        videos=dict(reversed(list(forward.videos.items()))),
+        files=forward.files,
+        uploads=forward.uploads,
+        avatars=forward.avatars,
+    )
     for record in backward.videos.values():
         record["inputs"] = dict(reversed(list(record["inputs"].items())))
     assert dump_lock(forward) == dump_lock(backward)
@@ -65,8 +77,13 @@ def test_deterministic_and_sorted_whatever_the_insertion_order() -> None:
 def test_empty_state_is_valid_json() -> None:
     import json
 
-    assert json.loads(dump_lock(LockState())) == {"version": 1, "files": {}, "uploads": {},
-                                                  "avatars": {}, "videos": {}}
+    assert json.loads(dump_lock(LockState())) == {
+        "version": 1,
+        "files": {},
+        "uploads": {},
+        "avatars": {},
+        "videos": {},
+    }
 
 
 def test_one_changed_video_changes_one_line() -> None:
@@ -74,8 +91,11 @@ def test_one_changed_video_changes_one_line() -> None:
     after = sample(50)
     after.videos["v-00020"]["status"] = "failed"
     old, new = dump_lock(before).decode().splitlines(), dump_lock(after).decode().splitlines()
-    changes = [line for line in difflib.unified_diff(old, new, lineterm="", n=0)
-               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    changes = [
+        line
+        for line in difflib.unified_diff(old, new, lineterm="", n=0)
+        if line[:1] in "+-" and not line.startswith(("+++", "---"))
+    ]
     assert len(changes) == 2 and all('"v-00020"' in line for line in changes)
 
 
@@ -135,16 +155,19 @@ def test_newer_version_says_upgrade(tmp_path: Path) -> None:
         parse_lock(b'{"version": 2, "videos": {}}', tmp_path / "s.lock")
 
 
-@pytest.mark.parametrize(("raw", "message"), [
-    (b'{"videos": {}}', "not a reelform lockfile (no version)"),
-    (b"[1, 2]", "not a reelform lockfile (no version)"),
-    (b'{"version": "1"}', "lockfile version '1' is not a number"),
-    (b'{"version": true}', "lockfile version True is not a number"),
-    (b'{"version": 0}', "unknown lockfile version 0"),
-    (b'{"version": 1, "videos": []}', "`videos` must map names to records"),
-    (b'{"version": 1, "videos": {"a": 1}}', "`videos` must map names to records"),
-    (b'{"version": 1, "extras": {}, "zzz": 1}', "unknown sections extras, zzz"),
-])
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        (b'{"videos": {}}', "not a reelform lockfile (no version)"),
+        (b"[1, 2]", "not a reelform lockfile (no version)"),
+        (b'{"version": "1"}', "lockfile version '1' is not a number"),
+        (b'{"version": true}', "lockfile version True is not a number"),
+        (b'{"version": 0}', "unknown lockfile version 0"),
+        (b'{"version": 1, "videos": []}', "`videos` must map names to records"),
+        (b'{"version": 1, "videos": {"a": 1}}', "`videos` must map names to records"),
+        (b'{"version": 1, "extras": {}, "zzz": 1}', "unknown sections extras, zzz"),
+    ],
+)
 def test_malformed_lockfiles(tmp_path: Path, raw: bytes, message: str) -> None:
     with pytest.raises(LockfileError) as info:
         parse_lock(raw, tmp_path / "s.lock")
@@ -176,9 +199,17 @@ def test_an_empty_lockfile_is_corrupt_not_missing(tmp_path: Path) -> None:
     assert path.read_bytes() == b""
 
 
-RECORD = st.dictionaries(st.text(max_size=8), st.one_of(
-    st.none(), st.booleans(), st.integers(-10**12, 10**12), st.text(max_size=12),
-    st.lists(st.integers(-(2**63), 2**63 - 1), max_size=3)), max_size=4)
+RECORD = st.dictionaries(
+    st.text(max_size=8),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**12), 10**12),
+        st.text(max_size=12),
+        st.lists(st.integers(-(2**63), 2**63 - 1), max_size=3),
+    ),
+    max_size=4,
+)
 SECTION = st.dictionaries(st.text(max_size=10), RECORD, max_size=6)
 
 

@@ -40,10 +40,17 @@ def spec(tmp_path: Path) -> Path:
         output = tmp_path / "out" / f"{request.name}.mp4"
         output.write_bytes(b"video")
         lock.videos[request.name] = {
-            "fingerprint": request.fingerprint, "inputs": request.inputs, "status": "completed",
-            "provider": "local", "output": {
-                "path": f"out/{request.name}.mp4", "bytes": 5,
-                "mtime_ns": output.stat().st_mtime_ns, "sha256": "x" * 64}}
+            "fingerprint": request.fingerprint,
+            "inputs": request.inputs,
+            "status": "completed",
+            "provider": "local",
+            "output": {
+                "path": f"out/{request.name}.mp4",
+                "bytes": 5,
+                "mtime_ns": output.stat().st_mtime_ns,
+                "sha256": "x" * 64,
+            },
+        }
     write_lock(prepared.spec.lock_path, lock)
     return path
 
@@ -71,18 +78,25 @@ CASES: dict[str, Callable[[Path], None]] = {
     "a changed script": lambda spec: spec.write_text(SPEC.replace("Hi ", "Hello ")),
     "a missing output": lambda spec: (spec.parent / "out" / "hello-3.mp4").unlink(),
     "a changed output": lambda spec: (spec.parent / "out" / "hello-4.mp4").write_bytes(b"other"),
-    "an orphan": lambda spec: edit_lock(spec, lambda s: s.videos.update(
-        {"gone": {"fingerprint": "f", "status": "completed", "provider": "local"}})),
-    "a failed video": lambda spec: edit_lock(spec, lambda s: s.videos["hello-5"].update(
-        {"status": "failed", "error": "boom"})),
-    "a submitted video": lambda spec: edit_lock(spec, lambda s: s.videos["hello-6"].update(
-        {"status": "submitted", "job_id": "j"})),
+    "an orphan": lambda spec: edit_lock(
+        spec,
+        lambda s: s.videos.update(
+            {"gone": {"fingerprint": "f", "status": "completed", "provider": "local"}}
+        ),
+    ),
+    "a failed video": lambda spec: edit_lock(
+        spec, lambda s: s.videos["hello-5"].update({"status": "failed", "error": "boom"})
+    ),
+    "a submitted video": lambda spec: edit_lock(
+        spec, lambda s: s.videos["hello-6"].update({"status": "submitted", "job_id": "j"})
+    ),
 }
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_the_preloaded_plan_is_the_sequential_plan(spec: Path, case: str,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_preloaded_plan_is_the_sequential_plan(
+    spec: Path, case: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     CASES[case](spec)
     with_preload, without, ran = plans(spec, monkeypatch)
     assert ran
@@ -91,15 +105,17 @@ def test_the_preloaded_plan_is_the_sequential_plan(spec: Path, case: str,
 
 
 def test_a_corrupt_lockfile_is_reported_as_without_the_preload(
-        spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     spec.with_suffix(".lock").write_text('{"version": 1, "videos": {')
     monkeypatch.setattr(preload, "PRELOAD_MIN_BYTES", 1)
     with pytest.raises(LockfileError, match="corrupt lockfile"):
         project.prepare(spec)
 
 
-def test_the_videos_are_read_only_when_someone_asks(spec: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_videos_are_read_only_when_someone_asks(
+    spec: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(preload, "PRELOAD_MIN_BYTES", 1)
     prepared = project.prepare(spec)
     assert isinstance(prepared.lock, preload.DeferredLock)
@@ -109,7 +125,8 @@ def test_the_videos_are_read_only_when_someone_asks(spec: Path,
 
 
 def test_reading_the_videos_later_keeps_changes_made_before(
-        spec: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spec: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(preload, "PRELOAD_MIN_BYTES", 1)
     lock = project.prepare(spec).lock
     lock.apply_change("files", "assets/a.wav", {"sha256": "s", "size": 1, "mtime_ns": 1})

@@ -85,8 +85,9 @@ def test_a_failing_spec_keeps_its_last_known_dependencies() -> None:
 
 
 def test_a_batch_is_the_union_of_its_changes() -> None:
-    routing = route([Change(CSV, ChangeKind.MODIFIED), Change(B, ChangeKind.MODIFIED)],
-                    SPECS, FOLDERS)
+    routing = route(
+        [Change(CSV, ChangeKind.MODIFIED), Change(B, ChangeKind.MODIFIED)], SPECS, FOLDERS
+    )
     assert routing.replan == {A, B}
 
 

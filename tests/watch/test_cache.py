@@ -32,7 +32,8 @@ def test_a_lockfile_is_read_again_only_when_it_or_its_journal_changes(tmp_path: 
 
 
 def test_an_output_is_hashed_once_while_its_stat_holds(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     hashed: list[Path] = []
 
     def sha256_file(path: Path) -> str:

@@ -12,8 +12,9 @@ ESPEAK = frozenset({"en", "en-us", "de"})
 
 
 def video(**fields: object) -> Video:
-    return Video.model_validate({"name": "v", "voice": {"script": "Hi", "voice_id": "en"},
-                                 **fields})
+    return Video.model_validate(
+        {"name": "v", "voice": {"script": "Hi", "voice_id": "en"}, **fields}
+    )
 
 
 def test_provider_avatars_map_onto_the_local_ones_modulo_their_count() -> None:
@@ -35,8 +36,10 @@ def test_voices_eSpeak_cannot_speak_become_en() -> None:
 def test_the_preview_spec_is_local_half_size_with_its_own_lock(tmp_path: Path) -> None:
     spec_path = tmp_path / "specs" / "promo.yaml"
     spec_path.parent.mkdir()
-    spec_path.write_text("version: 1\nprovider: jogg\nvideos:\n  - name: hi\n"
-                         "    avatar: {id: 81}\n    voice: {script: Hi, voice_id: '42'}\n")
+    spec_path.write_text(
+        "version: 1\nprovider: jogg\nvideos:\n  - name: hi\n"
+        "    avatar: {id: 81}\n    voice: {script: Hi, voice_id: '42'}\n"
+    )
     spec = load(spec_path)
     preview = local_preview(spec, 10, ESPEAK)
     assert [(v.provider, v.video.provider) for v in preview.videos] == [("local", "local")]
@@ -51,7 +54,9 @@ def test_only_what_the_plan_renders_is_previewed(tmp_path: Path) -> None:
     from reelform.api import plan
 
     spec_path = tmp_path / "one.yaml"
-    spec_path.write_text("version: 1\nvideos:\n  - name: hi\n    avatar: {id: 1}\n"
-                         "    voice: {script: Hi, voice_id: en}\n")
+    spec_path.write_text(
+        "version: 1\nvideos:\n  - name: hi\n    avatar: {id: 1}\n"
+        "    voice: {script: Hi, voice_id: en}\n"
+    )
     [planned] = plan(spec_path)
     assert to_render(planned) == {"hi"}

@@ -81,8 +81,10 @@ videos:
 def test_new_and_deleted_specs(repo: Path) -> None:
     session = Session([Path("specs")])
     session.start()
-    new = write(repo / "specs/more/e.yaml", SPEC_D.replace("delta", "echo").replace(
-        "{% include 'late.j2' %}", "Hi"))
+    new = write(
+        repo / "specs/more/e.yaml",
+        SPEC_D.replace("delta", "echo").replace("{% include 'late.j2' %}", "Hi"),
+    )
     batch = session.update(change(new, ChangeKind.ADDED))
     assert batch is not None and "echo" in batch.text
     new.unlink()

@@ -23,7 +23,8 @@ def watch(repo: Path) -> Iterator[WatchProcess]:
 
 
 def test_watch_replans_what_changed_survives_errors_and_stops_cleanly(
-        repo: Path, watch: WatchProcess) -> None:
+    repo: Path, watch: WatchProcess
+) -> None:
     rule, text = watch.ready()
     assert re.fullmatch(r"── \d\d:\d\d:\d\d · watching 3 specs ──", rule)
     assert "Plan: 4 to create" in text
@@ -31,8 +32,9 @@ def test_watch_replans_what_changed_survives_errors_and_stops_cleanly(
     # A template: the two specs that include it, not the third.
     edit(repo / "templates/greeting.txt.j2", "Good morning")
     rule, text = watch.next_batch()
-    assert re.fullmatch(r"── \d\d:\d\d:\d\d · templates/greeting\.txt\.j2 changed · 2 specs ──",
-                        rule)
+    assert re.fullmatch(
+        r"── \d\d:\d\d:\d\d · templates/greeting\.txt\.j2 changed · 2 specs ──", rule
+    )
     assert "specs/a.yaml" in text and "specs/b.yaml" in text and "specs/c.yaml" not in text
 
     # A CSV: the spec that reads it.
@@ -86,12 +88,16 @@ videos:
 def test_preview_renders_locally_with_its_own_lockfile(tmp_path: Path) -> None:
     spec = write(tmp_path / "specs/promo.yaml", JOGG_SPEC)
     # Any call to JoggAI would fail: no key, and nothing listens on port 9.
-    watch = WatchProcess(["specs/promo.yaml", "--preview"], cwd=tmp_path,
-                         env={"JOGG_BASE_URL": "http://127.0.0.1:9", "JOGG_API_KEY": ""})
+    watch = WatchProcess(
+        ["specs/promo.yaml", "--preview"],
+        cwd=tmp_path,
+        env={"JOGG_BASE_URL": "http://127.0.0.1:9", "JOGG_API_KEY": ""},
+    )
     try:
         lines = watch.wait_for(lambda line: "preview:" in line, timeout=60)
-        assert "specs/promo.yaml: preview: 2 rendered in specs/preview/promo/" in lines[-1], \
+        assert "specs/promo.yaml: preview: 2 rendered in specs/preview/promo/" in lines[-1], (
             watch.output
+        )
         previews = sorted(p.name for p in (tmp_path / "specs/preview/promo").iterdir())
         assert previews == ["hi.mp4", "yo.mp4"]
         assert (tmp_path / "specs/preview/promo.lock").is_file()
@@ -124,12 +130,16 @@ def test_preview_renders_locally_with_its_own_lockfile(tmp_path: Path) -> None:
 
 
 def test_a_data_file_outside_the_watched_folders_is_watched_once_used(
-        repo: Path, watch: WatchProcess) -> None:
+    repo: Path, watch: WatchProcess
+) -> None:
     write(repo / "shared/rows.csv", "id\n1\n")
     watch.ready()
-    edit(repo / "specs/c.yaml", SPEC_C.replace(
-        "videos:", "data: {rows: ../shared/rows.csv}\nvideos:").replace(
-        "  - name: other", "  - name: \"row-{{ row.id }}\"\n    for_each: rows"))
+    edit(
+        repo / "specs/c.yaml",
+        SPEC_C.replace("videos:", "data: {rows: ../shared/rows.csv}\nvideos:").replace(
+            "  - name: other", '  - name: "row-{{ row.id }}"\n    for_each: rows'
+        ),
+    )
     rule, text = watch.next_batch()
     assert "row-1" in text
     watch.wait_for(lambda line: line.startswith("Watching 3 folders"))  # + shared/

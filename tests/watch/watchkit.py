@@ -72,14 +72,24 @@ class WatchProcess:
     """`reelform watch` as a subprocess, its output read line by line in a thread."""
 
     def __init__(self, args: list[str], cwd: Path, env: dict[str, str] | None = None) -> None:
-        environment = {**os.environ, "PYTHONUNBUFFERED": "1", "NO_COLOR": "1",
-                       "REELFORM_WATCH_POLL": "1", "REELFORM_WATCH_POLL_MS": "50",
-                       **(env or {})}
+        environment = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "NO_COLOR": "1",
+            "REELFORM_WATCH_POLL": "1",
+            "REELFORM_WATCH_POLL_MS": "50",
+            **(env or {}),
+        }
         environment.pop("FORCE_COLOR", None)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "reelform", "watch", "--debounce", "30", *args],
-            cwd=cwd, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            text=True, bufsize=1)
+            cwd=cwd,
+            env=environment,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+        )
         self.lines: list[str] = []
         self._seen = 0
         self._changed = threading.Condition()
@@ -102,13 +112,15 @@ class WatchProcess:
             while True:
                 for index in range(self._seen, len(self.lines)):
                     if predicate(self.lines[index]):
-                        taken = self.lines[self._seen:index + 1]
+                        taken = self.lines[self._seen : index + 1]
                         self._seen = index + 1
                         return taken
                 left = deadline - time.monotonic()
                 if left <= 0 or (self.proc.poll() is not None and not self._reader.is_alive()):
-                    raise AssertionError("watch did not print what was expected; it printed:\n"
-                                         + "\n".join(self.lines))
+                    raise AssertionError(
+                        "watch did not print what was expected; it printed:\n"
+                        + "\n".join(self.lines)
+                    )
                 self._changed.wait(min(left, 0.5))
 
     def next_batch(self, timeout: float = 30) -> tuple[str, str]:
@@ -116,7 +128,7 @@ class WatchProcess:
         lines = self.wait_for(lambda line: line.startswith("(planned in"), timeout)
         rules = [i for i, line in enumerate(lines) if line.startswith("── ")]
         assert rules, lines
-        return lines[rules[-1]], "\n".join(lines[rules[-1] + 1:])
+        return lines[rules[-1]], "\n".join(lines[rules[-1] + 1 :])
 
     def ready(self, timeout: float = 30) -> tuple[str, str]:
         """The first batch, once the watcher runs (and has had time to take stock)."""

@@ -104,9 +104,16 @@ def _place_all(moves: Sequence[tuple[BinaryIO, Path, Path]]) -> list[int | Excep
     return results
 
 
-async def download(url: str, folder: Path, stem: str, http: httpx.AsyncClient, *,
-                   max_bytes: int = MAX_BYTES, time_scale: float = 1.0,
-                   files: DownloadFiles | None = None) -> Downloaded:
+async def download(
+    url: str,
+    folder: Path,
+    stem: str,
+    http: httpx.AsyncClient,
+    *,
+    max_bytes: int = MAX_BYTES,
+    time_scale: float = 1.0,
+    files: DownloadFiles | None = None,
+) -> Downloaded:
     """Fetch ``url`` into ``folder/stem.mp4`` (or .webm); retry network errors."""
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f"{PARTIAL_PREFIX}{stem}.{os.getpid()}{PARTIAL_SUFFIX}"
@@ -121,9 +128,10 @@ async def download(url: str, folder: Path, stem: str, http: httpx.AsyncClient, *
             except (httpx.TransportError, RetryableError) as exc:
                 handle.close()
                 if attempt == ATTEMPTS:
-                    raise RetryableError("download", f"{_safe(url)}: {type(exc).__name__}"
-                                                     ) from None
-                await asyncio.sleep(min(30.0, 2.0 ** attempt) * random.random() * time_scale)
+                    raise RetryableError(
+                        "download", f"{_safe(url)}: {type(exc).__name__}"
+                    ) from None
+                await asyncio.sleep(min(30.0, 2.0**attempt) * random.random() * time_scale)
         final = folder / f"{stem}{output_suffix(head, url)}"
         assert handle is not None  # the loop only ends by a break, with the file written
         written, handle = handle, None  # placing closes it, whatever happens to us
@@ -136,8 +144,9 @@ async def download(url: str, folder: Path, stem: str, http: httpx.AsyncClient, *
     return Downloaded(final, digest, size, mtime_ns)
 
 
-async def _fetch(url: str, handle: BinaryIO, http: httpx.AsyncClient, max_bytes: int
-                 ) -> tuple[str, int, bytes]:
+async def _fetch(
+    url: str, handle: BinaryIO, http: httpx.AsyncClient, max_bytes: int
+) -> tuple[str, int, bytes]:
     digest = hashlib.sha256()
     size = 0
     head = b""
@@ -163,8 +172,9 @@ async def _fetch(url: str, handle: BinaryIO, http: httpx.AsyncClient, max_bytes:
         async for chunk in response.aiter_bytes(1 << 20):
             size += len(chunk)
             if size > max_bytes:
-                raise ProviderError("download", f"{_safe(url)}: larger than "
-                                                f"{max_bytes // 1024**2} MiB; stopped")
+                raise ProviderError(
+                    "download", f"{_safe(url)}: larger than {max_bytes // 1024**2} MiB; stopped"
+                )
             if len(head) < 64:
                 head += chunk[: 64 - len(head)]
             digest.update(chunk)

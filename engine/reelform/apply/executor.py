@@ -125,9 +125,16 @@ ProviderFor = Callable[[SpecRun, str], Provider]
 
 
 class Executor:
-    def __init__(self, runs: list[SpecRun], options: ApplyOptions, provider_for: ProviderFor,
-                 reporter: Reporter, http: httpx.AsyncClient, *,
-                 limiter_for: Callable[[str], TokenBucket | None] | None = None) -> None:
+    def __init__(
+        self,
+        runs: list[SpecRun],
+        options: ApplyOptions,
+        provider_for: ProviderFor,
+        reporter: Reporter,
+        http: httpx.AsyncClient,
+        *,
+        limiter_for: Callable[[str], TokenBucket | None] | None = None,
+    ) -> None:
         self.runs = runs
         self.options = options
         self.provider_for = provider_for
@@ -151,8 +158,10 @@ class Executor:
 
     async def run(self) -> list[Outcome]:
         if self.options.timeout is not None:
-            self.deadline = (asyncio.get_running_loop().time()
-                             + self.options.timeout * self.options.poll.time_scale)
+            self.deadline = (
+                asyncio.get_running_loop().time()
+                + self.options.timeout * self.options.poll.time_scale
+            )
         tasks: list[Awaitable[Outcome]] = []
         renders = downloads = 0
         uploads: set[tuple[str, str]] = set()
@@ -180,8 +189,13 @@ class Executor:
         self.reporter.planned("download", downloads)
         return list(await asyncio.gather(*tasks))
 
-    def _first_steps(self, run: SpecRun, item: PlanItem, uploads: set[tuple[str, str]],
-                     avatars: set[tuple[int, str]]) -> None:
+    def _first_steps(
+        self,
+        run: SpecRun,
+        item: PlanItem,
+        uploads: set[tuple[str, str]],
+        avatars: set[tuple[int, str]],
+    ) -> None:
         """Add the uploads and photo avatars a new submit of ``item`` will wait for, keyed
         as ``_upload`` and ``_photo_avatar`` key them: the progress display's totals."""
         video = run.videos[item.name]
@@ -189,8 +203,10 @@ class Executor:
         assets = [name for name in (video.image, video.voice.audio) if name is not None]
         photo = video.avatar.photo if video.avatar is not None else None
         if photo is not None:
-            request = next((a for a in run.prepared.avatars
-                            if a.name == photo and a.provider == provider), None)
+            request = next(
+                (a for a in run.prepared.avatars if a.name == photo and a.provider == provider),
+                None,
+            )
             step = self._avatar_step(run, request) if request is not None else "ready"
             if step in ("wait", "create"):
                 avatars.add((id(run), f"{provider}/{photo}"))
@@ -224,8 +240,9 @@ class Executor:
         entry = run.journal.state.videos.get(item.name) or {}
         try:
             if item.action is Action.DOWNLOAD:
-                outcome = await self._download(run, request, entry, resumed=True,
-                                               refresh=None if provider.free else provider)
+                outcome = await self._download(
+                    run, request, entry, resumed=True, refresh=None if provider.free else provider
+                )
                 if outcome.ok or not provider.free:
                     return outcome
                 # A free render whose source is gone (another machine's cache): render again.
@@ -258,23 +275,33 @@ class Executor:
             return Outcome(run.label, request.name, "failed", str(exc))
         except ProviderError as exc:
             # Retries are exhausted (provider unreachable): what was recorded stands.
-            return Outcome(run.label, request.name, self._status_word(run, request.name),
-                           str(exc))
+            return Outcome(run.label, request.name, self._status_word(run, request.name), str(exc))
         if state.status is JobStatus.FAILED:
             reason = state.error or "the provider reported the render as failed"
             self._record(run, request, "failed", job_id=job_id, error=reason)
             self.reporter.event("render-failed", run.label, request.name, reason=reason)
             return Outcome(run.label, request.name, "failed", reason)
         self.reporter.event("rendered", run.label, request.name, job=job_id)
-        entry = self._record(run, request, "completed", job_id=job_id, completed_at=now(),
-                             output={"url": state.video_url, "duration": state.duration})
+        entry = self._record(
+            run,
+            request,
+            "completed",
+            job_id=job_id,
+            completed_at=now(),
+            output={"url": state.video_url, "duration": state.duration},
+        )
         return await self._download(run, request, entry, resumed=False)
 
     def _out_of_time(self, run: SpecRun, name: str, rendering: bool) -> Outcome:
         # Not from the lockfile's status: a changed video's old job may be `submitted`.
         if rendering:
-            return Outcome(run.label, name, "running", "still rendering when --timeout ran "
-                           "out; the next apply picks it up without submitting it again")
+            return Outcome(
+                run.label,
+                name,
+                "running",
+                "still rendering when --timeout ran "
+                "out; the next apply picks it up without submitting it again",
+            )
         return Outcome(run.label, name, "pending", "not submitted: --timeout ran out first")
 
     def _check_time(self) -> None:
@@ -293,11 +320,16 @@ class Executor:
         return Outcome(run.label, name, "failed", entry.get("error"))
 
     def _base(self, request: Request) -> dict[str, Any]:
-        return {"fingerprint": request.fingerprint, "key": request.key,
-                "inputs": request.inputs, "provider": request.provider}
+        return {
+            "fingerprint": request.fingerprint,
+            "key": request.key,
+            "inputs": request.inputs,
+            "provider": request.provider,
+        }
 
-    def _record(self, run: SpecRun, request: Request, status: str, *, durable: bool = False,
-                **fields: Any) -> dict[str, Any]:
+    def _record(
+        self, run: SpecRun, request: Request, status: str, *, durable: bool = False, **fields: Any
+    ) -> dict[str, Any]:
         previous = run.journal.state.videos.get(request.name) or {}
         entry = {**self._base(request), "status": status}
         for key in ("job_id", "submitted_at"):
@@ -316,11 +348,12 @@ class Executor:
         `unknown` one when the process dies, though none of them was ever sent.
         """
         limiter = self.limiter_for(provider.name)
-        async with self.slots, (limiter.ahead() if limiter else contextlib.nullcontext()):
+        async with self.slots, limiter.ahead() if limiter else contextlib.nullcontext():
             yield
 
-    async def _submit(self, run: SpecRun, request: Request, provider: Provider,
-                      job: VideoJob) -> str | None:
+    async def _submit(
+        self, run: SpecRun, request: Request, provider: Provider, job: VideoJob
+    ) -> str | None:
         try:
             async with self._sending(provider):
                 self._check_time()  # the slot and the token can take long to come
@@ -348,8 +381,9 @@ class Executor:
         self.reporter.event("submitted", run.label, request.name, job=job_id)
         return job_id
 
-    async def _find_lost_submit(self, run: SpecRun, request: Request, provider: Provider,
-                                entry: dict[str, Any]) -> str | None:
+    async def _find_lost_submit(
+        self, run: SpecRun, request: Request, provider: Provider, entry: dict[str, Any]
+    ) -> str | None:
         """Rule 2: a submit interrupted by a crash is looked up, never resent blindly."""
         if entry.get("fingerprint") != request.fingerprint:
             return None
@@ -360,14 +394,17 @@ class Executor:
         return found
 
     def _unknown(self, run: SpecRun, request: Request, entry: dict[str, Any]) -> Outcome:
-        reason = ("interrupted while submitting and the provider cannot be asked whether "
-                  "the job exists; `apply --resubmit-unknown` risks paying twice")
+        reason = (
+            "interrupted while submitting and the provider cannot be asked whether "
+            "the job exists; `apply --resubmit-unknown` risks paying twice"
+        )
         self._record(run, request, "unknown", error=reason, durable=True)
         self.reporter.event("unknown", run.label, request.name, reason=reason)
         return Outcome(run.label, request.name, "unknown", reason)
 
-    async def _wait(self, run: SpecRun, request: Request, provider: Provider, job_id: str,
-                    resumed: bool) -> JobState:
+    async def _wait(
+        self, run: SpecRun, request: Request, provider: Provider, job_id: str, resumed: bool
+    ) -> JobState:
         """Poll (or wait for a webhook) until the provider says the job finished."""
         loop = asyncio.get_running_loop()
         policy = self.options.poll
@@ -399,11 +436,16 @@ class Executor:
                 state = JobState(job_id, JobStatus.RUNNING)
             if state.status.finished:
                 return state
-            delay = policy.next_delay(request.provider, loop.time() - started,
-                                      hooks is not None)
+            delay = policy.next_delay(request.provider, loop.time() - started, hooks is not None)
 
-    async def _download(self, run: SpecRun, request: Request, entry: dict[str, Any],
-                        resumed: bool, refresh: Provider | None = None) -> Outcome:
+    async def _download(
+        self,
+        run: SpecRun,
+        request: Request,
+        entry: dict[str, Any],
+        resumed: bool,
+        refresh: Provider | None = None,
+    ) -> Outcome:
         """Fetch the finished video. With ``refresh``, a URL that no longer works (signed
         URLs expire) is asked of the provider again: downloaded again, never rendered."""
         output = entry.get("output") or {}
@@ -414,25 +456,45 @@ class Executor:
         spec = run.prepared.spec
         try:
             async with self.downloads:
-                got = await download(url, spec.output_dir, request.name, self.http,
-                                     time_scale=self.options.poll.time_scale,
-                                     files=self.files)
+                got = await download(
+                    url,
+                    spec.output_dir,
+                    request.name,
+                    self.http,
+                    time_scale=self.options.poll.time_scale,
+                    files=self.files,
+                )
         except ProviderError as exc:
             fresh = await self._fresh_url(entry, refresh) if refresh else None
             if fresh is not None:
-                entry = self._record(run, request, "completed", completed_at=entry.get(
-                    "completed_at"), output={"url": fresh.video_url, "duration": fresh.duration})
+                entry = self._record(
+                    run,
+                    request,
+                    "completed",
+                    completed_at=entry.get("completed_at"),
+                    output={"url": fresh.video_url, "duration": fresh.duration},
+                )
                 return await self._download(run, request, entry, resumed)
             self.reporter.event("download-failed", run.label, request.name, reason=str(exc))
             return Outcome(run.label, request.name, "failed", f"download failed: {exc}")
         except OSError as exc:  # the output folder, not the provider: this video only
-            reason = f"download failed: cannot write {exc.filename or spec.output_dir}: " \
-                     f"{exc.strerror or exc}"
+            reason = (
+                f"download failed: cannot write {exc.filename or spec.output_dir}: "
+                f"{exc.strerror or exc}"
+            )
             self.reporter.event("download-failed", run.label, request.name, reason=reason)
             return Outcome(run.label, request.name, "failed", reason)
         relative = Path(os.path.relpath(got.path, spec.directory)).as_posix()
-        record = {**entry, "output": {**output, "path": relative, "sha256": got.sha256,
-                                      "bytes": got.bytes, "mtime_ns": got.mtime_ns}}
+        record = {
+            **entry,
+            "output": {
+                **output,
+                "path": relative,
+                "sha256": got.sha256,
+                "bytes": got.bytes,
+                "mtime_ns": got.mtime_ns,
+            },
+        }
         run.journal.record("videos", request.name, record)
         self.reporter.event("downloaded", run.label, request.name, path=relative)
         return Outcome(run.label, request.name, "completed")
@@ -474,8 +536,14 @@ class Executor:
         facts = prepared.facts.get(name)
         if facts is None:
             return Asset(name, "", 0, "application/octet-stream", url=decl.url)
-        return Asset(name, facts.sha256, facts.size, facts.content_type, path=decl.path,
-                     duration=facts.duration)
+        return Asset(
+            name,
+            facts.sha256,
+            facts.size,
+            facts.content_type,
+            path=decl.path,
+            duration=facts.duration,
+        )
 
     async def _upload(self, run: SpecRun, provider: Provider, asset: Asset) -> str:
         """Each asset once per provider and content: from the lockfile, or one shared task."""
@@ -522,11 +590,18 @@ class Executor:
         hooks = self.options.webhooks
         webhook_url = hooks.url_for(request.provider) if hooks is not None else None
         return VideoJob(
-            key=request.key, name=request.name, title=video.title,
+            key=request.key,
+            name=request.name,
+            title=video.title,
             voice=VoiceRequest(video.voice.voice_id, video.voice.script, audio),
-            avatar=avatar, image=image, aspect=video.aspect or "portrait",
-            screen_style=video.screen_style or 1, captions=bool(video.captions),
-            settings=settings, asset_urls=urls, webhook_url=webhook_url,
+            avatar=avatar,
+            image=image,
+            aspect=video.aspect or "portrait",
+            screen_style=video.screen_style or 1,
+            captions=bool(video.captions),
+            settings=settings,
+            asset_urls=urls,
+            webhook_url=webhook_url,
         )
 
     async def _photo_avatar(self, run: SpecRun, provider: Provider, name: str) -> int:
@@ -537,8 +612,9 @@ class Executor:
             self._avatars[key] = task
         return await task
 
-    def _avatar_step(self, run: SpecRun, request: AvatarRequest
-                     ) -> Literal["ready", "wait", "refuse", "create"]:
+    def _avatar_step(
+        self, run: SpecRun, request: AvatarRequest
+    ) -> Literal["ready", "wait", "refuse", "create"]:
         """What a photo avatar needs next, from its lock entry: nothing, waiting for the
         motion in flight, a person's decision (rule 2), or creating (and uploading)."""
         entry = run.journal.state.avatars.get(request.lock_key) or {}
@@ -548,16 +624,20 @@ class Executor:
             return "ready"
         if entry.get("motion_id") and entry.get("status") != "failed":
             return "wait"
-        if (entry.get("status") in ("submitting", "unknown")
-                and not self.options.resubmit_unknown and not free(request.provider)):
+        if (
+            entry.get("status") in ("submitting", "unknown")
+            and not self.options.resubmit_unknown
+            and not free(request.provider)
+        ):
             # Rule 2 for photo avatars: no motion id was kept, so whether the
             # provider made (and charged for) it cannot be known.
             return "refuse"
         return "create"
 
     async def _make_photo_avatar(self, run: SpecRun, provider: Provider, name: str) -> int:
-        request = next(a for a in run.prepared.avatars
-                       if a.name == name and a.provider == provider.name)
+        request = next(
+            a for a in run.prepared.avatars if a.name == name and a.provider == provider.name
+        )
         lock_key = request.lock_key
         entry = run.journal.state.avatars.get(lock_key) or {}
         step = self._avatar_step(run, request)
@@ -567,40 +647,68 @@ class Executor:
             return await self._wait_avatar(run, provider, request, entry["motion_id"])
         if step == "refuse":
             if entry.get("status") == "submitting":
-                run.journal.record("avatars", lock_key, {**entry, "status": "unknown"},
-                                   durable=True)
-            raise RejectedError(provider.name, f"photo avatar {name!r}: an earlier "
-                                "request's outcome is unknown; `apply --resubmit-unknown` "
-                                "creates it again (you may pay twice)")
+                run.journal.record(
+                    "avatars", lock_key, {**entry, "status": "unknown"}, durable=True
+                )
+            raise RejectedError(
+                provider.name,
+                f"photo avatar {name!r}: an earlier "
+                "request's outcome is unknown; `apply --resubmit-unknown` "
+                "creates it again (you may pay twice)",
+            )
         spec_avatar = run.prepared.spec.head.avatars[name]
         image = self._asset(run, spec_avatar.image)
         url = await self._upload(run, provider, image)
-        base = {"fingerprint": request.fingerprint, "inputs": request.inputs,
-                "provider": provider.name, "model": request.model}
+        base = {
+            "fingerprint": request.fingerprint,
+            "inputs": request.inputs,
+            "provider": provider.name,
+            "model": request.model,
+        }
         try:
             async with self._sending(provider):
-                run.journal.record("avatars", lock_key, {**base, "status": "submitting",
-                                                         "submitted_at": now()}, durable=True)
-                state = await provider.create_photo_avatar(PhotoAvatarRequest(
-                    key=f"rf-{request.fingerprint[:16]}", name=name, image=image,
-                    voice_id=spec_avatar.voice_id, model=request.model,
-                    asset_urls={image.sha256: url}))
+                run.journal.record(
+                    "avatars",
+                    lock_key,
+                    {**base, "status": "submitting", "submitted_at": now()},
+                    durable=True,
+                )
+                state = await provider.create_photo_avatar(
+                    PhotoAvatarRequest(
+                        key=f"rf-{request.fingerprint[:16]}",
+                        name=name,
+                        image=image,
+                        voice_id=spec_avatar.voice_id,
+                        model=request.model,
+                        asset_urls={image.sha256: url},
+                    )
+                )
         except OutcomeUnknownError as exc:
-            run.journal.record("avatars", lock_key, {**base, "status": "unknown",
-                                                     "error": str(exc)}, durable=True)
-            raise RejectedError(provider.name, f"photo avatar {name!r}: outcome unknown "
-                                               "(not resubmitted)") from None
+            run.journal.record(
+                "avatars", lock_key, {**base, "status": "unknown", "error": str(exc)}, durable=True
+            )
+            raise RejectedError(
+                provider.name, f"photo avatar {name!r}: outcome unknown (not resubmitted)"
+            ) from None
         except ProviderError as exc:
-            run.journal.record("avatars", lock_key, {**base, "status": "failed",
-                                                     "error": str(exc)})
+            run.journal.record("avatars", lock_key, {**base, "status": "failed", "error": str(exc)})
             raise RejectedError(provider.name, f"photo avatar {name!r}: {exc}") from None
-        run.journal.record("avatars", lock_key, {**base, "status": "submitted",
-                                                 "motion_id": state.motion_id,
-                                                 "avatar_id": state.avatar_id}, durable=True)
+        run.journal.record(
+            "avatars",
+            lock_key,
+            {
+                **base,
+                "status": "submitted",
+                "motion_id": state.motion_id,
+                "avatar_id": state.avatar_id,
+            },
+            durable=True,
+        )
         return await self._wait_avatar(run, provider, request, state.motion_id)
 
-    async def _wait_avatar(self, run: SpecRun, provider: Provider, request: AvatarRequest,
-                           motion_id: str) -> int:
+    async def _wait_avatar(
+        self, run: SpecRun, provider: Provider, request: AvatarRequest, motion_id: str
+    ) -> int:
         loop = asyncio.get_running_loop()
         policy = self.options.poll
         started = loop.time()
@@ -608,19 +716,28 @@ class Executor:
         while True:
             state = await provider.photo_avatar_status(motion_id)
             if state.status is JobStatus.COMPLETED and state.avatar_id is not None:
-                entry = {**run.journal.state.avatars.get(request.lock_key, {}),
-                         "status": "completed", "motion_id": motion_id,
-                         "avatar_id": state.avatar_id}
+                entry = {
+                    **run.journal.state.avatars.get(request.lock_key, {}),
+                    "status": "completed",
+                    "motion_id": motion_id,
+                    "avatar_id": state.avatar_id,
+                }
                 run.journal.record("avatars", request.lock_key, entry)
-                self.reporter.event("avatar-ready", run.label, request.name,
-                                    avatar_id=state.avatar_id)
+                self.reporter.event(
+                    "avatar-ready", run.label, request.name, avatar_id=state.avatar_id
+                )
                 return state.avatar_id
             if state.status is JobStatus.FAILED:
-                entry = {**run.journal.state.avatars.get(request.lock_key, {}),
-                         "status": "failed", "error": state.error}
+                entry = {
+                    **run.journal.state.avatars.get(request.lock_key, {}),
+                    "status": "failed",
+                    "error": state.error,
+                }
                 run.journal.record("avatars", request.lock_key, entry)
-                raise RejectedError(provider.name, f"photo avatar {request.name!r} failed: "
-                                                   f"{state.error or 'no reason given'}")
+                raise RejectedError(
+                    provider.name,
+                    f"photo avatar {request.name!r} failed: {state.error or 'no reason given'}",
+                )
             self._check_time()  # the avatar is made (and kept) all the same
             if self.deadline is not None:
                 delay = min(delay, max(0.0, self.deadline - loop.time()))

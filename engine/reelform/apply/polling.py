@@ -19,16 +19,20 @@ from dataclasses import dataclass, field
 class PollPolicy:
     growth: float = 0.2
     # Provider seconds; multiplied by the run's time scale (simulators run faster).
-    first: dict[str, float] = field(default_factory=lambda: {
-        "jogg": 110.0,  # PROVIDERS.md: renders take 2 to 5 minutes
-        "mirako": 15.0,  # 15 s to 2 min
-        "local": 0.5,
-    })
-    minimum: dict[str, float] = field(default_factory=lambda: {
-        "jogg": 5.0,  # JoggAI discourages polling more often than every 5 s
-        "mirako": 2.0,
-        "local": 0.1,
-    })
+    first: dict[str, float] = field(
+        default_factory=lambda: {
+            "jogg": 110.0,  # PROVIDERS.md: renders take 2 to 5 minutes
+            "mirako": 15.0,  # 15 s to 2 min
+            "local": 0.5,
+        }
+    )
+    minimum: dict[str, float] = field(
+        default_factory=lambda: {
+            "jogg": 5.0,  # JoggAI discourages polling more often than every 5 s
+            "mirako": 2.0,
+            "local": 0.1,
+        }
+    )
     #: With webhooks, a slow poll still catches lost deliveries.
     safety: float = 600.0
     time_scale: float = 1.0

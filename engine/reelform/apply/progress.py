@@ -29,9 +29,15 @@ class Reporter(Protocol):
 
 
 #: event kind -> the phase it advances (when it ends a step of that phase)
-DONE = {"uploaded": "upload", "avatar-ready": "avatar", "rendered": "render",
-        "render-failed": "render", "unknown": "render", "downloaded": "download",
-        "download-failed": "download"}
+DONE = {
+    "uploaded": "upload",
+    "avatar-ready": "avatar",
+    "rendered": "render",
+    "render-failed": "render",
+    "unknown": "render",
+    "downloaded": "download",
+    "download-failed": "download",
+}
 
 
 class PlainReporter:
@@ -90,10 +96,15 @@ class LiveReporter:
         )
 
         self.console = Console(stderr=True)
-        self.progress = Progress(TextColumn("{task.description:<10}"), BarColumn(),
-                                 MofNCompleteColumn(), TimeElapsedColumn(),
-                                 TextColumn("{task.fields[last]}"), console=self.console,
-                                 transient=False)
+        self.progress = Progress(
+            TextColumn("{task.description:<10}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[last]}"),
+            console=self.console,
+            transient=False,
+        )
         self.tasks: dict[str, Any] = {}
         self.failures: Counter[str] = Counter()
         self.progress.start()
@@ -106,8 +117,9 @@ class LiveReporter:
         phase = DONE.get(kind)
         if kind.endswith("failed") or kind == "unknown":
             reason = fields.get("reason", "")
-            self.progress.console.print(redact(f"[red]{kind}[/red] {name}: {reason}"),
-                                        markup=True, highlight=False)
+            self.progress.console.print(
+                redact(f"[red]{kind}[/red] {name}: {reason}"), markup=True, highlight=False
+            )
         if phase in self.tasks:
             self.progress.update(self.tasks[phase], advance=1, last=name)
 

@@ -50,7 +50,8 @@ class ProviderPool:
     time_scale: float = 1.0
     mirako_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     _providers: dict[tuple[str, tuple[tuple[str, str], ...], str], Provider] = field(
-        default_factory=dict)
+        default_factory=dict
+    )
     _limiters: dict[str, TokenBucket] = field(default_factory=dict)
 
     def get(self, name: str, settings: Mapping[str, str], work_dir: Path) -> Provider:
@@ -59,9 +60,14 @@ class ProviderPool:
         if provider is None:
             limiter = self.limiter(name)
             context = ProviderContext(
-                http=self.http, http_reads=self.http_reads, work_dir=work_dir,
-                limiter=limiter, env=self.env, time_scale=self.time_scale,
-                webhook_secret=self.mirako_token if name == "mirako" else None)
+                http=self.http,
+                http_reads=self.http_reads,
+                work_dir=work_dir,
+                limiter=limiter,
+                env=self.env,
+                time_scale=self.time_scale,
+                webhook_secret=self.mirako_token if name == "mirako" else None,
+            )
             provider = make_provider(name, settings, context)
             self._providers[key] = provider
         return provider
@@ -97,10 +103,15 @@ def locked(lock_paths: Sequence[Path], labels: Sequence[str], wait: bool) -> Ite
         yield
 
 
-async def apply_plans(prepared: Sequence[Prepared], plans: Sequence[SpecPlan],
-                      options: ApplyOptions, reporter: Reporter, *,
-                      env: Mapping[str, str] | None = None,
-                      http: httpx.AsyncClient | None = None) -> list[Outcome]:
+async def apply_plans(
+    prepared: Sequence[Prepared],
+    plans: Sequence[SpecPlan],
+    options: ApplyOptions,
+    reporter: Reporter,
+    *,
+    env: Mapping[str, str] | None = None,
+    http: httpx.AsyncClient | None = None,
+) -> list[Outcome]:
     """Execute plans (the caller holds the locks). Journals are compacted at the end."""
     env = os.environ if env is None else env
     scale = time_scale_from(env)
@@ -109,16 +120,21 @@ async def apply_plans(prepared: Sequence[Prepared], plans: Sequence[SpecPlan],
     # Three small pools, one per kind of work, each bounded by its own semaphore in the
     # executor: creates and uploads, status reads, downloads. httpcore scans every
     # pooled connection on each request, so one large pool costs more than it gives.
-    limits = httpx.Limits(max_connections=options.parallel + 4,
-                          max_keepalive_connections=options.parallel + 4)
+    limits = httpx.Limits(
+        max_connections=options.parallel + 4, max_keepalive_connections=options.parallel + 4
+    )
     api_timeout = httpx.Timeout(120.0, connect=15.0)
     api_http = http or async_client(timeout=api_timeout, limits=limits)
     reads_http = http or async_client(timeout=api_timeout, limits=limits)
-    client = http or async_client(timeout=httpx.Timeout(60.0, connect=10.0), limits=limits,
-                                  follow_redirects=True)
+    client = http or async_client(
+        timeout=httpx.Timeout(60.0, connect=10.0), limits=limits, follow_redirects=True
+    )
     pool = ProviderPool(env=env, http=api_http, http_reads=reads_http, time_scale=scale)
-    runs = [SpecRun(p, plan, Journal(p.spec.lock_path, p.lock))
-            for p, plan in zip(prepared, plans, strict=True)]
+    runs = [
+        SpecRun(p, plan, Journal(p.spec.lock_path, p.lock))
+        for p, plan in zip(prepared, plans, strict=True)
+    ]
+
     def provider_for(run: SpecRun, name: str) -> Provider:
         spec = run.prepared.spec
         return pool.get(name, spec.settings.get(name, {}), spec.directory / ".reelform")
@@ -127,8 +143,7 @@ async def apply_plans(prepared: Sequence[Prepared], plans: Sequence[SpecPlan],
         if options.webhooks is not None:
             options.webhooks.bind(pool)
             await options.webhooks.start()
-        executor = Executor(runs, options, provider_for, reporter, client,
-                            limiter_for=pool.limiter)
+        executor = Executor(runs, options, provider_for, reporter, client, limiter_for=pool.limiter)
         return await executor.run()
     finally:
         if options.webhooks is not None:

@@ -86,14 +86,17 @@ class WebhookReceiver:
     async def start(self) -> None:
         import uvicorn
 
-        config = uvicorn.Config(self.app(), host=self.host, port=self.port, log_level="warning",
-                                lifespan="off")
+        config = uvicorn.Config(
+            self.app(), host=self.host, port=self.port, log_level="warning", lifespan="off"
+        )
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._serve())
         while not self._server.started:
             if self._task.done():
-                raise ConfigError(f"--listen {self.host}:{self.port}: cannot listen there "
-                                  "(is the port in use, or the address not this machine's?)")
+                raise ConfigError(
+                    f"--listen {self.host}:{self.port}: cannot listen there "
+                    "(is the port in use, or the address not this machine's?)"
+                )
             await asyncio.sleep(0.01)
 
     async def _serve(self) -> None:

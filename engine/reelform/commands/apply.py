@@ -27,8 +27,7 @@ from reelform.secrets import environment
 from reelform.spec.load import find_specs
 
 
-def parse_duration(ctx: click.Context, param: click.Parameter, value: str | None
-                   ) -> float | None:
+def parse_duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
     """Seconds from 90, 90s, 45m, 2h or 1h30m (a bare number is seconds; "1h30" is
     refused rather than guessed)."""
     if value is None:
@@ -46,35 +45,80 @@ def parse_duration(ctx: click.Context, param: click.Parameter, value: str | None
 
 @click.command("apply")
 @click.argument("targets", nargs=-1, type=click.Path(path_type=Path))
-@click.option("-y", "--yes", is_flag=True, help="Apply without asking (required when stdin is "
-                                                "not a terminal, e.g. in CI).")
-@click.option("--parallel", type=click.IntRange(1, 256), default=8, show_default=True,
-              help="Uploads and submits in flight at once (and as many downloads).")
+@click.option(
+    "-y",
+    "--yes",
+    is_flag=True,
+    help="Apply without asking (required when stdin is not a terminal, e.g. in CI).",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 256),
+    default=8,
+    show_default=True,
+    help="Uploads and submits in flight at once (and as many downloads).",
+)
 @target_option
-@click.option("--replace", "replace", multiple=True, metavar="NAME",
-              help="Render NAME again even if unchanged (repeatable; globs allowed).")
-@click.option("--prune", is_flag=True,
-              help="Remove orphaned videos (outputs and lock entries), nothing else.")
-@click.option("--max-credits", type=click.IntRange(0), default=None, metavar="N",
-              help="Refuse to start when the plan's JoggAI credit estimate exceeds N.")
-@click.option("--resubmit-unknown", is_flag=True,
-              help="Submit again videos whose earlier submit has an unknown outcome "
-                   "(you may pay twice for those).")
-@click.option("--wait", "wait_lock", is_flag=True,
-              help="Wait for another apply on the same spec to finish instead of stopping.")
-@click.option("--webhook-url", metavar="URL",
-              help="Public URL that reaches --listen; providers call URL/<provider>.")
+@click.option(
+    "--replace",
+    "replace",
+    multiple=True,
+    metavar="NAME",
+    help="Render NAME again even if unchanged (repeatable; globs allowed).",
+)
+@click.option(
+    "--prune", is_flag=True, help="Remove orphaned videos (outputs and lock entries), nothing else."
+)
+@click.option(
+    "--max-credits",
+    type=click.IntRange(0),
+    default=None,
+    metavar="N",
+    help="Refuse to start when the plan's JoggAI credit estimate exceeds N.",
+)
+@click.option(
+    "--resubmit-unknown",
+    is_flag=True,
+    help="Submit again videos whose earlier submit has an unknown outcome "
+    "(you may pay twice for those).",
+)
+@click.option(
+    "--wait",
+    "wait_lock",
+    is_flag=True,
+    help="Wait for another apply on the same spec to finish instead of stopping.",
+)
+@click.option(
+    "--webhook-url",
+    metavar="URL",
+    help="Public URL that reaches --listen; providers call URL/<provider>.",
+)
 @click.option("--listen", metavar="HOST:PORT", help="Where to receive webhooks.")
-@click.option("--timeout", callback=parse_duration, metavar="DURATION",
-              help="Stop submitting and waiting after DURATION (e.g. 90s, 45m, 2h); "
-                   "renders still running are picked up by the next apply.")
+@click.option(
+    "--timeout",
+    callback=parse_duration,
+    metavar="DURATION",
+    help="Stop submitting and waiting after DURATION (e.g. 90s, 45m, 2h); "
+    "renders still running are picked up by the next apply.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON event stream (for CI).")
 @var_option
-def command(targets: tuple[Path, ...], yes: bool, parallel: int, targets_glob: tuple[str, ...],
-            replace: tuple[str, ...], prune: bool, max_credits: int | None,
-            resubmit_unknown: bool, wait_lock: bool, webhook_url: str | None,
-            listen: str | None, timeout: float | None, as_json: bool,
-            variables: tuple[str, ...]) -> int:
+def command(
+    targets: tuple[Path, ...],
+    yes: bool,
+    parallel: int,
+    targets_glob: tuple[str, ...],
+    replace: tuple[str, ...],
+    prune: bool,
+    max_credits: int | None,
+    resubmit_unknown: bool,
+    wait_lock: bool,
+    webhook_url: str | None,
+    listen: str | None,
+    timeout: float | None,
+    as_json: bool,
+    variables: tuple[str, ...],
+) -> int:
     """Apply SPEC files (or every spec under DIR, or a saved PLANFILE).
 
     Uploads assets once, creates photo avatars, submits renders within each
@@ -109,15 +153,23 @@ def command(targets: tuple[Path, ...], yes: bool, parallel: int, targets_glob: t
             check_fresh(saved, plans, targets[0])
         estimate = total_estimate(plans)
         if max_credits is not None and estimate.credits > max_credits:
-            raise ConfigError(f"the plan needs about {estimate.credits:,} JoggAI credits, more "
-                              f"than --max-credits {max_credits:,}; nothing was done")
+            raise ConfigError(
+                f"the plan needs about {estimate.credits:,} JoggAI credits, more "
+                f"than --max-credits {max_credits:,}; nothing was done"
+            )
         env = environment()  # keys may come from a .env file too (DESIGN.md 7)
-        if webhook_url and not env.get("JOGG_WEBHOOK_SECRET") and any(
-                item.provider == "jogg" and item.kind == "video" for p in plans
-                for item in p.items):
-            raise ConfigError("--webhook-url: JoggAI signs its deliveries with your webhook "
-                              "secret; set JOGG_WEBHOOK_SECRET, or every delivery would be "
-                              "rejected and videos noticed only by the slow safety poll")
+        if (
+            webhook_url
+            and not env.get("JOGG_WEBHOOK_SECRET")
+            and any(
+                item.provider == "jogg" and item.kind == "video" for p in plans for item in p.items
+            )
+        ):
+            raise ConfigError(
+                "--webhook-url: JoggAI signs its deliveries with your webhook "
+                "secret; set JOGG_WEBHOOK_SECRET, or every delivery would be "
+                "rejected and videos noticed only by the slow safety poll"
+            )
         if not any(p.changes for p in plans):
             click.echo(render_text(plans, use_color(sys.stdout)), nl=False)
             return 0
@@ -126,15 +178,17 @@ def command(targets: tuple[Path, ...], yes: bool, parallel: int, targets_glob: t
         if not yes and not click.confirm("Apply this plan?", default=False):
             click.echo("Nothing was done.")
             return 1
-        options = ApplyOptions(parallel=parallel, resubmit_unknown=resubmit_unknown,
-                               prune=prune, timeout=timeout)
+        options = ApplyOptions(
+            parallel=parallel, resubmit_unknown=resubmit_unknown, prune=prune, timeout=timeout
+        )
         if webhook_url and listen:
             from reelform.apply.webhooks import WebhookReceiver
 
             options.webhooks = WebhookReceiver(webhook_url, listen)
         with sigterm_as_interrupt():
-            outcomes = asyncio.run(apply_plans(prepared, plans, options,
-                                               make_reporter(as_json), env=env))
+            outcomes = asyncio.run(
+                apply_plans(prepared, plans, options, make_reporter(as_json), env=env)
+            )
     return summarize(outcomes, as_json)
 
 
@@ -149,8 +203,9 @@ def sigterm_as_interrupt() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGTERM,
-                             lambda _signum, _frame: signal.raise_signal(signal.SIGINT))
+    previous = signal.signal(
+        signal.SIGTERM, lambda _signum, _frame: signal.raise_signal(signal.SIGINT)
+    )
     try:
         yield
     finally:
@@ -161,16 +216,25 @@ def summarize(outcomes: list[Outcome], as_json: bool) -> int:
     """The final summary; exit 0 only when everything in the plan succeeded."""
     counts = Counter(o.status for o in outcomes)
     stream = sys.stderr if as_json else sys.stdout
-    words = [f"{counts[s]:,} {w}" for s, w in (("completed", "completed"), ("failed", "failed"),
-                                              ("running", "still running"),
-                                              ("pending", "not started"),
-                                              ("unknown", "unknown"), ("pruned", "pruned"),
-                                              ("skipped", "orphans left"))
-             if counts[s]]
+    words = [
+        f"{counts[s]:,} {w}"
+        for s, w in (
+            ("completed", "completed"),
+            ("failed", "failed"),
+            ("running", "still running"),
+            ("pending", "not started"),
+            ("unknown", "unknown"),
+            ("pruned", "pruned"),
+            ("skipped", "orphans left"),
+        )
+        if counts[s]
+    ]
     print("", file=stream)
     print("Apply: " + (", ".join(words) or "nothing to do") + ".", file=stream)
     for outcome in sorted(outcomes, key=lambda o: (o.status, o.spec, o.name)):
         if not outcome.ok:
-            print(f"  {outcome.status:<8} {outcome.name} ({outcome.spec}): {outcome.reason}",
-                  file=stream)
+            print(
+                f"  {outcome.status:<8} {outcome.name} ({outcome.spec}): {outcome.reason}",
+                file=stream,
+            )
     return 0 if all(o.ok for o in outcomes) else 1

@@ -87,12 +87,24 @@ FILTERS = ("aspect", "gender", "style", "age", "scene", "ethnicity", "name", "st
     and custom and photo avatars by name and status. Needs JOGG_API_KEY for jogg.
     """
 )
-@click.option("--provider", "provider_name", type=click.Choice(["jogg", "mirako", "local"]),
-              default="local", show_default=True, help="Whose avatars to list.")
-@click.option("--kind", type=click.Choice(["public", "custom", "photo"]),
-              help="Only this kind (default: every kind).")
-@click.option("--aspect", type=click.Choice(["portrait", "landscape", "square"]),
-              help="Only avatars made for this aspect ratio.")
+@click.option(
+    "--provider",
+    "provider_name",
+    type=click.Choice(["jogg", "mirako", "local"]),
+    default="local",
+    show_default=True,
+    help="Whose avatars to list.",
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["public", "custom", "photo"]),
+    help="Only this kind (default: every kind).",
+)
+@click.option(
+    "--aspect",
+    type=click.Choice(["portrait", "landscape", "square"]),
+    help="Only avatars made for this aspect ratio.",
+)
 @click.option("--gender", help="e.g. female, male.")
 @click.option("--style", help="e.g. professional, social.")
 @click.option("--age", help="e.g. adult, senior, young_adult.")
@@ -110,7 +122,8 @@ def command(provider_name: str, kind: str | None, as_json: bool, **options: str 
     avatars = run_with_provider(provider_name, use)
     rows = sorted((avatar_row(a) for a in avatars), key=_sort_key)
     columns = ["id", "name", "kind"] + [
-        c for c in ("aspect_ratio", "gender", "style", "age", "status", "avatar_status")
+        c
+        for c in ("aspect_ratio", "gender", "style", "age", "status", "avatar_status")
         if any(c in row for row in rows)
     ]
     print_rows(rows, columns, as_json=as_json, title=f"{provider_name} avatars")

@@ -30,20 +30,28 @@ def parse_vars(values: tuple[str, ...]) -> dict[str, str]:
 def spec_arguments(func: F) -> F:
     """SPEC|DIR ... (default: the `specs` folder)."""
     return click.argument(
-        "targets", nargs=-1, type=click.Path(path_type=Path),
+        "targets",
+        nargs=-1,
+        type=click.Path(path_type=Path),
     )(func)
 
 
 def var_option(func: F) -> F:
     return click.option(
-        "--var", "variables", multiple=True, metavar="NAME=VALUE",
+        "--var",
+        "variables",
+        multiple=True,
+        metavar="NAME=VALUE",
         help="Override `vars.NAME` in templates (repeatable).",
     )(func)
 
 
 def target_option(func: F) -> F:
     return click.option(
-        "--target", "targets_glob", multiple=True, metavar="GLOB",
+        "--target",
+        "targets_glob",
+        multiple=True,
+        metavar="GLOB",
         help="Only videos whose name matches GLOB (repeatable), e.g. 'welcome-*'.",
     )(func)
 

@@ -29,12 +29,15 @@ def command(directory: Path, force: bool) -> int:
     if in_the_way and not force:
         listing = "".join(f"\n  {directory / name}" for name in in_the_way)
         count = len(in_the_way)
-        raise ConfigError(f"init: {count} file{'s exist' if count != 1 else ' exists'} already "
-                          f"(use --force to overwrite):{listing}")
+        raise ConfigError(
+            f"init: {count} file{'s exist' if count != 1 else ' exists'} already "
+            f"(use --force to overwrite):{listing}"
+        )
     replaced = set(in_the_way)
     for name, path in zip(files, write(directory, files), strict=True):
         click.echo(f"  {'overwrote' if name in replaced else 'created'} {path}")
     where = "" if directory.resolve() == Path.cwd().resolve() else f"cd {os.fspath(directory)} && "
-    click.echo(f"\nNext: {where}reelform plan    (then `reelform apply` renders the example "
-               "offline)")
+    click.echo(
+        f"\nNext: {where}reelform plan    (then `reelform apply` renders the example offline)"
+    )
     return 0

@@ -24,20 +24,42 @@ from reelform.project import plan_prepared, prepare_all, target_filter
 @click.command("plan")
 @spec_arguments
 @click.option("--json", "as_json", is_flag=True, help="Print the plan as JSON.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "markdown"]),
-              default=None, help="Output format (default text; --json is --format json).")
-@click.option("--out", type=click.Path(path_type=Path), metavar="FILE",
-              help="Also save the plan to FILE; `reelform apply FILE` applies exactly it.")
-@click.option("--detailed-exitcode", is_flag=True,
-              help="Exit 0 when nothing would change, 2 when something would, 1 on errors.")
-@click.option("--check-remote", is_flag=True,
-              help="Also check avatar and voice ids against the providers' catalogues "
-                   "(needs the API keys; cached for a day in .reelform/).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "markdown"]),
+    default=None,
+    help="Output format (default text; --json is --format json).",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    metavar="FILE",
+    help="Also save the plan to FILE; `reelform apply FILE` applies exactly it.",
+)
+@click.option(
+    "--detailed-exitcode",
+    is_flag=True,
+    help="Exit 0 when nothing would change, 2 when something would, 1 on errors.",
+)
+@click.option(
+    "--check-remote",
+    is_flag=True,
+    help="Also check avatar and voice ids against the providers' catalogues "
+    "(needs the API keys; cached for a day in .reelform/).",
+)
 @var_option
 @target_option
-def command(targets: tuple[Path, ...], as_json: bool, fmt: str | None, out: Path | None,
-            detailed_exitcode: bool, check_remote: bool, variables: tuple[str, ...],
-            targets_glob: tuple[str, ...]) -> int:
+def command(
+    targets: tuple[Path, ...],
+    as_json: bool,
+    fmt: str | None,
+    out: Path | None,
+    detailed_exitcode: bool,
+    check_remote: bool,
+    variables: tuple[str, ...],
+    targets_glob: tuple[str, ...],
+) -> int:
     """Compare SPEC files (or every spec under DIR) with their lockfiles.
 
     Shows each video that apply would create, replace (naming the changed
@@ -55,8 +77,7 @@ def command(targets: tuple[Path, ...], as_json: bool, fmt: str | None, out: Path
     plans = [plan_prepared(p, selected) for p in prepared]
     fmt = "json" if as_json else (fmt or "text")
     if fmt == "json":
-        sys.stdout.write(orjson.dumps(plan_json(plans), option=orjson.OPT_INDENT_2).decode()
-                         + "\n")
+        sys.stdout.write(orjson.dumps(plan_json(plans), option=orjson.OPT_INDENT_2).decode() + "\n")
     elif fmt == "markdown":
         from reelform.plan.markdown import render_markdown
 
@@ -69,8 +90,9 @@ def command(targets: tuple[Path, ...], as_json: bool, fmt: str | None, out: Path
         try:
             atomic_write(out, saved_plan(plans, var_overrides, targets_glob))
         except OSError as exc:
-            raise ConfigError(f"--out {out}: cannot write the plan: "
-                              f"{exc.strerror or exc}") from None
+            raise ConfigError(
+                f"--out {out}: cannot write the plan: {exc.strerror or exc}"
+            ) from None
         click.echo(f"Saved the plan to {out}; apply it with: reelform apply {out}", err=True)
     if detailed_exitcode:
         return 2 if any(p.changes for p in plans) else 0

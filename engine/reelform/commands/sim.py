@@ -31,40 +31,60 @@ def is_loopback(host: str) -> bool:
 @click.command(name="sim")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8700, show_default=True, type=int, help="Port (0: any free).")
-@click.option("--time-scale", default=0.01, show_default=True, type=float,
-              help="Multiplier for render times (1 = real 2-5 minute JoggAI renders).")
+@click.option(
+    "--time-scale",
+    default=0.01,
+    show_default=True,
+    type=float,
+    help="Multiplier for render times (1 = real 2-5 minute JoggAI renders).",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of all randomness.")
 @click.option("--fail-rate", default=0.0, type=float, help="Share of renders that fail.")
 @click.option("--error-rate", default=0.0, type=float, help="Share of requests answered 5xx.")
-@click.option("--system-error-rate", default=0.0, type=float,
-              help="Share of requests answered JoggAI code 50000 / Mirako 500.")
-@click.option("--drop-rate", default=0.0, type=float,
-              help="Share of requests processed, then cut without an answer.")
-@click.option("--drop-before-rate", default=0.0, type=float,
-              help="Share of requests cut before processing.")
+@click.option(
+    "--system-error-rate",
+    default=0.0,
+    type=float,
+    help="Share of requests answered JoggAI code 50000 / Mirako 500.",
+)
+@click.option(
+    "--drop-rate",
+    default=0.0,
+    type=float,
+    help="Share of requests processed, then cut without an answer.",
+)
+@click.option(
+    "--drop-before-rate", default=0.0, type=float, help="Share of requests cut before processing."
+)
 @click.option("--slow-rate", default=0.0, type=float, help="Share of requests delayed.")
 @click.option("--slow-seconds", default=2.0, type=float, help="Delay of a slow request.")
-@click.option("--burst-429-every", default=0, type=int,
-              help="After every N POSTs, answer the next --burst-429-length with 429.")
+@click.option(
+    "--burst-429-every",
+    default=0,
+    type=int,
+    help="After every N POSTs, answer the next --burst-429-length with 429.",
+)
 @click.option("--burst-429-length", default=3, type=int)
-@click.option("--webhook-loss-rate", default=0.0, type=float,
-              help="Share of webhook deliveries never sent.")
+@click.option(
+    "--webhook-loss-rate", default=0.0, type=float, help="Share of webhook deliveries never sent."
+)
 @click.option("--rate-limit", default=20, type=int, help="JoggAI POSTs per minute per key.")
-@click.option("--allow-remote", is_flag=True,
-              help="Allow binding to a non-loopback interface.")
-def command(host: str, port: int, allow_remote: bool, fail_rate: float, rate_limit: int,
-            **settings: Any) -> int:
+@click.option("--allow-remote", is_flag=True, help="Allow binding to a non-loopback interface.")
+def command(
+    host: str, port: int, allow_remote: bool, fail_rate: float, rate_limit: int, **settings: Any
+) -> int:
     """Serve simulators of the JoggAI and Mirako APIs (any API key works)."""
     if not is_loopback(host) and not allow_remote:
-        raise click.UsageError(f"refusing to bind to {host}, which is not a loopback "
-                               "address; pass --allow-remote to do it anyway")
+        raise click.UsageError(
+            f"refusing to bind to {host}, which is not a loopback "
+            "address; pass --allow-remote to do it anyway"
+        )
     # Imported here so `reelform --help` does not pay for uvicorn and PyAV.
     from reelform.sim import SimConfig, create_app
     from reelform.sim.server import make_server
 
     # Every other option is named after its SimConfig field.
-    config = SimConfig(render_fail_rate=fail_rate, rate_limit_per_minute=rate_limit,
-                       **settings)
+    config = SimConfig(render_fail_rate=fail_rate, rate_limit_per_minute=rate_limit, **settings)
     # Bound here, before anything is printed: a port in use is the user's to fix (exit 1),
     # and port 0 is then the free port we actually hold, not one that may be taken next.
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -73,8 +93,9 @@ def command(host: str, port: int, allow_remote: bool, fail_rate: float, rate_lim
         listener.bind((host, port))
     except OSError as exc:
         listener.close()
-        raise ConfigError(f"reelform sim: cannot listen on {host}:{port}: "
-                          f"{exc.strerror or exc}") from None
+        raise ConfigError(
+            f"reelform sim: cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from None
     port = listener.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}"
@@ -82,8 +103,7 @@ def command(host: str, port: int, allow_remote: bool, fail_rate: float, rate_lim
     click.echo("Export these to point reelform at it (any non-empty key works):")
     click.echo(f"  export JOGG_BASE_URL={base}/jogg JOGG_API_KEY=sim-key")
     click.echo(f"  export MIRAKO_BASE_URL={base}/mirako MIRAKO_API_KEY=sim-key")
-    click.echo(f"Control: {base}/_sim/health, /_sim/requests, /_sim/config. Ctrl-C stops.",
-               nl=True)
+    click.echo(f"Control: {base}/_sim/health, /_sim/requests, /_sim/config. Ctrl-C stops.", nl=True)
     server = make_server(create_app(config), host, port, log_level="warning")
     # uvicorn handles SIGINT/SIGTERM with a graceful shutdown, then re-raises the
     # signal; the KeyboardInterrupt that follows is the expected way out, not an error.

@@ -11,8 +11,13 @@ from reelform.providers.base import Provider, VoiceInfo
 
 
 def voice_row(voice: VoiceInfo) -> dict[str, Any]:
-    return {"voice_id": voice.voice_id, "name": voice.name, "language": voice.language,
-            "gender": voice.gender, **voice.details}
+    return {
+        "voice_id": voice.voice_id,
+        "name": voice.name,
+        "language": voice.language,
+        "gender": voice.gender,
+        **voice.details,
+    }
 
 
 @click.command(
@@ -24,18 +29,28 @@ def voice_row(voice: VoiceInfo) -> dict[str, Any]:
     Needs JOGG_API_KEY or MIRAKO_API_KEY for those providers.
     """
 )
-@click.option("--provider", "provider_name", type=click.Choice(["jogg", "mirako", "local"]),
-              default="local", show_default=True, help="Whose voices to list.")
-@click.option("--language", help="Only voices for this language (JoggAI: e.g. english; "
-                                 "Mirako: a code such as en).")
+@click.option(
+    "--provider",
+    "provider_name",
+    type=click.Choice(["jogg", "mirako", "local"]),
+    default="local",
+    show_default=True,
+    help="Whose voices to list.",
+)
+@click.option(
+    "--language",
+    help="Only voices for this language (JoggAI: e.g. english; Mirako: a code such as en).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def command(provider_name: str, language: str | None, as_json: bool) -> int:
     async def use(provider: Provider) -> list[VoiceInfo]:
         return await provider.list_voices(language)
 
     voices = run_with_provider(provider_name, use)
-    rows = sorted((voice_row(v) for v in voices),
-                  key=lambda r: (str(r.get("language") or ""), str(r["voice_id"])))
+    rows = sorted(
+        (voice_row(v) for v in voices),
+        key=lambda r: (str(r.get("language") or ""), str(r["voice_id"])),
+    )
     columns = ["voice_id", "name", "language", "gender"] + [
         c for c in ("origin", "accent", "age") if any(c in row for row in rows)
     ]

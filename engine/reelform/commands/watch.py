@@ -13,17 +13,31 @@ from reelform.commands.common import default_targets, parse_vars, spec_arguments
 
 @click.command("watch")
 @spec_arguments
-@click.option("--preview", is_flag=True,
-              help="Also render what the plan would render, locally at half size, into "
-                   "preview/<spec name>/ beside each spec (never a paid provider, never the "
-                   "real lockfile).")
+@click.option(
+    "--preview",
+    is_flag=True,
+    help="Also render what the plan would render, locally at half size, into "
+    "preview/<spec name>/ beside each spec (never a paid provider, never the "
+    "real lockfile).",
+)
 @var_option
-@click.option("--debounce", "debounce_ms", type=click.IntRange(1, 10_000), default=25,
-              show_default=True, metavar="MS",
-              help="Wait until files were quiet for MS milliseconds before re-planning.")
+@click.option(
+    "--debounce",
+    "debounce_ms",
+    type=click.IntRange(1, 10_000),
+    default=25,
+    show_default=True,
+    metavar="MS",
+    help="Wait until files were quiet for MS milliseconds before re-planning.",
+)
 @click.option("--clear", is_flag=True, help="Clear the terminal before each new plan.")
-def command(targets: tuple[Path, ...], preview: bool, variables: tuple[str, ...],
-            debounce_ms: int, clear: bool) -> int:
+def command(
+    targets: tuple[Path, ...],
+    preview: bool,
+    variables: tuple[str, ...],
+    debounce_ms: int,
+    clear: bool,
+) -> int:
     """Watch SPEC files (or every spec under DIR) and re-plan on every change.
 
     Watches the specs and the templates, data files and assets they use. A change
@@ -37,10 +51,10 @@ def command(targets: tuple[Path, ...], preview: bool, variables: tuple[str, ...]
     from reelform.watch.preview import Previewer
     from reelform.watch.session import Session
 
-    session = Session(default_targets(targets), parse_vars(variables),
-                      color=use_color(sys.stdout))
-    watcher = Watcher(session, previewer=Previewer() if preview else None,
-                      debounce_ms=debounce_ms, clear=clear)
+    session = Session(default_targets(targets), parse_vars(variables), color=use_color(sys.stdout))
+    watcher = Watcher(
+        session, previewer=Previewer() if preview else None, debounce_ms=debounce_ms, clear=clear
+    )
     try:
         asyncio.run(watcher.run())
     except KeyboardInterrupt:

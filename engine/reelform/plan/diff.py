@@ -66,8 +66,12 @@ class PlanItem:
     credits: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"action": str(self.action), "name": self.name,
-                                "provider": self.provider, "kind": self.kind}
+        data: dict[str, Any] = {
+            "action": str(self.action),
+            "name": self.name,
+            "provider": self.provider,
+            "kind": self.kind,
+        }
         for key in ("fingerprint", "key", "reason"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
@@ -86,8 +90,9 @@ class Estimate:
     credits: int = 0  # JoggAI credits
 
     def __add__(self, other: Estimate) -> Estimate:
-        return Estimate(self.videos + other.videos, self.seconds + other.seconds,
-                        self.credits + other.credits)
+        return Estimate(
+            self.videos + other.videos, self.seconds + other.seconds, self.credits + other.credits
+        )
 
 
 @dataclass(frozen=True)
@@ -111,8 +116,11 @@ class SpecPlan:
     @property
     def estimate(self) -> Estimate:
         rendering = [i for i in self.items if i.action.renders and i.kind == "video"]
-        return Estimate(len(rendering), sum(i.seconds for i in rendering),
-                        sum(i.credits for i in self.items if i.action.renders))
+        return Estimate(
+            len(rendering),
+            sum(i.seconds for i in rendering),
+            sum(i.credits for i in self.items if i.action.renders),
+        )
 
 
 def credits_for(provider: str, seconds: float) -> int:
@@ -135,30 +143,69 @@ def diff(
     unchanged = 0
     wanted = selected or (lambda _: True)
     # With --target, only the photo avatars that a selected video uses (each costs credits).
-    used = None if selected is None else {
-        (r.provider, r.inputs.get("avatar", {}).get("photo")) for r in desired if wanted(r.name)}
+    used = (
+        None
+        if selected is None
+        else {
+            (r.provider, r.inputs.get("avatar", {}).get("photo")) for r in desired if wanted(r.name)
+        }
+    )
     for avatar in avatars:
         if used is not None and (avatar.provider, avatar.fingerprint) not in used:
             continue
         entry = lock.avatars.get(avatar.lock_key)
         credits = MOTION_CREDITS.get(avatar.model, 2) if avatar.provider == "jogg" else 0
         if entry is None:
-            items.append(PlanItem(Action.CREATE, avatar.name, avatar.provider, "avatar",
-                                  avatar.fingerprint, credits=credits))
+            items.append(
+                PlanItem(
+                    Action.CREATE,
+                    avatar.name,
+                    avatar.provider,
+                    "avatar",
+                    avatar.fingerprint,
+                    credits=credits,
+                )
+            )
         elif entry.get("fingerprint") != avatar.fingerprint:
-            items.append(PlanItem(Action.REPLACE, avatar.name, avatar.provider, "avatar",
-                                  avatar.fingerprint, credits=credits,
-                                  changed=changed_fields(entry.get("inputs", {}), avatar.inputs)))
+            items.append(
+                PlanItem(
+                    Action.REPLACE,
+                    avatar.name,
+                    avatar.provider,
+                    "avatar",
+                    avatar.fingerprint,
+                    credits=credits,
+                    changed=changed_fields(entry.get("inputs", {}), avatar.inputs),
+                )
+            )
         elif entry.get("status") == "failed":
-            items.append(PlanItem(Action.RETRY, avatar.name, avatar.provider, "avatar",
-                                  avatar.fingerprint, reason=entry.get("error"), credits=credits))
+            items.append(
+                PlanItem(
+                    Action.RETRY,
+                    avatar.name,
+                    avatar.provider,
+                    "avatar",
+                    avatar.fingerprint,
+                    reason=entry.get("error"),
+                    credits=credits,
+                )
+            )
         elif entry.get("status") == "unknown":
-            items.append(PlanItem(Action.UNKNOWN, avatar.name, avatar.provider, "avatar",
-                                  avatar.fingerprint, reason="the request's outcome is unknown; "
-                                  "`apply --resubmit-unknown` risks paying twice"))
+            items.append(
+                PlanItem(
+                    Action.UNKNOWN,
+                    avatar.name,
+                    avatar.provider,
+                    "avatar",
+                    avatar.fingerprint,
+                    reason="the request's outcome is unknown; "
+                    "`apply --resubmit-unknown` risks paying twice",
+                )
+            )
         elif entry.get("status") != "completed":
-            items.append(PlanItem(Action.RESUME, avatar.name, avatar.provider, "avatar",
-                                  avatar.fingerprint))
+            items.append(
+                PlanItem(Action.RESUME, avatar.name, avatar.provider, "avatar", avatar.fingerprint)
+            )
     names = set()
     for request in desired:
         names.add(request.name)
@@ -171,42 +218,60 @@ def diff(
             items.append(item)
     for name, entry in lock.videos.items():
         if name not in names and wanted(name):
-            items.append(PlanItem(Action.ORPHAN, name, str(entry.get("provider", "?")),
-                                  fingerprint=entry.get("fingerprint"),
-                                  reason="no longer in the spec"))
+            items.append(
+                PlanItem(
+                    Action.ORPHAN,
+                    name,
+                    str(entry.get("provider", "?")),
+                    fingerprint=entry.get("fingerprint"),
+                    reason="no longer in the spec",
+                )
+            )
     items.sort(key=lambda i: (i.kind != "avatar", i.name))
     requests = {r.name: r for r in desired if wanted(r.name)}
     return SpecPlan(spec, lock_path, lock.digest, tuple(items), unchanged, requests)
 
 
-def _video_item(request: Request, entry: Mapping[str, Any] | None,
-                outputs: Mapping[str, OutputStatus]) -> PlanItem | None:
+def _video_item(
+    request: Request, entry: Mapping[str, Any] | None, outputs: Mapping[str, OutputStatus]
+) -> PlanItem | None:
     def item(action: Action, **extra: Any) -> PlanItem:
         renders = action.renders
-        return PlanItem(action, request.name, request.provider, "video", request.fingerprint,
-                        request.key, seconds=request.seconds if renders else 0.0,
-                        credits=credits_for(request.provider, request.seconds) if renders else 0,
-                        **extra)
+        return PlanItem(
+            action,
+            request.name,
+            request.provider,
+            "video",
+            request.fingerprint,
+            request.key,
+            seconds=request.seconds if renders else 0.0,
+            credits=credits_for(request.provider, request.seconds) if renders else 0,
+            **extra,
+        )
 
     if entry is None:
         return item(Action.CREATE)
     if entry.get("fingerprint") != request.fingerprint:
-        return item(Action.REPLACE, changed=changed_fields(entry.get("inputs", {}),
-                                                           request.inputs))
+        return item(Action.REPLACE, changed=changed_fields(entry.get("inputs", {}), request.inputs))
     status = entry.get("status")
     if status in ("submitting", "submitted"):
         return item(Action.RESUME, reason=f"job {entry.get('job_id') or '(id to be looked up)'}")
     if status == "failed":
         return item(Action.RETRY, reason=entry.get("error") or "failed")
     if status == "unknown":
-        return item(Action.UNKNOWN, reason="the submit's outcome is unknown; "
-                                           "`apply --resubmit-unknown` risks paying twice")
+        return item(
+            Action.UNKNOWN,
+            reason="the submit's outcome is unknown; `apply --resubmit-unknown` risks paying twice",
+        )
     if status == "completed":
         output = outputs.get(request.name, OutputStatus.MISSING)
         if output is OutputStatus.OK:
             return None
-        reason = "output file missing" if output is OutputStatus.MISSING else \
-            "output file differs from the recorded sha256"
+        reason = (
+            "output file missing"
+            if output is OutputStatus.MISSING
+            else "output file differs from the recorded sha256"
+        )
         return item(Action.DOWNLOAD, reason=reason)
     return item(Action.RETRY, reason=f"unexpected lock status {status!r}")
 
@@ -215,18 +280,25 @@ def force_replace(plan: SpecPlan, patterns: Sequence[str]) -> SpecPlan:
     """`apply --replace NAME`: render the named videos again even when unchanged."""
     import fnmatch
 
-    chosen = {name for name in plan.requests
-              if any(fnmatch.fnmatchcase(name, p) for p in patterns)}
+    chosen = {name for name in plan.requests if any(fnmatch.fnmatchcase(name, p) for p in patterns)}
     kept = [i for i in plan.items if not (i.kind == "video" and i.name in chosen)]
     changed = {i.name for i in plan.items if i.kind == "video"}
     added = []
     for name in sorted(chosen):
         request = plan.requests[name]
-        added.append(PlanItem(Action.REPLACE, name, request.provider, "video",
-                              request.fingerprint, request.key, reason="--replace",
-                              seconds=request.seconds,
-                              credits=credits_for(request.provider, request.seconds)))
+        added.append(
+            PlanItem(
+                Action.REPLACE,
+                name,
+                request.provider,
+                "video",
+                request.fingerprint,
+                request.key,
+                reason="--replace",
+                seconds=request.seconds,
+                credits=credits_for(request.provider, request.seconds),
+            )
+        )
     unchanged = plan.unchanged - len(chosen - changed)
     items = sorted([*kept, *added], key=lambda i: (i.kind != "avatar", i.name))
-    return SpecPlan(plan.spec, plan.lock, plan.lock_digest, tuple(items), unchanged,
-                    plan.requests)
+    return SpecPlan(plan.spec, plan.lock, plan.lock_digest, tuple(items), unchanged, plan.requests)

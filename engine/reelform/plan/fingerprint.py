@@ -59,8 +59,9 @@ def asset_ref(decl: AssetDecl, facts: FileFacts | None) -> dict[str, Any]:
     return {"sha256": facts.sha256 if facts else None}
 
 
-def photo_avatar_inputs(spec: LoadedSpec, name: str,
-                        facts: Mapping[str, FileFacts | None]) -> dict[str, Any]:
+def photo_avatar_inputs(
+    spec: LoadedSpec, name: str, facts: Mapping[str, FileFacts | None]
+) -> dict[str, Any]:
     avatar = spec.head.avatars[name]
     return {
         "image": asset_ref(spec.assets[avatar.image], facts.get(avatar.image)),
@@ -79,8 +80,13 @@ def requests_for(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]) -> lis
     return [_request(spec, video, facts, asset_refs, photo_fingerprints) for video in spec.videos]
 
 
-def _request(spec: LoadedSpec, desired: DesiredVideo, facts: Mapping[str, FileFacts | None],
-             asset_refs: Mapping[str, dict[str, Any]], photos: Mapping[str, str]) -> Request:
+def _request(
+    spec: LoadedSpec,
+    desired: DesiredVideo,
+    facts: Mapping[str, FileFacts | None],
+    asset_refs: Mapping[str, dict[str, Any]],
+    photos: Mapping[str, str],
+) -> Request:
     video = desired.video
     voice = video.voice
     inputs: dict[str, Any] = {"provider": desired.provider}

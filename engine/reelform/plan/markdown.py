@@ -16,9 +16,16 @@ from reelform.plan.diff import Action, PlanItem, SpecPlan
 from reelform.plan.show import ORDER, SYMBOLS, duration_text, estimate_line
 
 FOLD_AFTER = 20
-WORDS = {Action.CREATE: "to create", Action.REPLACE: "to replace", Action.RESUME: "to resume",
-         Action.RETRY: "to retry", Action.UNKNOWN: "unknown", Action.DOWNLOAD: "to download",
-         Action.ORPHAN: "orphaned", Action.UNCHANGED: "unchanged"}
+WORDS = {
+    Action.CREATE: "to create",
+    Action.REPLACE: "to replace",
+    Action.RESUME: "to resume",
+    Action.RETRY: "to retry",
+    Action.UNKNOWN: "unknown",
+    Action.DOWNLOAD: "to download",
+    Action.ORPHAN: "orphaned",
+    Action.UNCHANGED: "unchanged",
+}
 
 
 def render_markdown(plans: Sequence[SpecPlan]) -> str:
@@ -44,8 +51,11 @@ def render_markdown(plans: Sequence[SpecPlan]) -> str:
 
 
 def _section(plan: SpecPlan) -> list[str]:
-    changes = [f"{plan.count(a):,} {WORDS[a]}" for a in ORDER
-               if a is not Action.UNCHANGED and plan.count(a)]
+    changes = [
+        f"{plan.count(a):,} {WORDS[a]}"
+        for a in ORDER
+        if a is not Action.UNCHANGED and plan.count(a)
+    ]
     counts = [*changes, f"{plan.unchanged:,} unchanged"] if plan.unchanged else changes
     estimate = plan.estimate
     cost = [f"~{duration_text(estimate.seconds)} of video"] if estimate.videos else []
@@ -77,8 +87,10 @@ def _row(item: PlanItem) -> str:
     if item.kind == "avatar" and item.credits:
         details.append(f"{item.credits} credits")
     kind = "photo avatar " if item.kind == "avatar" else ""
-    return (f"| `{symbol}` {item.action.value} | {kind}`{item.name}` | {item.provider} | "
-            f"{_cell('; '.join(details))} |")
+    return (
+        f"| `{symbol}` {item.action.value} | {kind}`{item.name}` | {item.provider} | "
+        f"{_cell('; '.join(details))} |"
+    )
 
 
 def _videos(count: int) -> str:

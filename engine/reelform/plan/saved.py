@@ -28,11 +28,15 @@ class SavedPlan:
     document: dict[str, Any]
 
 
-def saved_plan(plans: Sequence[SpecPlan], variables: Mapping[str, str],
-               targets: Sequence[str]) -> bytes:
+def saved_plan(
+    plans: Sequence[SpecPlan], variables: Mapping[str, str], targets: Sequence[str]
+) -> bytes:
     document = plan_json(plans)
-    document["inputs"] = {"specs": [p.spec for p in plans], "vars": dict(variables),
-                          "targets": list(targets)}
+    document["inputs"] = {
+        "specs": [p.spec for p in plans],
+        "vars": dict(variables),
+        "targets": list(targets),
+    }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
 
@@ -52,16 +56,23 @@ def load_saved_plan(path: Path) -> SavedPlan:
     except FileNotFoundError:
         raise PlanFileError(f"{path}: no such plan file") from None
     except orjson.JSONDecodeError as exc:
-        raise PlanFileError(f"{path}:{exc.lineno}:{exc.colno}: not a plan file ({exc.msg})"
-                            ) from None
+        raise PlanFileError(
+            f"{path}:{exc.lineno}:{exc.colno}: not a plan file ({exc.msg})"
+        ) from None
     if not isinstance(document, dict) or document.get("format") != "reelform-plan":
         raise PlanFileError(f"{path}: not a reelform plan file")
     if document.get("version") != PLAN_FORMAT_VERSION:
-        raise PlanFileError(f"{path}: plan format version {document.get('version')!r} is not "
-                            f"{PLAN_FORMAT_VERSION}; make the plan again with this reelform")
+        raise PlanFileError(
+            f"{path}: plan format version {document.get('version')!r} is not "
+            f"{PLAN_FORMAT_VERSION}; make the plan again with this reelform"
+        )
     inputs = document.get("inputs") or {}
-    return SavedPlan(list(inputs.get("specs", [])), dict(inputs.get("vars", {})),
-                     list(inputs.get("targets", [])), document)
+    return SavedPlan(
+        list(inputs.get("specs", [])),
+        dict(inputs.get("vars", {})),
+        list(inputs.get("targets", [])),
+        document,
+    )
 
 
 def check_fresh(saved: SavedPlan, plans: Sequence[SpecPlan], path: Path) -> None:
@@ -73,8 +84,12 @@ def check_fresh(saved: SavedPlan, plans: Sequence[SpecPlan], path: Path) -> None
         if old is None:
             raise PlanFileError(f"{path}: stale plan: {spec['spec']} was not in it")
         if old.get("lock_digest") != spec["lock_digest"]:
-            raise PlanFileError(f"{path}: stale plan: {spec['lock']} changed since the plan "
-                                "was made; make a new plan")
+            raise PlanFileError(
+                f"{path}: stale plan: {spec['lock']} changed since the plan "
+                "was made; make a new plan"
+            )
         if old.get("items") != spec["items"]:
-            raise PlanFileError(f"{path}: stale plan: {spec['spec']} or its files changed "
-                                "since the plan was made; make a new plan")
+            raise PlanFileError(
+                f"{path}: stale plan: {spec['spec']} or its files changed "
+                "since the plan was made; make a new plan"
+            )

@@ -23,8 +23,16 @@ SYMBOLS = {
     Action.DOWNLOAD: ("v", "blue"),
     Action.ORPHAN: ("-", "red"),
 }
-ORDER = [Action.CREATE, Action.REPLACE, Action.RESUME, Action.RETRY, Action.UNKNOWN,
-         Action.DOWNLOAD, Action.ORPHAN, Action.UNCHANGED]
+ORDER = [
+    Action.CREATE,
+    Action.REPLACE,
+    Action.RESUME,
+    Action.RETRY,
+    Action.UNKNOWN,
+    Action.DOWNLOAD,
+    Action.ORPHAN,
+    Action.UNCHANGED,
+]
 
 
 def total_estimate(plans: Sequence[SpecPlan]) -> Estimate:
@@ -47,20 +55,32 @@ def duration_text(seconds: float) -> str:
 
 def summary_line(plans: Sequence[SpecPlan]) -> str:
     counts = {action: sum(p.count(action) for p in plans) for action in ORDER}
-    words = {Action.CREATE: "to create", Action.REPLACE: "to replace", Action.RESUME: "to resume",
-             Action.RETRY: "to retry", Action.UNKNOWN: "unknown", Action.DOWNLOAD:
-             "to download", Action.ORPHAN: "orphaned", Action.UNCHANGED: "unchanged"}
+    words = {
+        Action.CREATE: "to create",
+        Action.REPLACE: "to replace",
+        Action.RESUME: "to resume",
+        Action.RETRY: "to retry",
+        Action.UNKNOWN: "unknown",
+        Action.DOWNLOAD: "to download",
+        Action.ORPHAN: "orphaned",
+        Action.UNCHANGED: "unchanged",
+    }
     parts = [f"{counts[a]:,} {words[a]}" for a in ORDER if counts[a] or a is Action.UNCHANGED]
     return "Plan: " + ", ".join(parts) + "."
 
 
 def estimate_line(plans: Sequence[SpecPlan]) -> str:
     estimate = total_estimate(plans)
-    credits = (f", {estimate.credits:,} JoggAI credit{'' if estimate.credits == 1 else 's'}"
-               if estimate.credits else "")
+    credits = (
+        f", {estimate.credits:,} JoggAI credit{'' if estimate.credits == 1 else 's'}"
+        if estimate.credits
+        else ""
+    )
     videos = "video" if estimate.videos == 1 else "videos"
-    return (f"Estimate: {estimate.videos:,} {videos} to render, "
-            f"~{duration_text(estimate.seconds)} of video{credits}.")
+    return (
+        f"Estimate: {estimate.videos:,} {videos} to render, "
+        f"~{duration_text(estimate.seconds)} of video{credits}."
+    )
 
 
 def use_color(stream: TextIO) -> bool:
@@ -74,15 +94,24 @@ def use_color(stream: TextIO) -> bool:
 def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
     """The human plan: one line per change, counts for the unchanged."""
     lines: list[str] = []
-    width = max((len(i.name) + 7 * (i.kind == "avatar") for p in plans for i in p.items),
-                default=10)
+    width = max(
+        (len(i.name) + 7 * (i.kind == "avatar") for p in plans for i in p.items), default=10
+    )
     width = min(max(width, 10), 48)
 
     def paint(text: str, style: str) -> str:
         if not color:
             return text
-        codes = {"green": 32, "yellow": 33, "blue": 34, "magenta": 35, "cyan": 36, "red": 31,
-                 "bold": 1, "dim": 2}
+        codes = {
+            "green": 32,
+            "yellow": 33,
+            "blue": 34,
+            "magenta": 35,
+            "cyan": 36,
+            "red": 31,
+            "bold": 1,
+            "dim": 2,
+        }
         return f"\x1b[{codes[style]}m{text}\x1b[0m"
 
     for plan in plans:
@@ -92,8 +121,10 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
             label = f"{symbol} {item.action.value:<9}"
             kind = "avatar " if item.kind == "avatar" else ""
             detail = _detail(item.changed, item.reason, item.seconds, item.action.renders)
-            lines.append(f"  {paint(label, style)} {kind + item.name:<{width}}  "
-                         f"{item.provider:<6}  {detail}".rstrip())
+            lines.append(
+                f"  {paint(label, style)} {kind + item.name:<{width}}  "
+                f"{item.provider:<6}  {detail}".rstrip()
+            )
         if plan.unchanged:
             lines.append(paint(f"  = {plan.unchanged:,} unchanged", "dim"))
         if not plan.items and not plan.unchanged:
@@ -125,8 +156,11 @@ def plan_json(plans: Sequence[SpecPlan]) -> dict[str, Any]:
         "version": PLAN_FORMAT_VERSION,
         "changes": any(p.changes for p in plans),
         "summary": {a.value: sum(p.count(a) for p in plans) for a in ORDER},
-        "estimate": {"videos": estimate.videos, "seconds": round(estimate.seconds, 1),
-                     "jogg_credits": estimate.credits},
+        "estimate": {
+            "videos": estimate.videos,
+            "seconds": round(estimate.seconds, 1),
+            "jogg_credits": estimate.credits,
+        },
         "specs": [
             {
                 "spec": p.spec,

@@ -61,7 +61,10 @@ class Catalogue:
 
 
 def load_cached(
-    path: str | os.PathLike[str], max_age: float, *, provider: str | None = None,
+    path: str | os.PathLike[str],
+    max_age: float,
+    *,
+    provider: str | None = None,
     now: float | None = None,
 ) -> Catalogue | None:
     """The cached catalogue if it is at most ``max_age`` seconds old, else None."""

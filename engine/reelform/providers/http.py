@@ -194,9 +194,16 @@ class Requester:
         status reads' own pool); itself when ``client`` is None."""
         if client is None:
             return self
-        return Requester(client, self.provider, scrub=self.scrub, time_scale=self.time_scale,
-                         policy=self.policy, limiter=self.limiter, sleep=self._sleep,
-                         rng=self._rng)
+        return Requester(
+            client,
+            self.provider,
+            scrub=self.scrub,
+            time_scale=self.time_scale,
+            policy=self.policy,
+            limiter=self.limiter,
+            sleep=self._sleep,
+            rng=self._rng,
+        )
 
     async def request(
         self,
@@ -261,13 +268,16 @@ class Requester:
             if delay is None:
                 delay = backoff_delay(tries - 1, policy, self._rng)
             kind = "rate limited" if last.throttled else "attempt"
-            self.log.info("%s", self.scrub(f"{last}; {kind} {tries}/{budget}, "
-                                           f"retrying in {delay:.1f}s"))
+            self.log.info(
+                "%s", self.scrub(f"{last}; {kind} {tries}/{budget}, retrying in {delay:.1f}s")
+            )
             await self._sleep(delay * self.time_scale)
         raise RetryableError(
             self.provider,
-            self.scrub(f"{_strip_provider(last, self.provider)} "
-                       f"(gave up after {failures + throttled} attempts)"),
+            self.scrub(
+                f"{_strip_provider(last, self.provider)} "
+                f"(gave up after {failures + throttled} attempts)"
+            ),
             code=last.code,
             retry_after=last.retry_after,
             throttled=last.throttled,
@@ -277,7 +287,7 @@ class Requester:
 def _strip_provider(exc: ProviderError, provider: str) -> str:
     text = str(exc)
     prefix = f"{provider}: "
-    return text[len(prefix):] if text.startswith(prefix) else text
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 async def file_chunks(path: str, chunk_size: int = 1 << 16) -> AsyncIterable[bytes]:

@@ -76,11 +76,12 @@ class JoggProvider:
         self.base_url = base_url(context.env, "JOGG_BASE_URL", DEFAULT_BASE_URL)
         self._owns_client = context.http is None
         self._client = context.http or httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=15.0))
-        self._scrub = Scrubber(
-            context.env, [context.env.get(KEY_VARIABLE), context.webhook_secret]
-        )
+        self._scrub = Scrubber(context.env, [context.env.get(KEY_VARIABLE), context.webhook_secret])
         self._http = Requester(
-            self._client, "jogg", scrub=self._scrub, time_scale=context.time_scale,
+            self._client,
+            "jogg",
+            scrub=self._scrub,
+            time_scale=context.time_scale,
             limiter=context.limiter,
         )
         self._reads = self._http.over(context.http_reads)
@@ -97,18 +98,25 @@ class JoggProvider:
     async def _post(self, path: str, body: Mapping[str, Any], *, create: bool) -> Any:
         what = f"POST {path}"
         return await self._http.request(
-            "POST", join_url(self.base_url, path),
+            "POST",
+            join_url(self.base_url, path),
             lambda r: parse_envelope(r, what=what, create=create, scrub=self._scrub),
-            create=create, rate_limited=True, headers=self._headers(), json=dict(body),
+            create=create,
+            rate_limited=True,
+            headers=self._headers(),
+            json=dict(body),
             label=what,
         )
 
     async def _get(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
         what = f"GET {path}"
         return await self._reads.request(
-            "GET", join_url(self.base_url, path),
+            "GET",
+            join_url(self.base_url, path),
             lambda r: parse_envelope(r, what=what, create=False, scrub=self._scrub),
-            headers=self._headers(), params=params, label=what,
+            headers=self._headers(),
+            params=params,
+            label=what,
         )
 
     async def aclose(self) -> None:
@@ -132,8 +140,11 @@ class JoggProvider:
             # The lockfile would record a sha256 for bytes that were never uploaded.
             raise RejectedError("jogg", f"asset {asset.name!r} changed since it was hashed")
         if self.api_version == "v2":
-            request = {"filename": asset.path.name, "content_type": asset.content_type,
-                       "file_size": asset.size}
+            request = {
+                "filename": asset.path.name,
+                "content_type": asset.content_type,
+                "file_size": asset.size,
+            }
             put_type = asset.content_type
         else:
             request = {"filename": asset.path.name}
@@ -145,28 +156,36 @@ class JoggProvider:
         except OutcomeUnknownError as exc:
             raise RetryableError("jogg", str(exc).removeprefix("jogg: ")) from exc
         sign_url = field(data, "sign_url", "upload/asset")
-        hosted = field(data, "asset_url" if self.api_version == "v2" else "asset_id",
-                        "upload/asset")
+        hosted = field(
+            data, "asset_url" if self.api_version == "v2" else "asset_id", "upload/asset"
+        )
 
         def parse_put(response: httpx.Response) -> None:
             status = response.status_code
             if status == 429 or status >= 500:
                 raise RetryableError(
-                    "jogg", f"upload of {asset.name!r}: HTTP {status}", code=status,
+                    "jogg",
+                    f"upload of {asset.name!r}: HTTP {status}",
+                    code=status,
                     retry_after=parse_retry_after(response.headers.get("Retry-After")),
                     throttled=status == 429,
                 )
             if status >= 400:
                 raise RejectedError(
-                    "jogg", f"upload of {asset.name!r}: HTTP {status} "
-                    f"{self._scrub(response_excerpt(response))}".rstrip(), code=status,
+                    "jogg",
+                    f"upload of {asset.name!r}: HTTP {status} "
+                    f"{self._scrub(response_excerpt(response))}".rstrip(),
+                    code=status,
                 )
 
         # A signed URL is its own credential: no x-api-key; never logged (label).
         await self._http.request(
-            "PUT", sign_url, parse_put,
+            "PUT",
+            sign_url,
+            parse_put,
             headers={"Content-Type": put_type, "Content-Length": str(asset.size)},
-            body=lambda: file_chunks(path), label=f"upload of {asset.name!r}",
+            body=lambda: file_chunks(path),
+            label=f"upload of {asset.name!r}",
         )
         return str(hosted)
 
@@ -199,17 +218,23 @@ class JoggProvider:
         voice = self._voice(job)
         if self.api_version == "v1":
             body: dict[str, Any] = {
-                "avatar_id": job.avatar.id, "avatar_type": avatar_type,
-                "voice_id": voice["voice_id"], "aspect_ratio": V1_ASPECTS[job.aspect],
-                "screen_style": job.screen_style, "caption": job.captions,
+                "avatar_id": job.avatar.id,
+                "avatar_type": avatar_type,
+                "voice_id": voice["voice_id"],
+                "aspect_ratio": V1_ASPECTS[job.aspect],
+                "screen_style": job.screen_style,
+                "caption": job.captions,
                 "video_name": self.video_name(job),
             }
             body.update({k: voice[k] for k in ("script", "audio_url") if k in voice})
             return body
         body = {
             "avatar": {"avatar_id": job.avatar.id, "avatar_type": avatar_type},
-            "voice": voice, "aspect_ratio": job.aspect, "screen_style": job.screen_style,
-            "caption": job.captions, "video_name": self.video_name(job),
+            "voice": voice,
+            "aspect_ratio": job.aspect,
+            "screen_style": job.screen_style,
+            "caption": job.captions,
+            "video_name": self.video_name(job),
         }
         if job.webhook_url:
             body["webhook_url"] = job.webhook_url
@@ -240,8 +265,12 @@ class JoggProvider:
         image_url = request.asset_urls.get(request.image.sha256) or request.image.url
         if not image_url:
             raise RejectedError("jogg", f"photo avatar {request.name!r}: image not uploaded")
-        body = {"image_url": image_url, "name": f"{request.name} [{request.key}]",
-                "voice_id": request.voice_id, "model": request.model}
+        body = {
+            "image_url": image_url,
+            "name": f"{request.name} [{request.key}]",
+            "voice_id": request.voice_id,
+            "model": request.model,
+        }
         data = await self._post("/v2/photo_avatar/add_motion", body, create=True)
         state = photo_state(data)
         if not state.motion_id:
@@ -252,8 +281,10 @@ class JoggProvider:
     async def photo_avatar_status(self, motion_id: str) -> PhotoAvatarState:
         data = await self._get("/v2/photo_avatar", {"motion_id": motion_id})
         state = photo_state(data)
-        return state if state.motion_id else PhotoAvatarState(
-            motion_id, state.status, state.avatar_id, state.error
+        return (
+            state
+            if state.motion_id
+            else PhotoAvatarState(motion_id, state.status, state.avatar_id, state.error)
         )
 
     # -- catalogues and webhooks ------------------------------------------------------

@@ -32,13 +32,17 @@ V2_STATUS = {
     "completed": JobStatus.COMPLETED,
     "failed": JobStatus.FAILED,
 }
-V1_STATUS = {1: JobStatus.PENDING, 2: JobStatus.PENDING, 3: JobStatus.RUNNING,
-             4: JobStatus.COMPLETED, 5: JobStatus.FAILED, 99: JobStatus.FAILED}
+V1_STATUS = {
+    1: JobStatus.PENDING,
+    2: JobStatus.PENDING,
+    3: JobStatus.RUNNING,
+    4: JobStatus.COMPLETED,
+    5: JobStatus.FAILED,
+    99: JobStatus.FAILED,
+}
 
 
-def parse_envelope(
-    response: httpx.Response, *, what: str, create: bool, scrub: Scrubber
-) -> Any:
+def parse_envelope(response: httpx.Response, *, what: str, create: bool, scrub: Scrubber) -> Any:
     """The ``data`` of a successful envelope, or the ``ProviderError`` it means."""
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     try:
@@ -54,8 +58,13 @@ def parse_envelope(
         if code == 0:
             return payload.get("data")
         if response.status_code == 429:  # "not now" wins over whatever code came with it
-            raise RetryableError("jogg", f"{what}: rate limited ({message or 'HTTP 429'})",
-                                 code=code, retry_after=retry_after, throttled=True)
+            raise RetryableError(
+                "jogg",
+                f"{what}: rate limited ({message or 'HTTP 429'})",
+                code=code,
+                retry_after=retry_after,
+                throttled=True,
+            )
         if code == 10105:
             raise RejectedError("jogg", f"{what}: invalid API key ({KEY_VARIABLE})", code=code)
         if code in REJECTED_CODES:
@@ -64,14 +73,21 @@ def parse_envelope(
             )
         if code == 50000 or response.status_code >= 500:
             raise RetryableError(
-                "jogg", f"{what}: {message or 'system error'} (code {code})",
-                code=code, retry_after=retry_after,
+                "jogg",
+                f"{what}: {message or 'system error'} (code {code})",
+                code=code,
+                retry_after=retry_after,
             )
         raise RejectedError("jogg", f"{what}: {message or 'error'} (code {code})", code=code)
     status = response.status_code
     if status == 429 or status >= 500:
-        raise RetryableError("jogg", f"{what}: HTTP {status}", code=status,
-                             retry_after=retry_after, throttled=status == 429)
+        raise RetryableError(
+            "jogg",
+            f"{what}: HTTP {status}",
+            code=status,
+            retry_after=retry_after,
+            throttled=status == 429,
+        )
     if status in (401, 403):
         raise RejectedError(
             "jogg", f"{what}: HTTP {status}, check {KEY_VARIABLE} (invalid API key?)", code=status
@@ -126,8 +142,11 @@ def v2_job_state(job_id: str, data: Any) -> JobState:
         else:
             error = str(err or data.get("error_msg") or "render failed")
     return JobState(
-        job_id=str(data.get("video_id") or job_id), status=status, video_url=video_url,
-        duration=_number(data.get("duration")), cover_url=data.get("cover_url") or None,
+        job_id=str(data.get("video_id") or job_id),
+        status=status,
+        video_url=video_url,
+        duration=_number(data.get("duration")),
+        cover_url=data.get("cover_url") or None,
         error=error,
     )
 
@@ -146,8 +165,11 @@ def v1_job_state(job_id: str, data: Any) -> JobState:
     if status is JobStatus.FAILED:
         error = "video deleted" if code == 99 else str(data.get("status_desc") or "render failed")
     return JobState(
-        job_id=job_id, status=status, video_url=video_url,
-        duration=_number(data.get("video_duration")), cover_url=data.get("cover_url") or None,
+        job_id=job_id,
+        status=status,
+        video_url=video_url,
+        duration=_number(data.get("video_duration")),
+        cover_url=data.get("cover_url") or None,
         error=error,
     )
 
@@ -159,8 +181,10 @@ def photo_state(data: Any) -> PhotoAvatarState:
     return PhotoAvatarState(
         motion_id=str(data.get("motion_id") or ""),
         status=status,
-        avatar_id=int(avatar_id) if isinstance(avatar_id, int | str) and str(avatar_id).isdigit()
+        avatar_id=int(avatar_id)
+        if isinstance(avatar_id, int | str) and str(avatar_id).isdigit()
         else None,
-        error=(str(data.get("error_msg") or "motion failed")
-               if status is JobStatus.FAILED else None),
+        error=(
+            str(data.get("error_msg") or "motion failed") if status is JobStatus.FAILED else None
+        ),
     )

@@ -92,8 +92,7 @@ class JoggCatalogue:
                 if avatar_id is None:
                     continue
                 details = {k: v for k, v in item.items() if k not in ("id", "avatar_id", "name")}
-                result.append(AvatarInfo(str(avatar_id), str(item.get("name") or ""), one,
-                                         details))
+                result.append(AvatarInfo(str(avatar_id), str(item.get("name") or ""), one, details))
         return result
 
     async def voices(self, language: str | None = None) -> list[VoiceInfo]:
@@ -109,11 +108,19 @@ class JoggCatalogue:
                 if not voice_id or voice_id in seen:
                     continue
                 seen.add(voice_id)
-                details = {k: v for k, v in item.items()
-                           if k not in ("voice_id", "name", "language", "gender")}
+                details = {
+                    k: v
+                    for k, v in item.items()
+                    if k not in ("voice_id", "name", "language", "gender")
+                }
                 details["origin"] = origin
-                result.append(VoiceInfo(
-                    voice_id, str(item.get("name") or ""), item.get("language"),
-                    item.get("gender"), details,
-                ))
+                result.append(
+                    VoiceInfo(
+                        voice_id,
+                        str(item.get("name") or ""),
+                        item.get("language"),
+                        item.get("gender"),
+                        details,
+                    )
+                )
         return result

@@ -105,7 +105,9 @@ def parse_answer(response: httpx.Response, *, what: str, create: bool, scrub: Sc
     detail = problem_message(response, scrub)
     if status == 429 or status >= 500:
         raise RetryableError(
-            "mirako", f"{what}: {detail}", code=status,
+            "mirako",
+            f"{what}: {detail}",
+            code=status,
             retry_after=parse_retry_after(response.headers.get("Retry-After")),
             throttled=status == 429,
         )
@@ -142,11 +144,12 @@ class MirakoProvider:
         self.base_url = base_url(context.env, "MIRAKO_BASE_URL", DEFAULT_BASE_URL)
         self._owns_client = context.http is None
         self._client = context.http or httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=15.0))
-        self._scrub = Scrubber(
-            context.env, [context.env.get(KEY_VARIABLE), context.webhook_secret]
-        )
+        self._scrub = Scrubber(context.env, [context.env.get(KEY_VARIABLE), context.webhook_secret])
         self._http = Requester(
-            self._client, "mirako", scrub=self._scrub, time_scale=context.time_scale,
+            self._client,
+            "mirako",
+            scrub=self._scrub,
+            time_scale=context.time_scale,
             limiter=context.limiter,
         )
         self._reads = self._http.over(context.http_reads)
@@ -157,13 +160,16 @@ class MirakoProvider:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key(self.context.env, KEY_VARIABLE)}"}
 
-    async def _call(self, method: str, path: str, *, create: bool = False,
-                    json: Any = None) -> Any:
+    async def _call(self, method: str, path: str, *, create: bool = False, json: Any = None) -> Any:
         what = f"{method} {path}"
         return await (self._reads if method == "GET" else self._http).request(
-            method, join_url(self.base_url, path),
+            method,
+            join_url(self.base_url, path),
             lambda r: parse_answer(r, what=what, create=create, scrub=self._scrub),
-            create=create, rate_limited=method == "POST", headers=self._headers(), json=json,
+            create=create,
+            rate_limited=method == "POST",
+            headers=self._headers(),
+            json=json,
             label=what,
         )
 
@@ -195,12 +201,18 @@ class MirakoProvider:
 
         def parse(response: httpx.Response) -> bytes:
             if response.status_code == 429 or response.status_code >= 500:
-                raise RetryableError("mirako", f"download of {asset.name!r}: "
-                                     f"HTTP {response.status_code}", code=response.status_code,
-                                     throttled=response.status_code == 429)
+                raise RetryableError(
+                    "mirako",
+                    f"download of {asset.name!r}: HTTP {response.status_code}",
+                    code=response.status_code,
+                    throttled=response.status_code == 429,
+                )
             if response.status_code >= 400:
-                raise RejectedError("mirako", f"download of {asset.name!r}: "
-                                    f"HTTP {response.status_code}", code=response.status_code)
+                raise RejectedError(
+                    "mirako",
+                    f"download of {asset.name!r}: HTTP {response.status_code}",
+                    code=response.status_code,
+                )
             return response.content
 
         # A hosted file is fetched without our credentials: it is someone else's server.
@@ -246,8 +258,13 @@ class MirakoProvider:
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, wav)
         data = path.read_bytes()
-        audio = Asset(f"{job.name} speech", hashlib.sha256(data).hexdigest(), len(data),
-                      "audio/wav", path=path)
+        audio = Asset(
+            f"{job.name} speech",
+            hashlib.sha256(data).hexdigest(),
+            len(data),
+            "audio/wav",
+            path=path,
+        )
         return dataclasses.replace(job, voice=VoiceRequest(voice_id, None, audio))
 
     async def request_body(self, job: VideoJob) -> dict[str, Any]:
@@ -288,9 +305,7 @@ class MirakoProvider:
         return str(task_id)
 
     async def job_status(self, job_id: str) -> JobState:
-        data = await self._call(
-            "GET", f"/v1/video/async_generate_talking_avatar/{job_id}/status"
-        )
+        data = await self._call("GET", f"/v1/video/async_generate_talking_avatar/{job_id}/status")
         return job_state(job_id, data)
 
     async def find_job(self, key: str) -> str | None:
@@ -315,8 +330,9 @@ class MirakoProvider:
         for item in items or []:
             if isinstance(item, dict) and item.get("id"):
                 details = {k: v for k, v in item.items() if k not in ("id", "name")}
-                result.append(AvatarInfo(str(item["id"]), str(item.get("name") or ""),
-                                         "custom", details))
+                result.append(
+                    AvatarInfo(str(item["id"]), str(item.get("name") or ""), "custom", details)
+                )
         return result
 
     async def list_voices(self, language: str | None = None) -> list[VoiceInfo]:
@@ -336,8 +352,15 @@ class MirakoProvider:
                 seen.add(item["id"])
                 details = {k: v for k, v in item.items() if k not in ("id", "name")}
                 details["origin"] = origin
-                result.append(VoiceInfo(str(item["id"]), str(item.get("name") or ""),
-                                        ",".join(languages) or None, None, details))
+                result.append(
+                    VoiceInfo(
+                        str(item["id"]),
+                        str(item.get("name") or ""),
+                        ",".join(languages) or None,
+                        None,
+                        details,
+                    )
+                )
         return result
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
@@ -357,6 +380,9 @@ def job_state(job_id: str, data: Any) -> JobState:
         error = f"{reason} ({raw})" if raw not in str(reason) else str(reason)
     duration = data.get("output_duration")
     return JobState(
-        job_id=str(data.get("task_id") or job_id), status=status, video_url=file_url,
-        duration=float(duration) if isinstance(duration, int | float) else None, error=error,
+        job_id=str(data.get("task_id") or job_id),
+        status=status,
+        video_url=file_url,
+        duration=float(duration) if isinstance(duration, int | float) else None,
+        error=error,
     )

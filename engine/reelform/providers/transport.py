@@ -21,19 +21,23 @@ import httpcore
 import httpx
 
 
-def async_client(*, timeout: httpx.Timeout, limits: httpx.Limits,
-                 follow_redirects: bool = False) -> httpx.AsyncClient:
+def async_client(
+    *, timeout: httpx.Timeout, limits: httpx.Limits, follow_redirects: bool = False
+) -> httpx.AsyncClient:
     """An ``httpx.AsyncClient`` whose direct connections use ``SocketKeepingBackend``.
 
     The client is built as usual (so proxies from the environment still apply, to
     their own transports); only the pool of the default transport is replaced. When
     an httpx release lays its transport out differently, the client is left as built.
     """
-    client = httpx.AsyncClient(timeout=timeout, limits=limits, verify=ssl_context(),
-                               follow_redirects=follow_redirects)
+    client = httpx.AsyncClient(
+        timeout=timeout, limits=limits, verify=ssl_context(), follow_redirects=follow_redirects
+    )
     transport = client._transport  # no public way to choose httpcore's network backend
-    if isinstance(transport, httpx.AsyncHTTPTransport) and type(
-            getattr(transport, "_pool", None)) is httpcore.AsyncConnectionPool:
+    if (
+        isinstance(transport, httpx.AsyncHTTPTransport)
+        and type(getattr(transport, "_pool", None)) is httpcore.AsyncConnectionPool
+    ):
         transport._pool = httpcore.AsyncConnectionPool(
             ssl_context=ssl_context(),
             max_connections=limits.max_connections,
@@ -62,19 +66,35 @@ class SocketKeepingBackend(httpcore.AsyncNetworkBackend):
     def __init__(self) -> None:
         self._backend = httpcore.AnyIOBackend()
 
-    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,
-                          local_address: str | None = None,
-                          socket_options: typing.Iterable[Option] | None = None,
-                          ) -> httpcore.AsyncNetworkStream:
-        return SocketKeepingStream(await self._backend.connect_tcp(
-            host, port, timeout=timeout, local_address=local_address,
-            socket_options=socket_options))
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: typing.Iterable[Option] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return SocketKeepingStream(
+            await self._backend.connect_tcp(
+                host,
+                port,
+                timeout=timeout,
+                local_address=local_address,
+                socket_options=socket_options,
+            )
+        )
 
-    async def connect_unix_socket(self, path: str, timeout: float | None = None,
-                                  socket_options: typing.Iterable[Option] | None = None,
-                                  ) -> httpcore.AsyncNetworkStream:
-        return SocketKeepingStream(await self._backend.connect_unix_socket(
-            path, timeout=timeout, socket_options=socket_options))
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: typing.Iterable[Option] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return SocketKeepingStream(
+            await self._backend.connect_unix_socket(
+                path, timeout=timeout, socket_options=socket_options
+            )
+        )
 
     async def sleep(self, seconds: float) -> None:
         await self._backend.sleep(seconds)
@@ -94,10 +114,15 @@ class SocketKeepingStream(httpcore.AsyncNetworkStream):
     async def aclose(self) -> None:
         await self._stream.aclose()
 
-    async def start_tls(self, ssl_context: ssl.SSLContext, server_hostname: str | None = None,
-                        timeout: float | None = None) -> httpcore.AsyncNetworkStream:
-        return SocketKeepingStream(await self._stream.start_tls(
-            ssl_context, server_hostname, timeout))
+    async def start_tls(
+        self,
+        ssl_context: ssl.SSLContext,
+        server_hostname: str | None = None,
+        timeout: float | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        return SocketKeepingStream(
+            await self._stream.start_tls(ssl_context, server_hostname, timeout)
+        )
 
     def get_extra_info(self, info: str) -> typing.Any:
         if info == "socket":

@@ -46,9 +46,7 @@ def jogg_signature(secret: str, body: bytes) -> str:
 
 def verify_jogg(headers: Mapping[str, str], body: bytes, secret: str | None) -> WebhookEvent:
     if not secret:
-        raise WebhookRejected(
-            "jogg", "no webhook secret configured (set JOGG_WEBHOOK_SECRET)"
-        )
+        raise WebhookRejected("jogg", "no webhook secret configured (set JOGG_WEBHOOK_SECRET)")
     received = _header(headers, "X-Webhook-Signature")
     if not received:
         raise WebhookRejected("jogg", "webhook delivery without X-Webhook-Signature")

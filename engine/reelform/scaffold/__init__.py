@@ -33,8 +33,9 @@ def contents() -> dict[str, str]:
     from reelform.spec.schema import json_schema
 
     package = resources.files(__name__)
-    files = {dest: package.joinpath(name).read_text(encoding="utf-8")
-             for dest, name in FILES.items()}
+    files = {
+        dest: package.joinpath(name).read_text(encoding="utf-8") for dest, name in FILES.items()
+    }
     workflow = ".github/workflows/reelform.yml"
     files[workflow] = files[workflow].replace("__VERSION__", reelform.__version__)
     # The same text as `reelform schema`, so that `make schema`-style checks agree.

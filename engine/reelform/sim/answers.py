@@ -34,8 +34,14 @@ def jogg_ok(sim: Simulator, data: Any, *, v1: bool = False, msg: str = "Success"
     return JSONResponse(body)
 
 
-def jogg_error(sim: Simulator, code: int, msg: str | None = None, *, v1: bool = False,
-               headers: dict[str, str] | None = None) -> Response:
+def jogg_error(
+    sim: Simulator,
+    code: int,
+    msg: str | None = None,
+    *,
+    v1: bool = False,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """An error envelope; HTTP 401 for a bad key (as observed), else per config."""
     body: dict[str, Any] = {"code": code, "msg": msg or JOGG_MESSAGES[code], "data": None}
     if v1:
@@ -49,8 +55,9 @@ def jogg_error(sim: Simulator, code: int, msg: str | None = None, *, v1: bool = 
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-def param_error(sim: Simulator, field: str, problem: str = "is required", *,
-                v1: bool = False) -> Response:
+def param_error(
+    sim: Simulator, field: str, problem: str = "is required", *, v1: bool = False
+) -> Response:
     """40000 naming the field, e.g. "Parameter error: avatar_id is required"."""
     return jogg_error(sim, 40000, f"Parameter error: {field} {problem}", v1=v1)
 
@@ -69,9 +76,14 @@ PROBLEM_TITLES = {
 }
 
 
-def problem(status: int, detail: str, *, instance: str = "",
-            errors: list[dict[str, Any]] | None = None,
-            headers: dict[str, str] | None = None) -> Response:
+def problem(
+    status: int,
+    detail: str,
+    *,
+    instance: str = "",
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     """A Mirako RFC 7807 problem document (``application/problem+json``)."""
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -83,5 +95,6 @@ def problem(status: int, detail: str, *, instance: str = "",
     body["instance"] = instance or f"urn:uuid:{uuid.uuid4()}"
     if errors is not None:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, headers=headers,
-                        media_type="application/problem+json")
+    return JSONResponse(
+        body, status_code=status, headers=headers, media_type="application/problem+json"
+    )

@@ -13,10 +13,16 @@ from typing import Any
 STYLES = ("professional", "social")
 GENDERS = ("female", "male")
 AGES = ("adult", "senior", "young_adult")
-SCENES = ("lifestyle", "outdoors", "business", "studio", "health_fitness", "education",
-          "news")
-ETHNICITIES = ("european", "african", "south_asian", "east_asian", "middle_eastern",
-               "south_american", "north_american")
+SCENES = ("lifestyle", "outdoors", "business", "studio", "health_fitness", "education", "news")
+ETHNICITIES = (
+    "european",
+    "african",
+    "south_asian",
+    "east_asian",
+    "middle_eastern",
+    "south_american",
+    "north_american",
+)
 RES = "https://res.jogg.ai/sim"
 
 
@@ -25,14 +31,21 @@ def _public_avatars() -> list[dict[str, Any]]:
     combos = itertools.product(range(3), STYLES, GENDERS, AGES)
     for n, (aspect, style, gender, age) in enumerate(combos):
         avatar_id = 81 if n == 0 else 127 if n == 1 else 200 + n
-        avatars.append({
-            "id": avatar_id, "name": f"{gender.title()} {style} {n}",
-            "video_url": f"{RES}/avatars/{avatar_id}.mp4",
-            "cover_url": f"{RES}/avatars/{avatar_id}.jpg",
-            "aspect_ratio": aspect, "style": style, "gender": gender, "age": age,
-            # Filterable but not part of the documented item shape.
-            "_scene": SCENES[n % len(SCENES)], "_ethnicity": ETHNICITIES[n % len(ETHNICITIES)],
-        })
+        avatars.append(
+            {
+                "id": avatar_id,
+                "name": f"{gender.title()} {style} {n}",
+                "video_url": f"{RES}/avatars/{avatar_id}.mp4",
+                "cover_url": f"{RES}/avatars/{avatar_id}.jpg",
+                "aspect_ratio": aspect,
+                "style": style,
+                "gender": gender,
+                "age": age,
+                # Filterable but not part of the documented item shape.
+                "_scene": SCENES[n % len(SCENES)],
+                "_ethnicity": ETHNICITIES[n % len(ETHNICITIES)],
+            }
+        )
     return avatars
 
 
@@ -40,59 +53,102 @@ PUBLIC_AVATARS = _public_avatars()
 PUBLIC_AVATAR_IDS = {a["id"] for a in PUBLIC_AVATARS}
 
 CUSTOM_AVATARS: list[dict[str, Any]] = [
-    {"id": 9001, "name": "My Instant Avatar", "video_url": f"{RES}/custom/9001.mp4",
-     "cover_url": f"{RES}/custom/9001.jpg", "api_only": True,
-     "avatar_status": "completed", "fail_msg": "", "avatar_url": f"{RES}/custom/9001.mp4"},
-    {"id": 9002, "name": "Still Training", "video_url": f"{RES}/custom/9002.mp4",
-     "cover_url": f"{RES}/custom/9002.jpg", "api_only": False,
-     "avatar_status": "processing", "fail_msg": "", "avatar_url": f"{RES}/custom/9002.mp4"},
+    {
+        "id": 9001,
+        "name": "My Instant Avatar",
+        "video_url": f"{RES}/custom/9001.mp4",
+        "cover_url": f"{RES}/custom/9001.jpg",
+        "api_only": True,
+        "avatar_status": "completed",
+        "fail_msg": "",
+        "avatar_url": f"{RES}/custom/9001.mp4",
+    },
+    {
+        "id": 9002,
+        "name": "Still Training",
+        "video_url": f"{RES}/custom/9002.mp4",
+        "cover_url": f"{RES}/custom/9002.jpg",
+        "api_only": False,
+        "avatar_status": "processing",
+        "fail_msg": "",
+        "avatar_url": f"{RES}/custom/9002.mp4",
+    },
 ]
-USABLE_CUSTOM_AVATAR_IDS = {a["id"] for a in CUSTOM_AVATARS
-                            if a["avatar_status"] == "completed"}
+USABLE_CUSTOM_AVATAR_IDS = {a["id"] for a in CUSTOM_AVATARS if a["avatar_status"] == "completed"}
 
 _VOICE_AGES = ("young", "middle_aged", "old")
-_LANGS = (("english", "en-US", "american"), ("german", "de-DE", "german"),
-          ("spanish", "es-ES", "spanish"), ("french", "fr-FR", "french"))
+_LANGS = (
+    ("english", "en-US", "american"),
+    ("german", "de-DE", "german"),
+    ("spanish", "es-ES", "spanish"),
+    ("french", "fr-FR", "french"),
+)
 _NAMES = ("Christopher", "Jenny", "Guy", "Aria", "Davis", "Emma")
 
 
 def _voices() -> list[dict[str, Any]]:
     voices = []
-    for n, ((language, locale, accent), name) in enumerate(itertools.product(_LANGS,
-                                                                              _NAMES)):
-        voices.append({
-            "name": name, "voice_id": f"{locale}-{name}Neural",
-            "audio_url": f"{RES}/voices/{locale}-{name}.mp3", "language": language,
-            "gender": "male" if name in ("Christopher", "Guy", "Davis") else "female",
-            "age": _VOICE_AGES[n % 3], "accent": accent,
-            "use_case": ("narrative_story", "news", "conversational")[n % 3],
-        })
+    for n, ((language, locale, accent), name) in enumerate(itertools.product(_LANGS, _NAMES)):
+        voices.append(
+            {
+                "name": name,
+                "voice_id": f"{locale}-{name}Neural",
+                "audio_url": f"{RES}/voices/{locale}-{name}.mp3",
+                "language": language,
+                "gender": "male" if name in ("Christopher", "Guy", "Davis") else "female",
+                "age": _VOICE_AGES[n % 3],
+                "accent": accent,
+                "use_case": ("narrative_story", "news", "conversational")[n % 3],
+            }
+        )
     return voices
 
 
 VOICES = _voices()
 CUSTOM_VOICES: list[dict[str, Any]] = [
-    {"name": "My Custom Voice", "voice_id": "custom_123",
-     "audio_url": f"{RES}/voices/custom_123.mp3", "language": "english"},
+    {
+        "name": "My Custom Voice",
+        "voice_id": "custom_123",
+        "audio_url": f"{RES}/voices/custom_123.mp3",
+        "language": "english",
+    },
 ]
 VOICE_IDS = {v["voice_id"] for v in VOICES} | {v["voice_id"] for v in CUSTOM_VOICES}
 
 MIRAKO_PREMADE: list[dict[str, Any]] = [
-    {"id": "9e1a4c2b-0d3f-4a6b-8c7d-1e2f3a4b5c6d", "name": "Mira Korner",
-     "description": "A friendly and professional voice.", "languages": ["en", "yue"],
-     "sample_clip": "https://mirako.co/sim/samples/mira.mp3", "status": "READY",
-     "is_premade": True, "created_at": "2025-01-01T00:00:00Z"},
-    {"id": "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e", "name": "Kai Lam",
-     "description": "A calm narrator.", "languages": ["en"],
-     "sample_clip": "https://mirako.co/sim/samples/kai.mp3", "status": "READY",
-     "is_premade": True, "created_at": "2025-01-01T00:00:00Z"},
+    {
+        "id": "9e1a4c2b-0d3f-4a6b-8c7d-1e2f3a4b5c6d",
+        "name": "Mira Korner",
+        "description": "A friendly and professional voice.",
+        "languages": ["en", "yue"],
+        "sample_clip": "https://mirako.co/sim/samples/mira.mp3",
+        "status": "READY",
+        "is_premade": True,
+        "created_at": "2025-01-01T00:00:00Z",
+    },
+    {
+        "id": "5b6c7d8e-9f0a-4b1c-8d2e-3f4a5b6c7d8e",
+        "name": "Kai Lam",
+        "description": "A calm narrator.",
+        "languages": ["en"],
+        "sample_clip": "https://mirako.co/sim/samples/kai.mp3",
+        "status": "READY",
+        "is_premade": True,
+        "created_at": "2025-01-01T00:00:00Z",
+    },
 ]
 MIRAKO_CUSTOM: list[dict[str, Any]] = [
-    {"id": "c0ffee00-1111-4222-8333-444455556666", "name": "My Cloned Voice",
-     "description": "Cloned from samples.", "languages": ["en"],
-     "sample_clip": "https://mirako.co/sim/samples/mine.mp3", "status": "READY",
-     "is_premade": False, "created_at": "2025-06-01T00:00:00Z",
-     "user_id": "f47ac10b-58cc-4372-a567-0e02b2c3d479"},
+    {
+        "id": "c0ffee00-1111-4222-8333-444455556666",
+        "name": "My Cloned Voice",
+        "description": "Cloned from samples.",
+        "languages": ["en"],
+        "sample_clip": "https://mirako.co/sim/samples/mine.mp3",
+        "status": "READY",
+        "is_premade": False,
+        "created_at": "2025-06-01T00:00:00Z",
+        "user_id": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+    },
 ]
 MIRAKO_VOICE_IDS = {v["id"] for v in MIRAKO_PREMADE + MIRAKO_CUSTOM}
 
@@ -105,5 +161,5 @@ def public(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def page(items: list[Any], page_number: int, page_size: int) -> tuple[list[Any], bool]:
     """One page (1-based) and whether more follow."""
     start = (page_number - 1) * page_size
-    chunk = items[start:start + page_size]
+    chunk = items[start : start + page_size]
     return chunk, start + page_size < len(items)

@@ -61,8 +61,9 @@ async def config(request: Request) -> Response:
             return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
         unknown = sim.config.merge(changes)
         if unknown:
-            return JSONResponse({"error": f"unknown config keys: {', '.join(unknown)}"},
-                                status_code=400)
+            return JSONResponse(
+                {"error": f"unknown config keys: {', '.join(unknown)}"}, status_code=400
+            )
         if "jogg_credits" in changes:
             sim.jogg_credits = sim.config.jogg_credits
         if "mirako_credits" in changes:

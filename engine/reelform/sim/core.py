@@ -75,7 +75,7 @@ class Job:
     info: dict[str, Any] = field(default_factory=dict)
 
     def phase(self, now: float | None = None) -> str:
-        """"queued" | "rendering" | "completed" | "failed" at monotonic time ``now``."""
+        """ "queued" | "rendering" | "completed" | "failed" at monotonic time ``now``."""
         elapsed = (time.monotonic() if now is None else now) - self.started
         if elapsed < self.queue_seconds:
             return "queued"
@@ -84,8 +84,7 @@ class Job:
         return "failed" if self.fails else "completed"
 
     def seconds_left(self) -> float:
-        return max(0.0, self.started + self.queue_seconds + self.render_seconds
-                   - time.monotonic())
+        return max(0.0, self.started + self.queue_seconds + self.render_seconds - time.monotonic())
 
 
 FAIL_REASONS = (
@@ -144,17 +143,32 @@ class Simulator:
         return secrets.token_hex(16)
 
     # --- jobs --------------------------------------------------------------------
-    def new_job(self, kind: str, job_id: str, render_range: tuple[float, float],
-                duration: float, **info: Any) -> Job:
+    def new_job(
+        self,
+        kind: str,
+        job_id: str,
+        render_range: tuple[float, float],
+        duration: float,
+        **info: Any,
+    ) -> Job:
         """Draw the job's timing and fate from the seeded RNG and store it."""
         cfg = self.config
         total = cfg.scaled(self.rng.uniform(*render_range))
         queue = total * self.rng.uniform(0.05, 0.2)
         fails = self.rng.random() < cfg.render_fail_rate
         reason = self.rng.choice(FAIL_REASONS)
-        job = Job(kind=kind, id=job_id, created=time.time(), started=time.monotonic(),
-                  queue_seconds=queue, render_seconds=total - queue, fails=fails,
-                  duration=duration, fail_reason=reason if fails else "", info=info)
+        job = Job(
+            kind=kind,
+            id=job_id,
+            created=time.time(),
+            started=time.monotonic(),
+            queue_seconds=queue,
+            render_seconds=total - queue,
+            fails=fails,
+            duration=duration,
+            fail_reason=reason if fails else "",
+            info=info,
+        )
         self.jobs[job_id] = job
         return job
 

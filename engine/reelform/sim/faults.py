@@ -47,8 +47,7 @@ class SimulatedDisconnect(httpx.RemoteProtocolError):
     """Raised by the app to cut a connection (see the module docstring)."""
 
     def __init__(self) -> None:
-        super().__init__("Server disconnected without sending a complete response "
-                         "(simulated)")
+        super().__init__("Server disconnected without sending a complete response (simulated)")
 
 
 def provider_of(path: str) -> str:
@@ -104,6 +103,7 @@ class RecordAndFault:
             await self._too_many(record.provider)(scope, replay, recording_send)
             return
         elif fault == "drop":
+
             async def swallow(message: Message) -> None:
                 if message["type"] == "http.response.start":
                     record.fault = f"drop (would have answered {message['status']})"
@@ -144,13 +144,17 @@ class RecordAndFault:
         """A 5xx as gateways and providers give them: sometimes with a body, often not."""
         provider = "storage" if record.path.startswith("/jogg/_upload/") else record.provider
         if status == 500 and provider == "jogg":
-            return JSONResponse({"code": 50000, "msg": "System error", "data": None},
-                                status_code=500)
+            return JSONResponse(
+                {"code": 50000, "msg": "System error", "data": None}, status_code=500
+            )
         if status == 500 and provider == "mirako":
             return problem(500, "internal error (simulated)")
         if status == 502:
-            return Response("<html><body><h1>502 Bad Gateway</h1></body></html>",
-                            status_code=502, media_type="text/html")
+            return Response(
+                "<html><body><h1>502 Bad Gateway</h1></body></html>",
+                status_code=502,
+                media_type="text/html",
+            )
         return Response(b"", status_code=status)
 
     def _system_error(self, record: RequestRecord) -> Response:
@@ -164,8 +168,9 @@ class RecordAndFault:
         headers = {"Retry-After": str(self.sim.config.retry_after_seconds)}
         if provider == "mirako":
             return problem(429, "rate limit exceeded (simulated burst)", headers=headers)
-        return Response("Too Many Requests", status_code=429, headers=headers,
-                        media_type="text/plain")
+        return Response(
+            "Too Many Requests", status_code=429, headers=headers, media_type="text/plain"
+        )
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -195,16 +200,28 @@ def _record(scope: Scope, body: bytes) -> RequestRecord:
         # Mirako's webhook token is a credential too: keep it out of the log.
         parsed["webhook"] = {**hook, "auth_token": REDACTED}
     query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1")))
-    return RequestRecord(provider=provider_of(path), method=scope["method"], path=path,
-                         query=query, headers=headers, json=parsed, body_size=len(body),
-                         time=time.time(), body=b"" if parsed is not None else body)
+    return RequestRecord(
+        provider=provider_of(path),
+        method=scope["method"],
+        path=path,
+        query=query,
+        headers=headers,
+        json=parsed,
+        body_size=len(body),
+        time=time.time(),
+        body=b"" if parsed is not None else body,
+    )
 
 
 async def _cut(send: Send) -> None:
     """Start a response that will never finish, then abort (see the module docstring)."""
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"application/json"),
-                            (b"content-length", b"4096")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"4096")],
+        }
+    )
     raise SimulatedDisconnect()
 
 

@@ -27,8 +27,9 @@ VIDEO_FPS = 25
 VIDEO_SECONDS = 1
 
 
-def _encode(container_format: str, codec: str, pix_fmt: str,
-            size: tuple[int, int] = VIDEO_SIZE) -> bytes:
+def _encode(
+    container_format: str, codec: str, pix_fmt: str, size: tuple[int, int] = VIDEO_SIZE
+) -> bytes:
     width, height = size
     buffer = io.BytesIO()
     with av.open(buffer, mode="w", format=container_format) as container:

@@ -37,8 +37,12 @@ from reelform.sim.jogg_common import (
 
 ASPECTS = ("portrait", "landscape", "square")
 MOTION_MODELS = {"1.0": 2, "2.0": 2, "2.0-Pro": 3, "3.0": 2}  # model -> credits
-V2_STATUS = {"queued": "pending", "rendering": "processing", "completed": "completed",
-             "failed": "failed"}
+V2_STATUS = {
+    "queued": "pending",
+    "rendering": "processing",
+    "completed": "completed",
+    "failed": "failed",
+}
 
 
 def is_int(value: Any) -> bool:
@@ -64,21 +68,20 @@ async def upload_asset(request: Request) -> Response:
     if content_type not in CONTENT_TYPES:
         return param_error(sim, "content_type", f"is invalid: {content_type} not supported")
     size = body.get("file_size")
-    if size is not None and (not is_int(size) or size < 1
-                             or size > CONTENT_TYPES[content_type][1]):
+    if size is not None and (not is_int(size) or size < 1 or size > CONTENT_TYPES[content_type][1]):
         return param_error(sim, "file_size", "is invalid")
     sign_url, asset_url = new_upload(request, body["filename"], content_type, "v2")
     return jogg_ok(sim, {"sign_url": sign_url, "asset_url": asset_url})
 
 
-def check_voice(sim: Simulator, voice: Any, v1: bool = False
-                ) -> tuple[Response | None, float]:
+def check_voice(sim: Simulator, voice: Any, v1: bool = False) -> tuple[Response | None, float]:
     """Validate script/audio (shared by v1's flat body); (error, spoken seconds)."""
     script, audio_url = voice.get("script"), voice.get("audio_url")
     kind = voice.get("type") or ("audio" if audio_url is not None else "script")
     if script is not None and audio_url is not None:
-        return param_error(sim, "audio_url", "is invalid: give either script or "
-                           "audio_url, not both", v1=v1), 0.0
+        return param_error(
+            sim, "audio_url", "is invalid: give either script or audio_url, not both", v1=v1
+        ), 0.0
     if kind == "script":
         if not nonempty_str(script):
             return param_error(sim, "script", v1=v1), 0.0
@@ -92,8 +95,7 @@ def check_voice(sim: Simulator, voice: Any, v1: bool = False
     if data is not None and seconds is None:
         return param_error(sim, "audio_url", "is invalid: not readable audio", v1=v1), 0.0
     if seconds is not None and seconds > MAX_AUDIO_SECONDS:
-        return param_error(sim, "audio_url", "is invalid: longer than 10 minutes",
-                           v1=v1), 0.0
+        return param_error(sim, "audio_url", "is invalid: longer than 10 minutes", v1=v1), 0.0
     return None, seconds if seconds is not None else 30.0
 
 
@@ -102,12 +104,13 @@ def avatar_exists(sim: Simulator, avatar_id: int, avatar_type: int) -> bool:
         return avatar_id in catalog.PUBLIC_AVATAR_IDS
     if avatar_id in catalog.USABLE_CUSTOM_AVATAR_IDS:
         return True
-    return any(job.kind == "motion" and job.info["avatar_id"] == avatar_id
-               and job.phase() == "completed" for job in sim.jobs.values())
+    return any(
+        job.kind == "motion" and job.info["avatar_id"] == avatar_id and job.phase() == "completed"
+        for job in sim.jobs.values()
+    )
 
 
-def validate_create(sim: Simulator, body: dict[str, Any]
-                    ) -> tuple[Response | None, float]:
+def validate_create(sim: Simulator, body: dict[str, Any]) -> tuple[Response | None, float]:
     avatar = body.get("avatar")
     if avatar is None:
         return param_error(sim, "avatar"), 0.0
@@ -143,8 +146,9 @@ def validate_create(sim: Simulator, body: dict[str, Any]
     if "video_name" in body and not isinstance(body["video_name"], str):
         return param_error(sim, "video_name", "is invalid"), 0.0
     hook = body.get("webhook_url")
-    if hook is not None and (not isinstance(hook, str)
-                             or urlsplit(hook).scheme not in ("http", "https")):
+    if hook is not None and (
+        not isinstance(hook, str) or urlsplit(hook).scheme not in ("http", "https")
+    ):
         return param_error(sim, "webhook_url", "is invalid"), 0.0
     return check_voice(sim, voice)
 
@@ -164,17 +168,22 @@ async def create_video(request: Request) -> Response:
         return jogg_error(sim, 10104, f"Record not found: avatar {avatar['avatar_id']}")
     if not charge(sim, video_credits(seconds)):
         return jogg_error(sim, 18020)
-    job = sim.new_job("jogg_v2", sim.hex_id(), sim.config.jogg_render_seconds, seconds,
-                      base=base_url(request), webhook_url=body.get("webhook_url"),
-                      name=body.get("video_name", ""))
+    job = sim.new_job(
+        "jogg_v2",
+        sim.hex_id(),
+        sim.config.jogg_render_seconds,
+        seconds,
+        base=base_url(request),
+        webhook_url=body.get("webhook_url"),
+        name=body.get("video_name", ""),
+    )
     _notify_when_done(sim, job)
     return jogg_ok(sim, {"video_id": job.id})
 
 
 def video_view(job: Job) -> dict[str, Any]:
     status = V2_STATUS[job.phase()]
-    data: dict[str, Any] = {"video_id": job.id, "status": status,
-                            "created_at": int(job.created)}
+    data: dict[str, Any] = {"video_id": job.id, "status": status, "created_at": int(job.created)}
     if status == "completed":
         data["video_url"], data["cover_url"] = file_urls(job)
         data["duration"] = job.duration
@@ -191,8 +200,11 @@ def _notify_when_done(sim: Simulator, job: Job) -> None:
     async def fire() -> None:
         view = video_view(job)
         event = events[0] if view["status"] == "completed" else events[1]
-        data: dict[str, Any] = {k: view[k] for k in ("video_id", "status", "video_url", "cover_url",
-                                     "duration", "error") if k in view}
+        data: dict[str, Any] = {
+            k: view[k]
+            for k in ("video_id", "status", "video_url", "cover_url", "duration", "error")
+            if k in view
+        }
         await webhooks.deliver_jogg(sim, event, data, webhooks.jogg_targets(sim, event, job))
 
     webhooks.schedule(sim, job, fire)
@@ -227,16 +239,25 @@ async def add_motion(request: Request) -> Response:
         return jogg_error(sim, 18020)
     avatar_id = sim.next_avatar_id
     sim.next_avatar_id += 1
-    job = sim.new_job("motion", sim.hex_id(), sim.config.jogg_motion_seconds, 5.0,
-                      base=base_url(request), avatar_id=avatar_id, name=body["name"],
-                      image_url=body["image_url"], voice_id=body["voice_id"])
+    job = sim.new_job(
+        "motion",
+        sim.hex_id(),
+        sim.config.jogg_motion_seconds,
+        5.0,
+        base=base_url(request),
+        avatar_id=avatar_id,
+        name=body["name"],
+        image_url=body["image_url"],
+        voice_id=body["voice_id"],
+    )
     events = ("generated_motion_success", "generated_motion_failed")
     if any(webhooks.jogg_targets(sim, e, job) for e in events):
+
         async def fire() -> None:
             view = motion_view(job)
             event = events[0] if view["status"] == "completed" else events[1]
-            await webhooks.deliver_jogg(sim, event, view,
-                                        webhooks.jogg_targets(sim, event, job))
+            await webhooks.deliver_jogg(sim, event, view, webhooks.jogg_targets(sim, event, job))
+
         webhooks.schedule(sim, job, fire)
     return jogg_ok(sim, {"avatar_id": avatar_id, "motion_id": job.id, "status": "pending"})
 
@@ -244,9 +265,14 @@ async def add_motion(request: Request) -> Response:
 def motion_view(job: Job) -> dict[str, Any]:
     status = V2_STATUS[job.phase()]
     data: dict[str, Any] = {
-        "motion_id": job.id, "avatar_id": job.info["avatar_id"],
-        "image_url": job.info["image_url"], "name": job.info["name"], "status": status,
-        "voice_id": job.info["voice_id"], "error_msg": job.fail_reason or None}
+        "motion_id": job.id,
+        "avatar_id": job.info["avatar_id"],
+        "image_url": job.info["image_url"],
+        "name": job.info["name"],
+        "status": status,
+        "voice_id": job.info["voice_id"],
+        "error_msg": job.fail_reason or None,
+    }
     if status == "completed":
         data["motion_preview_url"] = file_urls(job)[0]
     return data
@@ -282,15 +308,23 @@ async def add_endpoint(request: Request) -> Response:
     if not (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
         return param_error(sim, "url", "is invalid: must be an HTTPS URL")
     if body.get("status") not in ("enabled", "disabled"):
-        return param_error(sim, "status", "is required" if "status" not in body
-                           else "is invalid: enabled or disabled")
+        return param_error(
+            sim,
+            "status",
+            "is required" if "status" not in body else "is invalid: enabled or disabled",
+        )
     events = body.get("events")
-    if not isinstance(events, list) or not events or not all(
-            isinstance(e, str) for e in events):
+    if not isinstance(events, list) or not events or not all(isinstance(e, str) for e in events):
         return param_error(sim, "events", "is required" if events is None else "is invalid")
-    endpoint = {"endpoint_id": f"wh_{sim.hex_id(16)}", "url": url,
-                "secret": sim.config.jogg_webhook_secret, "status": body["status"],
-                "events": events, "username": "sim", "created_at": int(time.time())}
+    endpoint = {
+        "endpoint_id": f"wh_{sim.hex_id(16)}",
+        "url": url,
+        "secret": sim.config.jogg_webhook_secret,
+        "status": body["status"],
+        "events": events,
+        "username": "sim",
+        "created_at": int(time.time()),
+    }
     sim.endpoints[endpoint["endpoint_id"]] = endpoint
     return jogg_ok(sim, endpoint)
 

@@ -19,18 +19,30 @@ from reelform.sim.core import Simulator
 from reelform.sim.jogg_common import guard, sim_of
 
 V2_ASPECT = {"portrait": 0, "landscape": 1, "square": 2}
-AVATAR_FILTERS = {"style": catalog.STYLES, "gender": catalog.GENDERS, "age": catalog.AGES,
-                  "scene": catalog.SCENES, "ethnicity": catalog.ETHNICITIES}
+AVATAR_FILTERS = {
+    "style": catalog.STYLES,
+    "gender": catalog.GENDERS,
+    "age": catalog.AGES,
+    "scene": catalog.SCENES,
+    "ethnicity": catalog.ETHNICITIES,
+}
 VOICE_AGES = ("young", "middle_aged", "old")
 
 
 def photo_avatar_items(sim: Simulator, id_key: str) -> list[dict[str, Any]]:
     """Photo avatars made by add_motion; status 0 processing | 1 success | 2 failed."""
     codes = {"queued": 0, "rendering": 0, "completed": 1, "failed": 2}
-    return [{id_key: job.info["avatar_id"], "name": job.info["name"],
-             "cover_url": job.info["image_url"], "status": codes[job.phase()],
-             "fail_msg": job.fail_reason}
-            for job in sim.jobs.values() if job.kind == "motion"]
+    return [
+        {
+            id_key: job.info["avatar_id"],
+            "name": job.info["name"],
+            "cover_url": job.info["image_url"],
+            "status": codes[job.phase()],
+            "fail_msg": job.fail_reason,
+        }
+        for job in sim.jobs.values()
+        if job.kind == "motion"
+    ]
 
 
 class BadParam(Exception):
@@ -53,9 +65,12 @@ def _paging(request: Request) -> tuple[int, int]:
     return out[0], out[1]
 
 
-def _filter(request: Request, items: list[dict[str, Any]],
-            allowed: dict[str, tuple[str, ...]], field_of: dict[str, str] | None = None
-            ) -> list[dict[str, Any]]:
+def _filter(
+    request: Request,
+    items: list[dict[str, Any]],
+    allowed: dict[str, tuple[str, ...]],
+    field_of: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
     for name, values in allowed.items():
         wanted = request.query_params.get(name)
         if wanted is None:
@@ -98,9 +113,12 @@ def v2_public(request: Request, sim: Simulator) -> dict[str, Any]:
 
 def v2_custom(request: Request, sim: Simulator) -> dict[str, Any]:
     number, size = _paging(request)
-    items = _filter(request, catalog.CUSTOM_AVATARS,
-                    {"status": ("processing", "completed", "failed")},
-                    {"status": "avatar_status"})
+    items = _filter(
+        request,
+        catalog.CUSTOM_AVATARS,
+        {"status": ("processing", "completed", "failed")},
+        {"status": "avatar_status"},
+    )
     name = request.query_params.get("name")
     if name:
         items = [a for a in items if name.lower() in a["name"].lower()]
@@ -120,8 +138,11 @@ def v2_photo(request: Request, sim: Simulator) -> dict[str, Any]:
 
 
 def _voices(request: Request) -> list[dict[str, Any]]:
-    return _filter(request, catalog.VOICES, {"gender": catalog.GENDERS, "age": VOICE_AGES,
-                                             "language": (), "use_case": ()})
+    return _filter(
+        request,
+        catalog.VOICES,
+        {"gender": catalog.GENDERS, "age": VOICE_AGES, "language": (), "use_case": ()},
+    )
 
 
 def v2_voices(request: Request, sim: Simulator) -> dict[str, Any]:
@@ -136,17 +157,33 @@ def v2_custom_voices(request: Request, sim: Simulator) -> dict[str, Any]:
 
 
 def v1_public(request: Request, sim: Simulator) -> dict[str, Any]:
-    items = [{"avatar_id": a["id"], "name": a["name"], "cover_url": a["cover_url"],
-              "aspect_ratio": a["aspect_ratio"], "style": a["style"], "gender": a["gender"],
-              "age": a["age"]} for a in _public_avatars(request, True)]
+    items = [
+        {
+            "avatar_id": a["id"],
+            "name": a["name"],
+            "cover_url": a["cover_url"],
+            "aspect_ratio": a["aspect_ratio"],
+            "style": a["style"],
+            "gender": a["gender"],
+            "age": a["age"],
+        }
+        for a in _public_avatars(request, True)
+    ]
     return {"avatars": items, "total": len(items)}
 
 
 def v1_custom(request: Request, sim: Simulator) -> dict[str, Any]:
     codes = {"processing": 0, "completed": 1, "failed": 2}
-    items = [{"avatar_id": a["id"], "name": a["name"], "cover_url": a["cover_url"],
-              "status": codes[a["avatar_status"]], "fail_msg": a["fail_msg"]}
-             for a in catalog.CUSTOM_AVATARS]
+    items = [
+        {
+            "avatar_id": a["id"],
+            "name": a["name"],
+            "cover_url": a["cover_url"],
+            "status": codes[a["avatar_status"]],
+            "fail_msg": a["fail_msg"],
+        }
+        for a in catalog.CUSTOM_AVATARS
+    ]
     return {"avatars": items, "total": len(items)}
 
 
@@ -158,9 +195,17 @@ def v1_photo(request: Request, sim: Simulator) -> dict[str, Any]:
 def v1_voices(request: Request, sim: Simulator) -> dict[str, Any]:
     number, size = _paging(request)
     matching = _voices(request)
-    items = [{"name": v["name"], "voice_id": v["voice_id"], "audition_url": v["audio_url"],
-              "language": v["language"], "gender": v["gender"], "age": v["age"]}
-             for v in catalog.page(matching, number, size)[0]]
+    items = [
+        {
+            "name": v["name"],
+            "voice_id": v["voice_id"],
+            "audition_url": v["audio_url"],
+            "language": v["language"],
+            "gender": v["gender"],
+            "age": v["age"],
+        }
+        for v in catalog.page(matching, number, size)[0]
+    ]
     return {"total": len(matching), "voices": items}
 
 

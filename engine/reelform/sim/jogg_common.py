@@ -28,14 +28,21 @@ from reelform.sim.core import Job, Simulator, Upload
 MB = 1024 * 1024
 # MIME type -> (kind, byte limit). Kinds: image, audio, video (PROVIDERS.md limits).
 CONTENT_TYPES = {
-    "image/jpeg": ("image", 10 * MB), "image/jpg": ("image", 10 * MB),
-    "image/png": ("image", 10 * MB), "image/webp": ("image", 10 * MB),
+    "image/jpeg": ("image", 10 * MB),
+    "image/jpg": ("image", 10 * MB),
+    "image/png": ("image", 10 * MB),
+    "image/webp": ("image", 10 * MB),
     "image/gif": ("image", 10 * MB),
-    "audio/mpeg": ("audio", 20 * MB), "audio/mp3": ("audio", 20 * MB),
-    "audio/wav": ("audio", 20 * MB), "audio/x-wav": ("audio", 20 * MB),
-    "audio/wave": ("audio", 20 * MB), "audio/mp4": ("audio", 20 * MB),
-    "audio/x-m4a": ("audio", 20 * MB), "audio/m4a": ("audio", 20 * MB),
-    "video/mp4": ("video", 100 * MB), "video/webm": ("video", 100 * MB),
+    "audio/mpeg": ("audio", 20 * MB),
+    "audio/mp3": ("audio", 20 * MB),
+    "audio/wav": ("audio", 20 * MB),
+    "audio/x-wav": ("audio", 20 * MB),
+    "audio/wave": ("audio", 20 * MB),
+    "audio/mp4": ("audio", 20 * MB),
+    "audio/x-m4a": ("audio", 20 * MB),
+    "audio/m4a": ("audio", 20 * MB),
+    "video/mp4": ("video", 100 * MB),
+    "video/webm": ("video", 100 * MB),
     "video/quicktime": ("video", 100 * MB),
 }
 MAX_AUDIO_SECONDS = 600.0
@@ -63,8 +70,12 @@ def guard(request: Request, *, v1: bool = False) -> Response | None:
     if request.method == "POST":
         wait = sim.rate_limited(key)
         if wait is not None:
-            return Response("Too Many Requests", status_code=429, media_type="text/plain",
-                            headers={"Retry-After": str(math.ceil(wait))})
+            return Response(
+                "Too Many Requests",
+                status_code=429,
+                media_type="text/plain",
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
     return None
 
 
@@ -85,23 +96,24 @@ def _signature(sim: Simulator, token: str) -> str:
     return hmac.new(sim.sign_key, token.encode(), hashlib.sha256).hexdigest()
 
 
-def new_upload(request: Request, filename: str, content_type: str,
-               version: str) -> tuple[str, str]:
+def new_upload(request: Request, filename: str, content_type: str, version: str) -> tuple[str, str]:
     """Reserve an upload slot; (sign_url, asset_url)."""
     sim = sim_of(request)
     token = sim.token()
-    sim.uploads[token] = Upload(token=token, filename=filename, content_type=content_type,
-                                version=version)
+    sim.uploads[token] = Upload(
+        token=token, filename=filename, content_type=content_type, version=version
+    )
     base = base_url(request)
-    sign_url = (f"{base}/jogg/_upload/{token}?signature={_signature(sim, token)}"
-                f"&X-Amz-Expires=3600")
+    sign_url = f"{base}/jogg/_upload/{token}?signature={_signature(sim, token)}&X-Amz-Expires=3600"
     asset_url = f"{base}/jogg/_assets/{token}/{quote(filename)}"
     return sign_url, asset_url
 
 
 def _s3_error(status: int, code: str, message: str) -> Response:
-    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
-           f"<Message>{message}</Message></Error>")
+    xml = (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
+        f"<Message>{message}</Message></Error>"
+    )
     return Response(xml, status_code=status, media_type="application/xml")
 
 
@@ -111,13 +123,17 @@ async def put_upload(request: Request) -> Response:
     upload = sim.uploads.get(token)
     signature = request.query_params.get("signature", "")
     if upload is None or not hmac.compare_digest(signature, _signature(sim, token)):
-        return _s3_error(403, "SignatureDoesNotMatch",
-                         "The request signature we calculated does not match")
+        return _s3_error(
+            403, "SignatureDoesNotMatch", "The request signature we calculated does not match"
+        )
     sent_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     expected = OCTET if upload.version == "v1" else upload.content_type.lower()
     if sent_type != expected:
-        return _s3_error(403, "SignatureDoesNotMatch",
-                         f"Content-Type {sent_type or '(none)'} was not the signed one")
+        return _s3_error(
+            403,
+            "SignatureDoesNotMatch",
+            f"Content-Type {sent_type or '(none)'} was not the signed one",
+        )
     data = await request.body()
     limit = CONTENT_TYPES.get(upload.content_type, ("", 100 * MB))[1]
     if len(data) > limit:
@@ -126,8 +142,11 @@ async def put_upload(request: Request) -> Response:
     etag = hashlib.md5(data).hexdigest()  # S3 ETag: MD5 of the body
     if upload.version == "v1":
         # The v1 docs show the PUT answering a JoggAI envelope.
-        return Response(orjson.dumps({"rid": sim.hex_id(), "code": 0, "msg": "success"}),
-                        media_type="application/json", headers={"ETag": f'"{etag}"'})
+        return Response(
+            orjson.dumps({"rid": sim.hex_id(), "code": 0, "msg": "success"}),
+            media_type="application/json",
+            headers={"ETag": f'"{etag}"'},
+        )
     return Response(b"", headers={"ETag": f'"{etag}"'})
 
 

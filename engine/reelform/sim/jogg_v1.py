@@ -49,8 +49,12 @@ async def upload_asset(request: Request) -> Response:
 
 def _validate(request: Request, body: dict[str, Any]) -> Response | None:
     sim = sim_of(request)
-    for field, allowed in (("avatar_id", None), ("avatar_type", (0, 1)),
-                           ("screen_style", (1, 2, 3)), ("aspect_ratio", (0, 1, 2))):
+    for field, allowed in (
+        ("avatar_id", None),
+        ("avatar_type", (0, 1)),
+        ("screen_style", (1, 2, 3)),
+        ("aspect_ratio", (0, 1, 2)),
+    ):
         value = body.get(field)
         if value is None:
             if field == "aspect_ratio":  # optional in jogg-v1.yaml; 0 (9:16) then
@@ -64,8 +68,9 @@ def _validate(request: Request, body: dict[str, Any]) -> Response | None:
     if not isinstance(caption, bool):
         return param_error(sim, "caption", "is invalid", v1=True)
     if body["screen_style"] == 3 and caption:
-        return param_error(sim, "caption", "is invalid: screen_style 3 (WebM) needs "
-                           "caption false", v1=True)
+        return param_error(
+            sim, "caption", "is invalid: screen_style 3 (WebM) needs caption false", v1=True
+        )
     if "video_name" in body and not isinstance(body["video_name"], str):
         return param_error(sim, "video_name", "is invalid", v1=True)
     return None
@@ -85,13 +90,18 @@ async def create_video(request: Request) -> Response:
     if error is not None:
         return error
     if not avatar_exists(sim, body["avatar_id"], body["avatar_type"]):
-        return jogg_error(sim, 10104, f"Record not found: avatar {body['avatar_id']}",
-                          v1=True)
+        return jogg_error(sim, 10104, f"Record not found: avatar {body['avatar_id']}", v1=True)
     if not charge(sim, video_credits(seconds)):
         return jogg_error(sim, 18020, v1=True)
     title = body.get("video_name") or " ".join(str(body.get("script", "video")).split()[:6])
-    job = sim.new_job("jogg_v1", sim.hex_id(), sim.config.jogg_render_seconds, seconds,
-                      base=base_url(request), title=title)
+    job = sim.new_job(
+        "jogg_v1",
+        sim.hex_id(),
+        sim.config.jogg_render_seconds,
+        seconds,
+        base=base_url(request),
+        title=title,
+    )
     job.webm = body["screen_style"] == 3
     return jogg_ok(sim, {"project_id": job.id}, v1=True)
 
@@ -106,10 +116,16 @@ def status_code(job: Job) -> int:
 def project_view(job: Job) -> dict[str, Any]:
     code = status_code(job)
     video_url, cover_url = file_urls(job) if code == 4 else ("", "")
-    return {"id": job.id, "title": job.info["title"],
-            "video_duration": round(job.duration) if code == 4 else 0,
-            "video_url": video_url, "cover_url": cover_url, "status_code": code,
-            "status_desc": STATUS_DESC[code], "created_at": int(job.created)}
+    return {
+        "id": job.id,
+        "title": job.info["title"],
+        "video_duration": round(job.duration) if code == 4 else 0,
+        "video_url": video_url,
+        "cover_url": cover_url,
+        "status_code": code,
+        "status_desc": STATUS_DESC[code],
+        "created_at": int(job.created),
+    }
 
 
 async def get_project(request: Request) -> Response:

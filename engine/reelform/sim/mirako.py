@@ -28,8 +28,12 @@ from reelform.sim.core import Job, Simulator
 
 MAX_AUDIO_SECONDS = 60.0
 ALLOWED_FIELDS = {"image", "audio", "webhook"}
-STATUS = {"queued": "IN_QUEUE", "rendering": "IN_PROGRESS", "completed": "COMPLETED",
-          "failed": "FAILED"}
+STATUS = {
+    "queued": "IN_QUEUE",
+    "rendering": "IN_PROGRESS",
+    "completed": "COMPLETED",
+    "failed": "FAILED",
+}
 
 
 def _sim(request: Request) -> Simulator:
@@ -42,10 +46,16 @@ def _guard(request: Request) -> Response | None:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     key = key.strip()
-    if scheme.lower() != "bearer" or not key or (
-            cfg.mirako_api_keys is not None and key not in cfg.mirako_api_keys):
-        return problem(401, "missing or invalid API token", headers={
-            "WWW-Authenticate": 'Bearer realm="mirako"'})
+    if (
+        scheme.lower() != "bearer"
+        or not key
+        or (cfg.mirako_api_keys is not None and key not in cfg.mirako_api_keys)
+    ):
+        return problem(
+            401,
+            "missing or invalid API token",
+            headers={"WWW-Authenticate": 'Bearer realm="mirako"'},
+        )
     if key in cfg.mirako_forbidden_keys:
         return problem(403, "this API token may not call this endpoint")
     return None
@@ -57,8 +67,11 @@ async def _body(request: Request) -> dict[str, Any] | Response:
     except orjson.JSONDecodeError as exc:
         return problem(400, f"request body is not valid JSON: {exc}")
     if not isinstance(body, dict):
-        return problem(422, "validation failed", errors=[
-            {"location": "body", "message": "expected object", "value": body}])
+        return problem(
+            422,
+            "validation failed",
+            errors=[{"location": "body", "message": "expected object", "value": body}],
+        )
     return body
 
 
@@ -85,8 +98,13 @@ def _check_image(value: Any, errors: list[dict[str, Any]]) -> tuple[int, int]:
     _, width, height = probed
     short, long = sorted((width, height))
     if short < 512 or short > 1080 or long > 1920:
-        errors.append(_err("body.image", f"image is {width}x{height}; must be at least "
-                           "512x512 and at most 1920x1080", value))
+        errors.append(
+            _err(
+                "body.image",
+                f"image is {width}x{height}; must be at least 512x512 and at most 1920x1080",
+                value,
+            )
+        )
     return width, height
 
 
@@ -103,8 +121,7 @@ def _check_audio(value: Any, errors: list[dict[str, Any]]) -> float:
         errors.append(_err("body.audio", "audio must be WAV or MP3", value))
         return 0.0
     if info.seconds > MAX_AUDIO_SECONDS:
-        errors.append(_err("body.audio", f"audio is {info.seconds:.1f} s; at most 60 s",
-                           value))
+        errors.append(_err("body.audio", f"audio is {info.seconds:.1f} s; at most 60 s", value))
     return info.seconds
 
 
@@ -115,14 +132,16 @@ def _check_webhook(value: Any, errors: list[dict[str, Any]]) -> None:
         errors.append(_err("body.webhook", "expected object", value))
         return
     if not isinstance(value.get("url"), str) or not value["url"]:
-        errors.append(_err("body.webhook.url", "expected required property url to be "
-                           "present", value.get("url")))
+        errors.append(
+            _err(
+                "body.webhook.url", "expected required property url to be present", value.get("url")
+            )
+        )
     for key in value:
         if key not in ("url", "auth_token"):
             errors.append(_err(f"body.webhook.{key}", "unexpected property", value[key]))
     if "auth_token" in value and not isinstance(value["auth_token"], str):
-        errors.append(_err("body.webhook.auth_token", "expected string",
-                           value["auth_token"]))
+        errors.append(_err("body.webhook.auth_token", "expected string", value["auth_token"]))
 
 
 async def generate(request: Request) -> Response:
@@ -138,8 +157,7 @@ async def generate(request: Request) -> Response:
             errors.append(_err(f"body.{key}", "unexpected property", body[key]))
     for key in ("image", "audio"):
         if key not in body:
-            errors.append(_err("body", f"expected required property {key} to be present",
-                               None))
+            errors.append(_err("body", f"expected required property {key} to be present", None))
     size = _check_image(body["image"], errors) if "image" in body else (0, 0)
     seconds = _check_audio(body["audio"], errors) if "audio" in body else 0.0
     _check_webhook(body.get("webhook"), errors)
@@ -150,12 +168,21 @@ async def generate(request: Request) -> Response:
         return problem(402, "insufficient credits")
     sim.mirako_credits -= cost
     base = sim.public_base(request.url.scheme, request.url.netloc)
-    job = sim.new_job("mirako", sim.task_id(), sim.config.mirako_render_seconds,
-                      round(seconds, 3), base=base, webhook=body.get("webhook"),
-                      size=size, fail_status=sim.config.mirako_fail_status)
+    job = sim.new_job(
+        "mirako",
+        sim.task_id(),
+        sim.config.mirako_render_seconds,
+        round(seconds, 3),
+        base=base,
+        webhook=body.get("webhook"),
+        size=size,
+        fail_status=sim.config.mirako_fail_status,
+    )
     if job.info["webhook"]:
+
         async def fire() -> None:
             await webhooks.deliver_mirako(sim, job.info["webhook"], webhook_body(job))
+
         webhooks.schedule(sim, job, fire)
     return JSONResponse({"data": {"task_id": job.id, "status": "IN_QUEUE"}})
 
@@ -178,13 +205,17 @@ def webhook_body(job: Job) -> dict[str, Any]:
     ``task_id`` and the status fields, so either reading of the docs finds its keys."""
     view = status_view(job)
     body: dict[str, Any] = {
-        "id": job.id, **view,
+        "id": job.id,
+        **view,
         "delayTime": int(job.queue_seconds * 1000),
         "executionTime": int(job.render_seconds * 1000),
     }
     if view["status"] == "COMPLETED":
-        body["output"] = {"id": job.id, "infer_time": round(job.render_seconds, 3),
-                          "output_duration": job.duration}
+        body["output"] = {
+            "id": job.id,
+            "infer_time": round(job.render_seconds, 3),
+            "output_duration": job.duration,
+        }
     return body
 
 
@@ -221,24 +252,27 @@ async def tts(request: Request) -> Response:
         return body
     errors: list[dict[str, Any]] = []
     allowed = {"text", "voice_profile_id", "return_type", "chinese_language", "opts"}
-    errors += [_err(f"body.{k}", "unexpected property", body[k]) for k in body
-               if k not in allowed]
+    errors += [_err(f"body.{k}", "unexpected property", body[k]) for k in body if k not in allowed]
     for key in ("text", "voice_profile_id", "return_type"):
         if not isinstance(body.get(key), str) or not body[key]:
             errors.append(_err(f"body.{key}", "expected non-empty string", body.get(key)))
     if isinstance(body.get("text"), str) and len(body["text"]) > 10_000:
         errors.append(_err("body.text", "expected length <= 10000", body["text"]))
     if body.get("return_type") not in (None, "b64_audio_str", "file_url"):
-        errors.append(_err("body.return_type", "expected b64_audio_str or file_url",
-                           body["return_type"]))
+        errors.append(
+            _err("body.return_type", "expected b64_audio_str or file_url", body["return_type"])
+        )
     if errors:
         return problem(422, "validation failed", errors=errors)
     if body["voice_profile_id"] not in catalog.MIRAKO_VOICE_IDS:
         return problem(404, f"voice profile {body['voice_profile_id']} not found")
     audio, seconds = files.tts_wav(body["text"])
     request_id = str(uuid.UUID(int=sim.rng.getrandbits(128), version=4))
-    data: dict[str, Any] = {"id": request_id, "voice_profile_id": body["voice_profile_id"],
-                            "output_duration": seconds}
+    data: dict[str, Any] = {
+        "id": request_id,
+        "voice_profile_id": body["voice_profile_id"],
+        "output_duration": seconds,
+    }
     if body["return_type"] == "b64_audio_str":
         data["b64_audio_str"] = base64.b64encode(audio).decode()
     else:
@@ -270,4 +304,3 @@ def routes() -> list[BaseRoute]:
         Route("/v1/voice/profiles", user_profiles, methods=["GET"]),
         Route("/_files/{name}", get_file, methods=["GET"]),
     ]
-

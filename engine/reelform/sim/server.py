@@ -29,17 +29,27 @@ def free_port(host: str = "127.0.0.1") -> int:
         return port
 
 
-def make_server(app: Starlette, host: str, port: int, log_level: str = "warning"
-                ) -> Any:
+def make_server(app: Starlette, host: str, port: int, log_level: str = "warning") -> Any:
     """A uvicorn server for ``app`` whose simulated cuts close the socket."""
-    config = uvicorn.Config(real_server_app(app), host=host, port=port,
-                            log_level=log_level, lifespan="off", access_log=False)
+    config = uvicorn.Config(
+        real_server_app(app),
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="off",
+        access_log=False,
+    )
     return uvicorn.Server(config)
 
 
 @contextlib.contextmanager
-def serve_in_thread(config: SimConfig | None = None, *, host: str = "127.0.0.1",
-                    port: int = 0, app: Starlette | None = None) -> Iterator[str]:
+def serve_in_thread(
+    config: SimConfig | None = None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    app: Starlette | None = None,
+) -> Iterator[str]:
     """Serve a simulator in a daemon thread; yields its base URL (``http://host:port``).
 
     The app is reachable as ``app.state.sim`` if you pass your own ``app``; otherwise

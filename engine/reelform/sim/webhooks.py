@@ -37,14 +37,16 @@ async def _post(sim: Simulator, url: str, body: bytes, headers: dict[str, str]) 
     client = _client(sim)
     for attempt in range(1, cfg.webhook_retries + 2):
         try:
-            response = await client.post(url, content=body, headers=headers,
-                                         timeout=cfg.webhook_timeout_seconds)
+            response = await client.post(
+                url, content=body, headers=headers, timeout=cfg.webhook_timeout_seconds
+            )
             outcome = str(response.status_code)
             ok = response.is_success
         except httpx.HTTPError as exc:
             outcome, ok = type(exc).__name__, False
-        sim.webhook_log.append({"url": url, "attempt": attempt, "outcome": outcome,
-                                "time": time.time()})
+        sim.webhook_log.append(
+            {"url": url, "attempt": attempt, "outcome": outcome, "time": time.time()}
+        )
         if ok:
             return
         if attempt <= cfg.webhook_retries:
@@ -64,8 +66,9 @@ def _client(sim: Simulator) -> httpx.AsyncClient:
     key = (id(transport), id(loop))
     cached = sim.webhook_clients.get(key)
     if cached is None:
-        client = (httpx.AsyncClient(transport=transport) if transport is not None
-                  else httpx.AsyncClient())
+        client = (
+            httpx.AsyncClient(transport=transport) if transport is not None else httpx.AsyncClient()
+        )
         cached = sim.webhook_clients[key] = (transport, loop, client)
     result: httpx.AsyncClient = cached[2]
     return result
@@ -80,18 +83,23 @@ def jogg_targets(sim: Simulator, event: str, job: Job) -> list[str]:
     return urls
 
 
-async def deliver_jogg(sim: Simulator, event: str, data: dict[str, Any],
-                       urls: list[str]) -> None:
-    payload = {"event_id": uuid.uuid4().hex, "event": event,
-               "timestamp": int(time.time()), "data": data}
+async def deliver_jogg(sim: Simulator, event: str, data: dict[str, Any], urls: list[str]) -> None:
+    payload = {
+        "event_id": uuid.uuid4().hex,
+        "event": event,
+        "timestamp": int(time.time()),
+        "data": data,
+    }
     body = orjson.dumps(payload)
-    headers = {"Content-Type": "application/json", "X-Webhook-Event": event,
-               "X-Webhook-Signature": sign(body, sim.config.jogg_webhook_secret)}
+    headers = {
+        "Content-Type": "application/json",
+        "X-Webhook-Event": event,
+        "X-Webhook-Signature": sign(body, sim.config.jogg_webhook_secret),
+    }
     await asyncio.gather(*(_post(sim, url, body, headers) for url in urls))
 
 
-async def deliver_mirako(sim: Simulator, webhook: dict[str, Any],
-                         data: dict[str, Any]) -> None:
+async def deliver_mirako(sim: Simulator, webhook: dict[str, Any], data: dict[str, Any]) -> None:
     """Mirako's body is not documented; mirako.yaml's GenerateTalkingAvatarWebhookRequest
     Body has ``id`` and ``status``; the simulator also sends ``task_id`` and the result."""
     headers = {"Content-Type": "application/json"}

@@ -19,14 +19,28 @@ from reelform.spec.expand import AssetDecl
 CHUNK = 1 << 20
 
 CONTENT_TYPES = {
-    "png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif", "webp": "image/webp",
-    "wav": "audio/wav", "mp3": "audio/mpeg", "m4a": "audio/mp4",
-    "mp4": "video/mp4", "mov": "video/quicktime", "webm": "video/webm",
+    "png": "image/png",
+    "jpeg": "image/jpeg",
+    "gif": "image/gif",
+    "webp": "image/webp",
+    "wav": "audio/wav",
+    "mp3": "audio/mpeg",
+    "m4a": "audio/mp4",
+    "mp4": "video/mp4",
+    "mov": "video/quicktime",
+    "webm": "video/webm",
 }
 KINDS = {
-    "png": "image", "jpeg": "image", "gif": "image", "webp": "image",
-    "wav": "audio", "mp3": "audio", "m4a": "audio",
-    "mp4": "video", "mov": "video", "webm": "video",
+    "png": "image",
+    "jpeg": "image",
+    "gif": "image",
+    "webp": "image",
+    "wav": "audio",
+    "mp3": "audio",
+    "m4a": "audio",
+    "mp4": "video",
+    "mov": "video",
+    "webm": "video",
 }
 
 
@@ -88,8 +102,9 @@ def probe(path: Path, cached: FileFacts | None = None) -> FileFacts:
         duration = _wav_duration(path)
     elif fmt is not None:
         duration = _media_duration(path)
-    return FileFacts(digest.hexdigest(), stat.st_size, stat.st_mtime_ns, fmt, width, height,
-                     duration)
+    return FileFacts(
+        digest.hexdigest(), stat.st_size, stat.st_mtime_ns, fmt, width, height, duration
+    )
 
 
 def sniff(head: bytes) -> str | None:

@@ -36,9 +36,13 @@ def read_rows(path: Path, display: str) -> Rows:
     """Read a data file; every problem is a SpecError located in that file."""
     suffix = path.suffix.lower()
     if suffix not in DATA_SUFFIXES:
-        raise SpecError.at(display, None, None,
-                           f"unsupported data file type {suffix or '(none)'!r}; "
-                           f"use one of {', '.join(DATA_SUFFIXES)}")
+        raise SpecError.at(
+            display,
+            None,
+            None,
+            f"unsupported data file type {suffix or '(none)'!r}; "
+            f"use one of {', '.join(DATA_SUFFIXES)}",
+        )
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
@@ -88,9 +92,12 @@ def _csv_rows(text: str, display: str) -> Rows:
             number += 1
             if len(record) != width:
                 fields = "field" if len(record) == 1 else "fields"
-                problems.append(Problem(Location(display, start),
-                                        f"row {number} has {len(record)} {fields}, "
-                                        f"the header has {width}"))
+                problems.append(
+                    Problem(
+                        Location(display, start),
+                        f"row {number} has {len(record)} {fields}, the header has {width}",
+                    )
+                )
                 continue
             rows.append(dict(zip(names, record, strict=True)))
             lines.append(start)

@@ -86,8 +86,11 @@ class LoadedSpec:
     def locate_video(self, video: DesiredVideo, path: PathKey = ()) -> Location:
         """Where a field of a video is written: in its entry, else in `defaults`."""
         entry_path = ("videos", video.entry, *path)
-        if path and entry_path not in self.source.positions and \
-                ("defaults", *path) in self.source.positions:
+        if (
+            path
+            and entry_path not in self.source.positions
+            and ("defaults", *path) in self.source.positions
+        ):
             return self.source.locate(("defaults", *path))
         return self.source.locate(entry_path)
 
@@ -100,8 +103,9 @@ def load_spec(path: Path, var_overrides: Mapping[str, str] | None = None) -> Loa
     return spec
 
 
-def expand_spec(path: Path, var_overrides: Mapping[str, str] | None = None
-                ) -> tuple[LoadedSpec, list[Problem]]:
+def expand_spec(
+    path: Path, var_overrides: Mapping[str, str] | None = None
+) -> tuple[LoadedSpec, list[Problem]]:
     """Load and expand one spec, returning it with the problems found so far.
 
     Raises SpecError only when there is no spec to go on (YAML syntax, schema of
@@ -128,8 +132,9 @@ def expand_spec(path: Path, var_overrides: Mapping[str, str] | None = None
     directory = path.parent
     name = head.name or path.stem
     if head.name is None and not m.NAME_RE.match(name):
-        problems.append(source.problem((), f"the file name {path.stem!r} is not a valid spec "
-                                            "name; set `name:`"))
+        problems.append(
+            source.problem((), f"the file name {path.stem!r} is not a valid spec name; set `name:`")
+        )
     variables = {**head.vars, **(var_overrides or {})}
 
     assets, asset_problems = _asset_decls(head, source, directory)
@@ -176,15 +181,15 @@ def _without(data: Any, paths: list[PathKey]) -> Any:
 
 def _pruned(value: Any, path: PathKey, drop: set[PathKey]) -> Any:
     if isinstance(value, dict):
-        return {k: _pruned(v, (*path, k), drop) for k, v in value.items()
-                if (*path, k) not in drop}
+        return {k: _pruned(v, (*path, k), drop) for k, v in value.items() if (*path, k) not in drop}
     if isinstance(value, list):
         return [_pruned(v, (*path, i), drop) for i, v in enumerate(value)]
     return value
 
 
-def _asset_decls(head: m.SpecHead, source: Source, directory: Path
-                 ) -> tuple[dict[str, AssetDecl], list[Problem]]:
+def _asset_decls(
+    head: m.SpecHead, source: Source, directory: Path
+) -> tuple[dict[str, AssetDecl], list[Problem]]:
     assets: dict[str, AssetDecl] = {}
     problems: list[Problem] = []
     for name, spec in head.assets.items():
@@ -201,8 +206,9 @@ def _asset_decls(head: m.SpecHead, source: Source, directory: Path
     return assets, problems
 
 
-def _data_sources(head: m.SpecHead, source: Source, directory: Path
-                  ) -> tuple[dict[str, Rows], list[Problem], list[Path]]:
+def _data_sources(
+    head: m.SpecHead, source: Source, directory: Path
+) -> tuple[dict[str, Rows], list[Problem], list[Path]]:
     data: dict[str, Rows] = {}
     problems: list[Problem] = []
     files: list[Path] = []
@@ -212,14 +218,19 @@ def _data_sources(head: m.SpecHead, source: Source, directory: Path
             files.append(full)
             if full.suffix.lower() not in DATA_SUFFIXES:
                 # A property of the reference, not of the file: point at the spec.
-                problems.append(source.problem(
-                    ("data", name), f"data source {name!r}: unsupported file type "
-                                    f"{full.suffix or '(none)'!r}; use one of "
-                                    f"{', '.join(DATA_SUFFIXES)}"))
+                problems.append(
+                    source.problem(
+                        ("data", name),
+                        f"data source {name!r}: unsupported file type "
+                        f"{full.suffix or '(none)'!r}; use one of "
+                        f"{', '.join(DATA_SUFFIXES)}",
+                    )
+                )
                 continue
             if not full.is_file():
-                problems.append(source.problem(("data", name),
-                                               f"data source {name!r}: file {spec!r} not found"))
+                problems.append(
+                    source.problem(("data", name), f"data source {name!r}: file {spec!r} not found")
+                )
                 continue
             try:
                 data[name] = read_rows(full, os.path.relpath(full))
@@ -231,13 +242,17 @@ def _data_sources(head: m.SpecHead, source: Source, directory: Path
     return data, problems, files
 
 
-def _reference_problems(head: m.SpecHead, source: Source, assets: Mapping[str, AssetDecl]
-                        ) -> list[Problem]:
+def _reference_problems(
+    head: m.SpecHead, source: Source, assets: Mapping[str, AssetDecl]
+) -> list[Problem]:
     problems = []
     for name, avatar in head.avatars.items():
         if avatar.image not in assets:
-            problems.append(source.problem(("avatars", name, "image"),
-                                           did_you_mean("asset", avatar.image, assets)))
+            problems.append(
+                source.problem(
+                    ("avatars", name, "image"), did_you_mean("asset", avatar.image, assets)
+                )
+            )
     return problems
 
 
@@ -275,8 +290,15 @@ def merge(base: Any, override: Any) -> Any:
 class _Expansion:
     """Expands every `videos:` entry over its rows, collecting problems."""
 
-    def __init__(self, source: Source, head: m.SpecHead, directory: Path, name: str,
-                 variables: dict[str, Any], data: dict[str, Rows]) -> None:
+    def __init__(
+        self,
+        source: Source,
+        head: m.SpecHead,
+        directory: Path,
+        name: str,
+        variables: dict[str, Any],
+        data: dict[str, Rows],
+    ) -> None:
         self.source = source
         self.head = head
         self.name = name
@@ -289,8 +311,9 @@ class _Expansion:
 
     def run(self) -> list[DesiredVideo]:
         defaults = self.head.defaults
-        self.problems += unknown_key_problems(defaults, m.VideoDefaults, ("defaults",),
-                                              self._at_key)
+        self.problems += unknown_key_problems(
+            defaults, m.VideoDefaults, ("defaults",), self._at_key
+        )
         videos: list[DesiredVideo] = []
         for index, entry in enumerate(self.head.videos):
             videos += self._expand_entry(index, entry, defaults)
@@ -323,15 +346,16 @@ class _Expansion:
     def _flush_repeats(self) -> None:
         for (location, message), count in self._repeats.items():
             if count > MAX_REPEATS:
-                self.problems.append(Problem(location, f"{message} (and {count - MAX_REPEATS} "
-                                                       "more rows)"))
+                self.problems.append(
+                    Problem(location, f"{message} (and {count - MAX_REPEATS} more rows)")
+                )
 
-    def _expand_entry(self, index: int, entry: dict[str, Any], defaults: dict[str, Any]
-                      ) -> list[DesiredVideo]:
+    def _expand_entry(
+        self, index: int, entry: dict[str, Any], defaults: dict[str, Any]
+    ) -> list[DesiredVideo]:
         problem = self.source.problem
         before = len(self.problems)
-        self.problems += unknown_key_problems(entry, m.VideoEntry, ("videos", index),
-                                              self._at_key)
+        self.problems += unknown_key_problems(entry, m.VideoEntry, ("videos", index), self._at_key)
         if len(self.problems) > before:
             return []
         body = {k: v for k, v in entry.items() if k not in ("for_each", "when")}
@@ -346,9 +370,12 @@ class _Expansion:
         rows: Rows | None = None
         if for_each is not None:
             if not isinstance(for_each, str) or for_each not in self.head.data:
-                self.problems.append(problem(("videos", index, "for_each"),
-                                             did_you_mean("data source", str(for_each),
-                                                      self.head.data)))
+                self.problems.append(
+                    problem(
+                        ("videos", index, "for_each"),
+                        did_you_mean("data source", str(for_each), self.head.data),
+                    )
+                )
                 return []
             if for_each not in self.data:
                 return []  # the data file itself failed; reported already
@@ -359,8 +386,9 @@ class _Expansion:
         spec_names = {"name": self.name}
         # One context for the whole entry, its row and loop replaced per row: templates
         # only read it (the sandbox is immutable) and no render outlives its row.
-        context = row_context(self.env, {"row": {}, "vars": self.variables,
-                                         "loop": {"index": 0}, "spec": spec_names})
+        context = row_context(
+            self.env, {"row": {}, "vars": self.variables, "loop": {"index": 0}, "spec": spec_names}
+        )
         for i in range(count):
             context["row"] = rows.rows[i] if rows is not None else {}
             context["loop"] = {"index": i + 1}
@@ -369,22 +397,23 @@ class _Expansion:
                     continue
                 rendered = render_tree(tree, context)
             except PathFailure as exc:
-                self._report(self._locate(index, exc.path), exc.failure.describe(),
-                             _where(rows, i))
+                self._report(self._locate(index, exc.path), exc.failure.describe(), _where(rows, i))
                 continue
             try:
                 video = m.Video.model_validate(rendered)
             except ValidationError as exc:
-                for p in validation_problems(exc, (), lambda path, msg: Problem(
-                        self._locate(index, path), msg)):
+                for p in validation_problems(
+                    exc, (), lambda path, msg: Problem(self._locate(index, path), msg)
+                ):
                     self._report(p.location, p.message, _where(rows, i))
                 continue
             provider = video.provider or default_provider
             videos.append(DesiredVideo(video.name, provider, video, index, rows, i))
         return videos
 
-    def _included(self, when: Any, context: dict[str, Any], index: int, rows: Rows | None,
-                  i: int) -> bool:
+    def _included(
+        self, when: Any, context: dict[str, Any], index: int, rows: Rows | None, i: int
+    ) -> bool:
         if when is None:
             return True
         value = render_tree(when, context)
@@ -395,8 +424,11 @@ class _Expansion:
             return True
         if text in _FALSE:
             return False
-        self._report(self._locate(index, ("when",)),
-                     f"`when` must render true or false, got {str(value)!r}", _where(rows, i))
+        self._report(
+            self._locate(index, ("when",)),
+            f"`when` must render true or false, got {str(value)!r}",
+            _where(rows, i),
+        )
         return False
 
     def _check_unique(self, videos: list[DesiredVideo]) -> None:
@@ -410,9 +442,16 @@ class _Expansion:
             if duplicates <= MAX_REPEATS * 3:
                 made_by = f"row {earlier.row}" if earlier.row else f"videos[{earlier.entry}]"
                 origin = f" (row {video.row})" if video.row else ""
-                self.problems.append(Problem(
-                    self.source.locate(("videos", video.entry, "name")),
-                    f"duplicate video name {video.name!r}{origin}; already made by {made_by}"))
+                self.problems.append(
+                    Problem(
+                        self.source.locate(("videos", video.entry, "name")),
+                        f"duplicate video name {video.name!r}{origin}; already made by {made_by}",
+                    )
+                )
         if duplicates > MAX_REPEATS * 3:
-            self.problems.append(Problem(self.source.locate(("videos",)),
-                                         f"{duplicates - MAX_REPEATS * 3} more duplicate names"))
+            self.problems.append(
+                Problem(
+                    self.source.locate(("videos",)),
+                    f"{duplicates - MAX_REPEATS * 3} more duplicate names",
+                )
+            )

@@ -68,12 +68,16 @@ class _Checker:
             "mirako": (MIRAKO_AUDIO, MIRAKO_IMAGE),
         }.get(video.provider, (LOCAL_AUDIO, LOCAL_IMAGE))
         if voice.audio is not None:
-            self.asset(voice.audio, "audio", audio_limit, video.provider, video,
-                       ("voice", "audio"))
-        if v.avatar is not None and v.avatar.photo is not None and \
-                v.avatar.photo not in self.spec.head.avatars:
-            self.add(self.at(video, "avatar", "photo"),
-                     did_you_mean("photo avatar", v.avatar.photo, self.spec.head.avatars))
+            self.asset(voice.audio, "audio", audio_limit, video.provider, video, ("voice", "audio"))
+        if (
+            v.avatar is not None
+            and v.avatar.photo is not None
+            and v.avatar.photo not in self.spec.head.avatars
+        ):
+            self.add(
+                self.at(video, "avatar", "photo"),
+                did_you_mean("photo avatar", v.avatar.photo, self.spec.head.avatars),
+            )
         if v.image is not None:
             self.asset(v.image, "image", image_limit, video.provider, video, ("image",))
         if video.provider == "jogg":
@@ -82,48 +86,69 @@ class _Checker:
             self._mirako(video, "avatar" in entry)
             for name in ("aspect", "screen_style", "captions"):
                 if name in entry:  # from `defaults` they are meant for other providers
-                    self.add(self.at(video, name), f"mirako does not take `{name}`: its video "
-                                                   "has the image's size and no captions")
+                    self.add(
+                        self.at(video, name),
+                        f"mirako does not take `{name}`: its video "
+                        "has the image's size and no captions",
+                    )
 
     def _jogg(self, video: DesiredVideo, image_on_entry: bool) -> None:
         v = video.video
         if v.avatar is None:
             self.add(self.at(video), "jogg needs `avatar` ({id: N} or {photo: NAME})")
         if image_on_entry:
-            self.add(self.at(video, "image"), "jogg does not take `image`; make a photo avatar "
-                                              "under `avatars:` and use `avatar: {photo: NAME}`")
+            self.add(
+                self.at(video, "image"),
+                "jogg does not take `image`; make a photo avatar "
+                "under `avatars:` and use `avatar: {photo: NAME}`",
+            )
         if not v.voice.voice_id:
             self.add(self.at(video, "voice"), "jogg needs `voice.voice_id` (even for audio)")
         v1 = self.spec.settings["jogg"].get("api_version") == "v1"
         if v1 and v.screen_style == 3 and v.captions:
-            self.add(self.at(video, "captions"), "jogg v1 screen_style 3 (transparent WebM) "
-                                                 "needs `captions: false`")
+            self.add(
+                self.at(video, "captions"),
+                "jogg v1 screen_style 3 (transparent WebM) needs `captions: false`",
+            )
 
     def _mirako(self, video: DesiredVideo, avatar_on_entry: bool) -> None:
         v = video.video
         if v.image is None:
             self.add(self.at(video), "mirako needs `image` (a JPG or PNG asset to animate)")
         if avatar_on_entry:
-            self.add(self.at(video, "avatar"), "mirako does not take `avatar`; it animates "
-                                               "`image`")
+            self.add(self.at(video, "avatar"), "mirako does not take `avatar`; it animates `image`")
         if v.voice.script is not None and not v.voice.voice_id:
-            self.add(self.at(video, "voice"), "mirako needs `voice.voice_id` (a voice profile) "
-                                              "to speak a script")
+            self.add(
+                self.at(video, "voice"),
+                "mirako needs `voice.voice_id` (a voice profile) to speak a script",
+            )
         if v.image is not None:
             facts = self._facts(v.image)
             if facts is not None and facts.width and facts.height:
                 w, h = facts.width, facts.height
-                if min(w, h) < MIRAKO_MIN_SIDE or max(w, h) > MIRAKO_MAX_LONG or \
-                        min(w, h) > MIRAKO_MAX_SHORT:
-                    self.add(self.at(video, "image"),
-                             f"mirako needs an image between 512x512 and 1920x1080; "
-                             f"{v.image!r} is {w}x{h}")
+                if (
+                    min(w, h) < MIRAKO_MIN_SIDE
+                    or max(w, h) > MIRAKO_MAX_LONG
+                    or min(w, h) > MIRAKO_MAX_SHORT
+                ):
+                    self.add(
+                        self.at(video, "image"),
+                        f"mirako needs an image between 512x512 and 1920x1080; "
+                        f"{v.image!r} is {w}x{h}",
+                    )
 
     def _facts(self, name: str) -> FileFacts | None:
         return self.facts.get(name)
 
-    def asset(self, name: str, kind: str, limit: Limit, provider: str, video: DesiredVideo,
-              path: tuple[str, ...]) -> None:
+    def asset(
+        self,
+        name: str,
+        kind: str,
+        limit: Limit,
+        provider: str,
+        video: DesiredVideo,
+        path: tuple[str, ...],
+    ) -> None:
         message = self.asset_message(name, kind, limit, provider)
         if message:
             self.add(self.at(video, *path), message)
@@ -143,15 +168,23 @@ class _Checker:
             return None  # a url asset (not checked) or a missing file (already reported)
         if facts.kind != kind or facts.format not in limit.formats:
             found = facts.format or "an unknown format"
-            return (f"{provider} needs {kind} as {'/'.join(limit.formats)}; "
-                    f"asset {name!r} is {found}")
+            return (
+                f"{provider} needs {kind} as {'/'.join(limit.formats)}; asset {name!r} is {found}"
+            )
         if limit.max_bytes is not None and facts.size > limit.max_bytes:
-            return (f"asset {name!r} is {facts.size / MB:.1f} MB; {provider} takes "
-                    f"{kind} up to {limit.max_bytes // MB} MB")
-        if limit.max_seconds is not None and facts.duration is not None and \
-                facts.duration > limit.max_seconds:
-            return (f"asset {name!r} is {facts.duration:.1f} s long; {provider} takes "
-                    f"{kind} up to {limit.max_seconds:g} s")
+            return (
+                f"asset {name!r} is {facts.size / MB:.1f} MB; {provider} takes "
+                f"{kind} up to {limit.max_bytes // MB} MB"
+            )
+        if (
+            limit.max_seconds is not None
+            and facts.duration is not None
+            and facts.duration > limit.max_seconds
+        ):
+            return (
+                f"asset {name!r} is {facts.duration:.1f} s long; {provider} takes "
+                f"{kind} up to {limit.max_seconds:g} s"
+            )
         return None
 
     def add(self, where: Location, message: str) -> None:
@@ -174,16 +207,24 @@ def catalogue_problems(spec: LoadedSpec, catalogues: Mapping[str, Catalogue]) ->
             key = (video.provider, "avatar", f"{v.avatar.type}:{v.avatar.id}")
             if key not in seen and not catalogue.has_avatar(v.avatar.id, v.avatar.type):
                 seen.add(key)
-                problems.append(Problem(spec.locate_video(video, ("avatar", "id")),
-                                        f"{video.provider} has no {v.avatar.type} avatar "
-                                        f"{v.avatar.id} (reelform avatars --provider "
-                                        f"{video.provider})"))
+                problems.append(
+                    Problem(
+                        spec.locate_video(video, ("avatar", "id")),
+                        f"{video.provider} has no {v.avatar.type} avatar "
+                        f"{v.avatar.id} (reelform avatars --provider "
+                        f"{video.provider})",
+                    )
+                )
         voice_id = v.voice.voice_id
         if voice_id and catalogue.voices:
             key = (video.provider, "voice", voice_id)
             if key not in seen and not catalogue.has_voice(voice_id):
                 seen.add(key)
-                problems.append(Problem(spec.locate_video(video, ("voice", "voice_id")),
-                                        f"{video.provider} has no voice {voice_id!r} "
-                                        f"(reelform voices --provider {video.provider})"))
+                problems.append(
+                    Problem(
+                        spec.locate_video(video, ("voice", "voice_id")),
+                        f"{video.provider} has no voice {voice_id!r} "
+                        f"(reelform voices --provider {video.provider})",
+                    )
+                )
     return problems

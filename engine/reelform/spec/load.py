@@ -85,9 +85,16 @@ def parse_yaml(text: str, path: Path) -> Source:
     data = _plain(tree, (), positions, key_positions, broken)
     source = Source(path, data, positions, key_positions)
     if broken:
-        raise SpecError([source.problem(p, "a \\uD800-\\uDFFF escape without its other half; "
-                                           "write the character itself or \\UXXXXXXXX")
-                         for p in broken])
+        raise SpecError(
+            [
+                source.problem(
+                    p,
+                    "a \\uD800-\\uDFFF escape without its other half; "
+                    "write the character itself or \\UXXXXXXXX",
+                )
+                for p in broken
+            ]
+        )
     return source
 
 
@@ -114,8 +121,9 @@ def load_yaml(path: Path) -> Source:
     except UnicodeDecodeError as exc:
         line_start = raw.rfind(b"\n", 0, exc.start) + 1
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise SpecError.at(str(path), line, exc.start - line_start + 1,
-                           f"not UTF-8 text ({exc.reason})") from None
+        raise SpecError.at(
+            str(path), line, exc.start - line_start + 1, f"not UTF-8 text ({exc.reason})"
+        ) from None
     return parse_yaml(text, path)
 
 
@@ -183,8 +191,9 @@ def find_specs(targets: list[Path], *, require_specs: bool = False) -> list[Path
         if target.is_dir():
             specs = sorted(_walk_specs(target))
             if require_specs and not specs:
-                problems.append(Problem(Location(str(target)),
-                                        "no specs (*.yaml, *.yml) in this folder"))
+                problems.append(
+                    Problem(Location(str(target)), "no specs (*.yaml, *.yml) in this folder")
+                )
             found.extend(specs)
         elif target.is_file():
             found.append(target)

@@ -34,28 +34,38 @@ class Strict(BaseModel):
 class AssetPath(Strict):
     """A local file, relative to the spec's folder; content-hashed and uploaded once."""
 
-    path: str = Field(description="File path relative to the spec's folder.",
-                      examples=["assets/intro.wav"], min_length=1)
+    path: str = Field(
+        description="File path relative to the spec's folder.",
+        examples=["assets/intro.wav"],
+        min_length=1,
+    )
 
 
 class AssetUrl(Strict):
     """A file that is already hosted; passed to the provider as it is."""
 
-    url: str = Field(description="An http(s) URL the provider can fetch.",
-                     examples=["https://cdn.example.com/a.mp3"], pattern=r"^https?://\S+$")
+    url: str = Field(
+        description="An http(s) URL the provider can fetch.",
+        examples=["https://cdn.example.com/a.mp3"],
+        pattern=r"^https?://\S+$",
+    )
 
 
 AssetSpec = Annotated[
     str | AssetPath | AssetUrl,
-    Field(description="A path (short form), {path: ...} or {url: ...}.",
-          examples=["assets/intro.wav", {"path": "assets/portrait.png"}]),
+    Field(
+        description="A path (short form), {path: ...} or {url: ...}.",
+        examples=["assets/intro.wav", {"path": "assets/portrait.png"}],
+    ),
 ]
 
 DataSource = Annotated[
     str | list[dict[str, Any]],
-    Field(description="A data file (.csv with a header row, .json array of objects, .jsonl, "
-                      ".yaml list of mappings) relative to the spec, or inline rows.",
-          examples=["data/customers.csv", [{"code": "en"}, {"code": "de"}]]),
+    Field(
+        description="A data file (.csv with a header row, .json array of objects, .jsonl, "
+        ".yaml list of mappings) relative to the spec, or inline rows.",
+        examples=["data/customers.csv", [{"code": "en"}, {"code": "de"}]],
+    ),
 ]
 
 
@@ -63,7 +73,8 @@ class JoggSettings(Strict):
     """JoggAI settings (the key comes from JOGG_API_KEY, never from the spec)."""
 
     api_version: Literal["v1", "v2"] = Field(
-        "v2", description="JoggAI API version: v2 (default) or v1.", examples=["v2"])
+        "v2", description="JoggAI API version: v2 (default) or v1.", examples=["v2"]
+    )
 
 
 class MirakoSettings(Strict):
@@ -77,25 +88,36 @@ class LocalSettings(Strict):
 class ProviderSettings(Strict):
     """Settings per provider. Credentials never go here: they come from the environment."""
 
-    jogg: JoggSettings = Field(default_factory=JoggSettings, description="JoggAI settings.",
-                               examples=[{"api_version": "v2"}])
-    mirako: MirakoSettings = Field(default_factory=MirakoSettings, description="Mirako settings.",
-                                   examples=[{}])
-    local: LocalSettings = Field(default_factory=LocalSettings, description="Local renderer.",
-                                 examples=[{}])
+    jogg: JoggSettings = Field(
+        default_factory=JoggSettings,
+        description="JoggAI settings.",
+        examples=[{"api_version": "v2"}],
+    )
+    mirako: MirakoSettings = Field(
+        default_factory=MirakoSettings, description="Mirako settings.", examples=[{}]
+    )
+    local: LocalSettings = Field(
+        default_factory=LocalSettings, description="Local renderer.", examples=[{}]
+    )
 
 
 class PhotoAvatarSpec(Strict):
     """A photo avatar made from an image (JoggAI add_motion), used as {photo: NAME}."""
 
     image: str = Field(description="The name of an image asset.", examples=["portrait"])
-    voice_id: str = Field(description="The voice the photo avatar speaks with.",
-                          examples=["en-US-ChristopherNeural"], min_length=1)
+    voice_id: str = Field(
+        description="The voice the photo avatar speaks with.",
+        examples=["en-US-ChristopherNeural"],
+        min_length=1,
+    )
     model: Literal["1.0", "2.0", "2.0-Pro", "3.0"] = Field(
-        "2.0", description="Motion model (2.0-Pro costs 3 credits, the others 2).",
-        examples=["2.0"])
-    description: str | None = Field(None, description="Optional description for the provider.",
-                                    examples=["Our founder, in the office"])
+        "2.0", description="Motion model (2.0-Pro costs 3 credits, the others 2).", examples=["2.0"]
+    )
+    description: str | None = Field(
+        None,
+        description="Optional description for the provider.",
+        examples=["Our founder, in the office"],
+    )
 
     @field_validator("model", mode="before")
     @classmethod
@@ -114,10 +136,11 @@ class AvatarSpec(Strict):
 
     id: int | None = Field(None, description="Avatar id at the provider.", examples=[81])
     type: Literal["public", "custom"] = Field(
-        "public", description="public (default) or custom (your own avatar).",
-        examples=["public"])
-    photo: str | None = Field(None, description="The name of a photo avatar in `avatars:`.",
-                              examples=["founder"])
+        "public", description="public (default) or custom (your own avatar).", examples=["public"]
+    )
+    photo: str | None = Field(
+        None, description="The name of a photo avatar in `avatars:`.", examples=["founder"]
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> AvatarSpec:
@@ -132,13 +155,19 @@ class VoiceSpec(Strict):
     """What the avatar says: a script (text to speech) or an audio asset."""
 
     type: Literal["script", "audio"] | None = Field(
-        None, description="script | audio; inferred from which of the two is given.",
-        examples=["script"])
-    script: str | None = Field(None, description="Text to speak; Jinja templates allowed.",
-                               examples=["Hello {{ row.first_name }}!"])
+        None,
+        description="script | audio; inferred from which of the two is given.",
+        examples=["script"],
+    )
+    script: str | None = Field(
+        None,
+        description="Text to speak; Jinja templates allowed.",
+        examples=["Hello {{ row.first_name }}!"],
+    )
     audio: str | None = Field(None, description="The name of an audio asset.", examples=["intro"])
-    voice_id: str | None = Field(None, description="The provider's voice id.",
-                                 examples=["en-US-ChristopherNeural"])
+    voice_id: str | None = Field(
+        None, description="The provider's voice id.", examples=["en-US-ChristopherNeural"]
+    )
 
     @model_validator(mode="after")
     def _script_xor_audio(self) -> VoiceSpec:
@@ -155,31 +184,43 @@ class VoiceSpec(Strict):
         return "script" if self.script is not None else "audio"
 
 
-VOICE_EXAMPLES = [{"script": "Hello {{ row.first_name }}!", "voice_id": "en-US-JennyNeural"},
-                  {"audio": "intro"}]
+VOICE_EXAMPLES = [
+    {"script": "Hello {{ row.first_name }}!", "voice_id": "en-US-JennyNeural"},
+    {"audio": "intro"},
+]
 
 
 class VideoFields(Strict):
     """The fields a video and `defaults` share."""
 
     provider: ProviderName | None = Field(
-        None, description="local | jogg | mirako; default: the spec's `provider`.",
-        examples=["jogg"])
-    avatar: AvatarSpec | None = Field(None, description="The avatar (JoggAI, local).",
-                                      examples=[{"id": 81}, {"photo": "founder"}])
-    image: str | None = Field(None, description="An image asset to animate (Mirako, local).",
-                              examples=["portrait"])
-    voice: VoiceSpec | None = Field(None, description="Script or audio, and the voice.",
-                                    examples=VOICE_EXAMPLES)
-    aspect: Aspect | None = Field(None, description="portrait (default) | landscape | square.",
-                                  examples=["portrait"])
+        None,
+        description="local | jogg | mirako; default: the spec's `provider`.",
+        examples=["jogg"],
+    )
+    avatar: AvatarSpec | None = Field(
+        None, description="The avatar (JoggAI, local).", examples=[{"id": 81}, {"photo": "founder"}]
+    )
+    image: str | None = Field(
+        None, description="An image asset to animate (Mirako, local).", examples=["portrait"]
+    )
+    voice: VoiceSpec | None = Field(
+        None, description="Script or audio, and the voice.", examples=VOICE_EXAMPLES
+    )
+    aspect: Aspect | None = Field(
+        None, description="portrait (default) | landscape | square.", examples=["portrait"]
+    )
     screen_style: Literal[1, 2, 3] | None = Field(
-        None, description="1 full screen (default) | 2 split screen | 3 picture in picture.",
-        examples=[1])
-    captions: bool | None = Field(None, description="Burn in captions (default false).",
-                                  examples=[True])
-    title: str | None = Field(None, description="Sent as the provider's video name.",
-                              examples=["Founder update"])
+        None,
+        description="1 full screen (default) | 2 split screen | 3 picture in picture.",
+        examples=[1],
+    )
+    captions: bool | None = Field(
+        None, description="Burn in captions (default false).", examples=[True]
+    )
+    title: str | None = Field(
+        None, description="Sent as the provider's video name.", examples=["Founder update"]
+    )
 
     @field_validator("screen_style", mode="before")
     @classmethod
@@ -193,19 +234,25 @@ class VideoFields(Strict):
 class Video(VideoFields):
     """One video after expansion: every template rendered, every value coerced."""
 
-    name: str = Field(pattern=NAME_PATTERN, description="Lockfile key and output file stem.",
-                      examples=["welcome-{{ row.id }}"])
-    voice: VoiceSpec = Field(description="Script or audio, and the voice.",
-                             examples=VOICE_EXAMPLES)
+    name: str = Field(
+        pattern=NAME_PATTERN,
+        description="Lockfile key and output file stem.",
+        examples=["welcome-{{ row.id }}"],
+    )
+    voice: VoiceSpec = Field(description="Script or audio, and the voice.", examples=VOICE_EXAMPLES)
 
 
 class VideoEntry(Video):
     """A video as written in the spec (before expansion)."""
 
-    for_each: str | None = Field(None, description="A data source: one video per row.",
-                                 examples=["customers"])
-    when: bool | str | None = Field(None, description="Skip rows where this renders false.",
-                                    examples=["{{ row.active == 'yes' }}"])
+    for_each: str | None = Field(
+        None, description="A data source: one video per row.", examples=["customers"]
+    )
+    when: bool | str | None = Field(
+        None,
+        description="Skip rows where this renders false.",
+        examples=["{{ row.active == 'yes' }}"],
+    )
 
 
 class VideoDefaults(VideoFields):
@@ -216,49 +263,76 @@ class VideoDefaults(VideoFields):
 
 
 DEFAULTS_TEXT = "Video fields deep-merged under every video; a video's own values win."
-DEFAULTS_EXAMPLE = {"avatar": {"id": 81}, "voice": {"voice_id": "en-US-ChristopherNeural"},
-                    "aspect": "portrait", "captions": True}
+DEFAULTS_EXAMPLE = {
+    "avatar": {"id": 81},
+    "voice": {"voice_id": "en-US-ChristopherNeural"},
+    "aspect": "portrait",
+    "captions": True,
+}
 VIDEOS_TEXT = "The videos; one with `for_each` expands to one video per data row."
-VIDEOS_EXAMPLE = [{"name": "welcome-{{ row.id }}", "for_each": "customers",
-                   "voice": {"script": "{% include 'welcome.txt.j2' %}"}}]
+VIDEOS_EXAMPLE = [
+    {
+        "name": "welcome-{{ row.id }}",
+        "for_each": "customers",
+        "voice": {"script": "{% include 'welcome.txt.j2' %}"},
+    }
+]
 
 
 class SpecHead(Strict):
     """A spec file with its videos still unexpanded."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, title="reelform spec",
+        extra="forbid",
+        frozen=True,
+        title="reelform spec",
         json_schema_extra={"$comment": "reelform spec format, version 1"},
     )
 
     version: Literal[1] = Field(description="The spec format version: 1.", examples=[1])
-    name: str | None = Field(None, pattern=NAME_PATTERN,
-                             description="Default: the file's stem.", examples=["welcome"])
-    provider: ProviderName = Field("local", description="Default provider of the file's videos.",
-                                   examples=["local"])
-    output: str | None = Field(None, description="Folder for finished videos, relative to the "
-                                                  "spec. Default: out/<name> beside the spec.",
-                               examples=["../out/welcome"])
-    providers: ProviderSettings = Field(default_factory=ProviderSettings,
-                                        description="Settings per provider.",
-                                        examples=[{"jogg": {"api_version": "v2"}}])
-    vars: dict[str, Any] = Field(default_factory=dict,
-                                 description="Constants for templates ({{ vars.X }}); "
-                                             "`--var X=V` overrides.",
-                                 examples=[{"company": "Acme"}])
+    name: str | None = Field(
+        None, pattern=NAME_PATTERN, description="Default: the file's stem.", examples=["welcome"]
+    )
+    provider: ProviderName = Field(
+        "local", description="Default provider of the file's videos.", examples=["local"]
+    )
+    output: str | None = Field(
+        None,
+        description="Folder for finished videos, relative to the "
+        "spec. Default: out/<name> beside the spec.",
+        examples=["../out/welcome"],
+    )
+    providers: ProviderSettings = Field(
+        default_factory=ProviderSettings,
+        description="Settings per provider.",
+        examples=[{"jogg": {"api_version": "v2"}}],
+    )
+    vars: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Constants for templates ({{ vars.X }}); `--var X=V` overrides.",
+        examples=[{"company": "Acme"}],
+    )
     assets: dict[Annotated[str, Field(pattern=IDENTIFIER_PATTERN)], AssetSpec] = Field(
-        default_factory=dict, description="Files the videos use, by name.",
-        examples=[{"intro": "assets/intro.wav", "portrait": {"path": "assets/portrait.png"}}])
+        default_factory=dict,
+        description="Files the videos use, by name.",
+        examples=[{"intro": "assets/intro.wav", "portrait": {"path": "assets/portrait.png"}}],
+    )
     data: dict[Annotated[str, Field(pattern=IDENTIFIER_PATTERN)], DataSource] = Field(
-        default_factory=dict, description="Row sources for `for_each`.",
-        examples=[{"customers": "data/customers.csv", "langs": [{"code": "en"}]}])
+        default_factory=dict,
+        description="Row sources for `for_each`.",
+        examples=[{"customers": "data/customers.csv", "langs": [{"code": "en"}]}],
+    )
     avatars: dict[Annotated[str, Field(pattern=IDENTIFIER_PATTERN)], PhotoAvatarSpec] = Field(
-        default_factory=dict, description="Photo avatars made from images.",
-        examples=[{"founder": {"image": "portrait", "voice_id": "en-US-ChristopherNeural"}}])
-    defaults: dict[str, Any] = Field(default_factory=dict, description=DEFAULTS_TEXT,
-                                     examples=[DEFAULTS_EXAMPLE])
-    videos: list[dict[str, Any]] = Field(min_length=1, description=VIDEOS_TEXT,
-                                         examples=[VIDEOS_EXAMPLE])
+        default_factory=dict,
+        description="Photo avatars made from images.",
+        examples=[{"founder": {"image": "portrait", "voice_id": "en-US-ChristopherNeural"}}],
+    )
+    defaults: dict[str, Any] = Field(
+        default_factory=dict, description=DEFAULTS_TEXT, examples=[DEFAULTS_EXAMPLE]
+    )
+    videos: list[dict[str, Any]] = Field(
+        min_length=1, description=VIDEOS_TEXT, examples=[VIDEOS_EXAMPLE]
+    )
 
 
 class SpecDocument(SpecHead):
@@ -267,10 +341,16 @@ class SpecDocument(SpecHead):
     must change to make it true; `reelform apply` makes it true."""
 
     # (For the JSON Schema only: the whole file typed; the docstring is its description.)
-    defaults: VideoDefaults = Field(default_factory=VideoDefaults,  # type: ignore[assignment]
-                                    description=DEFAULTS_TEXT, examples=[DEFAULTS_EXAMPLE])
-    videos: list[VideoEntry] = Field(min_length=1,  # type: ignore[assignment]
-                                     description=VIDEOS_TEXT, examples=[VIDEOS_EXAMPLE])
+    defaults: VideoDefaults = Field(
+        default_factory=VideoDefaults,  # type: ignore[assignment]
+        description=DEFAULTS_TEXT,
+        examples=[DEFAULTS_EXAMPLE],
+    )
+    videos: list[VideoEntry] = Field(
+        min_length=1,  # type: ignore[assignment]
+        description=VIDEOS_TEXT,
+        examples=[VIDEOS_EXAMPLE],
+    )
 
 
 def allowed_keys(model: type[BaseModel]) -> dict[str, type[BaseModel] | None]:
@@ -279,7 +359,8 @@ def allowed_keys(model: type[BaseModel]) -> dict[str, type[BaseModel] | None]:
     for name, info in model.model_fields.items():
         annotation = info.annotation
         candidates = getattr(annotation, "__args__", (annotation,))
-        sub = next((c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)),
-                   None)
+        sub = next(
+            (c for c in candidates if isinstance(c, type) and issubclass(c, BaseModel)), None
+        )
         nested[name] = sub
     return nested

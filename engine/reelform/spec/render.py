@@ -38,8 +38,11 @@ class RenderFailure(Exception):
         where = ""
         if self.template_line is not None:
             name = self.template if self.template and self.template != "<template>" else None
-            where = f" (template {name} line {self.template_line})" if name else \
-                f" (template line {self.template_line})"
+            where = (
+                f" (template {name} line {self.template_line})"
+                if name
+                else f" (template line {self.template_line})"
+            )
         return f"{self.message}{where}"
 
 
@@ -56,8 +59,9 @@ class RecordingLoader(jinja2.FileSystemLoader):
         try:
             source, filename, uptodate = super().get_source(environment, template)
         except UnicodeDecodeError as exc:
-            raise jinja2.TemplateError(f"template {template!r} is not UTF-8 text "
-                                       f"({exc.reason})") from None
+            raise jinja2.TemplateError(
+                f"template {template!r} is not UTF-8 text ({exc.reason})"
+            ) from None
         self.loaded.add(Path(filename))
         return source, filename, uptodate
 
@@ -134,8 +138,13 @@ class Interpolation:
 
     __slots__ = ("parts", "path", "source", "template")
 
-    def __init__(self, path: tuple[str | int, ...], source: str, parts: tuple[Part, ...],
-                 template: str | None = None):
+    def __init__(
+        self,
+        path: tuple[str | int, ...],
+        source: str,
+        parts: tuple[Part, ...],
+        template: str | None = None,
+    ):
         self.path = path
         self.source = source
         self.parts = parts
@@ -152,8 +161,9 @@ class Interpolation:
                 value = context[name][attribute]
             except (KeyError, TypeError):
                 message = f"'dict object' has no attribute {attribute!r}"
-                raise PathFailure(self.path, RenderFailure(_with_hint(message, context),
-                                                           self.template, line)) from None
+                raise PathFailure(
+                    self.path, RenderFailure(_with_hint(message, context), self.template, line)
+                ) from None
             if operator is not None:
                 value = value == literal if operator == "==" else value != literal
             out.append(value if type(value) is str else str(value))
@@ -180,14 +190,21 @@ def simple_parts(source: str) -> tuple[Part, ...] | None:
     parts: list[Part] = []
     position = 0
     for match in _LOOKUP.finditer(text):
-        literal = text[position:match.start()]
+        literal = text[position : match.start()]
         if is_template(literal) or match.group(2) in _DICT_ATTRIBUTES:
             return None
         if literal:
             parts.append(literal)
         compared = match.group(4) if match.group(4) is not None else match.group(5)
-        parts.append((match.group(1), match.group(2), text.count("\n", 0, match.start()) + 1,
-                      match.group(3), compared))
+        parts.append(
+            (
+                match.group(1),
+                match.group(2),
+                text.count("\n", 0, match.start()) + 1,
+                match.group(3),
+                compared,
+            )
+        )
         position = match.end()
     rest = text[position:]
     if is_template(rest):
@@ -220,12 +237,15 @@ class TemplatedList:
         self.items = items
 
     def render(self, context: dict[str, Any]) -> list[Any]:
-        return [item.render(context) if isinstance(item, NODE_TYPES) else item
-                for item in self.items]
+        return [
+            item.render(context) if isinstance(item, NODE_TYPES) else item for item in self.items
+        ]
 
 
 Node = Templated | Interpolation | TemplatedDict | TemplatedList
 NODE_TYPES = (Templated, Interpolation, TemplatedDict, TemplatedList)
+
+
 @dataclass(frozen=True)
 class PureParts:
     """A template string that ``Interpolation`` renders without Jinja."""
@@ -294,11 +314,13 @@ def _compile(source: str, env: jinja2.Environment, path: tuple[str | int, ...]) 
             parts = simple_parts(included)
             return PureParts(parts, filename) if parts is not None else template
         except jinja2.TemplateNotFound:
-            raise CompileFailure(path, f"template {name!r} not found in templates/ or "
-                                       "../templates/", 1) from None
+            raise CompileFailure(
+                path, f"template {name!r} not found in templates/ or ../templates/", 1
+            ) from None
         except jinja2.TemplateSyntaxError as exc:
-            raise CompileFailure(path, f"template syntax: {exc.message}", exc.lineno,
-                                 template=exc.filename or name) from None
+            raise CompileFailure(
+                path, f"template syntax: {exc.message}", exc.lineno, template=exc.filename or name
+            ) from None
         except jinja2.TemplateError as exc:
             raise CompileFailure(path, exc.message or str(exc), 1) from None
     try:
@@ -320,8 +342,13 @@ def render_tree(node: Any, context: dict[str, Any]) -> Any:
 
 
 class CompileFailure(Exception):
-    def __init__(self, path: tuple[str | int, ...], message: str, template_line: int | None,
-                 template: str | None = None):
+    def __init__(
+        self,
+        path: tuple[str | int, ...],
+        message: str,
+        template_line: int | None,
+        template: str | None = None,
+    ):
         super().__init__(message)
         self.path = path
         self.message = message
@@ -343,11 +370,13 @@ def failure_from(exc: BaseException, context: Mapping[str, Any]) -> RenderFailur
     """Translate a Jinja (or Python) error raised while rendering into a RenderFailure."""
     template, line = _template_position(exc.__traceback__)
     if isinstance(exc, jinja2.TemplateSyntaxError):
-        return RenderFailure(f"template syntax: {exc.message}", exc.filename or exc.name,
-                             exc.lineno)
+        return RenderFailure(
+            f"template syntax: {exc.message}", exc.filename or exc.name, exc.lineno
+        )
     if isinstance(exc, jinja2.TemplateNotFound):
-        return RenderFailure(f"template {exc.name!r} not found in templates/ or ../templates/",
-                             template, line)
+        return RenderFailure(
+            f"template {exc.name!r} not found in templates/ or ../templates/", template, line
+        )
     message = getattr(exc, "message", None) or str(exc)
     return RenderFailure(_with_hint(message, context), template, line)
 
@@ -376,8 +405,7 @@ def _template_position(tb: TracebackType | None) -> tuple[str | None, int | None
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
         # Template frames are "<template>" or the template's file; not "<frozen codecs>".
-        if filename == "<template>" or not (filename.endswith(".py") or
-                                            filename.startswith("<")):
+        if filename == "<template>" or not (filename.endswith(".py") or filename.startswith("<")):
             found = (filename, tb.tb_lineno)
         tb = tb.tb_next
     return found

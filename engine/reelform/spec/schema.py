@@ -11,8 +11,11 @@ from typing import Any
 from reelform.spec.model import SpecDocument
 
 SCHEMA_ID = "https://reelform.dev/schemas/reelform.schema.json"
-TEMPLATE_STRING = {"type": "string", "pattern": "\\{\\{|\\{%",
-                   "description": "A Jinja template rendered per row."}
+TEMPLATE_STRING = {
+    "type": "string",
+    "pattern": "\\{\\{|\\{%",
+    "description": "A Jinja template rendered per row.",
+}
 
 
 def json_schema() -> dict[str, Any]:
@@ -38,9 +41,14 @@ def _allow_templates(prop: dict[str, Any]) -> None:
     if "$ref" in prop:
         return
     variants = prop.get("anyOf", [prop])
-    if any(v.get("type") == "string" and "enum" not in v and "const" not in v
-           and "pattern" not in v for v in variants):
+    if any(
+        v.get("type") == "string" and "enum" not in v and "const" not in v and "pattern" not in v
+        for v in variants
+    ):
         return  # already accepts any string
-    keep = {k: prop.pop(k) for k in list(prop) if k not in ("description", "examples",
-                                                           "default", "title")}
+    keep = {
+        k: prop.pop(k)
+        for k in list(prop)
+        if k not in ("description", "examples", "default", "title")
+    }
     prop["anyOf"] = [*(keep.get("anyOf") or [keep]), TEMPLATE_STRING]

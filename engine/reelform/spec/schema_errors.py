@@ -38,14 +38,20 @@ def unknown_key_problems(
         elif shape == "dict" and isinstance(value, dict):
             for name, item in value.items():
                 if isinstance(item, dict):
-                    problems += _union_keys(item, nested, (*path, key, name), problem) \
-                        if len(nested) > 1 else \
-                        unknown_key_problems(item, nested[0], (*path, key, name), problem)
+                    problems += (
+                        _union_keys(item, nested, (*path, key, name), problem)
+                        if len(nested) > 1
+                        else unknown_key_problems(item, nested[0], (*path, key, name), problem)
+                    )
     return problems
 
 
-def _union_keys(raw: dict[str, Any], models: list[type[BaseModel]], path: PathKey,
-                problem: Callable[[PathKey, str], Problem]) -> list[Problem]:
+def _union_keys(
+    raw: dict[str, Any],
+    models: list[type[BaseModel]],
+    path: PathKey,
+    problem: Callable[[PathKey, str], Problem],
+) -> list[Problem]:
     allowed = sorted({name for m in models for name in m.model_fields})
     problems = []
     for key in raw:
@@ -101,8 +107,10 @@ def validation_problems(
         message = _message(error)
         if "[key]" in error["loc"]:
             # A mapping key (an asset, data source or photo avatar name) failed its pattern.
-            message = (f"invalid name {loc[-1]!r}: use letters, digits, '_' and '-', "
-                       "starting with a letter or '_'")
+            message = (
+                f"invalid name {loc[-1]!r}: use letters, digits, '_' and '-', "
+                "starting with a letter or '_'"
+            )
         elif len(loc) >= 2 and loc[0] in UNION_HINTS and len(loc) < len(error["loc"]):
             # A value that fits no member of a union: one message, not one per member.
             loc, message = loc[:2], UNION_HINTS[str(loc[0])]
@@ -118,16 +126,18 @@ UNION_HINTS = {
     "data": "a data source is a file path or a list of rows (mappings)",
 }
 _TYPE_TAGS = frozenset({"str", "int", "float", "bool", "none"})
-_MODEL_TAGS = frozenset(name for name, value in vars(spec_model).items()
-                        if isinstance(value, type) and issubclass(value, BaseModel))
+_MODEL_TAGS = frozenset(
+    name
+    for name, value in vars(spec_model).items()
+    if isinstance(value, type) and issubclass(value, BaseModel)
+)
 
 
 def _is_union_tag(part: int | str) -> bool:
     """pydantic adds union member names ("str", "AssetPath", "function-after[...]") to
     paths; they are not nodes of the file. (User keys such as an asset named "Intro"
     are: they stay.)"""
-    return isinstance(part, str) and (part in _TYPE_TAGS or part in _MODEL_TAGS
-                                      or "[" in part)
+    return isinstance(part, str) and (part in _TYPE_TAGS or part in _MODEL_TAGS or "[" in part)
 
 
 def _clean_loc(loc: tuple[int | str, ...]) -> PathKey:
@@ -141,15 +151,19 @@ def _message(error: Any) -> str:
     kind = error["type"]
     loc = error["loc"]
     if loc == ("version",) and kind == "literal_error":
-        return (f"unsupported spec version {error['input']!r}: this reelform reads "
-                "version 1 (upgrade reelform for newer versions)")
+        return (
+            f"unsupported spec version {error['input']!r}: this reelform reads "
+            "version 1 (upgrade reelform for newer versions)"
+        )
     if kind == "too_short" and loc == ("videos",):
         return "`videos` is empty: declare at least one video"
     if kind == "missing":
         return f"missing required key {str(error['loc'][-1])!r}"
     if kind == "string_pattern_mismatch" and error["loc"] and error["loc"][-1] == "name":
-        return (f"invalid name {error['input']!r}: use letters, digits, '.', '_' and '-', "
-                "starting with a letter or digit, at most 128 characters")
+        return (
+            f"invalid name {error['input']!r}: use letters, digits, '.', '_' and '-', "
+            "starting with a letter or digit, at most 128 characters"
+        )
     if kind in ("literal_error", "enum") or kind.endswith("_type") or kind.endswith("_parsing"):
         value = error.get("input")
         if not isinstance(value, dict | list):
@@ -158,7 +172,7 @@ def _message(error: Any) -> str:
 
 
 def did_you_mean(kind: str, name: str, known: Mapping[str, object]) -> str:
-    """"unknown asset 'intr'; did you mean 'intro'?" and its variants."""
+    """ "unknown asset 'intr'; did you mean 'intro'?" and its variants."""
     close = difflib.get_close_matches(name, list(known), n=1)
     if close:
         return f"unknown {kind} {name!r}; did you mean {close[0]!r}?"

@@ -45,11 +45,13 @@ class Journal:
         self._sync_lock = threading.Lock()
         fsync_dir(self.path.parent)  # the journal's own directory entry must survive
 
-    def record(self, section: str, key: str, value: dict[str, Any] | None, *,
-               durable: bool = False) -> None:
+    def record(
+        self, section: str, key: str, value: dict[str, Any] | None, *, durable: bool = False
+    ) -> None:
         """Record one change; with ``durable`` it is on disk when this returns."""
-        line = orjson.dumps({"s": section, "k": key, "v": value},
-                            option=orjson.OPT_SORT_KEYS) + b"\n"
+        line = (
+            orjson.dumps({"s": section, "k": key, "v": value}, option=orjson.OPT_SORT_KEYS) + b"\n"
+        )
         with self._lock:
             self._file.write(line)  # unbuffered: one write() per record, never torn mid-way
             self._written += 1

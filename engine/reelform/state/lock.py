@@ -36,8 +36,14 @@ def _holder(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def spec_lock(lock_path: Path, spec: str, *, wait: bool = False, poll: float = 0.5,
-              timeout: float | None = None) -> Iterator[None]:
+def spec_lock(
+    lock_path: Path,
+    spec: str,
+    *,
+    wait: bool = False,
+    poll: float = 0.5,
+    timeout: float | None = None,
+) -> Iterator[None]:
     """Hold the spec's apply lock; wait for it or raise BusyError naming the holder."""
     path = pid_path(lock_path)
     started = time.monotonic()
@@ -48,11 +54,14 @@ def spec_lock(lock_path: Path, spec: str, *, wait: bool = False, poll: float = 0
         except BlockingIOError:
             os.close(fd)
             if not wait:
-                raise BusyError(f"{spec}: another apply is running ({_holder(path)}); "
-                                "try again later or use --wait") from None
+                raise BusyError(
+                    f"{spec}: another apply is running ({_holder(path)}); "
+                    "try again later or use --wait"
+                ) from None
             if timeout is not None and time.monotonic() - started > timeout:
-                raise BusyError(f"{spec}: still locked by {_holder(path)} after "
-                                f"{timeout:g} s") from None
+                raise BusyError(
+                    f"{spec}: still locked by {_holder(path)} after {timeout:g} s"
+                ) from None
             time.sleep(poll)
             continue
         # The holder unlinks the file when done; if that happened while we waited,
@@ -65,8 +74,11 @@ def spec_lock(lock_path: Path, spec: str, *, wait: bool = False, poll: float = 0
             break
         os.close(fd)
     try:
-        info = {"pid": os.getpid(), "host": socket.gethostname(),
-                "since": datetime.now(UTC).isoformat(timespec="seconds")}
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         os.ftruncate(fd, 0)
         os.pwrite(fd, orjson.dumps(info) + b"\n", 0)
         yield

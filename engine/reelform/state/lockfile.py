@@ -99,36 +99,41 @@ def read_lock(path: Path) -> LockState:
 
 
 def parse_lock(raw: bytes, path: Path) -> LockState:
-    advice = (f"it was left as it is; restore it (git checkout -- {path}) or move it away "
-              "to start over")
+    advice = (
+        f"it was left as it is; restore it (git checkout -- {path}) or move it away to start over"
+    )
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise LockfileError(f"{path}:{exc.lineno}:{exc.colno}: corrupt lockfile ({exc.msg}); "
-                            f"{advice}") from None
+        raise LockfileError(
+            f"{path}:{exc.lineno}:{exc.colno}: corrupt lockfile ({exc.msg}); {advice}"
+        ) from None
     if not isinstance(data, dict) or "version" not in data:
         raise LockfileError(f"{path}: not a reelform lockfile (no version); {advice}")
     version = data["version"]
     if not isinstance(version, int) or isinstance(version, bool):
         raise LockfileError(f"{path}: lockfile version {version!r} is not a number; {advice}")
     if version > LOCK_VERSION:
-        raise LockfileError(f"{path}: written by a newer reelform (lockfile version {version}, "
-                            f"this reelform reads up to {LOCK_VERSION}); upgrade reelform. "
-                            "The lockfile was not modified.")
+        raise LockfileError(
+            f"{path}: written by a newer reelform (lockfile version {version}, "
+            f"this reelform reads up to {LOCK_VERSION}); upgrade reelform. "
+            "The lockfile was not modified."
+        )
     if version < 1:
         raise LockfileError(f"{path}: unknown lockfile version {version}; {advice}")
     state = LockState()
     for name in SECTIONS:
         section = data.get(name, {})
-        if not isinstance(section, dict) or not all(isinstance(v, dict)
-                                                     for v in section.values()):
-            raise LockfileError(f"{path}: corrupt lockfile: `{name}` must map names to "
-                                f"records; {advice}")
+        if not isinstance(section, dict) or not all(isinstance(v, dict) for v in section.values()):
+            raise LockfileError(
+                f"{path}: corrupt lockfile: `{name}` must map names to records; {advice}"
+            )
         setattr(state, name, section)
     unknown = set(data) - {"version", *SECTIONS}
     if unknown:
-        raise LockfileError(f"{path}: corrupt lockfile: unknown sections "
-                            f"{', '.join(sorted(unknown))}; {advice}")
+        raise LockfileError(
+            f"{path}: corrupt lockfile: unknown sections {', '.join(sorted(unknown))}; {advice}"
+        )
     return state
 
 
@@ -148,8 +153,10 @@ def replay(raw: bytes, journal: Path, state: LockState) -> None:
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             if last and not complete:
                 return
-            raise LockfileError(f"{journal}:{number}: corrupt journal record; it was left as "
-                                "it is (move it away to drop the changes it holds)") from None
+            raise LockfileError(
+                f"{journal}:{number}: corrupt journal record; it was left as "
+                "it is (move it away to drop the changes it holds)"
+            ) from None
 
 
 def dump_lock(state: LockState) -> bytes:

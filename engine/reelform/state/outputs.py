@@ -28,8 +28,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def output_status(directory: str, entry: Mapping[str, Any],
-                  hash_file: Callable[[Path], str] = sha256_file) -> OutputStatus | None:
+def output_status(
+    directory: str, entry: Mapping[str, Any], hash_file: Callable[[Path], str] = sha256_file
+) -> OutputStatus | None:
     """The state of a completed entry's output file (None: the entry has none)."""
     output = entry.get("output")
     if not isinstance(output, dict) or not output.get("path"):
@@ -40,7 +41,7 @@ def output_status(directory: str, entry: Mapping[str, Any],
     except OSError:
         return OutputStatus.MISSING
     if facts.st_size == output.get("bytes") and (
-            facts.st_mtime_ns == output.get("mtime_ns")
-            or hash_file(Path(path)) == output.get("sha256")):
+        facts.st_mtime_ns == output.get("mtime_ns") or hash_file(Path(path)) == output.get("sha256")
+    ):
         return OutputStatus.OK
     return OutputStatus.CHANGED

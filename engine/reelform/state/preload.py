@@ -75,8 +75,9 @@ class Preload:
         if self._pid == 0:  # the child: compute, send, and leave without cleanup
             os.close(self._read)
             try:
-                payload = pickle.dumps(summarize(read_lock(lock_path), directory),
-                                       protocol=pickle.HIGHEST_PROTOCOL)
+                payload = pickle.dumps(
+                    summarize(read_lock(lock_path), directory), protocol=pickle.HIGHEST_PROTOCOL
+                )
             except BaseException:
                 payload = b""  # the parent reads the lockfile itself and reports errors
             with contextlib.suppress(BaseException), os.fdopen(write, "wb") as pipe:

@@ -77,8 +77,9 @@ def is_spec_file(path: Path, folders: Iterable[Path]) -> bool:
     return False
 
 
-def route(changes: Iterable[Change], specs: Mapping[Path, Watched],
-          folders: Sequence[Path]) -> Routing:
+def route(
+    changes: Iterable[Change], specs: Mapping[Path, Watched], folders: Sequence[Path]
+) -> Routing:
     """Decide what a batch of changes re-plans.
 
     ``specs`` maps each watched spec (absolute, resolved) to what it depends on;
@@ -104,7 +105,8 @@ def route(changes: Iterable[Change], specs: Mapping[Path, Watched],
             continue
         for spec, watched in specs.items():
             if path.parent in template_dirs(spec) and (
-                    watched.failing or change.kind is ChangeKind.ADDED):
+                watched.failing or change.kind is ChangeKind.ADDED
+            ):
                 replan.add(spec)
     replan -= removed
     return Routing(frozenset(replan), frozenset(added - replan), frozenset(removed))
@@ -112,6 +114,7 @@ def route(changes: Iterable[Change], specs: Mapping[Path, Watched],
 
 def describe(changes: Sequence[Change], base: Path, limit: int = 2) -> str:
     """'templates/welcome.txt.j2 changed', 'a.csv, b.csv changed and 3 more'."""
+
     def shown(path: Path) -> str:
         return path.relative_to(base).as_posix() if path.is_relative_to(base) else str(path)
 

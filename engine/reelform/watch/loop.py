@@ -28,8 +28,11 @@ from reelform.watch.affected import Change, ChangeKind
 from reelform.watch.preview import Previewer
 from reelform.watch.session import Batch, Session
 
-KINDS = {watchfiles.Change.added: ChangeKind.ADDED, watchfiles.Change.modified:
-         ChangeKind.MODIFIED, watchfiles.Change.deleted: ChangeKind.DELETED}
+KINDS = {
+    watchfiles.Change.added: ChangeKind.ADDED,
+    watchfiles.Change.modified: ChangeKind.MODIFIED,
+    watchfiles.Change.deleted: ChangeKind.DELETED,
+}
 CLEAR = "\x1b[2J\x1b[H"
 
 
@@ -37,9 +40,14 @@ class _Filter(watchfiles.DefaultFilter):
     """watchfiles' editor and VCS noise, plus reelform's own working files."""
 
     ignore_dirs = (*watchfiles.DefaultFilter.ignore_dirs, ".reelform")
-    ignore_entity_patterns = (*watchfiles.DefaultFilter.ignore_entity_patterns,
-                              r"\.lock\.(journal|pid)$", r"\.tmp$", r"^4913$", r"^#.*#$",
-                              r"\.partial$")  # downloads in progress
+    ignore_entity_patterns = (
+        *watchfiles.DefaultFilter.ignore_entity_patterns,
+        r"\.lock\.(journal|pid)$",
+        r"\.tmp$",
+        r"^4913$",
+        r"^#.*#$",
+        r"\.partial$",
+    )  # downloads in progress
 
 
 def watch_roots(paths: Iterable[Path]) -> list[Path]:
@@ -81,9 +89,16 @@ def changes_of(raw: Iterable[tuple[watchfiles.Change, str]]) -> list[Change]:
 
 
 class Watcher:
-    def __init__(self, session: Session, *, previewer: Previewer | None = None,
-                 debounce_ms: int = 25, clear: bool = False, out: TextIO | None = None,
-                 env: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        session: Session,
+        *,
+        previewer: Previewer | None = None,
+        debounce_ms: int = 25,
+        clear: bool = False,
+        out: TextIO | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         env = os.environ if env is None else env
         self.session = session
         self.previewer = previewer
@@ -97,16 +112,22 @@ class Watcher:
         await self._show(self.session.start(), preview=list(self.session.specs))
         while True:
             roots = watch_roots(p.resolve() for p in self.session.watched_paths())
-            self._say(f"Watching {len(roots)} folder{'s' if len(roots) != 1 else ''} "
-                      "for changes (Ctrl-C to stop).")
+            self._say(
+                f"Watching {len(roots)} folder{'s' if len(roots) != 1 else ''} "
+                "for changes (Ctrl-C to stop)."
+            )
             await self._watch(roots)
 
     async def _watch(self, roots: list[Path]) -> None:
         """Until the set of folders to watch changes."""
         stream = watchfiles.awatch(
-            *roots, watch_filter=_Filter(), step=self.debounce_ms,
-            debounce=max(1600, self.debounce_ms * 4), force_polling=self.polling,
-            poll_delay_ms=self.poll_ms)
+            *roots,
+            watch_filter=_Filter(),
+            step=self.debounce_ms,
+            debounce=max(1600, self.debounce_ms * 4),
+            force_polling=self.polling,
+            poll_delay_ms=self.poll_ms,
+        )
         async with contextlib.aclosing(stream) as batches:
             async for raw in batches:
                 batch = self.session.update(changes_of(raw))

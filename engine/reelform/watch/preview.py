@@ -66,19 +66,31 @@ def local_video(video: Video, avatars: int, espeak: Collection[str]) -> Video:
 def local_preview(spec: LoadedSpec, avatars: int, espeak: Collection[str]) -> LoadedSpec:
     """The spec as its preview: every video local, half size, its own lock and folder."""
     folder, lock = preview_paths(spec)
-    videos = [d._replace(provider="local", video=local_video(d.video, avatars, espeak))
-              for d in spec.videos]
+    videos = [
+        d._replace(provider="local", video=local_video(d.video, avatars, espeak))
+        for d in spec.videos
+    ]
     settings = {**spec.settings, "local": dict(PREVIEW_SETTINGS)}
-    return dataclasses.replace(spec, videos=videos, settings=settings, lock_path=lock,
-                               output_dir=folder)
+    return dataclasses.replace(
+        spec, videos=videos, settings=settings, lock_path=lock, output_dir=folder
+    )
 
 
-def preview_prepared(prepared: Prepared, avatars: int, espeak: Collection[str],
-                     read_lock: Callable[[Path], LockState]) -> Prepared:
+def preview_prepared(
+    prepared: Prepared,
+    avatars: int,
+    espeak: Collection[str],
+    read_lock: Callable[[Path], LockState],
+) -> Prepared:
     spec = local_preview(prepared.spec, avatars, espeak)
     facts = prepared.facts  # the same files: probed once, by the real plan
-    return Prepared(spec, read_lock(spec.lock_path), dict(facts), requests_for(spec, facts),
-                    avatar_requests(spec, facts))
+    return Prepared(
+        spec,
+        read_lock(spec.lock_path),
+        dict(facts),
+        requests_for(spec, facts),
+        avatar_requests(spec, facts),
+    )
 
 
 def to_render(plan: SpecPlan) -> frozenset[str]:
@@ -93,8 +105,11 @@ class Previewer:
         from reelform.secrets import SECRET_VARIABLES
 
         # Defence in depth: every preview is local, and without keys nothing else could be.
-        self.env = {k: v for k, v in (os.environ if env is None else env).items()
-                    if k not in SECRET_VARIABLES}
+        self.env = {
+            k: v
+            for k, v in (os.environ if env is None else env).items()
+            if k not in SECRET_VARIABLES
+        }
         self._avatars: int | None = None
         self._espeak: frozenset[str] | None = None
 
@@ -104,8 +119,9 @@ class Previewer:
             from reelform.providers.local.speech import list_espeak_voices
 
             self._avatars = len(CATALOGUE)
-            self._espeak = frozenset(v.identifier.rsplit("/", 1)[-1].lower()
-                                     for v in list_espeak_voices())
+            self._espeak = frozenset(
+                v.identifier.rsplit("/", 1)[-1].lower() for v in list_espeak_voices()
+            )
         return self._avatars, self._espeak
 
     async def run(self, planned: Sequence[tuple[Prepared, SpecPlan]]) -> list[str]:
@@ -129,8 +145,11 @@ class Previewer:
                 lines |= {str(p.spec.path): f"preview: skipped, {exc}" for p, _ in work}
             except (UserError, ProviderError) as exc:  # a preview never stops the watcher
                 lines |= {str(p.spec.path): f"preview: failed: {exc}" for p, _ in work}
-        return [f"{label}: {lines[label]}" for label in
-                (str(p.spec.path) for p, _ in planned) if label in lines]
+        return [
+            f"{label}: {lines[label]}"
+            for label in (str(p.spec.path) for p, _ in planned)
+            if label in lines
+        ]
 
     async def _render(self, work: Sequence[tuple[Prepared, SpecPlan]]) -> dict[str, str]:
         from reelform.api import SilentReporter
@@ -154,12 +173,19 @@ class Previewer:
                 else:
                     count, shown = len(to_render(plan)), _shown(preview.spec.output_dir)
                     lines[str(prepared.spec.path)] = (
-                        f"preview: {count:,} up to date in {shown}" if count else
-                        f"preview: nothing to render ({shown})")
+                        f"preview: {count:,} up to date in {shown}"
+                        if count
+                        else f"preview: nothing to render ({shown})"
+                    )
             if not previews:
                 return lines
-            outcomes = await apply_plans(previews, plans, ApplyOptions(parallel=2, prune=True),
-                                         SilentReporter(), env=self.env)
+            outcomes = await apply_plans(
+                previews,
+                plans,
+                ApplyOptions(parallel=2, prune=True),
+                SilentReporter(),
+                env=self.env,
+            )
         for preview in previews:
             label = str(preview.spec.path)
             mine = [o for o in outcomes if o.spec == label and o.kind == "video"]

@@ -54,8 +54,14 @@ class Batch:
 
 
 class Session:
-    def __init__(self, targets: Sequence[Path], var_overrides: Mapping[str, str] | None = None,
-                 *, color: bool = False, base: Path | None = None) -> None:
+    def __init__(
+        self,
+        targets: Sequence[Path],
+        var_overrides: Mapping[str, str] | None = None,
+        *,
+        color: bool = False,
+        base: Path | None = None,
+    ) -> None:
         self.targets = list(targets)
         self.var_overrides = dict(var_overrides or {})
         self.color = color
@@ -124,9 +130,10 @@ class Session:
             return
         except Exception:  # a bug: say so, and keep watching (the next edit may avoid it)
             spec.prepared, spec.plan = None, None
-            spec.problems = [*traceback.format_exc().rstrip().splitlines(),
-                             f"{spec.display}: internal error (a bug; please report it with "
-                             "the text above)"]
+            spec.problems = [
+                *traceback.format_exc().rstrip().splitlines(),
+                f"{spec.display}: internal error (a bug; please report it with the text above)",
+            ]
             return
         spec.prepared, spec.plan, spec.problems = prepared, plan, []
         # The lockfile is a dependency too: an apply in another terminal changes the plan.
@@ -144,8 +151,9 @@ class Session:
 
     # --- output -------------------------------------------------------------------------
 
-    def _batch(self, what: str, specs: Sequence[Path], removed: Sequence[Path],
-               began: float) -> Batch:
+    def _batch(
+        self, what: str, specs: Sequence[Path], removed: Sequence[Path], began: float
+    ) -> Batch:
         lines: list[str] = []
         for path in removed:
             lines.append(f"{self._display(path)}: removed; no longer watched")
@@ -159,8 +167,10 @@ class Session:
             lines.append(render_text(plans, self.color).rstrip("\n"))
         if failing:
             count = len(failing)
-            lines += ["", f"{count:,} spec{'s have' if count != 1 else ' has'} errors "
-                          "(still watching)."]
+            lines += [
+                "",
+                f"{count:,} spec{'s have' if count != 1 else ' has'} errors (still watching).",
+            ]
         elapsed = time.perf_counter() - began
         stamp = datetime.now().strftime("%H:%M:%S")
         return Batch(f"{RULE} {stamp} · {what} {RULE}", "\n".join(lines), tuple(specs), elapsed)
@@ -177,6 +187,7 @@ class Session:
 
 def _counted(routing: Routing) -> str:
     """'2 specs', '1 spec removed', '1 spec, 1 removed'."""
+
     def specs(n: int) -> str:
         return f"{n:,} spec{'s' if n != 1 else ''}"
 
