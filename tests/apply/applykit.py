@@ -69,17 +69,19 @@ class SimServer:
         return list(self.sim.requests[since:])
 
     def creates(self, since: int = 0) -> list[RequestRecord]:
-        """Create requests the provider may have taken: answered, or cut off (unknown).
+        """Create requests the provider may have taken, as a client must see them.
 
-        Requests answered 429 or 5xx are left out: the provider did not take them, and
-        apply rightly sends them again (a scaled rate-limit window is only milliseconds
-        long, so timing jitter can earn a 429 now and then)."""
+        Left out are only the answers that prove nothing was taken (docs/design.md): a
+        429 (a scaled rate-limit window is only milliseconds long, so timing jitter
+        can earn one now and then) and a 503 with Retry-After. Apply rightly sends
+        those again; a 5xx without Retry-After proves nothing and is counted."""
         return [
             r
             for r in self.requests(since)
             if r.method == "POST"
             and r.path in CREATE_PATHS
-            and not (r.status is not None and (r.status == 429 or r.status >= 500))
+            and r.status != 429
+            and r.fault != "unavailable_503"
         ]
 
     def posts(self, since: int = 0) -> list[RequestRecord]:

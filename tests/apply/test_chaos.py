@@ -151,8 +151,11 @@ def check_after_kill(project: Project, env: dict[str, str], http: httpx.Client) 
     assert not leftovers, leftovers
     actions = plan_actions(project, env)
     for name, entry in state.videos.items():
-        if entry.get("status") in ("submitted", "submitting"):
-            assert actions.get(name) == "resume", (name, entry, actions.get(name))
+        # A job id on record is resumed; an interrupted submit is unknown, since
+        # JoggAI cannot be asked which job it made (never "resume").
+        expected = {"submitted": "resume", "submitting": "unknown"}.get(entry.get("status", ""))
+        if expected is not None:
+            assert actions.get(name) == expected, (name, entry, actions.get(name))
 
 
 def test_twenty_sigkills_never_pay_twice_unasked(sim: SimServer, project: Project) -> None:

@@ -224,7 +224,14 @@ def test_resubmit_unknown_covers_a_submit_interrupted_by_a_crash(
         state.videos["v2"].pop(field, None)
     write_lock(project.root / "spec.lock", state)
     compact(project.root / "spec.lock")
-    assert "resume" in cli("plan", "spec.yaml").out
+    # JoggAI cannot be asked which job it made: never "resume" (docs/design.md).
+    shown = cli("plan", "spec.yaml").out
+    assert "unknown" in shown and "resume" not in shown and "Estimate: 0 videos" in shown
+    resubmit = cli("plan", "--resubmit-unknown", "spec.yaml").out
+    assert "RESUBMIT" in resubmit and "Estimate: 1 video" in resubmit
+    refused = cli("apply", "--yes", "--resubmit-unknown", "--max-credits", "0", "spec.yaml")
+    assert refused.code == 1 and "--max-credits 0" in refused.err
+    assert sim.creates(sim.mark()) == []
 
     before = sim.mark()
     plain = cli("apply", "--yes", "spec.yaml")

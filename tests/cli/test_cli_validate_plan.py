@@ -207,7 +207,12 @@ def test_plan_out_writes_a_plan_file(tree, capsys) -> None:
     assert err == "Saved the plan to review.plan; apply it with: reelform apply review.plan\n"
     saved = json.loads(Path("review.plan").read_text())
     assert saved["format"] == "reelform-plan"
-    assert saved["inputs"] == {"specs": ["spec.yaml"], "vars": {"x": "1"}, "targets": ["hi-*"]}
+    assert saved["inputs"] == {
+        "specs": ["spec.yaml"],
+        "vars": {"x": "1"},
+        "targets": ["hi-*"],
+        "resubmit_unknown": False,
+    }
     assert [i["name"] for i in saved["specs"][0]["items"]] == ["hi-1", "hi-2"]
     from reelform.plan.saved import is_plan_file, load_saved_plan
 

@@ -14,6 +14,7 @@ from reelform.plan.diff import (
     SpecPlan,
     credits_for,
     diff,
+    resubmitting,
 )
 from reelform.plan.fingerprint import Request, digest
 from reelform.state.lockfile import LockState
@@ -86,16 +87,42 @@ def test_replace_wins_over_a_failed_or_submitted_status() -> None:
     assert actions(plan([new], {"a": entry(A, "submitted", job_id="j")})) == [("replace", "a")]
 
 
-@pytest.mark.parametrize("status", ["submitting", "submitted"])
-def test_resume(status: str) -> None:
-    result = plan([A], {"a": entry(A, status, job_id="job-7")})
+def test_resume() -> None:
+    result = plan([A], {"a": entry(A, "submitted", job_id="job-7")})
     assert actions(result) == [("resume", "a")] and result.items[0].reason == "job job-7"
-    assert not result.items[0].action.renders and result.items[0].credits == 0
+    assert not result.items[0].renders and result.items[0].credits == 0
 
 
-def test_resume_without_a_job_id_yet() -> None:
-    result = plan([A], {"a": entry(A, "submitting")})
+@pytest.mark.parametrize("provider", ["jogg", "mirako"])
+def test_an_interrupted_submit_is_unknown_where_the_provider_cannot_be_asked(
+    provider: str,
+) -> None:
+    request = req("a", provider=provider)
+    result = plan([request], {"a": entry(request, "submitting")})
+    assert actions(result) == [("unknown", "a")]
+    assert "--resubmit-unknown" in (result.items[0].reason or "")
+    assert not result.items[0].renders and result.estimate.videos == 0
+
+
+def test_an_interrupted_submit_is_looked_up_where_the_provider_can_say() -> None:
+    request = req("a", provider="local")
+    result = plan([request], {"a": entry(request, "submitting")})
+    assert actions(result) == [("resume", "a")]
     assert result.items[0].reason == "job (id to be looked up)"
+
+
+def test_resubmitting_names_and_counts_every_unknown() -> None:
+    b = req("b", seconds=300.0)  # 3 credits: a started 2 minutes each
+    result = plan([A, b], {"a": entry(A, "unknown"), "b": entry(b, "submitting")})
+    assert result.estimate.videos == 0 and result.estimate.credits == 0
+    again = resubmitting(result)
+    assert [(i.name, i.resubmit, i.renders) for i in again.items] == [
+        ("a", True, True),
+        ("b", True, True),
+    ]
+    assert again.estimate.videos == 2 and again.estimate.credits == 1 + 3
+    assert again.items[0].to_json()["resubmit"] is True
+    assert resubmitting(plan([A], {})) == plan([A], {})  # nothing unknown: the same plan
 
 
 def test_retry_with_reason() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ def script() -> Script:
 
 
 @pytest.fixture
-def make_context(script: Script) -> Iterator[Callable[..., ProviderContext]]:
+def make_context(script: Script, tmp_path: Path) -> Iterator[Callable[..., ProviderContext]]:
     # MockTransport holds no sockets, so the clients need no closing.
     def build(**overrides: Any) -> ProviderContext:
         env = {
@@ -34,7 +35,13 @@ def make_context(script: Script) -> Iterator[Callable[..., ProviderContext]]:
         }
         env.update(overrides.pop("env", {}))
         client = httpx.AsyncClient(transport=httpx.MockTransport(script))
-        fields: dict[str, Any] = {"http": client, "env": env, "time_scale": 0.0}
+        # The work folder (Mirako's speech cache) in the test's own folder, not the cwd.
+        fields: dict[str, Any] = {
+            "http": client,
+            "env": env,
+            "time_scale": 0.0,
+            "work_dir": tmp_path / ".reelform",
+        }
         fields.update(overrides)
         return ProviderContext(**fields)
 

@@ -14,10 +14,12 @@ from reelform.providers.http import (
     Requester,
     RetryPolicy,
     Scrubber,
+    Tries,
     backoff_delay,
-    classify_error,
+    classify_read_error,
     join_url,
     parse_retry_after,
+    retry_delay,
 )
 from reelform.providers.ratelimit import TokenBucket
 
@@ -112,7 +114,7 @@ async def test_final_error_carries_retry_after(script: Script) -> None:
 
 async def test_429s_have_a_budget_of_their_own(script: Script) -> None:
     # Four failures and nine "slow down"s: neither budget (5 and 10) is spent, so a
-    # paid create in a busy batch is not given up (and left to the next run).
+    # request in a busy batch is not given up (and left to the next run).
     script.on(
         "/v2/thing",
         *[httpx.Response(502)] * 4,
@@ -120,21 +122,36 @@ async def test_429s_have_a_budget_of_their_own(script: Script) -> None:
         httpx.Response(200, text="ok"),
     )
     sleeps: list[float] = []
-    assert await requester(script, sleeps).request("POST", URL, parse, create=True) == "ok"
+    assert await requester(script, sleeps).request("POST", URL, parse) == "ok"
     assert len(script.requests) == 14 and len(sleeps) == 13
+
+
+def test_retry_delay_counts_each_budget_apart() -> None:
+    policy = RetryPolicy(attempts=2, throttled_attempts=3)
+    slow = RetryableError("t", "429", throttled=True, retry_after=4.0)
+    down = RetryableError("t", "503", retry_after=None)
+    tries = Tries().after(slow)
+    assert retry_delay(tries, slow, policy) == 4.0  # the server's Retry-After
+    tries = tries.after(down)
+    assert 0 <= (retry_delay(tries, down, policy) or -1) <= 1.0  # first backoff: up to 1 s
+    tries = tries.after(slow).after(slow)
+    assert tries == Tries(failures=1, throttled=3)
+    assert retry_delay(tries, slow, policy) is None  # three 429s: that budget is spent
+    assert retry_delay(tries.after(down), down, policy) is None  # two failures: spent too
+    assert tries.total == 4
 
 
 async def test_ten_429s_give_up(script: Script) -> None:
     script.on("/v2/thing", default=httpx.Response(429))
     with pytest.raises(RetryableError, match=r"gave up after 10 attempts") as info:
-        await requester(script, []).request("POST", URL, parse, create=True)
+        await requester(script, []).request("POST", URL, parse)
     assert len(script.requests) == 10 and info.value.throttled
 
 
 async def test_rejection_is_not_retried(script: Script) -> None:
     script.on("/v2/thing", default=httpx.Response(400))
     with pytest.raises(RejectedError):
-        await requester(script, []).request("POST", URL, parse, create=True)
+        await requester(script, []).request("POST", URL, parse)
     assert len(script.requests) == 1
 
 
@@ -142,12 +159,26 @@ async def test_rejection_is_not_retried(script: Script) -> None:
     "error",
     [httpx.ConnectError("refused"), httpx.ConnectTimeout("slow"), httpx.PoolTimeout("busy")],
 )
-async def test_a_request_that_never_went_out_is_retried_even_for_a_create(
+async def test_a_paid_request_that_never_went_out_is_not_taken_and_sent_once(
     script: Script, error: Exception
 ) -> None:
-    script.on("/v2/thing", error, error, httpx.Response(200, text="made"))
-    assert await requester(script, []).request("POST", URL, parse, create=True) == "made"
-    assert len(script.requests) == 3
+    # Safe to send again, but the executor does it: it withdraws the intent first.
+    script.on("/v2/thing", error, httpx.Response(200, text="made"))
+    with pytest.raises(RetryableError, match="could not connect"):
+        await requester(script, []).request("POST", URL, parse, paid=True)
+    assert len(script.requests) == 1
+
+
+async def test_a_paid_request_answered_not_now_is_raised_at_once_and_pauses_the_bucket(
+    script: Script,
+) -> None:
+    now = [0.0]
+    bucket = TokenBucket(60, clock=lambda: now[0])
+    script.on("/v2/thing", httpx.Response(429, headers={"Retry-After": "5"}))
+    with pytest.raises(RetryableError) as info:
+        await requester(script, [], limiter=bucket).request("POST", URL, parse, paid=True)
+    assert info.value.throttled and info.value.retry_after == 5.0
+    assert len(script.requests) == 1 and bucket._paused_until == 5.0 * 1.0
 
 
 LOST_AFTER_SENDING = [
@@ -165,7 +196,7 @@ async def test_a_create_whose_answer_is_lost_is_an_unknown_outcome_never_resent(
 ) -> None:
     script.on("/v2/thing", error, default=httpx.Response(200, text="second"))
     with pytest.raises(OutcomeUnknownError, match="may or may not"):
-        await requester(script, []).request("POST", URL, parse, create=True)
+        await requester(script, []).request("POST", URL, parse, paid=True)
     assert len(script.requests) == 1
 
 
@@ -232,30 +263,28 @@ async def test_retry_log_lines_are_scrubbed(
 
 
 @pytest.mark.parametrize(
-    ("error", "create", "verdict"),
+    ("error", "verdict"),
     [
-        (httpx.ConnectError("x"), True, "not_sent"),
-        (httpx.ConnectTimeout("x"), True, "not_sent"),
-        (httpx.PoolTimeout("x"), True, "not_sent"),
-        (httpx.ReadTimeout("x"), True, "unknown"),
-        (httpx.ReadTimeout("x"), False, "lost"),
-        (httpx.WriteError("x"), True, "unknown"),
-        (httpx.RemoteProtocolError("x"), True, "unknown"),
-        (httpx.DecodingError("x"), True, "unknown"),
-        (httpx.DecodingError("x"), False, "lost"),
-        (httpx.UnsupportedProtocol("x"), True, "refused"),
-        (httpx.InvalidURL("x"), False, "refused"),
-        (httpx.TooManyRedirects("x"), False, "refused"),
+        (httpx.ConnectError("x"), "not_sent"),
+        (httpx.ConnectTimeout("x"), "not_sent"),
+        (httpx.PoolTimeout("x"), "not_sent"),
+        (httpx.ReadTimeout("x"), "lost"),
+        (httpx.WriteError("x"), "lost"),
+        (httpx.RemoteProtocolError("x"), "lost"),
+        (httpx.DecodingError("x"), "lost"),
+        (httpx.UnsupportedProtocol("x"), "refused"),
+        (httpx.InvalidURL("x"), "refused"),
+        (httpx.TooManyRedirects("x"), "refused"),
     ],
 )
-def test_classify_error(error: Exception, create: bool, verdict: str) -> None:
-    assert classify_error(error, create=create) == verdict
+def test_classify_read_error(error: Exception, verdict: str) -> None:
+    assert classify_read_error(error) == verdict
 
 
 async def test_an_undecodable_answer_to_a_create_is_unknown(script: Script) -> None:
     script.on("/v2/thing", httpx.DecodingError("bad gzip"))
     with pytest.raises(OutcomeUnknownError):
-        await requester(script, []).request("POST", URL, parse, create=True)
+        await requester(script, []).request("POST", URL, parse, paid=True)
 
 
 @pytest.mark.parametrize(
@@ -273,5 +302,5 @@ def test_the_clients_mark_429s_as_throttled(response: httpx.Response, throttled:
 
     for parser in (parse_envelope, parse_answer):
         with pytest.raises(RetryableError) as info:
-            parser(response, what="POST /x", create=True, scrub=Scrubber({}))
+            parser(response, what="GET /x", paid=False, scrub=Scrubber({}))
         assert info.value.throttled is throttled, parser

@@ -128,12 +128,14 @@ def test_pcm_that_already_is_wav_is_kept() -> None:
     assert pcm_to_wav(wav) == wav
 
 
-async def test_tts_whose_answer_is_lost_is_retryable_not_unknown(
+async def test_tts_whose_answer_is_lost_is_unknown_and_no_video_is_sent(
     mirako: MirakoProvider, script: Script, files: dict[str, Asset]
 ) -> None:
+    # Speech is billed: a lost answer proves nothing (the executor records the video
+    # as unknown, since no video was submitted).
     script.on("/v1/speech/tts", httpx.ReadError("reset"))
-    with pytest.raises(RetryableError, match="connection lost"):
-        await mirako.submit_video(job(files, voice=VoiceRequest(voice_id="vp", script="Hi")))
+    with pytest.raises(OutcomeUnknownError, match="may or may not"):
+        await mirako.prepare_job(job(files, voice=VoiceRequest(voice_id="vp", script="Hi")))
     assert len(script.requests) == 1  # not resent, and no video was submitted
 
 
@@ -236,26 +238,31 @@ async def test_refusals(
 
 
 @pytest.mark.parametrize(
-    "answer",
+    ("answer", "error"),
     [
-        problem(429, "Too Many Requests", headers={"Retry-After": "2"}),
-        httpx.Response(429),
-        problem(500, "Internal Server Error"),
-        httpx.Response(503),
-        httpx.Response(502, text="x"),
+        (problem(429, "Too Many Requests", headers={"Retry-After": "2"}), RetryableError),
+        (httpx.Response(429), RetryableError),
+        (httpx.Response(503, headers={"Retry-After": "2"}), RetryableError),
+        (problem(500, "Internal Server Error"), OutcomeUnknownError),
+        (httpx.Response(503), OutcomeUnknownError),
+        (httpx.Response(502, text="x"), OutcomeUnknownError),
+        (problem(422, "Unprocessable Entity"), RejectedError),
     ],
 )
-async def test_temporary_answers_are_retried_for_submits(
-    mirako: MirakoProvider, script: Script, files: dict[str, Asset], answer: httpx.Response
+async def test_a_submit_is_sent_once_and_its_answer_judged(
+    mirako: MirakoProvider,
+    script: Script,
+    files: dict[str, Asset],
+    answer: httpx.Response,
+    error: type[Exception],
 ) -> None:
     script.on(
-        SUBMIT,
-        answer,
-        answer,
-        httpx.Response(200, json={"data": {"task_id": "ok", "status": "IN_QUEUE"}}),
+        SUBMIT, answer, httpx.Response(200, json={"data": {"task_id": "ok", "status": "IN_QUEUE"}})
     )
-    assert await mirako.submit_video(job(files)) == "ok"
-    assert len(script.requests) == 3
+    with pytest.raises(error) as info:
+        await mirako.submit_video(job(files))
+    assert type(info.value) is error
+    assert len(script.requests) == 1
 
 
 async def test_lost_answer_to_a_submit_is_unknown(

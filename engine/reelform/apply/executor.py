@@ -1,19 +1,23 @@
 """Executing plans: upload, create photo avatars, submit, poll, download, record.
 
-Never paying twice rests on three rules, each enforced at one place here:
-1. Before a submit, an intent record (``submitting``) is durable in the journal;
-   right after it returns, the job id (``submitted``) is durable before anything
-   else happens. A restart finds every submit it ever started.
-2. A ``submitting`` record found at start is resolved by asking the provider
-   (``find_job``); if the provider cannot say, the video becomes ``unknown`` and
-   is resubmitted only on a person's ``--resubmit-unknown`` (free providers
-   excepted: nothing can be paid twice there).
-3. A failure while *polling* never marks a job failed (it exists and may
-   finish); only the provider saying "failed" does, and only that makes a retry.
+The rules (``apply.decide`` holds the decisions, ``providers.submits`` the verdicts):
+
+1. Before a paid submit its intent (``submitting``) is durable in the journal; right
+   after it returns, the job id (``submitted``) is durable before anything else
+   happens. Everything the submit must read (uploads, speech, a URL's bytes) and every
+   wait (a slot, the rate limit, a 429's backoff) comes *before* the intent: a crash
+   there leaves a video to create, not an unknown one.
+2. A submit is sent again only when the provider's answer proves it did not take it;
+   the intent is withdrawn before the wait. An answer that proves nothing makes the
+   video ``unknown`` where the provider cannot be asked which job it made.
+3. Only the provider saying "failed" makes a job failed. A failing status read leaves
+   the job ``submitted``; past a tolerance this apply stops waiting for it.
+4. One video's failure, whatever raised it, is that video's alone: every task is
+   settled, and the caller folds the journal into the lockfile before reporting.
 
 Independent work runs concurrently: ``parallel`` bounds the uploads, submits and
-downloads in flight; waiting for renders takes no slot. Each provider's rate
-limit is a TokenBucket shared by every spec of the run.
+downloads in flight; waiting for renders takes no slot. Each provider's rate limit
+is a TokenBucket shared by every spec of the run.
 """
 
 from __future__ import annotations
@@ -21,45 +25,51 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, TypeVar
 
 import httpx
 
+from reelform.apply.decide import (
+    AvatarStep,
+    VideoStep,
+    after_lost_answer,
+    avatar_step,
+    keep_polling,
+    recordable_url,
+    summary_status,
+    video_step,
+)
 from reelform.apply.download import DownloadFiles, clean_partials, download
 from reelform.apply.polling import PollPolicy
 from reelform.apply.progress import Reporter
-from reelform.errors import (
-    OutcomeUnknownError,
-    ProviderError,
-    RejectedError,
-    RetryableError,
-)
+from reelform.errors import OutcomeUnknownError, ProviderError, RejectedError, RetryableError
 from reelform.plan.diff import Action, AvatarRequest, PlanItem, SpecPlan
 from reelform.plan.fingerprint import Request
 from reelform.project import Prepared
-from reelform.providers import provider_class
 from reelform.providers.base import (
     Asset,
     AvatarRef,
     JobState,
     JobStatus,
     PhotoAvatarRequest,
+    PhotoAvatarState,
     Provider,
     VideoJob,
     VoiceRequest,
 )
+from reelform.providers.http import RetryPolicy, Tries, retry_delay
 from reelform.providers.ratelimit import TokenBucket
+from reelform.secrets import redact
 from reelform.spec.model import Video
 from reelform.state.journal import GroupCommit, Journal
+from reelform.traits import provider_traits
 
-
-def free(provider: str) -> bool:
-    """Whether a second submit to ``provider`` costs nothing (see ``Provider.free``)."""
-    return provider_class(provider).free
+T = TypeVar("T")
 
 
 def now() -> str:
@@ -73,6 +83,9 @@ class Outcome:
     status: str  # completed | failed | running | pending | unknown | pruned | skipped
     reason: str | None = None
     kind: str = "video"
+    #: The traceback of an unexpected exception (a bug): the run exits 3 after the
+    #: journal is safe.
+    bug: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -108,6 +121,8 @@ class ApplyOptions:
     #: `--timeout`: provider seconds after which nothing new is submitted and nothing
     #: more is waited for (renders in flight are resumed by the next apply).
     timeout: float | None = None
+    #: How often a paid submit that the provider did not take is sent again.
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 class OutOfTime(Exception):
@@ -119,6 +134,35 @@ class OutOfTime(Exception):
     def __init__(self, rendering: bool = False) -> None:
         super().__init__()
         self.rendering = rendering
+
+
+class StoppedWaiting(Exception):
+    """Status reads kept failing: the job stays on record, the next apply polls it."""
+
+    def __init__(self, errors: int, last: ProviderError) -> None:
+        super().__init__(
+            f"status reads failed {errors} times in a row (last: {last}); the job stays "
+            "submitted and the next apply polls it again"
+        )
+
+
+class NotTaken(Exception):
+    """A paid submit the provider kept refusing to take ("not now"): never sent."""
+
+    def __init__(self, tries: Tries, last: RetryableError) -> None:
+        super().__init__(
+            f"not submitted: {last} (tried {tries.total} times); the next apply tries again"
+        )
+
+
+class Unrecorded(Exception):
+    """A job id the provider returned that the journal could not keep: say it aloud."""
+
+    def __init__(self, job_id: str, error: OSError) -> None:
+        super().__init__(
+            f"job {job_id} was accepted but could not be recorded "
+            f"({error.strerror or error}); note this id: resume it by hand"
+        )
 
 
 ProviderFor = Callable[[SpecRun, str], Provider]
@@ -134,6 +178,7 @@ class Executor:
         http: httpx.AsyncClient,
         *,
         limiter_for: Callable[[str], TokenBucket | None] | None = None,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         self.runs = runs
         self.options = options
@@ -141,6 +186,7 @@ class Executor:
         self.reporter = reporter
         self.http = http
         self.limiter_for = limiter_for or (lambda _name: None)
+        self.env = os.environ if env is None else env
         self.slots = asyncio.Semaphore(max(1, options.parallel))
         # Downloads have their own slots: they go to a file host, not to the provider's
         # API, and must not wait behind submits that hold a slot while the rate limit
@@ -173,21 +219,46 @@ class Executor:
                 if item.kind == "avatar":
                     continue  # made on demand by the videos that use them
                 if item.action is Action.ORPHAN:
-                    tasks.append(self._orphan(run, item))
-                    continue
-                if item.action is Action.UNKNOWN and not self._resubmits(item):
-                    tasks.append(self._skip_unknown(run, item))
+                    tasks.append(self._isolated(run, item.name, self._orphan(run, item)))
                     continue
                 renders += item.action is not Action.DOWNLOAD
                 downloads += 1
                 if item.action.renders or item.action is Action.UNKNOWN:
                     self._first_steps(run, item, uploads, avatars)
-                tasks.append(self._video(run, item))
+                tasks.append(self._isolated(run, item.name, self._video(run, item)))
         self.reporter.planned("upload", len(uploads))
         self.reporter.planned("avatar", len(avatars))
         self.reporter.planned("render", renders)
         self.reporter.planned("download", downloads)
         return list(await asyncio.gather(*tasks))
+
+    async def _isolated(self, run: SpecRun, name: str, work: Awaitable[Outcome]) -> Outcome:
+        """Rule 4: whatever one video raises fails that video, never its neighbours."""
+        try:
+            return await work
+        except Exception as exc:  # any failure is this video's alone (rule 4)
+            bug = None if isinstance(exc, OSError | Unrecorded) else traceback.format_exc()
+            entry = run.journal.state.videos.get(name) or {}
+            if entry.get("status") == "submitting":
+                # Between the intent and the job id: the job may exist.
+                with contextlib.suppress(Exception):
+                    run.journal.record("videos", name, {**entry, "status": "unknown"})
+                    await run.commit()
+            reason = self._describe(exc)
+            self.reporter.event("render-failed", run.label, name, reason=reason)
+            return Outcome(run.label, name, summary_status(entry.get("status")), reason, bug=bug)
+
+    def _describe(self, exc: BaseException) -> str:
+        if isinstance(exc, OSError):
+            where = f"{exc.filename}: " if exc.filename else ""
+            return self._scrub(f"{where}{exc.strerror or exc}")
+        if isinstance(exc, ProviderError | Unrecorded | NotTaken | StoppedWaiting):
+            return self._scrub(str(exc))
+        return self._scrub(f"internal error: {type(exc).__name__}: {exc} (a bug; please report)")
+
+    def _scrub(self, text: str) -> str:
+        """The last line of defence before a text reaches the lockfile or the screen."""
+        return redact(text, self.env)
 
     def _first_steps(
         self,
@@ -203,14 +274,11 @@ class Executor:
         assets = [name for name in (video.image, video.voice.audio) if name is not None]
         photo = video.avatar.photo if video.avatar is not None else None
         if photo is not None:
-            request = next(
-                (a for a in run.prepared.avatars if a.name == photo and a.provider == provider),
-                None,
-            )
-            step = self._avatar_step(run, request) if request is not None else "ready"
-            if step in ("wait", "create"):
+            request = self._avatar_request(run, provider, photo)
+            step = self._avatar_step(run, request) if request is not None else AvatarStep.READY
+            if step in (AvatarStep.WAIT, AvatarStep.CREATE):
                 avatars.add((id(run), f"{provider}/{photo}"))
-            if step == "create":
+            if step is AvatarStep.CREATE:
                 assets.append(run.prepared.spec.head.avatars[photo].image)
         for name in assets:
             asset = self._asset(run, name)
@@ -218,8 +286,8 @@ class Executor:
             if asset.path is not None and not known.get("url"):
                 uploads.add((provider, asset.sha256))
 
-    def _resubmits(self, item: PlanItem) -> bool:
-        return self.options.resubmit_unknown or free(item.provider)
+    def _resubmits(self, provider: str) -> bool:
+        return self.options.resubmit_unknown or provider_traits(provider).free
 
     def _record_file_facts(self, run: SpecRun) -> None:
         """Keep the hash cache of the assets current, so the next plan reads no bytes."""
@@ -238,59 +306,76 @@ class Executor:
         request = run.plan.requests[item.name]
         provider = self.provider_for(run, request.provider)
         entry = run.journal.state.videos.get(item.name) or {}
+        resubmit = self._resubmits(request.provider)
+        traits = provider_traits(request.provider)
+        step = video_step(
+            item.action,
+            entry,
+            request.fingerprint,
+            resubmit=resubmit,
+            finds_jobs=traits.finds_jobs,
+        )
         try:
-            if item.action is Action.DOWNLOAD:
+            if step is VideoStep.DOWNLOAD:
                 outcome = await self._download(
-                    run, request, entry, resumed=True, refresh=None if provider.free else provider
+                    run, request, entry, refresh=None if provider.free else provider
                 )
                 if outcome.ok or not provider.free:
                     return outcome
-                # A free render whose source is gone (another machine's cache): render again.
-            job_id: str | None = None
-            if item.action is Action.RESUME:
-                job_id = entry.get("job_id")
-                if entry.get("status") == "submitting":
-                    job_id = await self._find_lost_submit(run, request, provider, entry)
-                    if job_id is None and not self._resubmits(item):
-                        return self._unknown(run, request, entry)
-            if job_id is None:
-                self._check_time()
-                job = await self._build_job(run, request, provider)
-                prepare = getattr(provider, "prepare_job", None)
-                if prepare is not None:  # work that creates no job (speech): before the intent
-                    async with self.slots:
-                        job = await prepare(job)
-                job_id = await self._submit(run, request, provider, job)
-                if job_id is None:
-                    return self._result(run, request.name)
-                resumed = False
-            else:
-                resumed = True
+                step = VideoStep.SUBMIT  # a free render whose source is gone: render again
+            job_id: str | None = entry.get("job_id") if step is VideoStep.POLL else None
+            if step is VideoStep.FIND:
+                job_id = await self._find_lost_submit(run, request, provider)
+                step = after_lost_answer(job_id, resubmit=resubmit)
+            if step is VideoStep.UNKNOWN:
+                return self._unknown(run, request, entry)
+            resumed = step is VideoStep.POLL
+            if step is VideoStep.SUBMIT:
+                submitted = await self._submit(run, request, provider)
+                if isinstance(submitted, Outcome):
+                    return submitted
+                job_id = submitted
+            assert job_id is not None  # POLL and SUBMIT both end with a job id
             state = await self._wait(run, request, provider, job_id, resumed)
         except OutOfTime as exc:
             return self._out_of_time(run, request.name, exc.rendering)
-        except RejectedError as exc:
-            self._record(run, request, "failed", error=str(exc))
-            self.reporter.event("render-failed", run.label, request.name, reason=str(exc))
-            return Outcome(run.label, request.name, "failed", str(exc))
-        except ProviderError as exc:
-            # Retries are exhausted (provider unreachable): what was recorded stands.
-            return Outcome(run.label, request.name, self._status_word(run, request.name), str(exc))
+        except RejectedError as exc:  # an upload or a photo avatar refused for good
+            return self._failed(run, request, str(exc))
+        except (ProviderError, NotTaken, StoppedWaiting) as exc:
+            # Retries are exhausted or polls kept failing: what was recorded stands.
+            return Outcome(
+                run.label, request.name, self._stopped(run, request, exc), self._describe(exc)
+            )
         if state.status is JobStatus.FAILED:
             reason = state.error or "the provider reported the render as failed"
-            self._record(run, request, "failed", job_id=job_id, error=reason)
-            self.reporter.event("render-failed", run.label, request.name, reason=reason)
-            return Outcome(run.label, request.name, "failed", reason)
+            return self._failed(run, request, reason, job_id=job_id)
         self.reporter.event("rendered", run.label, request.name, job=job_id)
-        entry = self._record(
-            run,
-            request,
-            "completed",
-            job_id=job_id,
-            completed_at=now(),
-            output={"url": state.video_url, "duration": state.duration},
-        )
-        return await self._download(run, request, entry, resumed=False)
+        entry = self._completed(run, request, state)
+        return await self._download(run, request, entry, answer=state)
+
+    def _completed(self, run: SpecRun, request: Request, state: JobState) -> dict[str, Any]:
+        url, signed = recordable_url(state.video_url or "")
+        output: dict[str, Any] = {"url": url, "duration": state.duration}
+        if signed:
+            output["signed"] = True  # the query was dropped: ask for a fresh URL later
+        return self._record(run, request, "completed", completed_at=now(), output=output)
+
+    def _stopped(self, run: SpecRun, request: Request, exc: Exception) -> str:
+        """The summary's word for a video whose work stopped early."""
+        entry = run.journal.state.videos.get(request.name) or {}
+        if entry.get("fingerprint") == request.fingerprint and entry.get("status"):
+            return summary_status(entry["status"])
+        # Nothing of this request at the provider: its photo avatar is still being
+        # made, or the provider would not take it yet.
+        return "pending" if isinstance(exc, NotTaken | StoppedWaiting) else "failed"
+
+    def _failed(
+        self, run: SpecRun, request: Request, reason: str, job_id: str | None = None
+    ) -> Outcome:
+        reason = self._scrub(reason)
+        self._record(run, request, "failed", job_id=job_id, error=reason)
+        self.reporter.event("render-failed", run.label, request.name, reason=reason)
+        return Outcome(run.label, request.name, "failed", reason)
 
     def _out_of_time(self, run: SpecRun, name: str, rendering: bool) -> Outcome:
         # Not from the lockfile's status: a changed video's old job may be `submitted`.
@@ -299,25 +384,14 @@ class Executor:
                 run.label,
                 name,
                 "running",
-                "still rendering when --timeout ran "
-                "out; the next apply picks it up without submitting it again",
+                "still rendering when --timeout ran out; the next apply picks it up "
+                "without submitting it again",
             )
         return Outcome(run.label, name, "pending", "not submitted: --timeout ran out first")
 
     def _check_time(self) -> None:
         if self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline:
             raise OutOfTime
-
-    def _status_word(self, run: SpecRun, name: str) -> str:
-        status = (run.journal.state.videos.get(name) or {}).get("status")
-        return {"submitted": "running", "submitting": "unknown"}.get(str(status), "failed")
-
-    def _result(self, run: SpecRun, name: str) -> Outcome:
-        entry = run.journal.state.videos.get(name) or {}
-        status = entry.get("status")
-        if status == "unknown":
-            return Outcome(run.label, name, "unknown", entry.get("error"))
-        return Outcome(run.label, name, "failed", entry.get("error"))
 
     def _base(self, request: Request) -> dict[str, Any]:
         return {
@@ -328,7 +402,13 @@ class Executor:
         }
 
     def _record(
-        self, run: SpecRun, request: Request, status: str, *, durable: bool = False, **fields: Any
+        self,
+        run: SpecRun,
+        request: Request,
+        status: str,
+        *,
+        durable: bool = False,
+        **fields: Any,
     ) -> dict[str, Any]:
         previous = run.journal.state.videos.get(request.name) or {}
         entry = {**self._base(request), "status": status}
@@ -340,124 +420,261 @@ class Executor:
         return entry
 
     @contextlib.asynccontextmanager
-    async def _sending(self, provider: Provider) -> AsyncIterator[None]:
-        """A slot and the provider's rate-limit token: what a create waits for.
-
-        The intent is recorded inside this, just before the request leaves: an
-        intent recorded while queueing would turn every queued video into an
-        `unknown` one when the process dies, though none of them was ever sent.
-        """
+    async def _token(self, provider: Provider) -> AsyncIterator[None]:
+        """The provider's rate-limit token for the next request of this task, taken now:
+        the intent is recorded after the wait for it, just before the request leaves."""
         limiter = self.limiter_for(provider.name)
-        async with self.slots, limiter.ahead() if limiter else contextlib.nullcontext():
+        async with limiter.ahead() if limiter else contextlib.nullcontext():
             yield
 
-    async def _submit(
-        self, run: SpecRun, request: Request, provider: Provider, job: VideoJob
-    ) -> str | None:
+    async def _paid(
+        self,
+        provider: Provider,
+        send: Callable[[], Awaitable[T]],
+        *,
+        intent: Callable[[], Awaitable[None]],
+        withdraw: Callable[[], Awaitable[None]],
+        prepare: Callable[[], Awaitable[None]] | None = None,
+    ) -> T:
+        """Rules 1 and 2 for one paid request: in a slot, ``prepare`` (reads, speech),
+        then the rate-limit token, then the durable ``intent``, then ``send``, once.
+
+        A "not taken" answer withdraws the intent and waits (holding the slot: the
+        provider asked everyone to slow down) before trying again, within the retry
+        budget; then ``NotTaken``. Rejections and unknown outcomes are raised as they
+        are, the intent still on record for the caller to settle.
+        """
+        tries = Tries()
+        async with self.slots:
+            while True:
+                try:
+                    if prepare is not None:
+                        await prepare()
+                        prepare = None  # prepared once, kept across tries
+                    async with self._token(provider):
+                        self._check_time()  # the slot and the token can take long to come
+                        await intent()
+                        try:
+                            return await send()
+                        except RetryableError:
+                            await withdraw()
+                            raise
+                except RetryableError as exc:
+                    tries = tries.after(exc)
+                    delay = retry_delay(tries, exc, self.options.retry)
+                    if delay is None:
+                        raise NotTaken(tries, exc) from None
+                    await self._sleep(delay * self.options.poll.time_scale)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait, unless the --timeout comes first."""
+        if self.deadline is not None:
+            left = self.deadline - asyncio.get_running_loop().time()
+            if left < seconds:
+                await asyncio.sleep(max(0.0, left))
+                raise OutOfTime
+        await asyncio.sleep(seconds)
+
+    async def _submit(self, run: SpecRun, request: Request, provider: Provider) -> str | Outcome:
+        """Submit one render; its job id, or the outcome when no job can be followed."""
+        job = await self._build_job(run, request, provider)
+        previous = run.journal.state.videos.get(request.name)
+        prepare = getattr(provider, "prepare_job", None)
+        ready: list[VideoJob] = [job]
+        speech_unknown: list[OutcomeUnknownError] = []
+
+        async def prepared() -> None:
+            if prepare is not None:
+                try:
+                    ready[0] = await prepare(job)
+                except OutcomeUnknownError as exc:  # speech: billed, no video was sent
+                    speech_unknown.append(exc)
+                    raise
+
+        async def intent() -> None:
+            self._record(run, request, "submitting", submitted_at=now())
+            await run.commit()
+
+        async def withdraw() -> None:
+            run.journal.record("videos", request.name, previous)
+            await run.commit()
+
+        resends = 0
         try:
-            async with self._sending(provider):
-                self._check_time()  # the slot and the token can take long to come
-                # Rule 1: the intent is on disk before the request can leave.
-                self._record(run, request, "submitting", submitted_at=now())
-                await run.commit()
-                job_id = await provider.submit_video(job)
-        except OutcomeUnknownError as exc:
-            found = await provider.find_job(request.key)
-            if found is None and not provider.free:
-                self._record(run, request, "unknown", error=str(exc), durable=True)
-                self.reporter.event("unknown", run.label, request.name, reason=str(exc))
-                return None
-            if found is None:
-                return await self._submit(run, request, provider, job)
-            job_id = found
-        except (RejectedError, RetryableError) as exc:
-            # An HTTP answer: the provider did not take the job. Retried next run.
-            self._record(run, request, "failed", error=str(exc))
+            while True:
+                try:
+                    job_id = await self._paid(
+                        provider,
+                        lambda: provider.submit_video(ready[0]),
+                        intent=intent,
+                        withdraw=withdraw,
+                        prepare=prepared,
+                    )
+                    break
+                except OutcomeUnknownError as exc:
+                    if speech_unknown:
+                        return self._unknown(run, request, {}, f"{exc}; no video was submitted")
+                    found = await self._look_up(provider, request)
+                    step = after_lost_answer(found, resubmit=provider.free)
+                    if step is VideoStep.POLL:
+                        assert found is not None
+                        job_id = found
+                        break
+                    resends += 1
+                    if step is VideoStep.UNKNOWN or resends > self.options.retry.attempts:
+                        return self._unknown(run, request, {}, str(exc))
+                    # A free provider: sending again costs nothing.
+        except RejectedError as exc:
+            # The provider's own refusal: nothing was made. A refused speech synthesis
+            # left no intent; a refused create did.
+            return self._failed(run, request, str(exc))
+        except NotTaken as exc:
             self.reporter.event("render-failed", run.label, request.name, reason=str(exc))
-            return None
+            return Outcome(run.label, request.name, "pending", self._scrub(str(exc)))
         # Rule 1, second half: the job id is durable before we do anything else.
-        self._record(run, request, "submitted", job_id=job_id)
-        await run.commit()
+        try:
+            self._record(run, request, "submitted", job_id=job_id)
+            await run.commit()
+        except OSError as exc:
+            raise Unrecorded(job_id, exc) from exc
         self.reporter.event("submitted", run.label, request.name, job=job_id)
         return job_id
 
+    async def _look_up(self, provider: Provider, request: Request) -> str | None:
+        """The job an earlier submit of ``request`` made, where the provider can say."""
+        if not provider_traits(provider.name).finds_jobs:
+            return None
+        try:
+            return await provider.find_job(request.key)
+        except ProviderError:
+            return None  # cannot tell: the caller treats it as unknown
+
     async def _find_lost_submit(
-        self, run: SpecRun, request: Request, provider: Provider, entry: dict[str, Any]
+        self, run: SpecRun, request: Request, provider: Provider
     ) -> str | None:
         """Rule 2: a submit interrupted by a crash is looked up, never resent blindly."""
-        if entry.get("fingerprint") != request.fingerprint:
-            return None
-        found = await provider.find_job(request.key)
+        found = await self._look_up(provider, request)
         if found is not None:
             self._record(run, request, "submitted", job_id=found, durable=True)
             self.reporter.event("adopted", run.label, request.name, job=found)
         return found
 
-    def _unknown(self, run: SpecRun, request: Request, entry: dict[str, Any]) -> Outcome:
-        reason = (
-            "interrupted while submitting and the provider cannot be asked whether "
-            "the job exists; `apply --resubmit-unknown` risks paying twice"
+    def _unknown(
+        self, run: SpecRun, request: Request, entry: Mapping[str, Any], reason: str | None = None
+    ) -> Outcome:
+        reason = self._scrub(
+            reason
+            or entry.get("error")
+            or "interrupted while submitting and the provider cannot be asked whether "
+            "the job exists"
         )
         self._record(run, request, "unknown", error=reason, durable=True)
         self.reporter.event("unknown", run.label, request.name, reason=reason)
-        return Outcome(run.label, request.name, "unknown", reason)
+        return Outcome(
+            run.label,
+            request.name,
+            "unknown",
+            f"{reason}; `apply --resubmit-unknown` risks paying twice",
+        )
 
     async def _wait(
         self, run: SpecRun, request: Request, provider: Provider, job_id: str, resumed: bool
     ) -> JobState:
         """Poll (or wait for a webhook) until the provider says the job finished."""
+        hooks = self.options.webhooks
+
+        async def read() -> JobState:
+            async with self.polls:
+                return await provider.job_status(job_id)
+
+        async def webhook(delay: float) -> JobState | None:
+            event = await hooks.wait(request.provider, job_id, delay)
+            if event is not None and event.state is not None and event.state.status.finished:
+                return event.state  # type: ignore[no-any-return]
+            return None
+
+        return await self._poll(
+            request.provider,
+            read,
+            lambda state: state.status.finished,
+            first=self.options.poll.first_delay(request.provider, resumed),
+            webhook=webhook if hooks is not None else None,
+            resumed=resumed,
+        )
+
+    async def _poll(
+        self,
+        provider: str,
+        read: Callable[[], Awaitable[T]],
+        finished: Callable[[T], bool],
+        *,
+        first: float,
+        webhook: Callable[[float], Awaitable[T | None]] | None = None,
+        resumed: bool = False,
+        rendering: bool = True,
+    ) -> T:
+        """The one polling loop, for videos and photo avatars alike (rule 3).
+
+        A failed read is reported and counted; ``StoppedWaiting`` past the tolerance.
+        A job found again after a restart (``resumed``) is read at once and, under a
+        --timeout that has passed, once more before this apply lets it go."""
         loop = asyncio.get_running_loop()
         policy = self.options.poll
-        hooks = self.options.webhooks
         started = loop.time()
-        delay = policy.first_delay(request.provider, resumed)
-        failures = 0
+        delay = first
+        errors = 0
         while True:
             if self.deadline is not None:  # one last look at the deadline, then stop
                 left = self.deadline - loop.time()
                 if left <= 0 and not resumed:
-                    raise OutOfTime(rendering=True)
+                    raise OutOfTime(rendering=rendering)
                 delay = max(0.0, min(delay, left))
-            if hooks is not None and not resumed:
-                event = await hooks.wait(request.provider, job_id, delay)
-                if event is not None and event.state is not None and event.state.status.finished:
-                    return event.state  # type: ignore[no-any-return]
+            if webhook is not None and not resumed:
+                pushed = await webhook(delay)
+                if pushed is not None:
+                    return pushed
             elif delay:
                 await asyncio.sleep(delay)
             resumed = False
             try:
-                async with self.polls:
-                    state = await provider.job_status(job_id)
-                failures = 0
-            except RetryableError:
-                failures += 1
-                if failures >= 5:
-                    raise
-                state = JobState(job_id, JobStatus.RUNNING)
-            if state.status.finished:
-                return state
-            delay = policy.next_delay(request.provider, loop.time() - started, hooks is not None)
+                state = await read()
+            except ProviderError as exc:
+                errors += 1
+                if not keep_polling(errors, policy.error_tolerance):
+                    raise StoppedWaiting(errors, exc) from None
+            else:
+                errors = 0
+                if finished(state):
+                    return state
+            delay = policy.next_delay(provider, loop.time() - started, webhook is not None)
 
     async def _download(
         self,
         run: SpecRun,
         request: Request,
         entry: dict[str, Any],
-        resumed: bool,
+        *,
         refresh: Provider | None = None,
+        answer: JobState | None = None,
     ) -> Outcome:
-        """Fetch the finished video. With ``refresh``, a URL that no longer works (signed
-        URLs expire) is asked of the provider again: downloaded again, never rendered."""
+        """Fetch the finished video, from ``answer`` (this run's) or the URL on record.
+
+        With ``refresh``, a URL that no longer works (signed URLs expire) or that was
+        recorded without its signature is asked of the provider again: downloaded
+        again, never rendered."""
         output = entry.get("output") or {}
-        url = output.get("url")
-        if not url:
-            reason = "completed, but the provider gave no video URL"
+        source = answer.video_url if answer is not None else output.get("url")
+        if refresh is not None and answer is None and output.get("signed"):
+            fresh = await self._fresh_url(entry, refresh, stale=None)
+            source = fresh.video_url if fresh is not None else None
+        if not source:
+            reason = "completed, but no usable video URL (the provider gave none, or a fresh one)"
             return Outcome(run.label, request.name, "failed", reason)
         spec = run.prepared.spec
         try:
             async with self.downloads:
                 got = await download(
-                    url,
+                    source,
                     spec.output_dir,
                     request.name,
                     self.http,
@@ -465,18 +682,13 @@ class Executor:
                     files=self.files,
                 )
         except ProviderError as exc:
-            fresh = await self._fresh_url(entry, refresh) if refresh else None
+            fresh = await self._fresh_url(entry, refresh, stale=source) if refresh else None
             if fresh is not None:
-                entry = self._record(
-                    run,
-                    request,
-                    "completed",
-                    completed_at=entry.get("completed_at"),
-                    output={"url": fresh.video_url, "duration": fresh.duration},
-                )
-                return await self._download(run, request, entry, resumed)
-            self.reporter.event("download-failed", run.label, request.name, reason=str(exc))
-            return Outcome(run.label, request.name, "failed", f"download failed: {exc}")
+                entry = self._completed(run, request, fresh)
+                return await self._download(run, request, entry, answer=fresh)
+            reason = self._scrub(f"download failed: {exc}")
+            self.reporter.event("download-failed", run.label, request.name, reason=reason)
+            return Outcome(run.label, request.name, "failed", reason)
         except OSError as exc:  # the output folder, not the provider: this video only
             reason = (
                 f"download failed: cannot write {exc.filename or spec.output_dir}: "
@@ -499,7 +711,9 @@ class Executor:
         self.reporter.event("downloaded", run.label, request.name, path=relative)
         return Outcome(run.label, request.name, "completed")
 
-    async def _fresh_url(self, entry: dict[str, Any], provider: Provider) -> JobState | None:
+    async def _fresh_url(
+        self, entry: Mapping[str, Any], provider: Provider, stale: str | None
+    ) -> JobState | None:
         job_id = entry.get("job_id")
         if not job_id:
             return None
@@ -508,13 +722,9 @@ class Executor:
                 state = await provider.job_status(str(job_id))
         except ProviderError:
             return None
-        old = (entry.get("output") or {}).get("url")
-        if state.status is JobStatus.COMPLETED and state.video_url and state.video_url != old:
+        if state.status is JobStatus.COMPLETED and state.video_url and state.video_url != stale:
             return state
         return None
-
-    async def _skip_unknown(self, run: SpecRun, item: PlanItem) -> Outcome:
-        return Outcome(run.label, item.name, "unknown", item.reason)
 
     async def _orphan(self, run: SpecRun, item: PlanItem) -> Outcome:
         if not self.options.prune:
@@ -612,49 +822,34 @@ class Executor:
             self._avatars[key] = task
         return await task
 
-    def _avatar_step(
-        self, run: SpecRun, request: AvatarRequest
-    ) -> Literal["ready", "wait", "refuse", "create"]:
-        """What a photo avatar needs next, from its lock entry: nothing, waiting for the
-        motion in flight, a person's decision (rule 2), or creating (and uploading)."""
+    def _avatar_request(self, run: SpecRun, provider: str, name: str) -> AvatarRequest | None:
+        return next(
+            (a for a in run.prepared.avatars if a.name == name and a.provider == provider), None
+        )
+
+    def _avatar_step(self, run: SpecRun, request: AvatarRequest) -> AvatarStep:
         entry = run.journal.state.avatars.get(request.lock_key) or {}
-        if entry.get("fingerprint") != request.fingerprint:
-            return "create"
-        if entry.get("status") == "completed" and entry.get("avatar_id") is not None:
-            return "ready"
-        if entry.get("motion_id") and entry.get("status") != "failed":
-            return "wait"
-        if (
-            entry.get("status") in ("submitting", "unknown")
-            and not self.options.resubmit_unknown
-            and not free(request.provider)
-        ):
-            # Rule 2 for photo avatars: no motion id was kept, so whether the
-            # provider made (and charged for) it cannot be known.
-            return "refuse"
-        return "create"
+        return avatar_step(entry, request.fingerprint, resubmit=self._resubmits(request.provider))
 
     async def _make_photo_avatar(self, run: SpecRun, provider: Provider, name: str) -> int:
-        request = next(
-            a for a in run.prepared.avatars if a.name == name and a.provider == provider.name
-        )
+        request = self._avatar_request(run, provider.name, name)
+        assert request is not None  # the plan made one for every photo avatar used
         lock_key = request.lock_key
         entry = run.journal.state.avatars.get(lock_key) or {}
         step = self._avatar_step(run, request)
-        if step == "ready":
+        if step is AvatarStep.READY:
             return int(entry["avatar_id"])
-        if step == "wait":
+        if step is AvatarStep.WAIT:
             return await self._wait_avatar(run, provider, request, entry["motion_id"])
-        if step == "refuse":
+        if step is AvatarStep.REFUSE:
             if entry.get("status") == "submitting":
                 run.journal.record(
                     "avatars", lock_key, {**entry, "status": "unknown"}, durable=True
                 )
             raise RejectedError(
                 provider.name,
-                f"photo avatar {name!r}: an earlier "
-                "request's outcome is unknown; `apply --resubmit-unknown` "
-                "creates it again (you may pay twice)",
+                f"photo avatar {name!r}: an earlier request's outcome is unknown; "
+                "`apply --resubmit-unknown` creates it again (you may pay twice)",
             )
         spec_avatar = run.prepared.spec.head.avatars[name]
         image = self._asset(run, spec_avatar.image)
@@ -665,34 +860,41 @@ class Executor:
             "provider": provider.name,
             "model": request.model,
         }
-        try:
-            async with self._sending(provider):
-                run.journal.record(
-                    "avatars",
-                    lock_key,
-                    {**base, "status": "submitting", "submitted_at": now()},
-                    durable=True,
+        previous = run.journal.state.avatars.get(lock_key)
+
+        async def intent() -> None:
+            record = {**base, "status": "submitting", "submitted_at": now()}
+            run.journal.record("avatars", lock_key, record, durable=True)
+
+        async def withdraw() -> None:
+            run.journal.record("avatars", lock_key, previous, durable=True)
+
+        def send() -> Awaitable[PhotoAvatarState]:
+            return provider.create_photo_avatar(
+                PhotoAvatarRequest(
+                    key=f"rf-{request.fingerprint[:16]}",
+                    name=name,
+                    image=image,
+                    voice_id=spec_avatar.voice_id,
+                    model=request.model,
+                    asset_urls={image.sha256: url},
                 )
-                state = await provider.create_photo_avatar(
-                    PhotoAvatarRequest(
-                        key=f"rf-{request.fingerprint[:16]}",
-                        name=name,
-                        image=image,
-                        voice_id=spec_avatar.voice_id,
-                        model=request.model,
-                        asset_urls={image.sha256: url},
-                    )
-                )
-        except OutcomeUnknownError as exc:
-            run.journal.record(
-                "avatars", lock_key, {**base, "status": "unknown", "error": str(exc)}, durable=True
             )
+
+        try:
+            state = await self._paid(provider, send, intent=intent, withdraw=withdraw)
+        except OutcomeUnknownError as exc:
+            record = {**base, "status": "unknown", "error": self._scrub(str(exc))}
+            run.journal.record("avatars", lock_key, record, durable=True)
             raise RejectedError(
                 provider.name, f"photo avatar {name!r}: outcome unknown (not resubmitted)"
             ) from None
-        except ProviderError as exc:
-            run.journal.record("avatars", lock_key, {**base, "status": "failed", "error": str(exc)})
+        except RejectedError as exc:
+            record = {**base, "status": "failed", "error": self._scrub(str(exc))}
+            run.journal.record("avatars", lock_key, record)
             raise RejectedError(provider.name, f"photo avatar {name!r}: {exc}") from None
+        except NotTaken as exc:
+            raise RetryableError(provider.name, f"photo avatar {name!r}: {exc}") from None
         run.journal.record(
             "avatars",
             lock_key,
@@ -709,37 +911,27 @@ class Executor:
     async def _wait_avatar(
         self, run: SpecRun, provider: Provider, request: AvatarRequest, motion_id: str
     ) -> int:
-        loop = asyncio.get_running_loop()
-        policy = self.options.poll
-        started = loop.time()
-        delay = policy.first_delay(provider.name, resumed=False) / 3
-        while True:
-            state = await provider.photo_avatar_status(motion_id)
-            if state.status is JobStatus.COMPLETED and state.avatar_id is not None:
-                entry = {
-                    **run.journal.state.avatars.get(request.lock_key, {}),
-                    "status": "completed",
-                    "motion_id": motion_id,
-                    "avatar_id": state.avatar_id,
-                }
-                run.journal.record("avatars", request.lock_key, entry)
-                self.reporter.event(
-                    "avatar-ready", run.label, request.name, avatar_id=state.avatar_id
-                )
-                return state.avatar_id
-            if state.status is JobStatus.FAILED:
-                entry = {
-                    **run.journal.state.avatars.get(request.lock_key, {}),
-                    "status": "failed",
-                    "error": state.error,
-                }
-                run.journal.record("avatars", request.lock_key, entry)
-                raise RejectedError(
-                    provider.name,
-                    f"photo avatar {request.name!r} failed: {state.error or 'no reason given'}",
-                )
-            self._check_time()  # the avatar is made (and kept) all the same
-            if self.deadline is not None:
-                delay = min(delay, max(0.0, self.deadline - loop.time()))
-            await asyncio.sleep(delay)
-            delay = policy.next_delay(provider.name, loop.time() - started, False)
+        def finished(state: PhotoAvatarState) -> bool:
+            done = state.status is JobStatus.COMPLETED and state.avatar_id is not None
+            return done or state.status is JobStatus.FAILED
+
+        state = await self._poll(
+            provider.name,
+            lambda: provider.photo_avatar_status(motion_id),
+            finished,
+            first=self.options.poll.first_delay(provider.name, resumed=False) / 3,
+            rendering=False,  # the video itself was not sent yet
+        )
+        entry = dict(run.journal.state.avatars.get(request.lock_key, {}))
+        if state.status is JobStatus.FAILED:
+            entry.update(status="failed", error=self._scrub(state.error or "no reason given"))
+            run.journal.record("avatars", request.lock_key, entry)
+            raise RejectedError(
+                provider.name,
+                f"photo avatar {request.name!r} failed: {state.error or 'no reason given'}",
+            )
+        assert state.avatar_id is not None  # ``finished`` says so
+        entry.update(status="completed", motion_id=motion_id, avatar_id=state.avatar_id)
+        run.journal.record("avatars", request.lock_key, entry)
+        self.reporter.event("avatar-ready", run.label, request.name, avatar_id=state.avatar_id)
+        return state.avatar_id

@@ -33,6 +33,11 @@ class PollPolicy:
             "local": 0.1,
         }
     )
+    #: Status reads of one job that may fail in a row before this apply stops waiting
+    #: for it (the job stays ``submitted``; the next apply polls it again). Eight reads
+    #: at the growing pace span minutes: a job "not found" just after its create, a
+    #: gateway's bad spell. A key rotated mid-batch fails them all.
+    error_tolerance: int = 8
     #: With webhooks, a slow poll still catches lost deliveries.
     safety: float = 600.0
     time_scale: float = 1.0

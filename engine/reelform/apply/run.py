@@ -9,6 +9,7 @@ after a crash the next run compacts what the dead one left.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import glob
 import os
 import secrets
@@ -115,7 +116,7 @@ async def apply_plans(
     """Execute plans (the caller holds the locks). Journals are compacted at the end."""
     env = os.environ if env is None else env
     scale = time_scale_from(env)
-    options.poll = type(options.poll)(**{**options.poll.__dict__, "time_scale": scale})
+    options.poll = dataclasses.replace(options.poll, time_scale=scale)
     own_http = http is None
     # Three small pools, one per kind of work, each bounded by its own semaphore in the
     # executor: creates and uploads, status reads, downloads. httpcore scans every
@@ -143,7 +144,9 @@ async def apply_plans(
         if options.webhooks is not None:
             options.webhooks.bind(pool)
             await options.webhooks.start()
-        executor = Executor(runs, options, provider_for, reporter, client, limiter_for=pool.limiter)
+        executor = Executor(
+            runs, options, provider_for, reporter, client, limiter_for=pool.limiter, env=env
+        )
         return await executor.run()
     finally:
         if options.webhooks is not None:

@@ -19,11 +19,11 @@ from reelform.apply.progress import make_reporter
 from reelform.apply.run import apply_plans, locked
 from reelform.commands.common import default_targets, parse_vars, target_option, var_option
 from reelform.errors import ConfigError
-from reelform.plan.diff import force_replace
+from reelform.plan.diff import force_replace, resubmitting
 from reelform.plan.saved import check_fresh, is_plan_file, load_saved_plan
 from reelform.plan.show import render_text, total_estimate, use_color
 from reelform.project import plan_prepared, prepare_all, target_filter
-from reelform.secrets import environment
+from reelform.secrets import environment, redact
 from reelform.spec.load import find_specs
 
 
@@ -133,6 +133,8 @@ def command(
         spec_paths = [Path(s) for s in saved.specs]
         var_overrides = saved.variables
         globs = tuple(saved.targets)
+        # What was reviewed: a plan saved with --resubmit-unknown resubmits, and no other.
+        resubmit_unknown = resubmit_unknown or saved.resubmit_unknown
     else:
         spec_paths = find_specs(default_targets(targets))
         var_overrides = parse_vars(variables)
@@ -149,6 +151,8 @@ def command(
         plans = [plan_prepared(p, target_filter(globs)) for p in prepared]
         if replace:
             plans = [force_replace(plan, replace) for plan in plans]
+        if resubmit_unknown:  # named, estimated and counted in --max-credits
+            plans = [resubmitting(plan) for plan in plans]
         if saved is not None:
             check_fresh(saved, plans, targets[0])
         estimate = total_estimate(plans)
@@ -237,4 +241,14 @@ def summarize(outcomes: list[Outcome], as_json: bool) -> int:
                 f"  {outcome.status:<8} {outcome.name} ({outcome.spec}): {outcome.reason}",
                 file=stream,
             )
+    bugs = [o for o in outcomes if o.bug]
+    for outcome in bugs:  # the journal is already folded into the lockfile
+        print(redact(outcome.bug or ""), file=sys.stderr)
+    if bugs:
+        print(
+            f"reelform: internal error in {len(bugs)} video(s) (a bug; please report it "
+            "with the text above). Every job id is recorded in the lockfile.",
+            file=sys.stderr,
+        )
+        return 3
     return 0 if all(o.ok for o in outcomes) else 1

@@ -17,6 +17,7 @@ from reelform.commands.common import (
     var_option,
 )
 from reelform.errors import ConfigError
+from reelform.plan.diff import resubmitting
 from reelform.plan.show import plan_json, write_text
 from reelform.project import plan_prepared, prepare_all, target_filter
 
@@ -48,6 +49,12 @@ from reelform.project import plan_prepared, prepare_all, target_filter
     help="Also check avatar and voice ids against the providers' catalogues "
     "(needs the API keys; cached for a day in .reelform/).",
 )
+@click.option(
+    "--resubmit-unknown",
+    is_flag=True,
+    help="Plan to submit again the videos whose earlier submit has an unknown outcome "
+    "(named, and counted in the estimate); a saved plan keeps the choice.",
+)
 @var_option
 @target_option
 def command(
@@ -57,6 +64,7 @@ def command(
     out: Path | None,
     detailed_exitcode: bool,
     check_remote: bool,
+    resubmit_unknown: bool,
     variables: tuple[str, ...],
     targets_glob: tuple[str, ...],
 ) -> int:
@@ -75,6 +83,8 @@ def command(
         check(prepared)
     selected = target_filter(targets_glob)
     plans = [plan_prepared(p, selected) for p in prepared]
+    if resubmit_unknown:
+        plans = [resubmitting(plan) for plan in plans]
     fmt = "json" if as_json else (fmt or "text")
     if fmt == "json":
         sys.stdout.write(orjson.dumps(plan_json(plans), option=orjson.OPT_INDENT_2).decode() + "\n")
@@ -88,7 +98,7 @@ def command(
         from reelform.plan.saved import saved_plan
 
         try:
-            atomic_write(out, saved_plan(plans, var_overrides, targets_glob))
+            atomic_write(out, saved_plan(plans, var_overrides, targets_glob, resubmit_unknown))
         except OSError as exc:
             raise ConfigError(
                 f"--out {out}: cannot write the plan: {exc.strerror or exc}"

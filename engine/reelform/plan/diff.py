@@ -7,6 +7,7 @@ that `plan` shows and `apply` executes (DESIGN.md section 5).
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -16,7 +17,13 @@ from typing import Any
 from reelform.plan.fingerprint import Request, changed_fields
 from reelform.state.lockfile import LockState
 from reelform.state.outputs import OutputStatus as OutputStatus  # part of the plan API
+from reelform.traits import provider_traits
 
+#: Why an ``unknown`` item is left alone (docs/design.md, "Never pay twice").
+UNKNOWN_REASON = (
+    "the submit's outcome is unknown (the provider cannot be asked whether it made the "
+    "job); `apply --resubmit-unknown` risks paying twice"
+)
 SECONDS_PER_CREDIT = 120  # JoggAI: 1 credit per started 2 minutes of video
 MOTION_CREDITS = {"2.0-Pro": 3}  # others: 2
 
@@ -64,6 +71,14 @@ class PlanItem:
     reason: str | None = None
     seconds: float = 0.0
     credits: int = 0
+    #: An ``unknown`` item that `--resubmit-unknown` will submit again (and may pay
+    #: for twice): counted in the estimate and in `--max-credits` like a create.
+    resubmit: bool = False
+
+    @property
+    def renders(self) -> bool:
+        """Whether applying this item submits a (paid) render or photo avatar."""
+        return self.action.renders or self.resubmit
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -77,7 +92,9 @@ class PlanItem:
                 data[key] = getattr(self, key)
         if self.changed:
             data["changed"] = list(self.changed)
-        if self.action.renders or self.kind == "avatar":
+        if self.resubmit:
+            data["resubmit"] = True
+        if self.renders or self.kind == "avatar":
             data["seconds"] = round(self.seconds, 1)
             data["credits"] = self.credits
         return data
@@ -115,11 +132,11 @@ class SpecPlan:
 
     @property
     def estimate(self) -> Estimate:
-        rendering = [i for i in self.items if i.action.renders and i.kind == "video"]
+        rendering = [i for i in self.items if i.renders and i.kind == "video"]
         return Estimate(
             len(rendering),
             sum(i.seconds for i in rendering),
-            sum(i.credits for i in self.items if i.action.renders),
+            sum(i.credits for i in self.items if i.renders),
         )
 
 
@@ -190,7 +207,11 @@ def diff(
                     credits=credits,
                 )
             )
-        elif entry.get("status") == "unknown":
+        elif entry.get("status") == "unknown" or (
+            entry.get("status") == "submitting"
+            and not entry.get("motion_id")
+            and not provider_traits(avatar.provider).finds_jobs
+        ):
             items.append(
                 PlanItem(
                     Action.UNKNOWN,
@@ -198,8 +219,8 @@ def diff(
                     avatar.provider,
                     "avatar",
                     avatar.fingerprint,
-                    reason="the request's outcome is unknown; "
-                    "`apply --resubmit-unknown` risks paying twice",
+                    reason=UNKNOWN_REASON,
+                    credits=credits,
                 )
             )
         elif entry.get("status") != "completed":
@@ -244,8 +265,13 @@ def _video_item(
             "video",
             request.fingerprint,
             request.key,
-            seconds=request.seconds if renders else 0.0,
-            credits=credits_for(request.provider, request.seconds) if renders else 0,
+            # An unknown item carries what a resubmit would cost (``resubmitting``).
+            seconds=request.seconds if renders or action is Action.UNKNOWN else 0.0,
+            credits=(
+                credits_for(request.provider, request.seconds)
+                if renders or action is Action.UNKNOWN
+                else 0
+            ),
             **extra,
         )
 
@@ -254,14 +280,23 @@ def _video_item(
     if entry.get("fingerprint") != request.fingerprint:
         return item(Action.REPLACE, changed=changed_fields(entry.get("inputs", {}), request.inputs))
     status = entry.get("status")
-    if status in ("submitting", "submitted"):
-        return item(Action.RESUME, reason=f"job {entry.get('job_id') or '(id to be looked up)'}")
+    if status == "submitted":
+        return item(Action.RESUME, reason=f"job {entry.get('job_id')}")
+    if status == "submitting":
+        # Interrupted between the intent and the job id: only a provider that can look
+        # the job up makes this a resume; for the others nobody knows if it was made.
+        if provider_traits(request.provider).finds_jobs:
+            return item(Action.RESUME, reason="job (id to be looked up)")
+        return item(Action.UNKNOWN, reason=UNKNOWN_REASON)
     if status == "failed":
         return item(Action.RETRY, reason=entry.get("error") or "failed")
     if status == "unknown":
+        error = entry.get("error")
         return item(
             Action.UNKNOWN,
-            reason="the submit's outcome is unknown; `apply --resubmit-unknown` risks paying twice",
+            reason=f"outcome unknown: {error}; `apply --resubmit-unknown` risks paying twice"
+            if error
+            else UNKNOWN_REASON,
         )
     if status == "completed":
         output = outputs.get(request.name, OutputStatus.MISSING)
@@ -302,3 +337,14 @@ def force_replace(plan: SpecPlan, patterns: Sequence[str]) -> SpecPlan:
     unchanged = plan.unchanged - len(chosen - changed)
     items = sorted([*kept, *added], key=lambda i: (i.kind != "avatar", i.name))
     return SpecPlan(plan.spec, plan.lock, plan.lock_digest, tuple(items), unchanged, plan.requests)
+
+
+def resubmitting(plan: SpecPlan) -> SpecPlan:
+    """`--resubmit-unknown`: every ``unknown`` item is submitted again, and says so."""
+    if not any(i.action is Action.UNKNOWN for i in plan.items):
+        return plan
+    items = tuple(
+        dataclasses.replace(i, resubmit=True) if i.action is Action.UNKNOWN else i
+        for i in plan.items
+    )
+    return dataclasses.replace(plan, items=items)

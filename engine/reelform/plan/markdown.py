@@ -82,7 +82,7 @@ def _row(item: PlanItem) -> str:
         details.append("changed: " + ", ".join(f"`{c}`" for c in item.changed))
     if item.reason:
         details.append(item.reason)
-    if item.action.renders and item.seconds:
+    if item.renders and item.seconds:
         details.append(f"~{duration_text(item.seconds)}")
     if item.kind == "avatar" and item.credits:
         details.append(f"{item.credits} credits")

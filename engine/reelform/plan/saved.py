@@ -26,16 +26,21 @@ class SavedPlan:
     variables: dict[str, str]
     targets: list[str]
     document: dict[str, Any]
+    resubmit_unknown: bool = False
 
 
 def saved_plan(
-    plans: Sequence[SpecPlan], variables: Mapping[str, str], targets: Sequence[str]
+    plans: Sequence[SpecPlan],
+    variables: Mapping[str, str],
+    targets: Sequence[str],
+    resubmit_unknown: bool = False,
 ) -> bytes:
     document = plan_json(plans)
     document["inputs"] = {
         "specs": [p.spec for p in plans],
         "vars": dict(variables),
         "targets": list(targets),
+        "resubmit_unknown": resubmit_unknown,
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
@@ -72,6 +77,7 @@ def load_saved_plan(path: Path) -> SavedPlan:
         dict(inputs.get("vars", {})),
         list(inputs.get("targets", [])),
         document,
+        inputs.get("resubmit_unknown") is True,
     )
 
 

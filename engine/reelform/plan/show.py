@@ -65,6 +65,9 @@ def summary_line(plans: Sequence[SpecPlan]) -> str:
         Action.ORPHAN: "orphaned",
         Action.UNCHANGED: "unchanged",
     }
+    resubmits = sum(1 for p in plans for i in p.items if i.resubmit)
+    if resubmits:
+        words[Action.UNKNOWN] = f"unknown ({resubmits:,} to resubmit: may pay twice)"
     parts = [f"{counts[a]:,} {words[a]}" for a in ORDER if counts[a] or a is Action.UNCHANGED]
     return "Plan: " + ", ".join(parts) + "."
 
@@ -120,7 +123,10 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
             symbol, style = SYMBOLS[item.action]
             label = f"{symbol} {item.action.value:<9}"
             kind = "avatar " if item.kind == "avatar" else ""
-            detail = _detail(item.changed, item.reason, item.seconds, item.action.renders)
+            reason = item.reason
+            if item.resubmit:  # say it where the person reads, before confirming
+                reason = "RESUBMIT (--resubmit-unknown): may pay twice"
+            detail = _detail(item.changed, reason, item.seconds, item.renders)
             lines.append(
                 f"  {paint(label, style)} {kind + item.name:<{width}}  "
                 f"{item.provider:<6}  {detail}".rstrip()

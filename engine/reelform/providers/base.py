@@ -51,6 +51,10 @@ class Asset:
     path: Path | None = None
     url: str | None = None
     duration: float | None = None  # seconds, for audio and video files
+    #: The bytes, once read for a submit that sends them inline (Mirako): read before
+    #: the submit's intent is recorded, so that a crash while reading leaves nothing
+    #: unknown. ``repr=False``: never print megabytes.
+    content: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

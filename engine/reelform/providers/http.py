@@ -1,15 +1,15 @@
 """HTTP plumbing shared by the JoggAI and Mirako clients: retries, backoff, error classes.
 
-Decisions (DESIGN.md section 6):
+Two kinds of request (docs/design.md, "Never pay twice"):
 
-- A request whose connection never got out (``ConnectError``, ``ConnectTimeout``,
-  ``PoolTimeout``) is always safe to repeat.
-- An HTTP answer that says "not now" (429, 5xx, an error envelope the provider marks
-  as temporary) means the provider did not take the request, so even a request that
-  creates something (a paid render) is repeated.
-- A connection that breaks or times out *after* the request went out may have created
-  the job: for a ``create`` call this raises ``OutcomeUnknownError`` and is never
-  repeated; reads (GET, the idempotent PUT of an upload) are simply tried again.
+- Reads, uploads and downloads are harmless to repeat: ``Requester`` retries them on
+  429, 5xx and network errors, whether or not the request got out.
+- A *paid* request (a video create, add_motion, Mirako's speech) is sent exactly once
+  per call. Its failure is judged by ``submits.judge_answer`` / ``judge_error``:
+  ``RetryableError`` only when the answer proves the provider did not take it,
+  ``RejectedError`` for the provider's own refusal, ``OutcomeUnknownError`` for
+  everything else. The caller (the executor) repeats a not-taken submit itself, after
+  withdrawing the submit's intent, so a crash during the wait leaves nothing unknown.
 
 Waits are exponential with full jitter (1 s doubling up to 30 s, as Mirako's official
 SDK), or the server's ``Retry-After`` when it gives one, all multiplied by the
@@ -38,17 +38,14 @@ from reelform.errors import (
     RetryableError,
 )
 from reelform.providers.ratelimit import TokenBucket
+from reelform.providers.submits import NOT_SENT, Verdict, judge_error
 from reelform.secrets import redact
 
 T = TypeVar("T")
 Body = bytes | AsyncIterable[bytes]
 
 #: Errors raised before a single byte of the request was sent.
-NOT_SENT_ERRORS: tuple[type[Exception], ...] = (
-    httpx.ConnectError,
-    httpx.ConnectTimeout,
-    httpx.PoolTimeout,
-)
+NOT_SENT_ERRORS: tuple[type[Exception], ...] = NOT_SENT
 
 #: Longest ``Retry-After`` honoured, in provider seconds; beyond that the engine decides.
 MAX_RETRY_AFTER = 120.0
@@ -70,6 +67,41 @@ def backoff_delay(attempt: int, policy: RetryPolicy, rng: random.Random | None =
     """Full-jitter delay before retry number ``attempt`` (0-based), in provider seconds."""
     ceiling = min(policy.cap, policy.base * (2**attempt))
     return (rng or random).uniform(0.0, ceiling)
+
+
+@dataclass(frozen=True)
+class Tries:
+    """How often one logical request has failed so far, counted per budget."""
+
+    failures: int = 0
+    throttled: int = 0
+
+    def after(self, error: RetryableError) -> Tries:
+        if error.throttled:
+            return Tries(self.failures, self.throttled + 1)
+        return Tries(self.failures + 1, self.throttled)
+
+    @property
+    def total(self) -> int:
+        return self.failures + self.throttled
+
+
+def retry_delay(
+    tries: Tries, error: RetryableError, policy: RetryPolicy, rng: random.Random | None = None
+) -> float | None:
+    """Provider seconds to wait before trying again after ``error`` (``tries`` already
+    counts it), or None when its budget is spent: the server's ``Retry-After`` where it
+    gave one, else full-jitter backoff."""
+    count, budget = (
+        (tries.throttled, policy.throttled_attempts)
+        if error.throttled
+        else (tries.failures, policy.attempts)
+    )
+    if count >= budget:
+        return None
+    if error.retry_after is not None:
+        return error.retry_after
+    return backoff_delay(count - 1, policy, rng)
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -109,30 +141,41 @@ def api_key(env: Mapping[str, str], variable: str) -> str:
     return key
 
 
-Verdict = Literal["refused", "not_sent", "lost", "unknown"]
-DESCRIPTIONS: dict[Verdict, str] = {
+ReadVerdict = Literal["refused", "not_sent", "lost"]
+DESCRIPTIONS: dict[str, str] = {
     "refused": "unusable URL or endless redirects",
     "not_sent": "could not connect",
     "lost": "connection lost after the request was sent",
-    "unknown": "connection lost after the request was sent",
 }
 
 
-def classify_error(exc: Exception, *, create: bool) -> Verdict:
-    """What an httpx error means for the request (the module docstring's rules).
+def classify_read_error(exc: Exception) -> ReadVerdict:
+    """What an httpx error means for a request that is harmless to repeat.
 
     ``refused``: retrying cannot help (a URL we cannot use, a redirect loop);
-    ``not_sent``: nothing left the machine, repeat freely; ``lost``: sent, answer lost,
-    and repeating is harmless; ``unknown``: the same for a request that creates
-    something, which is never repeated.
+    ``not_sent``: nothing left the machine; ``lost``: sent, the answer lost. Both of
+    the last are simply tried again. Paid requests are judged by ``judge_error``.
     """
     if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL | httpx.TooManyRedirects):
         return "refused"
     if isinstance(exc, NOT_SENT_ERRORS):
         return "not_sent"
-    # Everything else (read/write errors and timeouts, protocol errors, an answer that
-    # cannot be decoded) happened after at least part of the request went out.
-    return "unknown" if create else "lost"
+    return "lost"
+
+
+def paid_error(provider: str, what: str, exc: Exception) -> ProviderError:
+    """The error a paid request's transport failure means (``submits.judge_error``)."""
+    verdict = judge_error(exc)
+    name = type(exc).__name__
+    if verdict is Verdict.NOT_TAKEN:
+        return RetryableError(provider, f"{what}: could not connect ({name})")
+    if verdict is Verdict.REJECTED:
+        return RejectedError(provider, f"{what}: unusable URL ({name})")
+    return OutcomeUnknownError(
+        provider,
+        f"{what}: no answer after the request was sent ({name}); "
+        "it may or may not have been accepted",
+    )
 
 
 class Scrubber:
@@ -211,7 +254,7 @@ class Requester:
         url: str,
         parse: Parse[T],
         *,
-        create: bool = False,
+        paid: bool = False,
         rate_limited: bool = False,
         headers: Mapping[str, str] | None = None,
         params: Mapping[str, Any] | None = None,
@@ -219,69 +262,82 @@ class Requester:
         body: Callable[[], Body] | None = None,
         label: str | None = None,
     ) -> T:
-        """``body`` is a factory so that a streamed upload can be restarted on retry.
+        """Send one logical request; retried unless ``paid`` (module docstring).
 
+        ``body`` is a factory so that a streamed upload can be restarted on retry.
         ``label`` names the request in messages instead of the URL (a signed URL
         carries a credential in its query string).
         """
         what = label or f"{method} {httpx.URL(url).path}"
-        policy = self.policy
-        failures = throttled = 0
+        tries = Tries()
         while True:
             if rate_limited and self.limiter is not None:
                 await self.limiter.acquire()
-            try:
-                response = await self.client.request(
-                    method,
-                    url,
-                    headers=headers,
-                    params=params,
-                    json=json,
-                    content=body() if body is not None else None,
-                )
-            except (httpx.HTTPError, httpx.InvalidURL) as exc:
-                verdict = classify_error(exc, create=create)
-                message = f"{what}: {DESCRIPTIONS[verdict]} ({type(exc).__name__})"
-                if verdict == "refused":
-                    raise RejectedError(self.provider, message) from exc
-                if verdict == "unknown":
-                    raise OutcomeUnknownError(
-                        self.provider, message + "; it may or may not have been accepted"
-                    ) from exc
-                last = RetryableError(self.provider, message)
-            else:
-                try:
-                    return parse(response)
-                except RetryableError as exc:
-                    last = exc
-                    if exc.retry_after is not None and self.limiter is not None:
-                        self.limiter.penalize(exc.retry_after)
-            if last.throttled:
-                throttled += 1
-                tries, budget = throttled, policy.throttled_attempts
-            else:
-                failures += 1
-                tries, budget = failures, policy.attempts
-            if tries >= budget:
-                break
-            delay = last.retry_after
+            last = await self._attempt(method, url, parse, what, paid, headers, params, json, body)
+            if not isinstance(last, RetryableError):
+                return last
+            if last.retry_after is not None and self.limiter is not None:
+                self.limiter.penalize(last.retry_after)
+            if paid:  # the caller decides about sending a paid request again
+                raise last
+            tries = tries.after(last)
+            delay = retry_delay(tries, last, self.policy, self._rng)
             if delay is None:
-                delay = backoff_delay(tries - 1, policy, self._rng)
+                break
             kind = "rate limited" if last.throttled else "attempt"
+            budget = self.policy.throttled_attempts if last.throttled else self.policy.attempts
+            count = tries.throttled if last.throttled else tries.failures
             self.log.info(
-                "%s", self.scrub(f"{last}; {kind} {tries}/{budget}, retrying in {delay:.1f}s")
+                "%s", self.scrub(f"{last}; {kind} {count}/{budget}, retrying in {delay:.1f}s")
             )
             await self._sleep(delay * self.time_scale)
         raise RetryableError(
             self.provider,
             self.scrub(
-                f"{_strip_provider(last, self.provider)} "
-                f"(gave up after {failures + throttled} attempts)"
+                f"{_strip_provider(last, self.provider)} (gave up after {tries.total} attempts)"
             ),
             code=last.code,
             retry_after=last.retry_after,
             throttled=last.throttled,
         )
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        parse: Parse[T],
+        what: str,
+        paid: bool,
+        headers: Mapping[str, str] | None,
+        params: Mapping[str, Any] | None,
+        json: Any,
+        body: Callable[[], Body] | None,
+    ) -> T | RetryableError:
+        """One send: the parsed value, or the ``RetryableError`` that allows another."""
+        try:
+            response = await self.client.request(
+                method,
+                url,
+                headers=headers,
+                params=params,
+                json=json,
+                content=body() if body is not None else None,
+            )
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            if paid:
+                error = paid_error(self.provider, what, exc)
+                if isinstance(error, RetryableError):
+                    return error
+                raise error from exc
+            verdict = classify_read_error(exc)
+            message = f"{what}: {DESCRIPTIONS[verdict]} ({type(exc).__name__})"
+            if verdict == "refused":
+                raise RejectedError(self.provider, message) from exc
+            return RetryableError(self.provider, message)
+        try:
+            return parse(response)
+        except RetryableError as exc:
+            return exc
 
 
 def _strip_provider(exc: ProviderError, provider: str) -> str:

@@ -95,13 +95,14 @@ class JoggProvider:
     def _headers(self) -> dict[str, str]:
         return {"x-api-key": api_key(self.context.env, KEY_VARIABLE)}
 
-    async def _post(self, path: str, body: Mapping[str, Any], *, create: bool) -> Any:
+    async def _post(self, path: str, body: Mapping[str, Any], *, paid: bool) -> Any:
+        """``paid``: sent once, its failure judged as a submit's (``submits``)."""
         what = f"POST {path}"
         return await self._http.request(
             "POST",
             join_url(self.base_url, path),
-            lambda r: parse_envelope(r, what=what, create=create, scrub=self._scrub),
-            create=create,
+            lambda r: parse_envelope(r, what=what, paid=paid, scrub=self._scrub),
+            paid=paid,
             rate_limited=True,
             headers=self._headers(),
             json=dict(body),
@@ -113,7 +114,7 @@ class JoggProvider:
         return await self._reads.request(
             "GET",
             join_url(self.base_url, path),
-            lambda r: parse_envelope(r, what=what, create=False, scrub=self._scrub),
+            lambda r: parse_envelope(r, what=what, paid=False, scrub=self._scrub),
             headers=self._headers(),
             params=params,
             label=what,
@@ -149,12 +150,8 @@ class JoggProvider:
         else:
             request = {"filename": asset.path.name}
             put_type = "application/octet-stream"
-        # A lost answer to a sign request wastes nothing but an unused URL; base.py
-        # allows OutcomeUnknownError only from submits, so it is "try again" here.
-        try:
-            data = await self._post(f"/{self.api_version}/upload/asset", request, create=True)
-        except OutcomeUnknownError as exc:
-            raise RetryableError("jogg", str(exc).removeprefix("jogg: ")) from exc
+        # A sign request costs nothing (a lost answer wastes an unused URL): retried.
+        data = await self._post(f"/{self.api_version}/upload/asset", request, paid=False)
         sign_url = field(data, "sign_url", "upload/asset")
         hosted = field(
             data, "asset_url" if self.api_version == "v2" else "asset_id", "upload/asset"
@@ -243,9 +240,9 @@ class JoggProvider:
     async def submit_video(self, job: VideoJob) -> str:
         body = self.request_body(job)
         if self.api_version == "v1":
-            data = await self._post("/v1/create_video_from_talking_avatar", body, create=True)
+            data = await self._post("/v1/create_video_from_talking_avatar", body, paid=True)
             return created_id(data, "project_id", "create_video_from_talking_avatar")
-        data = await self._post("/v2/create_video_from_avatar", body, create=True)
+        data = await self._post("/v2/create_video_from_avatar", body, paid=True)
         return created_id(data, "video_id", "create_video_from_avatar")
 
     async def job_status(self, job_id: str) -> JobState:
@@ -271,7 +268,7 @@ class JoggProvider:
             "voice_id": request.voice_id,
             "model": request.model,
         }
-        data = await self._post("/v2/photo_avatar/add_motion", body, create=True)
+        data = await self._post("/v2/photo_avatar/add_motion", body, paid=True)
         state = photo_state(data)
         if not state.motion_id:
             # "Success" without an id: something may exist that we cannot name.

@@ -15,12 +15,16 @@ import httpx
 from reelform.errors import OutcomeUnknownError, RejectedError, RetryableError
 from reelform.providers.base import JobState, JobStatus, PhotoAvatarState
 from reelform.providers.http import Scrubber, parse_retry_after, response_excerpt
+from reelform.providers.submits import Answer, submit_failure
 
 log = logging.getLogger("reelform.providers.jogg")
 
 KEY_VARIABLE = "JOGG_API_KEY"
-REJECTED_CODES = {
+#: The provider's own refusals (PROVIDERS.md): a paid request answered with one of
+#: these was not taken, for good; 10105 (invalid key) comes with HTTP 401.
+REFUSAL_CODES = {
     10104: "record not found",
+    10105: "invalid API key",
     18020: "insufficient credit",
     18025: "no permission to call APIs",
     40000: "parameter error",
@@ -42,8 +46,13 @@ V1_STATUS = {
 }
 
 
-def parse_envelope(response: httpx.Response, *, what: str, create: bool, scrub: Scrubber) -> Any:
-    """The ``data`` of a successful envelope, or the ``ProviderError`` it means."""
+def parse_envelope(response: httpx.Response, *, what: str, paid: bool, scrub: Scrubber) -> Any:
+    """The ``data`` of a successful envelope, or the ``ProviderError`` it means.
+
+    For a ``paid`` request the error follows ``submits.judge_answer``; for others, 429,
+    5xx and 50000 are worth another try and the rest is a refusal.
+    """
+    status = response.status_code
     retry_after = parse_retry_after(response.headers.get("Retry-After"))
     try:
         payload = response.json()
@@ -52,54 +61,54 @@ def parse_envelope(response: httpx.Response, *, what: str, create: bool, scrub: 
     raw_code = payload.get("code") if isinstance(payload, dict) else None
     if isinstance(raw_code, str) and raw_code.lstrip("-").isdigit():
         raw_code = int(raw_code)  # tolerate "code": "0"
-    if isinstance(payload, dict) and isinstance(raw_code, int) and not isinstance(raw_code, bool):
-        code: int = raw_code
-        message = scrub(str(payload.get("msg") or "").strip()[:300])
-        if code == 0:
-            return payload.get("data")
-        if response.status_code == 429:  # "not now" wins over whatever code came with it
-            raise RetryableError(
-                "jogg",
-                f"{what}: rate limited ({message or 'HTTP 429'})",
-                code=code,
-                retry_after=retry_after,
-                throttled=True,
-            )
-        if code == 10105:
-            raise RejectedError("jogg", f"{what}: invalid API key ({KEY_VARIABLE})", code=code)
-        if code in REJECTED_CODES:
-            raise RejectedError(
-                "jogg", f"{what}: {message or REJECTED_CODES[code]} (code {code})", code=code
-            )
-        if code == 50000 or response.status_code >= 500:
-            raise RetryableError(
-                "jogg",
-                f"{what}: {message or 'system error'} (code {code})",
-                code=code,
-                retry_after=retry_after,
-            )
-        raise RejectedError("jogg", f"{what}: {message or 'error'} (code {code})", code=code)
-    status = response.status_code
-    if status == 429 or status >= 500:
+    if not isinstance(payload, dict) or not isinstance(raw_code, int) or isinstance(raw_code, bool):
+        return _not_an_envelope(response, what=what, paid=paid, scrub=scrub)
+    code: int = raw_code
+    if code == 0:
+        return payload.get("data")
+    message = scrub(str(payload.get("msg") or "").strip()[:300])
+    if code == 10105:
+        text = f"{what}: invalid API key ({KEY_VARIABLE})"
+    else:
+        text = f"{what}: {message or REFUSAL_CODES.get(code) or 'error'} (code {code})"
+    if paid:
+        answer = Answer(status, retry_after, refusal=code in REFUSAL_CODES)
+        raise submit_failure("jogg", answer, text, code=code)
+    if status == 429:  # "not now" wins over whatever code came with it
         raise RetryableError(
             "jogg",
-            f"{what}: HTTP {status}",
-            code=status,
+            f"{what}: rate limited ({message or 'HTTP 429'})",
+            code=code,
             retry_after=retry_after,
-            throttled=status == 429,
+            throttled=True,
+        )
+    if code in REFUSAL_CODES:
+        raise RejectedError("jogg", text, code=code)
+    if code == 50000 or status >= 500:
+        raise RetryableError("jogg", text, code=code, retry_after=retry_after)
+    raise RejectedError("jogg", text, code=code)
+
+
+def _not_an_envelope(response: httpx.Response, *, what: str, paid: bool, scrub: Scrubber) -> Any:
+    """An answer without JoggAI's envelope: a gateway's, a proxy's or a WAF's page."""
+    status = response.status_code
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    excerpt = scrub(response_excerpt(response)) if response.content else ""
+    if 200 <= status < 300:
+        text = f"{what}: HTTP {status} without a JoggAI envelope"
+    else:
+        text = f"{what}: HTTP {status} {excerpt}".rstrip()
+    if paid:
+        raise submit_failure("jogg", Answer(status, retry_after), text, code=status)
+    if status == 429 or status >= 500 or 200 <= status < 300:
+        raise RetryableError(
+            "jogg", text, code=status, retry_after=retry_after, throttled=status == 429
         )
     if status in (401, 403):
         raise RejectedError(
             "jogg", f"{what}: HTTP {status}, check {KEY_VARIABLE} (invalid API key?)", code=status
         )
-    if status >= 400:
-        excerpt = scrub(response_excerpt(response))
-        raise RejectedError("jogg", f"{what}: HTTP {status} {excerpt}".rstrip(), code=status)
-    # A 2xx that is not an envelope: for a submit nobody knows whether it was taken.
-    message = f"{what}: HTTP {status} without a JoggAI envelope"
-    if create:
-        raise OutcomeUnknownError("jogg", message)
-    raise RetryableError("jogg", message, code=status)
+    raise RejectedError("jogg", text, code=status)
 
 
 def field(data: Any, name: str, what: str) -> Any:

@@ -50,6 +50,7 @@ from reelform.providers.http import (
     parse_retry_after,
     response_excerpt,
 )
+from reelform.providers.submits import Answer, submit_failure
 from reelform.providers.webhooks import verify_mirako
 
 DEFAULT_BASE_URL = "https://mirako.co"
@@ -89,8 +90,24 @@ def problem_message(response: httpx.Response, scrub: Scrubber) -> str:
     return scrub("; ".join(p for p in parts if p)[:500])
 
 
-def parse_answer(response: httpx.Response, *, what: str, create: bool, scrub: Scrubber) -> Any:
+def is_problem(response: httpx.Response) -> bool:
+    """Whether the body is an RFC 7807 problem document: Mirako's own voice."""
+    if "problem+json" in response.headers.get("content-type", ""):
+        return True
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and "title" in body and "status" in body
+
+
+def parse_answer(response: httpx.Response, *, what: str, paid: bool, scrub: Scrubber) -> Any:
+    """The ``data`` of a success, or the ``ProviderError`` the answer means.
+
+    For a ``paid`` request the error follows ``submits.judge_answer``: only a problem
+    document with a client-error status (400-422) is Mirako refusing."""
     status = response.status_code
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
     if 200 <= status < 300:
         try:
             payload = response.json()
@@ -99,25 +116,24 @@ def parse_answer(response: httpx.Response, *, what: str, create: bool, scrub: Sc
         if isinstance(payload, dict) and "data" in payload:
             return payload["data"]
         message = f"{what}: HTTP {status} without a data field"
-        if create:
-            raise OutcomeUnknownError("mirako", message)
+        if paid:
+            raise submit_failure("mirako", Answer(status), message, code=status)
         raise RetryableError("mirako", message, code=status)
     detail = problem_message(response, scrub)
+    if status == 402:
+        text = f"{what}: insufficient credits ({detail})"
+    elif status == 401:
+        text = f"{what}: invalid API key ({KEY_VARIABLE}): {detail}"
+    else:
+        text = f"{what}: {detail}"
+    if paid:
+        refusal = 400 <= status <= 422 and is_problem(response)
+        raise submit_failure("mirako", Answer(status, retry_after, refusal), text, code=status)
     if status == 429 or status >= 500:
         raise RetryableError(
-            "mirako",
-            f"{what}: {detail}",
-            code=status,
-            retry_after=parse_retry_after(response.headers.get("Retry-After")),
-            throttled=status == 429,
+            "mirako", text, code=status, retry_after=retry_after, throttled=status == 429
         )
-    if status == 402:
-        raise RejectedError("mirako", f"{what}: insufficient credits ({detail})", code=status)
-    if status == 401:
-        raise RejectedError(
-            "mirako", f"{what}: invalid API key ({KEY_VARIABLE}): {detail}", code=status
-        )
-    raise RejectedError("mirako", f"{what}: {detail}", code=status)
+    raise RejectedError("mirako", text, code=status)
 
 
 def pcm_to_wav(pcm: bytes, sample_rate: int = TTS_SAMPLE_RATE) -> bytes:
@@ -160,13 +176,13 @@ class MirakoProvider:
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {api_key(self.context.env, KEY_VARIABLE)}"}
 
-    async def _call(self, method: str, path: str, *, create: bool = False, json: Any = None) -> Any:
+    async def _call(self, method: str, path: str, *, paid: bool = False, json: Any = None) -> Any:
         what = f"{method} {path}"
         return await (self._reads if method == "GET" else self._http).request(
             method,
             join_url(self.base_url, path),
-            lambda r: parse_answer(r, what=what, create=create, scrub=self._scrub),
-            create=create,
+            lambda r: parse_answer(r, what=what, paid=paid, scrub=self._scrub),
+            paid=paid,
             rate_limited=method == "POST",
             headers=self._headers(),
             json=json,
@@ -189,6 +205,8 @@ class MirakoProvider:
         raise RejectedError("mirako", f"asset {asset.name!r} has neither a path nor a URL")
 
     async def _asset_bytes(self, asset: Asset) -> bytes:
+        if asset.content is not None:
+            return asset.content
         if asset.path is not None:
             try:
                 return await anyio.Path(asset.path).read_bytes()
@@ -225,11 +243,8 @@ class MirakoProvider:
     async def synthesize(self, text: str, voice_id: str) -> bytes:
         """WAV bytes for ``text`` spoken by the voice profile ``voice_id``."""
         body = {"text": text, "voice_profile_id": voice_id, "return_type": "b64_audio_str"}
-        try:
-            data = await self._call("POST", "/v1/speech/tts", create=True, json=body)
-        except OutcomeUnknownError as exc:
-            # Speech is not the video: no job exists yet, so trying later is safe.
-            raise RetryableError("mirako", str(exc).removeprefix("mirako: ")) from exc
+        # Billed: sent once, judged as a submit (the executor repeats what was not taken).
+        data = await self._call("POST", "/v1/speech/tts", paid=True, json=body)
         encoded = data.get("b64_audio_str") if isinstance(data, dict) else None
         if not encoded:
             raise RejectedError("mirako", "POST /v1/speech/tts: answer without b64_audio_str")
@@ -240,47 +255,57 @@ class MirakoProvider:
         return pcm_to_wav(pcm)
 
     async def prepare_job(self, job: VideoJob) -> VideoJob:
-        """Synthesise a script voice now, before the engine records the submit's intent.
+        """Everything the create needs, read now, before the engine records its intent.
 
-        Made inside ``submit_video``, a crash during speech synthesis (seconds) left a
-        video whose create was never sent recorded as an unknown outcome. The speech
-        is kept in the work folder by content, so it is made once per script."""
+        A script voice is synthesised (billed, so the speech is kept in the work
+        folder by content and made once per script), and the image and audio bytes
+        are read (a URL's downloaded). Done inside ``submit_video``, a crash during
+        those seconds left a video whose create was never sent recorded as an unknown
+        outcome."""
+        if job.image is None:
+            raise RejectedError("mirako", f"{job.name}: Mirako needs an image to animate")
+        image = await self._loaded(job.image)  # first: a missing image wastes no speech
         voice = job.voice
-        if voice.script is None or voice.audio is not None:
-            return job
-        voice_id = voice.voice_id or self.settings.get("voice_id")
+        if voice.audio is not None:
+            audio = await self._loaded(voice.audio)
+        elif voice.script is not None:
+            audio = await self._speech(job.name, voice.script, voice.voice_id)
+        else:
+            raise RejectedError("mirako", f"{job.name}: the voice has neither script nor audio")
+        return dataclasses.replace(
+            job, image=image, voice=VoiceRequest(audio=audio, voice_id=voice.voice_id)
+        )
+
+    async def _loaded(self, asset: Asset) -> Asset:
+        return dataclasses.replace(asset, content=await self._asset_bytes(asset))
+
+    async def _speech(self, name: str, script: str, voice_id: str | None) -> Asset:
+        voice_id = voice_id or self.settings.get("voice_id")
         if not voice_id:
-            raise RejectedError("mirako", f"{job.name}: a script needs a voice_id")
-        key = hashlib.sha256(f"{voice_id}\0{voice.script}".encode()).hexdigest()
+            raise RejectedError("mirako", f"{name}: a script needs a voice_id")
+        key = hashlib.sha256(f"{voice_id}\0{script}".encode()).hexdigest()
         path = self.context.work_dir / "speech" / f"{key}.wav"
         if not path.is_file():
-            wav = await self.synthesize(voice.script, voice_id)
+            wav = await self.synthesize(script, voice_id)
             path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(path, wav)
         data = path.read_bytes()
-        audio = Asset(
-            f"{job.name} speech",
+        return Asset(
+            f"{name} speech",
             hashlib.sha256(data).hexdigest(),
             len(data),
             "audio/wav",
             path=path,
+            content=data,
         )
-        return dataclasses.replace(job, voice=VoiceRequest(voice_id, None, audio))
 
     async def request_body(self, job: VideoJob) -> dict[str, Any]:
-        if job.image is None:
-            raise RejectedError("mirako", f"{job.name}: Mirako needs an image to animate")
-        image = await self._asset_bytes(job.image)  # first: a missing image wastes no TTS
-        voice = job.voice
-        if voice.audio is not None:
-            audio = await self._asset_bytes(voice.audio)
-        elif voice.script is not None:
-            voice_id = voice.voice_id or self.settings.get("voice_id")
-            if not voice_id:
-                raise RejectedError("mirako", f"{job.name}: a script needs a voice_id")
-            audio = await self.synthesize(voice.script, voice_id)
-        else:
-            raise RejectedError("mirako", f"{job.name}: the voice has neither script nor audio")
+        """The create request; reads what ``prepare_job`` has not read already."""
+        if job.voice.audio is None or job.image is None:
+            job = await self.prepare_job(job)
+        assert job.image is not None and job.voice.audio is not None  # prepare_job's promise
+        image = await self._asset_bytes(job.image)
+        audio = await self._asset_bytes(job.voice.audio)
         # Only image, audio and webhook: the schema forbids any other field.
         body: dict[str, Any] = {
             "image": base64.b64encode(image).decode("ascii"),
@@ -295,7 +320,7 @@ class MirakoProvider:
     async def submit_video(self, job: VideoJob) -> str:
         body = await self.request_body(job)
         data = await self._call(
-            "POST", "/v1/video/async_generate_talking_avatar", create=True, json=body
+            "POST", "/v1/video/async_generate_talking_avatar", paid=True, json=body
         )
         task_id = data.get("task_id") if isinstance(data, dict) else None
         if not task_id:
