@@ -8,10 +8,12 @@ import socket
 import subprocess
 import sys
 import time
+from typing import Any
 
 import httpx
 import pytest
 from simkit import FAST
+from starlette.applications import Starlette
 
 from reelform.sim import SimConfig, create_app, free_port, serve_in_thread
 from reelform.sim.core import Simulator
@@ -99,6 +101,12 @@ def test_reelform_sim_subprocess() -> None:
             "0.25",
             "--rate-limit",
             "5",
+            "--made-then-gateway-rate",
+            "0.5",
+            "--made-then-gateway-answers",
+            "504",
+            "--not-found-seconds",
+            "30",
         ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -116,6 +124,9 @@ def test_reelform_sim_subprocess() -> None:
         assert config["time_scale"] == 0.001 and config["seed"] == 3
         assert (config["slow_rate"], config["burst_429_every"]) == (0.5, 4)
         assert (config["render_fail_rate"], config["rate_limit_per_minute"]) == (0.25, 5)
+        assert config["made_then_gateway_rate"] == 0.5
+        assert config["made_then_gateway_answers"] == ["504"]
+        assert config["not_found_seconds"] == 30.0
     finally:
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=15)
@@ -160,3 +171,88 @@ def test_is_loopback() -> None:
     assert is_loopback("127.5.0.1")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.2")
     assert not is_loopback("example.com")
+
+
+# (command line, SimConfig field, the value it must set). Every fault option is here.
+OPTIONS = [
+    (["--waf-403-rate", "0.2"], "waf_403_rate", 0.2),
+    (["--unavailable-rate", "0.3"], "unavailable_rate", 0.3),
+    (["--retry-after-seconds", "9"], "retry_after_seconds", 9),
+    (["--slow-after-rate", "0.4"], "slow_after_rate", 0.4),
+    (["--slow-seconds", "7.5"], "slow_seconds", 7.5),
+    (["--made-then-gateway-rate", "0.5"], "made_then_gateway_rate", 0.5),
+    (["--made-then-gateway-answers", "502, reset"], "made_then_gateway_answers", {"502", "reset"}),
+    (["--not-found-seconds", "45"], "not_found_seconds", 45.0),
+    (["--not-found-rate", "0.25"], "not_found_rate", 0.25),
+    (["--unauthorized-reads-after", "100"], "unauthorized_reads_after", 100),
+    (["--unauthorized-reads-count", "20"], "unauthorized_reads_count", 20),
+    (["--unauthorized-reads-rate", "0.1"], "unauthorized_reads_rate", 0.1),
+    (["--error-rate", "0.1"], "error_rate", 0.1),
+    (["--system-error-rate", "0.1"], "system_error_rate", 0.1),
+    (["--drop-rate", "0.1"], "drop_rate", 0.1),
+    (["--drop-before-rate", "0.1"], "drop_before_rate", 0.1),
+    (["--slow-rate", "0.1"], "slow_rate", 0.1),
+    (["--webhook-loss-rate", "0.1"], "webhook_loss_rate", 0.1),
+]
+
+
+def run_sim_command(monkeypatch: pytest.MonkeyPatch, args: list[str]) -> tuple[Any, SimConfig]:
+    """`reelform sim ARGS` in process, with a server that stops at once; its config."""
+    from click.testing import CliRunner
+
+    import reelform.sim.server
+    from reelform.cli import cli
+
+    seen: list[SimConfig] = []
+
+    class Server:
+        def run(self, sockets: list[socket.socket]) -> None:
+            for sock in sockets:
+                sock.close()
+
+    def make_server(app: Starlette, host: str, port: int, log_level: str = "") -> Server:
+        seen.append(app.state.sim.config)
+        return Server()
+
+    monkeypatch.setattr(reelform.sim.server, "make_server", make_server)
+    result = CliRunner().invoke(cli, ["sim", "--port", "0", *args])
+    return result, (seen[0] if seen else SimConfig())
+
+
+@pytest.mark.parametrize(("args", "field", "value"), OPTIONS, ids=[o[1] for o in OPTIONS])
+def test_reelform_sim_option_sets_the_config(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], field: str, value: Any
+) -> None:
+    result, config = run_sim_command(monkeypatch, args)
+    assert result.exit_code == 0, result.output
+    assert getattr(config, field) == value
+    assert getattr(SimConfig(), field) != value  # the option changed something
+
+
+def test_reelform_sim_defaults_leave_the_new_faults_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    result, config = run_sim_command(monkeypatch, [])
+    assert result.exit_code == 0, result.output
+    assert config.waf_403_rate == config.unavailable_rate == config.slow_after_rate == 0
+    assert config.made_then_gateway_rate == 0 and config.not_found_seconds == 0
+    assert config.unauthorized_reads_count == config.unauthorized_reads_rate == 0
+    assert config.made_then_gateway_answers == {"502", "504", "reset"}
+
+
+def test_reelform_sim_help_lists_every_fault_option() -> None:
+    from click.testing import CliRunner
+
+    from reelform.cli import cli
+
+    result = CliRunner().invoke(cli, ["sim", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    for args, _, _ in OPTIONS:
+        assert args[0] in result.output, args[0]
+    # The help says what each hostile answer does to the job, not just its name.
+    assert "processed and charged, then answered by a gateway" in result.output
+    assert "(not processed)" in result.output
+
+
+def test_reelform_sim_refuses_unknown_gateway_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    result, _ = run_sim_command(monkeypatch, ["--made-then-gateway-answers", "502,418"])
+    assert result.exit_code == 2
+    assert "give one or more of 502, 504, reset" in result.output

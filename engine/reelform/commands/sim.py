@@ -28,6 +28,17 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def _gateway_answers(ctx: click.Context, param: click.Parameter, value: str) -> set[str]:
+    from reelform.sim.config import GATEWAY_ANSWERS
+
+    answers = {part.strip() for part in value.split(",") if part.strip()}
+    if not answers or not answers <= GATEWAY_ANSWERS:
+        raise click.BadParameter(
+            f"{value!r}: give one or more of {', '.join(sorted(GATEWAY_ANSWERS))}, comma-separated"
+        )
+    return answers
+
+
 @click.command(name="sim")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 @click.option("--port", default=8700, show_default=True, type=int, help="Port (0: any free).")
@@ -57,7 +68,12 @@ def is_loopback(host: str) -> bool:
     "--drop-before-rate", default=0.0, type=float, help="Share of requests cut before processing."
 )
 @click.option("--slow-rate", default=0.0, type=float, help="Share of requests delayed.")
-@click.option("--slow-seconds", default=2.0, type=float, help="Delay of a slow request.")
+@click.option(
+    "--slow-seconds",
+    default=2.0,
+    type=float,
+    help="Delay of --slow-rate and --slow-after-rate requests (real seconds, not scaled).",
+)
 @click.option(
     "--burst-429-every",
     default=0,
@@ -67,6 +83,79 @@ def is_loopback(host: str) -> bool:
 @click.option("--burst-429-length", default=3, type=int)
 @click.option(
     "--webhook-loss-rate", default=0.0, type=float, help="Share of webhook deliveries never sent."
+)
+@click.option(
+    "--retry-after-seconds",
+    default=1,
+    type=int,
+    help="Retry-After of the 429 bursts and of --unavailable-rate's 503s.",
+)
+@click.option(
+    "--waf-403-rate",
+    default=0.0,
+    type=float,
+    help="Share of API requests refused by a firewall's HTML 403 page (not processed).",
+)
+@click.option(
+    "--unavailable-rate",
+    default=0.0,
+    type=float,
+    help="Share of API requests answered 503 with Retry-After (not processed).",
+)
+@click.option(
+    "--slow-after-rate",
+    default=0.0,
+    type=float,
+    help="Share of requests processed (a create makes its job), then answered "
+    "--slow-seconds late: longer than a client's timeout, it pays for a job it never hears of.",
+)
+@click.option(
+    "--made-then-gateway-rate",
+    default=0.0,
+    type=float,
+    help="Share of paid creates (JoggAI video creates and add_motion, Mirako talking "
+    "avatar and TTS) processed and charged, then answered by a gateway instead "
+    "(see --made-then-gateway-answers).",
+)
+@click.option(
+    "--made-then-gateway-answers",
+    default="502,504,reset",
+    show_default=True,
+    callback=_gateway_answers,
+    help="What the gateway answers after the job was made, comma-separated: 502 "
+    "(HTML Bad Gateway), 504 (HTML Gateway Timeout), reset (connection cut).",
+)
+@click.option(
+    "--not-found-seconds",
+    default=0.0,
+    type=float,
+    help="For this many provider seconds (scaled by --time-scale) after its create, "
+    "status reads do not find a new job (JoggAI 10104, Mirako 404).",
+)
+@click.option(
+    "--not-found-rate",
+    default=1.0,
+    type=float,
+    help="Share of new jobs that --not-found-seconds applies to.",
+)
+@click.option(
+    "--unauthorized-reads-after",
+    default=0,
+    type=int,
+    help="A rotated key: after this many API GETs (since start or reset), "
+    "the next --unauthorized-reads-count answer 401.",
+)
+@click.option(
+    "--unauthorized-reads-count",
+    default=0,
+    type=int,
+    help="How many API GETs answer 401 (JoggAI 10105, Mirako problem) in that window.",
+)
+@click.option(
+    "--unauthorized-reads-rate",
+    default=0.0,
+    type=float,
+    help="Share of API GETs answered 401 at random.",
 )
 @click.option("--rate-limit", default=20, type=int, help="JoggAI POSTs per minute per key.")
 @click.option("--allow-remote", is_flag=True, help="Allow binding to a non-loopback interface.")

@@ -98,3 +98,10 @@ def problem(
     return JSONResponse(
         body, status_code=status, headers=headers, media_type="application/problem+json"
     )
+
+
+def mirako_unauthorized() -> Response:
+    """Mirako's answer to a missing, unknown or rotated bearer token."""
+    return problem(
+        401, "missing or invalid API token", headers={"WWW-Authenticate": 'Bearer realm="mirako"'}
+    )

@@ -14,6 +14,8 @@ from typing import Any
 
 # The default secret that signs JoggAI webhooks; tests verify signatures against it.
 DEFAULT_WEBHOOK_SECRET = "whsec_reelform_sim_test_secret"
+# What a gateway may answer after its upstream made the job (made_then_gateway_answers).
+GATEWAY_ANSWERS = frozenset({"502", "504", "reset"})
 
 
 @dataclass
@@ -69,6 +71,30 @@ class SimConfig:
     # Answer JoggAI's documented "system error" envelope (code 50000, HTTP status per
     # jogg_error_status) or a Mirako 500 problem, without processing the request.
     system_error_rate: float = 0.0
+    # Answer an HTML 403 page from a web application firewall; nothing is processed.
+    waf_403_rate: float = 0.0
+    # Answer 503 with Retry-After (retry_after_seconds); nothing is processed: the one
+    # 5xx that proves the job was not taken.
+    unavailable_rate: float = 0.0
+    # Process the request, then wait slow_seconds before answering: a client that gives
+    # up sooner has paid for a job it never heard of.
+    slow_after_rate: float = 0.0
+    # --- targeted faults (they pick their own requests; fault_methods does not apply) ---
+    # Paid creates (JoggAI video creates and add_motion, Mirako talking avatar and TTS)
+    # are processed, then the client gets a gateway's answer instead of the provider's:
+    # one of made_then_gateway_answers ("502", "504" HTML pages, "reset" connection).
+    made_then_gateway_rate: float = 0.0
+    made_then_gateway_answers: set[str] = field(default_factory=lambda: set(GATEWAY_ANSWERS))
+    # For not_found_seconds (provider seconds, scaled) after its create, a status read
+    # does not find a new job (JoggAI 10104, Mirako 404); not_found_rate of jobs do this.
+    not_found_seconds: float = 0.0
+    not_found_rate: float = 1.0
+    # A rotated key: provider API GETs answer 401 (JoggAI 10105, Mirako problem). The
+    # window is counted in API GETs since start or reset: after unauthorized_reads_after
+    # of them, the next unauthorized_reads_count answer 401. The rate is for chaos.
+    unauthorized_reads_after: int = 0
+    unauthorized_reads_count: int = 0
+    unauthorized_reads_rate: float = 0.0
     # Share of jobs that end failed, with a reason.
     render_fail_rate: float = 0.0
     # The terminal status of a failed Mirako task: FAILED, CANCELED or TIMED_OUT.
@@ -79,6 +105,18 @@ class SimConfig:
     fault_methods: set[str] = field(default_factory=lambda: {"GET", "POST", "PUT"})
     # In-process delivery of webhooks (e.g. httpx.ASGITransport(receiver)); not JSON.
     webhook_transport: Any = None
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Refuse values that would otherwise be ignored quietly (ValueError)."""
+        unknown = set(self.made_then_gateway_answers) - GATEWAY_ANSWERS
+        if unknown or not self.made_then_gateway_answers:
+            raise ValueError(
+                f"made_then_gateway_answers: {', '.join(sorted(unknown)) or 'none given'}; "
+                f"choose one or more of {', '.join(sorted(GATEWAY_ANSWERS))}"
+            )
 
     def scaled(self, seconds: float) -> float:
         """Provider seconds -> wall-clock seconds."""
@@ -102,12 +140,14 @@ class SimConfig:
         """Apply JSON changes in place, coercing lists to the field's type.
 
         Returns the names that were not fields (the caller reports them), so a typo in
-        a test's config change fails loudly instead of silently doing nothing.
+        a test's config change fails loudly instead of silently doing nothing. A value
+        that ``check`` refuses raises ValueError and leaves the config unchanged.
         """
         names = {f.name: f for f in dataclasses.fields(self)}
         unknown = sorted(k for k in changes if k not in names or k == "webhook_transport")
         if unknown:
             return unknown
+        before = {key: getattr(self, key) for key in changes}
         for key, value in changes.items():
             current = getattr(self, key)
             if value is not None and (isinstance(current, set) or key.endswith("_keys")):
@@ -117,4 +157,10 @@ class SimConfig:
             elif isinstance(current, float) and isinstance(value, int):
                 value = float(value)
             setattr(self, key, value)
+        try:
+            self.check()
+        except ValueError:
+            for key, value in before.items():
+                setattr(self, key, value)
+            raise
         return []

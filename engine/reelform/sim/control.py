@@ -9,6 +9,11 @@
 * ``POST /_sim/reset`` (forget everything; the config stays)
 * ``GET /_sim/webhooks`` -> every delivery attempt (url, attempt, outcome)
 * ``GET /_sim/credits`` -> the remaining balances
+* ``GET /_sim/made`` -> the provider's ledger of paid things actually made (``core.Made``:
+  kind, id, cost, the index of the request that made it, name, input sha256s); filters
+  ``kind`` and ``ref`` (a name fragment such as ``[rf-...]`` or an input sha256)
+* ``GET /_sim/counters`` -> ``api_reads`` (provider API GETs since start or reset: the
+  clock of the unauthorized window) and ``made`` (entries in the ledger)
 """
 
 from __future__ import annotations
@@ -59,7 +64,10 @@ async def config(request: Request) -> Response:
             return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
         if not isinstance(changes, dict):
             return JSONResponse({"error": "body must be a JSON object"}, status_code=400)
-        unknown = sim.config.merge(changes)
+        try:
+            unknown = sim.config.merge(changes)
+        except ValueError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
         if unknown:
             return JSONResponse(
                 {"error": f"unknown config keys: {', '.join(unknown)}"}, status_code=400
@@ -85,6 +93,18 @@ async def credits(request: Request) -> Response:
     return JSONResponse({"jogg": sim.jogg_credits, "mirako": sim.mirako_credits})
 
 
+async def made(request: Request) -> Response:
+    sim = _sim(request)
+    ref, kind = request.query_params.get("ref"), request.query_params.get("kind")
+    entries = sim.made_for(ref, kind) if ref else sim.made
+    return JSONResponse([m.to_json() for m in entries if kind is None or m.kind == kind])
+
+
+async def counters(request: Request) -> Response:
+    sim = _sim(request)
+    return JSONResponse({"api_reads": sim.api_reads, "made": len(sim.made)})
+
+
 CONTROL_ROUTES = [
     Route("/health", health, methods=["GET"]),
     Route("/requests", requests_log, methods=["GET"]),
@@ -92,4 +112,6 @@ CONTROL_ROUTES = [
     Route("/reset", reset, methods=["POST"]),
     Route("/webhooks", webhook_log, methods=["GET"]),
     Route("/credits", credits, methods=["GET"]),
+    Route("/made", made, methods=["GET"]),
+    Route("/counters", counters, methods=["GET"]),
 ]

@@ -6,16 +6,22 @@ advanced by timers: a poll at any moment gets the status the provider would show
 and only webhook deliveries need a background task. Randomness comes from two seeded
 generators, one for jobs and one for faults, so changing a fault rate mid-test does not
 shift render times.
+
+``Simulator.made`` is the provider's own ledger: one ``Made`` per paid thing that was
+actually made (a video, a motion, a Mirako task, a speech synthesis), whatever the
+client was told afterwards. Tests count it to prove "never paid twice".
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import secrets
 import string
 import time
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +29,9 @@ from reelform.sim.config import SimConfig
 
 REDACTED = "***"
 AUTH_HEADERS = {"x-api-key", "authorization"}
+# Scope keys by which the fault middleware tells the routes which log entry is theirs.
+RECORD_KEY = "reelform.sim.record"
+INDEX_KEY = "reelform.sim.index"
 
 
 @dataclass
@@ -40,6 +49,7 @@ class RequestRecord:
     status: int | None = None  # None: no answer yet, or the connection was dropped
     fault: str | None = None  # the fault injected into this request, if any
     body: bytes = b""  # the raw body when it is not JSON (an upload PUT), else empty
+    made: str | None = None  # the id of what this request made (and was charged for)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-safe: the raw body is left out (``body_size`` tells its length)."""
@@ -73,6 +83,9 @@ class Job:
     fail_reason: str = ""
     webm: bool = False
     info: dict[str, Any] = field(default_factory=dict)
+    # Seconds (scaled) after its start during which status reads do not find the job
+    # (not_found_seconds); relative to ``started`` so moving a job's clock moves it too.
+    hidden_seconds: float = 0.0
 
     def phase(self, now: float | None = None) -> str:
         """ "queued" | "rendering" | "completed" | "failed" at monotonic time ``now``."""
@@ -85,6 +98,37 @@ class Job:
 
     def seconds_left(self) -> float:
         return max(0.0, self.started + self.queue_seconds + self.render_seconds - time.monotonic())
+
+
+@dataclass
+class Made:
+    """One paid thing the provider made: what a client can be charged twice for.
+
+    ``sha256`` maps input names to the sha256 of the bytes the provider received
+    (Mirako ``image``/``audio`` decoded from base64, JoggAI's uploaded ``audio_url``/
+    ``image_url`` bytes, TTS ``text`` as UTF-8), so a test can attribute a Mirako task,
+    which carries no name, to the video whose files went into it.
+    """
+
+    provider: str  # "jogg" | "mirako"
+    kind: str  # "jogg_v2" | "jogg_v1" | "motion" | "mirako" | "tts"
+    id: str  # video_id, project_id, motion_id, task_id, or the TTS answer's id
+    cost: float  # credits charged
+    request: int | None  # index into Simulator.requests of the request that made it
+    name: str = ""  # video_name, v1 title or motion name; Mirako has none
+    sha256: dict[str, str] = field(default_factory=dict)
+    output_sha256: str = ""  # TTS: the audio returned, to follow it into a task
+
+    def matches(self, ref: str) -> bool:
+        """True when ``ref`` is part of the name (e.g. "[rf-ab12]") or an input sha256."""
+        return (bool(self.name) and ref in self.name) or ref in self.sha256.values()
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 FAIL_REASONS = (
@@ -115,6 +159,7 @@ class Simulator:
         self.uploads: dict[str, Upload] = {}
         self.files: dict[str, tuple[bytes, str]] = {}  # name -> (bytes, content type)
         self.endpoints: dict[str, dict[str, Any]] = {}
+        self.made: list[Made] = []
         self.webhook_log: list[dict[str, Any]] = []
         self.rng = random.Random(self.config.seed)
         self.fault_rng = random.Random(self.config.seed + 1)
@@ -122,6 +167,7 @@ class Simulator:
         self.mirako_credits = self.config.mirako_credits
         self.post_windows: dict[str, deque[float]] = {}
         self.api_posts = 0
+        self.api_reads = 0  # provider API GETs so far: the unauthorized window's clock
         self.burst_left = 0
         self.next_avatar_id = 500_001
         self.sign_key = secrets.token_bytes(16)  # signs upload URLs (a capability)
@@ -169,8 +215,54 @@ class Simulator:
             fail_reason=reason if fails else "",
             info=info,
         )
+        if cfg.not_found_seconds > 0 and (
+            # No draw at rate 1 (the default), so it shifts no other fault.
+            cfg.not_found_rate >= 1 or self.fault_rng.random() < cfg.not_found_rate
+        ):
+            job.hidden_seconds = cfg.scaled(cfg.not_found_seconds)
         self.jobs[job_id] = job
         return job
+
+    def find_job(self, scope: Mapping[str, Any], job_id: str, kind: str) -> Job | None:
+        """The job a status read asks for; None when missing or not visible yet.
+
+        A hidden job is logged as the request's ``not_found_yet`` fault, so a test can
+        tell the provider's lag from a job that does not exist.
+        """
+        job = self.jobs.get(job_id)
+        if job is None or job.kind != kind:
+            return None
+        if time.monotonic() - job.started < job.hidden_seconds:
+            record = scope.get(RECORD_KEY)
+            if isinstance(record, RequestRecord):
+                record.fault = "not_found_yet"
+            return None
+        return job
+
+    def record_made(
+        self,
+        scope: Mapping[str, Any],
+        provider: str,
+        kind: str,
+        made_id: str,
+        cost: float,
+        **details: Any,
+    ) -> Made:
+        """Enter a paid thing in the ledger and mark the request that made it."""
+        record = scope.get(RECORD_KEY)
+        if isinstance(record, RequestRecord):
+            record.made = made_id
+        index = scope.get(INDEX_KEY)
+        made = Made(
+            provider, kind, made_id, cost, index if isinstance(index, int) else None, **details
+        )
+        self.made.append(made)
+        return made
+
+    def made_for(self, ref: str, kind: str | None = None) -> list[Made]:
+        """What was made for ``ref``: a name fragment (the client's "[rf-...]" key) or
+        the sha256 of an input file (an image or audio of a Mirako task)."""
+        return [m for m in self.made if m.matches(ref) and (kind is None or m.kind == kind)]
 
     def spawn(self, coro: Any) -> None:
         """Run a background coroutine (webhooks), keeping a reference until it ends."""

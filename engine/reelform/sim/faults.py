@@ -1,17 +1,40 @@
 """Request logging and fault injection, as one raw ASGI middleware around both APIs.
 
-Faults are decided before the routes run, from ``SimConfig`` and a seeded RNG:
+Faults are decided before the routes run, from ``SimConfig`` and a seeded RNG, and each
+request's ``RequestRecord.fault`` names the one it got. Not processed (nothing made,
+nothing charged; ``fault_methods`` limits which methods get them):
 
-* 5xx: answer 500/502/503 (with a provider-shaped body or without one) and do nothing.
-* system error: JoggAI's 50000 envelope (HTTP 200 unless ``jogg_error_status`` is
-  "mapped"), Mirako's 500 problem; nothing is processed.
-* 429 bursts: after every ``burst_429_every`` API POSTs the next ``burst_429_length``
+* ``drop_before``: cut the connection without processing (``drop_before_rate``).
+* ``waf_403``: a web application firewall's HTML 403 page (``waf_403_rate``; API routes,
+  not the storage PUT).
+* ``unavailable_503``: 503 with ``Retry-After`` (``unavailable_rate``; API routes): the
+  one 5xx that proves the request was not taken.
+* ``500``/``502``/``503``: a 5xx with a provider-shaped body, an HTML page or nothing
+  (``error_rate``).
+* ``system_error``: JoggAI's 50000 envelope (HTTP 200 unless ``jogg_error_status`` is
+  "mapped"), Mirako's 500 problem (``system_error_rate``).
+* ``burst_429``: after every ``burst_429_every`` API POSTs the next ``burst_429_length``
   POSTs are refused with ``Retry-After``.
-* drop before: cut the connection without processing.
-* drop (after): run the request (the job exists and is charged), then cut the
-  connection, so the client cannot know the outcome: the case DESIGN.md section 6 is
-  about.
-* slow: sleep ``slow_seconds`` first.
+* ``unauthorized``: a rotated key; provider API GETs answer 401 (JoggAI 10105 envelope,
+  Mirako problem) inside the window ``unauthorized_reads_after``/``_count`` (counted in
+  API GETs since start or reset, ``sim.api_reads``) or at ``unauthorized_reads_rate``.
+
+Processed (for a create: the job exists and is charged) but the client cannot tell:
+
+* ``made_then_502``/``made_then_504``/``made_then_reset``: a paid create
+  (``PAID_CREATES``) is processed, then a gateway answers an HTML 502 or 504 page or
+  resets the connection (``made_then_gateway_rate``, ``made_then_gateway_answers``).
+  ``not_made_then_...`` when the route refused the request (say, a 40000).
+* ``drop (would have answered N)``: processed, then the connection is cut
+  (``drop_rate``).
+* ``made_then_slow``/``slow_after``: processed, then answered ``slow_seconds`` late
+  (``slow_after_rate``); `` (client gone)`` is appended, and nothing is sent, when the
+  client hung up meanwhile (``status`` stays None).
+* ``slow``: sleep ``slow_seconds``, then process (``slow_rate``).
+* ``not_found_yet`` (set by the status routes, see ``Simulator.find_job``): a job read
+  within ``not_found_seconds`` of its create is not found.
+
+What each request made is on ``RequestRecord.made`` and in ``Simulator.made``.
 
 A cut connection must look like a network failure to the client in both settings:
 
@@ -31,16 +54,35 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
 import orjson
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reelform.sim.answers import jogg_error, problem
-from reelform.sim.core import REDACTED, RequestRecord, Simulator, redact_headers
+from reelform.sim import gateway
+from reelform.sim.core import (
+    INDEX_KEY,
+    RECORD_KEY,
+    REDACTED,
+    RequestRecord,
+    Simulator,
+    redact_headers,
+)
+
+# The requests that cost money: what "made, then a gateway error" targets.
+PAID_CREATES = frozenset(
+    {
+        "/jogg/v2/create_video_from_avatar",
+        "/jogg/v1/create_video_from_talking_avatar",
+        "/jogg/v2/photo_avatar/add_motion",
+        "/mirako/v1/video/async_generate_talking_avatar",
+        "/mirako/v1/speech/tts",
+    }
+)
 
 
 class SimulatedDisconnect(httpx.RemoteProtocolError):
@@ -62,6 +104,11 @@ def is_api(path: str) -> bool:
     return path.startswith(("/jogg/v1/", "/jogg/v2/", "/mirako/v1/", "/jogg/_upload/"))
 
 
+def is_provider_api(path: str) -> bool:
+    """The providers' API hosts only: what a WAF or a key guards, unlike storage."""
+    return path.startswith(("/jogg/v1/", "/jogg/v2/", "/mirako/v1/"))
+
+
 class RecordAndFault:
     """Logs every request (but /_sim) into ``sim.requests`` and injects faults."""
 
@@ -76,6 +123,8 @@ class RecordAndFault:
             return
         body = await _read_body(receive)
         record = _record(scope, body)
+        # The routes find their record through the scope, to mark what they made.
+        scope[RECORD_KEY], scope[INDEX_KEY] = record, len(self.sim.requests)
         self.sim.requests.append(record)
         fault = self._choose_fault(record)
         record.fault = fault
@@ -88,41 +137,132 @@ class RecordAndFault:
                 record.status = message["status"]
             await send(message)
 
-        if fault == "slow":
-            await asyncio.sleep(self.sim.config.slow_seconds)
+        refusal = self._refusal(fault, record)
+        if refusal is not None:
+            await refusal(scope, replay, recording_send)
         elif fault == "drop_before":
             await _cut(send)
-        elif fault in ("500", "502", "503"):
-            await self._server_error(int(fault), record)(scope, replay, recording_send)
-            return
-        elif fault == "system_error":
-            answer = self._system_error(record)
-            await answer(scope, replay, recording_send)
-            return
-        elif fault == "burst_429":
-            await self._too_many(record.provider)(scope, replay, recording_send)
-            return
         elif fault == "drop":
-
-            async def swallow(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    record.fault = f"drop (would have answered {message['status']})"
-
-            await self.app(scope, replay, swallow)
+            status = await self._run_unheard(scope, replay)
+            record.fault = f"drop (would have answered {status})"
             await _cut(send)
-        await self.app(scope, replay, recording_send)
+        elif fault is not None and fault.startswith("made_then_"):
+            answer = fault.removeprefix("made_then_")
+            await self._run_unheard(scope, replay)
+            record.fault = f"{'made' if record.made else 'not_made'}_then_{answer}"
+            if answer == "reset":
+                await _cut(send)
+            # Answered at once: a gateway's real 504 comes after its own timeout, but
+            # a client that waits less than that is slow_after's case, not this one.
+            page = gateway.bad_gateway() if answer == "502" else gateway.gateway_timeout()
+            await page(scope, replay, recording_send)
+        elif fault == "slow_after":
+            await self._answer_late(scope, replay, receive, recording_send, record)
+        else:
+            if fault == "slow":
+                await asyncio.sleep(self.sim.config.slow_seconds)
+            await self.app(scope, replay, recording_send)
+
+    def _refusal(self, fault: str | None, record: RequestRecord) -> Response | None:
+        """The answer of a fault that processes nothing, or None for the others."""
+        if fault in ("500", "502", "503"):
+            return gateway.server_error(int(fault), record)
+        if fault == "system_error":
+            return gateway.system_error(self.sim, record)
+        if fault == "burst_429":
+            return gateway.too_many(self.sim, record)
+        if fault == "waf_403":
+            return gateway.waf_forbidden()
+        if fault == "unavailable_503":
+            return gateway.unavailable(self.sim, record)
+        if fault == "unauthorized":
+            return gateway.unauthorized(self.sim, record)
+        return None
+
+    async def _run_unheard(self, scope: Scope, replay: Receive) -> int | None:
+        """Process the request, keeping its answer from the client; the status it had."""
+        status: int | None = None
+
+        async def swallow(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+
+        await self.app(scope, replay, swallow)
+        return status
+
+    async def _answer_late(
+        self,
+        scope: Scope,
+        replay: Receive,
+        receive: Receive,
+        send: Send,
+        record: RequestRecord,
+    ) -> None:
+        """Process now, answer after ``slow_seconds``, unless the client hung up.
+
+        Sending to a client that left is pointless (uvicorn drops it; another server
+        might raise), so the answer is only kept and sent if the client stayed.
+        """
+        messages: list[Message] = []
+
+        async def keep(message: Message) -> None:
+            messages.append(message)
+
+        await self.app(scope, replay, keep)
+        gone = await _client_leaves_within(receive, self.sim.config.slow_seconds)
+        record.fault = ("made_then_slow" if record.made else "slow_after") + (
+            " (client gone)" if gone else ""
+        )
+        if not gone:
+            for message in messages:
+                await send(message)
 
     def _choose_fault(self, record: RequestRecord) -> str | None:
         cfg = self.sim.config
-        if not is_api(record.path) or record.method not in cfg.fault_methods:
+        if not is_api(record.path):
             return None
         rng = self.sim.fault_rng
 
         def hit(rate: float) -> bool:
+            # No draw at rate 0: a fault left off shifts no other fault's sequence.
             return rate > 0 and rng.random() < rate
 
+        read = record.method == "GET" and is_provider_api(record.path)
+        if read:
+            self.sim.api_reads += 1
+            first = cfg.unauthorized_reads_after
+            if first < self.sim.api_reads <= first + cfg.unauthorized_reads_count:
+                return "unauthorized"
+        generic = record.method in cfg.fault_methods
+        if generic and (refused := self._refused_before(record, hit)) is not None:
+            return refused
+        if read and hit(cfg.unauthorized_reads_rate):
+            return "unauthorized"
+        paid = record.method == "POST" and record.path in PAID_CREATES
+        if paid and hit(cfg.made_then_gateway_rate):
+            return "made_then_" + rng.choice(sorted(cfg.made_then_gateway_answers))
+        if not generic:
+            return None
+        if hit(cfg.drop_rate):
+            return "drop"
+        if hit(cfg.slow_after_rate):
+            return "slow_after"
+        if hit(cfg.slow_rate):
+            return "slow"
+        return None
+
+    def _refused_before(self, record: RequestRecord, hit: Callable[[float], bool]) -> str | None:
+        """The faults that stop a request before the provider does anything with it."""
+        cfg = self.sim.config
+        rng = self.sim.fault_rng
         if hit(cfg.drop_before_rate):
             return "drop_before"
+        edge = is_provider_api(record.path)
+        if edge and hit(cfg.waf_403_rate):
+            return "waf_403"
+        if edge and hit(cfg.unavailable_rate):
+            return "unavailable_503"
         if hit(cfg.error_rate):
             return rng.choice(("500", "502", "503"))
         if hit(cfg.system_error_rate):
@@ -134,43 +274,25 @@ class RecordAndFault:
             self.sim.api_posts += 1
             if self.sim.api_posts % cfg.burst_429_every == 0:
                 self.sim.burst_left = cfg.burst_429_length
-        if hit(cfg.drop_rate):
-            return "drop"
-        if hit(cfg.slow_rate):
-            return "slow"
         return None
 
-    def _server_error(self, status: int, record: RequestRecord) -> Response:
-        """A 5xx as gateways and providers give them: sometimes with a body, often not."""
-        provider = "storage" if record.path.startswith("/jogg/_upload/") else record.provider
-        if status == 500 and provider == "jogg":
-            return JSONResponse(
-                {"code": 50000, "msg": "System error", "data": None}, status_code=500
-            )
-        if status == 500 and provider == "mirako":
-            return problem(500, "internal error (simulated)")
-        if status == 502:
-            return Response(
-                "<html><body><h1>502 Bad Gateway</h1></body></html>",
-                status_code=502,
-                media_type="text/html",
-            )
-        return Response(b"", status_code=status)
 
-    def _system_error(self, record: RequestRecord) -> Response:
-        if record.provider == "mirako":
-            return problem(500, "internal error (simulated)")
-        if record.path.startswith("/jogg/_upload/"):  # storage, not the API
-            return Response(b"", status_code=500)
-        return jogg_error(self.sim, 50000, v1=record.path.startswith("/jogg/v1/"))
+async def _client_leaves_within(receive: Receive, seconds: float) -> bool:
+    """Wait ``seconds``; True as soon as the client disconnects.
 
-    def _too_many(self, provider: str) -> Response:
-        headers = {"Retry-After": str(self.sim.config.retry_after_seconds)}
-        if provider == "mirako":
-            return problem(429, "rate limit exceeded (simulated burst)", headers=headers)
-        return Response(
-            "Too Many Requests", status_code=429, headers=headers, media_type="text/plain"
-        )
+    The body was read already, so the next message is ``http.disconnect``: uvicorn
+    sends it when the socket closes, httpx.ASGITransport only after the response.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while (left := deadline - loop.time()) > 0:
+        try:
+            message = await asyncio.wait_for(receive(), left)
+        except TimeoutError:
+            return False
+        if message["type"] == "http.disconnect":
+            return True
+    return False
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -23,6 +23,7 @@ from reelform.sim.jogg_catalog import V2_CATALOG_ROUTES
 from reelform.sim.jogg_common import (
     CONTENT_TYPES,
     MAX_AUDIO_SECONDS,
+    asset_digests,
     audio_seconds,
     base_url,
     charge,
@@ -166,7 +167,8 @@ async def create_video(request: Request) -> Response:
     avatar = body["avatar"]
     if not avatar_exists(sim, avatar["avatar_id"], avatar["avatar_type"]):
         return jogg_error(sim, 10104, f"Record not found: avatar {avatar['avatar_id']}")
-    if not charge(sim, video_credits(seconds)):
+    cost = video_credits(seconds)
+    if not charge(sim, cost):
         return jogg_error(sim, 18020)
     job = sim.new_job(
         "jogg_v2",
@@ -176,6 +178,15 @@ async def create_video(request: Request) -> Response:
         base=base_url(request),
         webhook_url=body.get("webhook_url"),
         name=body.get("video_name", ""),
+    )
+    sim.record_made(
+        request.scope,
+        "jogg",
+        job.kind,
+        job.id,
+        cost,
+        name=job.info["name"],
+        sha256=asset_digests(sim, audio_url=body["voice"].get("audio_url")),
     )
     _notify_when_done(sim, job)
     return jogg_ok(sim, {"video_id": job.id})
@@ -214,8 +225,8 @@ async def get_video(request: Request) -> Response:
     sim = sim_of(request)
     if (denied := guard(request)) is not None:
         return denied
-    job = sim.jobs.get(request.path_params["video_id"])
-    if job is None or job.kind != "jogg_v2":
+    job = sim.find_job(request.scope, request.path_params["video_id"], "jogg_v2")
+    if job is None:
         return jogg_error(sim, 10104)
     return jogg_ok(sim, video_view(job))
 
@@ -235,7 +246,8 @@ async def add_motion(request: Request) -> Response:
     accepted, _ = resolve_asset(sim, body["image_url"], "image")
     if not accepted:
         return param_error(sim, "image_url", "is invalid: not an uploaded image")
-    if not charge(sim, MOTION_MODELS[body["model"]]):
+    cost = MOTION_MODELS[body["model"]]
+    if not charge(sim, cost):
         return jogg_error(sim, 18020)
     avatar_id = sim.next_avatar_id
     sim.next_avatar_id += 1
@@ -249,6 +261,15 @@ async def add_motion(request: Request) -> Response:
         name=body["name"],
         image_url=body["image_url"],
         voice_id=body["voice_id"],
+    )
+    sim.record_made(
+        request.scope,
+        "jogg",
+        "motion",
+        job.id,
+        cost,
+        name=body["name"],
+        sha256=asset_digests(sim, image_url=body["image_url"]),
     )
     events = ("generated_motion_success", "generated_motion_failed")
     if any(webhooks.jogg_targets(sim, e, job) for e in events):
@@ -285,8 +306,8 @@ async def get_motion(request: Request) -> Response:
     motion_id = request.query_params.get("motion_id")
     if not motion_id:
         return param_error(sim, "motion_id")
-    job = sim.jobs.get(motion_id)
-    if job is None or job.kind != "motion":
+    job = sim.find_job(request.scope, motion_id, "motion")
+    if job is None:
         return jogg_error(sim, 10104)
     return jogg_ok(sim, motion_view(job))
 

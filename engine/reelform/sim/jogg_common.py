@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from reelform.sim import files
 from reelform.sim.answers import jogg_error
-from reelform.sim.core import Job, Simulator, Upload
+from reelform.sim.core import Job, Simulator, Upload, sha256
 
 MB = 1024 * 1024
 # MIME type -> (kind, byte limit). Kinds: image, audio, video (PROVIDERS.md limits).
@@ -173,6 +173,16 @@ def resolve_asset(sim: Simulator, url: Any, kind: str) -> tuple[bool, bytes | No
         return True, upload.data
     accepted = sim.config.accept_external_urls and parts.scheme in ("http", "https")
     return accepted, None
+
+
+def asset_digests(sim: Simulator, **urls: Any) -> dict[str, str]:
+    """sha256 of each hosted asset among ``urls`` (name -> URL), for the ledger."""
+    out: dict[str, str] = {}
+    for name, url in urls.items():
+        accepted, data = resolve_asset(sim, url, "audio" if name == "audio_url" else "image")
+        if accepted and data is not None:
+            out[name] = sha256(data)
+    return out
 
 
 def audio_seconds(data: bytes | None) -> float | None:

@@ -22,6 +22,7 @@ from reelform.sim.jogg import avatar_exists, check_voice, is_int, nonempty_str
 from reelform.sim.jogg_catalog import V1_CATALOG_ROUTES
 from reelform.sim.jogg_common import (
     OCTET,
+    asset_digests,
     base_url,
     charge,
     file_urls,
@@ -91,7 +92,8 @@ async def create_video(request: Request) -> Response:
         return error
     if not avatar_exists(sim, body["avatar_id"], body["avatar_type"]):
         return jogg_error(sim, 10104, f"Record not found: avatar {body['avatar_id']}", v1=True)
-    if not charge(sim, video_credits(seconds)):
+    cost = video_credits(seconds)
+    if not charge(sim, cost):
         return jogg_error(sim, 18020, v1=True)
     title = body.get("video_name") or " ".join(str(body.get("script", "video")).split()[:6])
     job = sim.new_job(
@@ -103,6 +105,15 @@ async def create_video(request: Request) -> Response:
         title=title,
     )
     job.webm = body["screen_style"] == 3
+    sim.record_made(
+        request.scope,
+        "jogg",
+        job.kind,
+        job.id,
+        cost,
+        name=title,
+        sha256=asset_digests(sim, audio_url=body.get("audio_url")),
+    )
     return jogg_ok(sim, {"project_id": job.id}, v1=True)
 
 
@@ -135,8 +146,8 @@ async def get_project(request: Request) -> Response:
     project_id = request.query_params.get("project_id")
     if not project_id:
         return param_error(sim, "project_id", v1=True)
-    job = sim.jobs.get(project_id)
-    if job is None or job.kind != "jogg_v1":
+    job = sim.find_job(request.scope, project_id, "jogg_v1")
+    if job is None:
         return jogg_error(sim, 10104, v1=True)
     return jogg_ok(sim, project_view(job), v1=True)
 

@@ -23,8 +23,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from reelform.sim import catalog, files, webhooks
-from reelform.sim.answers import problem
-from reelform.sim.core import Job, Simulator
+from reelform.sim.answers import mirako_unauthorized, problem
+from reelform.sim.core import Job, Simulator, sha256
 
 MAX_AUDIO_SECONDS = 60.0
 ALLOWED_FIELDS = {"image", "audio", "webhook"}
@@ -51,11 +51,7 @@ def _guard(request: Request) -> Response | None:
         or not key
         or (cfg.mirako_api_keys is not None and key not in cfg.mirako_api_keys)
     ):
-        return problem(
-            401,
-            "missing or invalid API token",
-            headers={"WWW-Authenticate": 'Bearer realm="mirako"'},
-        )
+        return mirako_unauthorized()
     if key in cfg.mirako_forbidden_keys:
         return problem(403, "this API token may not call this endpoint")
     return None
@@ -178,6 +174,11 @@ async def generate(request: Request) -> Response:
         size=size,
         fail_status=sim.config.mirako_fail_status,
     )
+    # The task has no name: the sha256 of its image and audio is what ties it to a
+    # video (see core.Made). Decoding again is cheap beside the validation above.
+    digests = {k: sha256(files.decode_base64(body[k]) or b"") for k in ("image", "audio")}
+    job.info.update(image_sha256=digests["image"], audio_sha256=digests["audio"])
+    sim.record_made(request.scope, "mirako", "mirako", job.id, cost, sha256=digests)
     if job.info["webhook"]:
 
         async def fire() -> None:
@@ -223,8 +224,8 @@ async def get_status(request: Request) -> Response:
     sim = _sim(request)
     if (denied := _guard(request)) is not None:
         return denied
-    job = sim.jobs.get(request.path_params["task_id"])
-    if job is None or job.kind != "mirako":
+    job = sim.find_job(request.scope, request.path_params["task_id"], "mirako")
+    if job is None:
         return problem(404, "task not found")
     return JSONResponse({"data": status_view(job)})
 
@@ -279,6 +280,16 @@ async def tts(request: Request) -> Response:
         sim.files[f"{request_id}.wav"] = (audio, "audio/wav")
         base = sim.public_base(request.url.scheme, request.url.netloc)
         data["file_url"] = f"{base}/mirako/_files/{request_id}.wav"
+    # Billed by Mirako (the simulator charges nothing): still a thing paid for.
+    sim.record_made(
+        request.scope,
+        "mirako",
+        "tts",
+        request_id,
+        0.0,
+        sha256={"text": sha256(body["text"].encode())},
+        output_sha256=sha256(audio),
+    )
     return JSONResponse({"data": data})
 
 
