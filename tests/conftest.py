@@ -1,8 +1,9 @@
 """Shared helpers of the foundation tests (spec, plan, state, cli, bad_inputs).
 
-Nothing here is autouse: other suites keep their own conftest.py files. The
-helpers make real files (specs, data, images, audio) in a temporary folder, so
-that tests exercise reelform the way a user does, with few mocks.
+One fixture here is autouse, for every test: ``no_real_provider``. The rest are
+helpers; other suites keep their own conftest.py files. The helpers make real
+files (specs, data, images, audio) in a temporary folder, so that tests exercise
+reelform the way a user does, with few mocks.
 """
 
 from __future__ import annotations
@@ -14,6 +15,29 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from reelform.secrets import SECRET_VARIABLES
+
+#: The discard port on loopback: nothing listens there, a connection is refused at
+#: once, and loopback is the only address the test machines may reach.
+NOWHERE = "http://127.0.0.1:9"
+
+
+@pytest.fixture(autouse=True)
+def no_real_provider(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test can reach a real provider, nor spend a developer's credits.
+
+    A developer's shell often exports real keys; a test that forgot to point
+    reelform at the simulator would then render, and pay, at JoggAI. Every test
+    starts without those keys and with both base URLs at ``NOWHERE``: os.environ
+    wins over a ``.env`` file, so one in the working folder cannot undo this, and
+    subprocesses inherit it. Tests that need a provider set their own variables
+    (monkeypatch, or an env dict), which override these.
+    """
+    for name in SECRET_VARIABLES:  # a developer's real credentials
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JOGG_BASE_URL", NOWHERE)
+    monkeypatch.setenv("MIRAKO_BASE_URL", NOWHERE)
 
 
 def make_png(width: int, height: int) -> bytes:

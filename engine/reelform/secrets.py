@@ -1,22 +1,82 @@
 """Keeping API keys out of everything reelform prints or writes.
 
-Keys come only from the environment. Every message that leaves the process
-(errors, logs, plans, lockfiles) passes ``redact`` as a last line of defence;
-the first line is never putting a key into a message at all.
+Keys come only from the environment or a ``.env`` file. Every message that leaves
+the process (errors, logs, plans, lockfiles) passes ``redact`` as a last line of
+defence; the first line is never putting a key into a message at all. ``redact``
+knows the keys of ``os.environ`` and those ``environment()`` read from a ``.env``
+file (which never enter ``os.environ``), so a key given either way is redacted
+from every message, tracebacks included.
 """
 
 from __future__ import annotations
 
 import os
+import unicodedata
 from collections.abc import Mapping
+
+from reelform.errors import ConfigError
 
 SECRET_VARIABLES = ("JOGG_API_KEY", "MIRAKO_API_KEY", "JOGG_WEBHOOK_SECRET")
 
+#: Quotes a key picks up when copied from a document, a chat or a shell line
+#: (the typographic ones: what word processors turn straight quotes into).
+QUOTES = frozenset("\"'\u2018\u2019\u201a\u201b\u201c\u201d\u201e\u201f")
+
+
+#: Secret values read from ``.env`` files by ``environment()`` in this process: the
+#: run used them, so every message redacts them, whatever environment it is given.
+_from_files: set[str] = set()
+
 
 def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
+    """The secrets to redact: those in ``env`` (default ``os.environ``) and those
+    read from ``.env`` files, longest first (a key containing another goes first)."""
     env = os.environ if env is None else env
-    # Very short values would redact ordinary words; real keys are long.
-    return sorted({v for k in SECRET_VARIABLES if len(v := env.get(k, "")) >= 6}, key=len)[::-1]
+    # Stripped, as the key is used: a value with a trailing newline is sent (and
+    # echoed back by a server) without it. Very short values would redact ordinary
+    # words; real keys are long.
+    values = {v for k in SECRET_VARIABLES if len(v := env.get(k, "").strip()) >= 6}
+    values |= {v for v in _from_files if len(v) >= 6}
+    return sorted(values, key=len)[::-1]
+
+
+def key_problem(key: str) -> str | None:
+    """What makes ``key`` (already stripped) unusable in an HTTP header, or None.
+
+    httpx encodes header values as ASCII: a curly quote or a no-break space fails
+    with a UnicodeEncodeError deep inside a request, a newline with a protocol
+    error. Named here, by character and code point, never by showing the key.
+    """
+    for char in key:
+        if char in QUOTES:
+            kind = "quote" if char in "\"'" else "curly quote"
+            return f"contains a {kind} ({_codepoint(char)}); paste the key without quotes"
+        if char.isspace():
+            return (
+                f"contains whitespace ({_codepoint(char)}) inside the key; paste the key "
+                "alone, on one line"
+            )
+        if not (char.isascii() and char.isprintable()):
+            what = "a control character" if char.isascii() else "a non-ASCII character"
+            return f"contains {what} ({_codepoint(char)}); API keys are plain ASCII"
+    return None
+
+
+def _codepoint(char: str) -> str:
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" {name}" if name else "")
+
+
+def checked_key(env: Mapping[str, str], variable: str) -> str | None:
+    """The key in ``variable``, surrounding whitespace stripped; None when unset or
+    blank; ConfigError naming the variable when it cannot be a key."""
+    key = (env.get(variable) or "").strip()
+    if not key:
+        return None
+    problem = key_problem(key)
+    if problem is not None:
+        raise ConfigError(f"{variable} {problem}")
+    return key
 
 
 def redact(text: str, env: Mapping[str, str] | None = None) -> str:
@@ -33,4 +93,7 @@ def environment() -> dict[str, str]:
     from dotenv import dotenv_values
 
     from_file = {k: v for k, v in dotenv_values(".env").items() if v is not None}
+    # Remembered even where os.environ overrides them: a key in the file is still a
+    # key, and redacting one that was not used costs nothing.
+    _from_files.update(v.strip() for k, v in from_file.items() if k in SECRET_VARIABLES)
     return {**from_file, **os.environ}

@@ -142,8 +142,8 @@ def test_a_data_file_outside_the_watched_folders_is_watched_once_used(
     )
     rule, text = watch.next_batch()
     assert "row-1" in text
-    watch.wait_for(lambda line: line.startswith("Watching 3 folders"))  # + shared/
-    time.sleep(0.5)
+    # + shared/, armed before this line is printed
+    watch.wait_for(lambda line: line.startswith("Watching 3 folders"))
     edit(repo / "shared/rows.csv", "id\n1\n2\n")
     rule, text = watch.next_batch()
     assert "shared/rows.csv changed · 1 spec ──" in rule and "row-2" in text

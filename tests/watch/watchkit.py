@@ -131,10 +131,10 @@ class WatchProcess:
         return lines[rules[-1]], "\n".join(lines[rules[-1] + 1 :])
 
     def ready(self, timeout: float = 30) -> tuple[str, str]:
-        """The first batch, once the watcher runs (and has had time to take stock)."""
+        """The first batch, once the watcher runs: its folders are watched from before
+        the first plan (no pause needed for the poller to take stock)."""
         batch = self.next_batch(timeout)
         self.wait_for(lambda line: line.startswith("Watching "), timeout)
-        time.sleep(0.5)  # the poller's first snapshot is taken after that line
         return batch
 
     def interrupt(self, timeout: float = 20) -> int:

@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 import anyio
 import httpx
@@ -39,7 +39,7 @@ from reelform.errors import (
 )
 from reelform.providers.ratelimit import TokenBucket
 from reelform.providers.submits import NOT_SENT, Verdict, judge_error
-from reelform.secrets import redact
+from reelform.secrets import checked_key, redact
 
 T = TypeVar("T")
 Body = bytes | AsyncIterable[bytes]
@@ -134,9 +134,20 @@ def base_url(env: Mapping[str, str], variable: str, default: str) -> str:
     return url.rstrip("/")
 
 
-def api_key(env: Mapping[str, str], variable: str) -> str:
-    key = (env.get(variable) or "").strip()
-    if not key:
+@overload
+def api_key(env: Mapping[str, str], variable: str) -> str: ...
+@overload
+def api_key(env: Mapping[str, str], variable: str, *, required: Literal[False]) -> str | None: ...
+def api_key(env: Mapping[str, str], variable: str, *, required: bool = True) -> str | None:
+    """The key in ``variable`` (surrounding whitespace stripped), checked: a ConfigError
+    names the variable and what is wrong with it (never the key itself).
+
+    Required at the first request; read lazily, since a provider is also built to
+    verify webhooks or to read its limits, with no key. Providers call it with
+    ``required=False`` when built, so that a malformed key stops a run before
+    anything is done, instead of failing inside httpx as an encoding error."""
+    key = checked_key(env, variable)
+    if key is None and required:
         raise ConfigError(f"{variable} is not set: export it or put it in a .env file")
     return key
 

@@ -69,6 +69,9 @@ class JoggProvider:
     def __init__(self, settings: Mapping[str, str], context: ProviderContext) -> None:
         self.settings = dict(settings)
         self.context = context
+        # A malformed key fails here, before a run records anything, rather than as
+        # an encoding error inside the first request; a missing one only when used.
+        api_key(context.env, KEY_VARIABLE, required=False)
         version = self.settings.get("api_version", "v2")
         if version not in ("v1", "v2"):
             raise ConfigError(f"jogg: api_version must be v1 or v2, not {version!r}")

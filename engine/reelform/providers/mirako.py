@@ -157,6 +157,9 @@ class MirakoProvider:
     def __init__(self, settings: Mapping[str, str], context: ProviderContext) -> None:
         self.settings = dict(settings)
         self.context = context
+        # A malformed key fails here, before a run records anything, rather than as
+        # an encoding error inside the first request; a missing one only when used.
+        api_key(context.env, KEY_VARIABLE, required=False)
         self.base_url = base_url(context.env, "MIRAKO_BASE_URL", DEFAULT_BASE_URL)
         self._owns_client = context.http is None
         self._client = context.http or httpx.AsyncClient(timeout=httpx.Timeout(120.0, connect=15.0))

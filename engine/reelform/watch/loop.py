@@ -6,6 +6,12 @@ batch. The folders watched are derived from what the specs depend on; when that
 set changes (a spec starts reading a file elsewhere) the watcher is restarted on
 the new folders.
 
+Nothing is missed (a watch that drops a save shows a stale plan with no hint of
+it): the folders are watched before the first plan starts, so a save while it
+runs is re-planned right after; when the folders change, the new stream is armed
+before the old one is closed, and a file in a newly watched folder that changed
+after the plan read it is re-planned too.
+
 ``REELFORM_WATCH_POLL=1`` polls instead of using inotify/FSEvents (containers,
 network file systems; the tests use it); ``REELFORM_WATCH_POLL_MS`` sets the
 polling interval (default 100 ms). A poller compares mtimes in whole seconds, so
@@ -14,13 +20,16 @@ two saves of one file within the same second are seen as one.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import AsyncGenerator, Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
+import anyio
 import watchfiles
 
 from reelform.secrets import redact
@@ -88,6 +97,58 @@ def changes_of(raw: Iterable[tuple[watchfiles.Change, str]]) -> list[Change]:
     return result
 
 
+#: What watchfiles yields: (kind, path) pairs.
+Raw = set[tuple[watchfiles.Change, str]]
+
+
+class _Stream:
+    """One watchfiles stream on a set of folders, pumped into a queue by a task.
+
+    A task, so that the stream is armed before anything is planned and keeps
+    collecting while the loop plans: ``awatch`` builds its notifier (the inotify
+    watches, or the poller's first snapshot) when it is first iterated, and every
+    event from then on is kept until it is yielded.
+    """
+
+    def __init__(self, roots: list[Path], queue: asyncio.Queue[Raw | Exception]) -> None:
+        self.roots = roots
+        self.queue = queue
+        self.stop = anyio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.announced = False  # "Watching N folders" printed
+
+    async def start(self, watcher: Watcher) -> None:
+        stream = watchfiles.awatch(
+            *self.roots,
+            watch_filter=_Filter(),
+            step=watcher.debounce_ms,
+            debounce=max(1600, watcher.debounce_ms * 4),
+            stop_event=self.stop,
+            force_polling=watcher.polling,
+            poll_delay_ms=watcher.poll_ms,
+        )
+        self.task = asyncio.create_task(self._pump(stream))
+        # The task's first step runs before this one resumes (the loop runs ready
+        # callbacks in order), and awatch builds its notifier before its first await:
+        # from here on the roots are watched.
+        await asyncio.sleep(0)
+
+    async def _pump(self, stream: AsyncGenerator[Raw, None]) -> None:
+        try:
+            async with contextlib.aclosing(stream) as batches:
+                async for raw in batches:
+                    await self.queue.put(raw)
+        except Exception as exc:  # e.g. a root deleted before it was armed: the loop raises it
+            await self.queue.put(exc)
+
+    async def close(self) -> None:
+        self.stop.set()  # seen by watchfiles' thread at its next step
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.task
+
+
 class Watcher:
     def __init__(
         self,
@@ -107,36 +168,80 @@ class Watcher:
         self.clear = clear and self.out.isatty()
         self.polling = env.get("REELFORM_WATCH_POLL", "") not in ("", "0")
         self.poll_ms = int(env.get("REELFORM_WATCH_POLL_MS", "100") or 100)
+        self.queue: asyncio.Queue[Raw | Exception] = asyncio.Queue()
+        self._streams: list[_Stream] = []  # open, closed when run ends however it ends
 
     async def run(self) -> None:
-        await self._show(self.session.start(), preview=list(self.session.specs))
-        while True:
-            roots = watch_roots(p.resolve() for p in self.session.watched_paths())
-            self._say(
-                f"Watching {len(roots)} folder{'s' if len(roots) != 1 else ''} "
-                "for changes (Ctrl-C to stop)."
-            )
-            await self._watch(roots)
-
-    async def _watch(self, roots: list[Path]) -> None:
-        """Until the set of folders to watch changes."""
-        stream = watchfiles.awatch(
-            *roots,
-            watch_filter=_Filter(),
-            step=self.debounce_ms,
-            debounce=max(1600, self.debounce_ms * 4),
-            force_polling=self.polling,
-            poll_delay_ms=self.poll_ms,
-        )
-        async with contextlib.aclosing(stream) as batches:
-            async for raw in batches:
+        # Armed before the first plan: a file saved while it runs (a large spec takes
+        # seconds) is re-planned right after it, not ignored until the next save.
+        self.session.discover()
+        try:
+            stream = await self._open(self._roots())
+            began = time.time()
+            await self._show(self.session.start(), preview=list(self.session.specs))
+            while True:
+                stream = await self._follow(stream, began)
+                raw = await self.queue.get()
+                if isinstance(raw, Exception):
+                    raise raw
+                began = time.time()
                 batch = self.session.update(changes_of(raw))
-                if batch is None:
-                    continue
-                await self._show(batch, preview=batch.replanned)
-                now = watch_roots(p.resolve() for p in self.session.watched_paths())
-                if now != roots:
-                    return
+                if batch is not None:
+                    await self._show(batch, preview=batch.replanned)
+        finally:
+            for each in self._streams:
+                await each.close()
+            self._streams.clear()
+
+    async def _open(self, roots: list[Path]) -> _Stream:
+        stream = _Stream(roots, self.queue)
+        self._streams.append(stream)
+        await stream.start(self)
+        return stream
+
+    def _roots(self) -> list[Path]:
+        return watch_roots(p.resolve() for p in self.session.watched_paths())
+
+    async def _follow(self, stream: _Stream, began: float) -> _Stream:
+        """The stream to wait on: ``stream``, or one on the folders the specs now
+        depend on (a plan made a spec read a file elsewhere). ``began``: when the plan
+        that may have changed them started."""
+        roots = self._roots()
+        if roots != stream.roots:
+            # The new stream is armed before the old one is closed, and the old one is
+            # given one poll and one quiet step to deliver what it saw until then.
+            old, stream = stream, await self._open(roots)
+            await asyncio.sleep(
+                ((self.poll_ms if self.polling else 0) + 2 * self.debounce_ms) / 1000
+            )
+            await old.close()
+            self._streams.remove(old)
+            # Files in folders that nobody watched until now: the plan read them after
+            # `began`, and a change since then was seen by no stream.
+            late = self._changed_since(began, outside=old.roots)
+            if late:
+                self.queue.put_nowait({(watchfiles.Change.modified, str(p)) for p in late})
+        if not stream.announced:
+            count = len(stream.roots)
+            self._say(
+                f"Watching {count} folder{'s' if count != 1 else ''} for changes (Ctrl-C to stop)."
+            )
+            stream.announced = True
+        return stream
+
+    def _changed_since(self, began: float, outside: list[Path]) -> list[Path]:
+        """Dependencies outside the ``outside`` folders modified since ``began``."""
+        # Files are stamped by the kernel's coarse clock, a tick behind time.time().
+        since = began - 0.1
+        late = []
+        for path in sorted(self.session.watched_paths()):
+            resolved = path.resolve()
+            if any(resolved.is_relative_to(root) for root in outside):
+                continue
+            with contextlib.suppress(OSError):
+                if resolved.is_file() and resolved.stat().st_mtime >= since:
+                    late.append(resolved)
+        return late
 
     async def _show(self, batch: Batch, preview: Iterable[Path]) -> None:
         if self.clear:

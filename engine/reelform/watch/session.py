@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import time
 import traceback
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -61,6 +61,7 @@ class Session:
         *,
         color: bool = False,
         base: Path | None = None,
+        after_load: Callable[[Path], None] | None = None,
     ) -> None:
         self.targets = list(targets)
         self.var_overrides = dict(var_overrides or {})
@@ -70,6 +71,10 @@ class Session:
         self.specs: dict[Path, SpecWatch] = {}
         self.locks = LockCache()
         self.hashes = HashMemo()
+        # Called with a spec's path each time it was loaded and planned: a seam for
+        # tests that must change a file at an exact moment (during the first plan).
+        self.after_load = after_load
+        self._discovered = False
 
     # --- what to watch ------------------------------------------------------------------
 
@@ -85,12 +90,20 @@ class Session:
 
     # --- batches ------------------------------------------------------------------------
 
+    def discover(self) -> None:
+        """Find the specs without loading them (SpecError for a target that does not
+        exist): enough for ``watched_paths`` to name the folders to watch, so that the
+        watcher can be armed before the first plan and miss no change made during it."""
+        if self._discovered:
+            return
+        for display in find_specs(self.targets):
+            self.specs[display.resolve()] = SpecWatch(display, frozenset({display.resolve()}))
+        self._discovered = True
+
     def start(self) -> Batch:
         """Load and plan every spec (SpecError for a target that does not exist)."""
         began = time.perf_counter()
-        found = find_specs(self.targets)
-        for display in found:
-            self.specs[display.resolve()] = SpecWatch(display, frozenset({display.resolve()}))
+        self.discover()
         for path in self.specs:
             self._load(path)
         count = len(self.specs)
@@ -120,6 +133,11 @@ class Session:
         return Path(os.path.relpath(path, self.base)) if path.is_relative_to(self.base) else path
 
     def _load(self, path: Path) -> None:
+        self._plan(path)
+        if self.after_load is not None:
+            self.after_load(path)
+
+    def _plan(self, path: Path) -> None:
         spec = self.specs[path]
         try:
             prepared = prepare(spec.display, self.var_overrides, lock_reader=self.locks.read)
