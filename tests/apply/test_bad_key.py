@@ -16,18 +16,11 @@ def with_an_asset(project: Project) -> None:
     spec.write_text("assets: {intro: assets/intro.wav}\n" + spec.read_text())
 
 
-ASSET_GAP = pytest.mark.xfail(
-    strict=True,
-    reason="apply records the asset hashes before it builds the first provider; fixed "
-    "when apply_plans builds every provider a plan needs before opening the journals",
-)
-
-
 @pytest.mark.parametrize(
     "setup",
     [
         pytest.param(lambda p: p.jogg_spec(3), id="script"),
-        pytest.param(with_an_asset, id="asset", marks=ASSET_GAP),
+        pytest.param(with_an_asset, id="asset"),
     ],
 )
 def test_apply_with_a_curly_quoted_key_is_one_error_line_and_records_nothing(

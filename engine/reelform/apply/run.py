@@ -131,30 +131,43 @@ async def apply_plans(
         timeout=httpx.Timeout(60.0, connect=10.0), limits=limits, follow_redirects=True
     )
     pool = ProviderPool(env=env, http=api_http, http_reads=reads_http, time_scale=scale)
-    runs = [
-        SpecRun(p, plan, Journal(p.spec.lock_path, p.lock))
-        for p, plan in zip(prepared, plans, strict=True)
-    ]
 
-    def provider_for(run: SpecRun, name: str) -> Provider:
-        spec = run.prepared.spec
+    def provider_of(each: Prepared, name: str) -> Provider:
+        spec = each.spec
         return pool.get(name, spec.settings.get(name, {}), spec.directory / ".reelform")
 
     try:
-        if options.webhooks is not None:
-            options.webhooks.bind(pool)
-            await options.webhooks.start()
-        executor = Executor(
-            runs, options, provider_for, reporter, client, limiter_for=pool.limiter, env=env
-        )
-        return await executor.run()
+        # Every provider the plans use, before a journal is opened: a bad key, base
+        # URL or setting is one ConfigError, with nothing recorded or sent.
+        for each, plan in zip(prepared, plans, strict=True):
+            for name in sorted({item.provider for item in plan.items if item.kind == "video"}):
+                provider_of(each, name)
+        runs = [
+            SpecRun(p, plan, Journal(p.spec.lock_path, p.lock))
+            for p, plan in zip(prepared, plans, strict=True)
+        ]
+        try:
+            if options.webhooks is not None:
+                options.webhooks.bind(pool)
+                await options.webhooks.start()
+            executor = Executor(
+                runs,
+                options,
+                lambda run, name: provider_of(run.prepared, name),
+                reporter,
+                client,
+                limiter_for=pool.limiter,
+                env=env,
+            )
+            return await executor.run()
+        finally:
+            if options.webhooks is not None:
+                await options.webhooks.stop()
+            for run in runs:
+                run.journal.compact()
     finally:
-        if options.webhooks is not None:
-            await options.webhooks.stop()
-        for run in runs:
-            run.journal.compact()
         await pool.aclose()
         if own_http:
-            for each in (client, api_http, reads_http):
-                await each.aclose()
+            for each_client in (client, api_http, reads_http):
+                await each_client.aclose()
         reporter.close()
