@@ -193,6 +193,7 @@ OPTIONS = [
     (["--drop-before-rate", "0.1"], "drop_before_rate", 0.1),
     (["--slow-rate", "0.1"], "slow_rate", 0.1),
     (["--webhook-loss-rate", "0.1"], "webhook_loss_rate", 0.1),
+    (["--signed-url-seconds", "600"], "signed_url_seconds", 600.0),
 ]
 
 

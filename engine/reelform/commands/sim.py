@@ -91,6 +91,13 @@ def _gateway_answers(ctx: click.Context, param: click.Parameter, value: str) -> 
     help="Retry-After of the 429 bursts and of --unavailable-rate's 503s.",
 )
 @click.option(
+    "--signed-url-seconds",
+    default=0.0,
+    type=click.FloatRange(min=0.0),
+    help="Sign result URLs (S3-style query string) for this many provider seconds and "
+    "refuse them after; 0 (the default) hands out plain URLs.",
+)
+@click.option(
     "--waf-403-rate",
     default=0.0,
     type=float,

@@ -99,6 +99,9 @@ class SimConfig:
     render_fail_rate: float = 0.0
     # The terminal status of a failed Mirako task: FAILED, CANCELED or TIMED_OUT.
     mirako_fail_status: str = "FAILED"
+    # Result URLs signed for this many provider seconds (S3 presigned URLs), refused
+    # after; 0 hands out plain URLs.
+    signed_url_seconds: float = 0.0
     # Share of webhook deliveries that are silently never sent.
     webhook_loss_rate: float = 0.0
     # HTTP methods the request faults apply to.

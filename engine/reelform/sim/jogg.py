@@ -35,6 +35,7 @@ from reelform.sim.jogg_common import (
     sim_of,
     video_credits,
 )
+from reelform.sim.signing import signed
 
 ASPECTS = ("portrait", "landscape", "square")
 MOTION_MODELS = {"1.0": 2, "2.0": 2, "2.0-Pro": 3, "3.0": 2}  # model -> credits
@@ -192,11 +193,11 @@ async def create_video(request: Request) -> Response:
     return jogg_ok(sim, {"video_id": job.id})
 
 
-def video_view(job: Job) -> dict[str, Any]:
+def video_view(sim: Simulator, job: Job) -> dict[str, Any]:
     status = V2_STATUS[job.phase()]
     data: dict[str, Any] = {"video_id": job.id, "status": status, "created_at": int(job.created)}
     if status == "completed":
-        data["video_url"], data["cover_url"] = file_urls(job)
+        data["video_url"], data["cover_url"] = (signed(sim, u) for u in file_urls(job))
         data["duration"] = job.duration
     elif status == "failed":
         data["error"] = {"code": 50000, "message": job.fail_reason}
@@ -209,7 +210,7 @@ def _notify_when_done(sim: Simulator, job: Job) -> None:
         return
 
     async def fire() -> None:
-        view = video_view(job)
+        view = video_view(sim, job)
         event = events[0] if view["status"] == "completed" else events[1]
         data: dict[str, Any] = {
             k: view[k]
@@ -228,7 +229,7 @@ async def get_video(request: Request) -> Response:
     job = sim.find_job(request.scope, request.path_params["video_id"], "jogg_v2")
     if job is None:
         return jogg_error(sim, 10104)
-    return jogg_ok(sim, video_view(job))
+    return jogg_ok(sim, video_view(sim, job))
 
 
 async def add_motion(request: Request) -> Response:
@@ -275,7 +276,7 @@ async def add_motion(request: Request) -> Response:
     if any(webhooks.jogg_targets(sim, e, job) for e in events):
 
         async def fire() -> None:
-            view = motion_view(job)
+            view = motion_view(sim, job)
             event = events[0] if view["status"] == "completed" else events[1]
             await webhooks.deliver_jogg(sim, event, view, webhooks.jogg_targets(sim, event, job))
 
@@ -283,7 +284,7 @@ async def add_motion(request: Request) -> Response:
     return jogg_ok(sim, {"avatar_id": avatar_id, "motion_id": job.id, "status": "pending"})
 
 
-def motion_view(job: Job) -> dict[str, Any]:
+def motion_view(sim: Simulator, job: Job) -> dict[str, Any]:
     status = V2_STATUS[job.phase()]
     data: dict[str, Any] = {
         "motion_id": job.id,
@@ -295,7 +296,7 @@ def motion_view(job: Job) -> dict[str, Any]:
         "error_msg": job.fail_reason or None,
     }
     if status == "completed":
-        data["motion_preview_url"] = file_urls(job)[0]
+        data["motion_preview_url"] = signed(sim, file_urls(job)[0])
     return data
 
 
@@ -309,7 +310,7 @@ async def get_motion(request: Request) -> Response:
     job = sim.find_job(request.scope, motion_id, "motion")
     if job is None:
         return jogg_error(sim, 10104)
-    return jogg_ok(sim, motion_view(job))
+    return jogg_ok(sim, motion_view(sim, job))
 
 
 async def add_endpoint(request: Request) -> Response:

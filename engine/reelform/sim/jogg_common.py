@@ -24,6 +24,7 @@ from starlette.routing import Route
 from reelform.sim import files
 from reelform.sim.answers import jogg_error
 from reelform.sim.core import Job, Simulator, Upload, sha256
+from reelform.sim.signing import refusal
 
 MB = 1024 * 1024
 # MIME type -> (kind, byte limit). Kinds: image, audio, video (PROVIDERS.md limits).
@@ -216,6 +217,8 @@ async def get_file(request: Request) -> Response:
     """A finished job's video or cover: real bytes, with Content-Length."""
     sim = sim_of(request)
     name: str = request.path_params["name"]
+    if (refused := refusal(sim, request)) is not None:
+        return _s3_error(403, refused, "Request has expired or its signature is wrong")
     job_id, _, ext = name.rpartition(".")
     job = sim.jobs.get(job_id)
     if job is None or job.phase() != "completed":

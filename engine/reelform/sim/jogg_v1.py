@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from reelform.sim.answers import jogg_error, jogg_ok, param_error
-from reelform.sim.core import Job
+from reelform.sim.core import Job, Simulator
 from reelform.sim.jogg import avatar_exists, check_voice, is_int, nonempty_str
 from reelform.sim.jogg_catalog import V1_CATALOG_ROUTES
 from reelform.sim.jogg_common import (
@@ -32,6 +32,7 @@ from reelform.sim.jogg_common import (
     sim_of,
     video_credits,
 )
+from reelform.sim.signing import signed
 
 STATUS_DESC = {1: "start", 2: "waiting", 3: "processing", 4: "success", 5: "failed"}
 
@@ -124,9 +125,9 @@ def status_code(job: Job) -> int:
     return {"rendering": 3, "completed": 4, "failed": 5}[phase]
 
 
-def project_view(job: Job) -> dict[str, Any]:
+def project_view(sim: Simulator, job: Job) -> dict[str, Any]:
     code = status_code(job)
-    video_url, cover_url = file_urls(job) if code == 4 else ("", "")
+    video_url, cover_url = (signed(sim, u) for u in file_urls(job)) if code == 4 else ("", "")
     return {
         "id": job.id,
         "title": job.info["title"],
@@ -149,7 +150,7 @@ async def get_project(request: Request) -> Response:
     job = sim.find_job(request.scope, project_id, "jogg_v1")
     if job is None:
         return jogg_error(sim, 10104, v1=True)
-    return jogg_ok(sim, project_view(job), v1=True)
+    return jogg_ok(sim, project_view(sim, job), v1=True)
 
 
 def routes() -> list[BaseRoute]:

@@ -25,6 +25,7 @@ from starlette.routing import BaseRoute, Route
 from reelform.sim import catalog, files, webhooks
 from reelform.sim.answers import mirako_unauthorized, problem
 from reelform.sim.core import Job, Simulator, sha256
+from reelform.sim.signing import refusal, signed
 
 MAX_AUDIO_SECONDS = 60.0
 ALLOWED_FIELDS = {"image", "audio", "webhook"}
@@ -182,17 +183,17 @@ async def generate(request: Request) -> Response:
     if job.info["webhook"]:
 
         async def fire() -> None:
-            await webhooks.deliver_mirako(sim, job.info["webhook"], webhook_body(job))
+            await webhooks.deliver_mirako(sim, job.info["webhook"], webhook_body(sim, job))
 
         webhooks.schedule(sim, job, fire)
     return JSONResponse({"data": {"task_id": job.id, "status": "IN_QUEUE"}})
 
 
-def status_view(job: Job) -> dict[str, Any]:
+def status_view(sim: Simulator, job: Job) -> dict[str, Any]:
     status = STATUS[job.phase()]
     data: dict[str, Any] = {"task_id": job.id, "status": status}
     if status == "COMPLETED":
-        data["file_url"] = f"{job.info['base']}/mirako/_files/{job.id}.mp4"
+        data["file_url"] = signed(sim, f"{job.info['base']}/mirako/_files/{job.id}.mp4")
         data["output_duration"] = job.duration
     elif status == "FAILED":
         failed_as = job.info.get("fail_status", "FAILED")
@@ -201,10 +202,10 @@ def status_view(job: Job) -> dict[str, Any]:
     return data
 
 
-def webhook_body(job: Job) -> dict[str, Any]:
+def webhook_body(sim: Simulator, job: Job) -> dict[str, Any]:
     """mirako.yaml's webhook shape (id, status, delayTime, executionTime, output) plus
     ``task_id`` and the status fields, so either reading of the docs finds its keys."""
-    view = status_view(job)
+    view = status_view(sim, job)
     body: dict[str, Any] = {
         "id": job.id,
         **view,
@@ -227,12 +228,14 @@ async def get_status(request: Request) -> Response:
     job = sim.find_job(request.scope, request.path_params["task_id"], "mirako")
     if job is None:
         return problem(404, "task not found")
-    return JSONResponse({"data": status_view(job)})
+    return JSONResponse({"data": status_view(sim, job)})
 
 
 async def get_file(request: Request) -> Response:
     sim = _sim(request)
     name: str = request.path_params["name"]
+    if (refused := refusal(sim, request)) is not None and name.endswith(".mp4"):
+        return Response(refused, status_code=403, media_type="text/plain")
     stored = sim.files.get(name)
     if stored is not None:
         return Response(stored[0], media_type=stored[1])
