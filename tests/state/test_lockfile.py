@@ -163,8 +163,8 @@ def test_newer_version_says_upgrade(tmp_path: Path) -> None:
         (b'{"version": "1"}', "lockfile version '1' is not a number"),
         (b'{"version": true}', "lockfile version True is not a number"),
         (b'{"version": 0}', "unknown lockfile version 0"),
-        (b'{"version": 1, "videos": []}', "`videos` must map names to records"),
-        (b'{"version": 1, "videos": {"a": 1}}', "`videos` must map names to records"),
+        (b'{"version": 1, "videos": []}', "`videos` must be an object mapping names to records"),
+        (b'{"version": 1, "videos": {"a": 1}}', 'videos["a"]: must be an object, not an integer'),
         (b'{"version": 1, "extras": {}, "zzz": 1}', "unknown sections extras, zzz"),
     ],
 )
@@ -227,3 +227,9 @@ def test_round_trip_and_order_independence(videos, uploads, rnd) -> None:
     again = parse_lock(data, Path("s.lock"))
     assert (again.videos, again.uploads) == (videos, uploads)
     assert json.loads(data)["videos"] == videos
+
+
+def test_fields_this_version_does_not_know_are_left_alone(tmp_path: Path) -> None:
+    """A field may be a newer reelform's (one older versions can ignore): not an error."""
+    raw = b'{"version": 1, "videos": {"a": {"status": "completed", "cover": [1], "x": {}}}}'
+    assert parse_lock(raw, tmp_path / "s.lock").videos["a"]["cover"] == [1]
