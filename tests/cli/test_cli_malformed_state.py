@@ -343,6 +343,9 @@ def test_a_malformed_lockfile(tree, capsys, command: str, raw: bytes, expected: 
     args = ["apply", "spec.yaml", "--yes"] if command == "apply" else ["plan", "spec.yaml"]
     code, err = run(capsys, *args)
     assert_refused(code, err, expected, before, tree)
+    if "not a reelform lockfile" not in expected:  # an array: nothing to repair
+        assert "`reelform lock repair spec.yaml` keeps every good record" in err
+    assert "move it away" not in err
 
 
 @pytest.mark.parametrize("command", ["plan", "apply"])
@@ -357,6 +360,8 @@ def test_a_malformed_journal(tree, capsys, command: str, raw: bytes, expected: s
     args = ["apply", "spec.yaml", "--yes"] if command == "apply" else ["plan", "spec.yaml"]
     code, err = run(capsys, *args)
     assert_refused(code, err, expected, before, tree)
+    assert "`reelform lock repair spec.yaml` keeps every good record" in err
+    assert "move it away" not in err
 
 
 @pytest.mark.parametrize(

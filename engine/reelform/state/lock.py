@@ -43,8 +43,12 @@ def spec_lock(
     wait: bool = False,
     poll: float = 0.5,
     timeout: float | None = None,
+    busy_hint: str = "try again later or use --wait",
 ) -> Iterator[None]:
-    """Hold the spec's apply lock; wait for it or raise BusyError naming the holder."""
+    """Hold the spec's apply lock; wait for it or raise BusyError naming the holder.
+
+    ``busy_hint`` ends the message when another process holds it (what to do).
+    """
     path = pid_path(lock_path)
     started = time.monotonic()
     while True:
@@ -55,8 +59,7 @@ def spec_lock(
             os.close(fd)
             if not wait:
                 raise BusyError(
-                    f"{spec}: another apply is running ({_holder(path)}); "
-                    "try again later or use --wait"
+                    f"{spec}: another apply is running ({_holder(path)}); {busy_hint}"
                 ) from None
             if timeout is not None and time.monotonic() - started > timeout:
                 raise BusyError(

@@ -12,7 +12,8 @@ Sections (each a mapping, sorted):
 
 Between compactions, changes go to an append-only journal (``journal.py``) beside
 the lockfile; ``read_lock`` replays it, so a killed apply loses nothing it had
-acknowledged. A lockfile that cannot be read is reported and never overwritten.
+acknowledged. A lockfile that cannot be read is reported and never overwritten;
+`reelform lock repair` (``repair.py``) recovers its good records.
 JSON rather than YAML: a 100,000-video lockfile must load and save in under 1 s.
 """
 
@@ -100,22 +101,40 @@ def read_lock(path: Path) -> LockState:
     return state
 
 
+def repair_command(lock_path: Path) -> str:
+    """The command that repairs ``lock_path``: named by its spec where there is one."""
+    for suffix in (".yaml", ".yml"):
+        spec = lock_path.with_suffix(suffix)
+        if spec.is_file():
+            return f"reelform lock repair {spec}"
+    return f"reelform lock repair {lock_path}"
+
+
 def parse_lock(raw: bytes, path: Path) -> LockState:
-    advice = (
-        f"it was left as it is; restore it (git checkout -- {path}) or move it away to start over"
-    )
+    def advice() -> str:  # only on an error: it looks for the spec beside the lockfile
+        # Never "move it away": that would throw away job ids that were paid for.
+        return (
+            f"it was left as it is; `{repair_command(path)}` keeps every good record and "
+            f"names each one it drops (or restore it: git checkout -- {path})"
+        )
+
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise LockfileError(
-            f"{path}:{exc.lineno}:{exc.colno}: corrupt lockfile ({exc.msg}); {advice}"
+            f"{path}:{exc.lineno}:{exc.colno}: corrupt lockfile ({exc.msg}); {advice()}"
         ) from None
-    if not isinstance(data, dict) or "version" not in data:
-        raise LockfileError(f"{path}: not a reelform lockfile (no version); {advice}")
+    if not isinstance(data, dict):
+        raise LockfileError(
+            f"{path}: not a reelform lockfile ({json_type(data)}, not an object); it was "
+            f"left as it is; restore it (git checkout -- {path})"
+        )
+    if "version" not in data:
+        raise LockfileError(f"{path}: not a reelform lockfile (no version); {advice()}")
     version = data["version"]
     if not isinstance(version, int) or isinstance(version, bool):
         raise LockfileError(
-            f"{path}{_at(raw, 'version')}: lockfile version {version!r} is not a number; {advice}"
+            f"{path}{_at(raw, 'version')}: lockfile version {version!r} is not a number; {advice()}"
         )
     if version > LOCK_VERSION:
         raise LockfileError(
@@ -124,11 +143,11 @@ def parse_lock(raw: bytes, path: Path) -> LockState:
             "The lockfile was not modified."
         )
     if version < 1:
-        raise LockfileError(f"{path}: unknown lockfile version {version}; {advice}")
+        raise LockfileError(f"{path}: unknown lockfile version {version}; {advice()}")
     unknown = set(data) - {"version", *SECTIONS}
     if unknown:
         raise LockfileError(
-            f"{path}: corrupt lockfile: unknown sections {', '.join(sorted(unknown))}; {advice}"
+            f"{path}: corrupt lockfile: unknown sections {', '.join(sorted(unknown))}; {advice()}"
         )
     state = LockState()
     bad: list[tuple[str, str, str]] = []
@@ -137,7 +156,7 @@ def parse_lock(raw: bytes, path: Path) -> LockState:
         if type(section) is not dict:
             raise LockfileError(
                 f"{path}{_at(raw, name)}: corrupt lockfile: `{name}` must be an object "
-                f"mapping names to records, not {json_type(section)}; {advice}"
+                f"mapping names to records, not {json_type(section)}; {advice()}"
             )
         bad += [(name, key, reason) for key, reason in section_problems(name, section)]
         setattr(state, name, section)
@@ -146,7 +165,7 @@ def parse_lock(raw: bytes, path: Path) -> LockState:
         more = f" (and {len(bad) - 1:,} more bad records)" if len(bad) > 1 else ""
         raise LockfileError(
             f"{path}{_at(raw, name, key)}: corrupt lockfile: {where(name, key)}: "
-            f"{reason}{more}; {advice}"
+            f"{reason}{more}; {advice()}"
         )
     return state
 
@@ -172,7 +191,13 @@ def _at(raw: bytes, section: str, key: str | None = None) -> str:
 def replay(raw: bytes, journal: Path, state: LockState) -> None:
     """Apply journal records in order. A torn last line (a crash mid-append, never
     acknowledged) is ignored; a bad line before the end means corruption."""
-    advice = "it was left as it is (move it away to drop the changes it holds)"
+
+    def advice() -> str:
+        return (
+            f"it was left as it is; `{repair_command(journal.with_suffix(''))}` keeps every "
+            "good record and names each one it drops"
+        )
+
     lines = raw.split(b"\n")
     complete = raw.endswith(b"\n")
     for number, line in enumerate(lines, start=1):
@@ -185,13 +210,13 @@ def replay(raw: bytes, journal: Path, state: LockState) -> None:
             if torn:
                 return
             raise LockfileError(
-                f"{journal}:{number}: corrupt journal record (not JSON); {advice}"
+                f"{journal}:{number}: corrupt journal record (not JSON); {advice()}"
             ) from None
         reason = journal_problem(record, SECTIONS)
         if reason is not None:
             if torn:
                 return
-            raise LockfileError(f"{journal}:{number}: corrupt journal record: {reason}; {advice}")
+            raise LockfileError(f"{journal}:{number}: corrupt journal record: {reason}; {advice()}")
         state.apply_change(record["s"], record["k"], record["v"])
 
 
