@@ -44,6 +44,7 @@ def repair(specs: tuple[Path, ...]) -> int:
     lockfile written by a newer reelform is left alone (upgrade instead).
     SPEC may also be the lockfile itself.
     """
+    from reelform.spec.load import lock_path_for
     from reelform.state.lockfile import journal_path
     from reelform.state.repair import repair as repair_lock
 
@@ -51,7 +52,7 @@ def repair(specs: tuple[Path, ...]) -> int:
         if spec.suffix == ".lock":
             lock_path = spec
         elif spec.suffix.lower() in (".yaml", ".yml"):
-            lock_path = spec.with_suffix(".lock")
+            lock_path = lock_path_for(spec)  # through a symlink: the real spec's
         else:
             raise ConfigError(f"{spec}: not a spec (.yaml, .yml) or a lockfile (.lock)")
         journal = journal_path(lock_path)
