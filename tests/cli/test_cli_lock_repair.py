@@ -108,7 +108,9 @@ def test_a_lockfile_that_is_not_json_is_read_line_by_line(tree, capsys) -> None:
     assert run(capsys, "plan", "spec.yaml")[0] == 1
     code, out, _ = run(capsys, "lock", "repair", "spec.yaml")
     assert code == 0
-    assert out.splitlines()[:5] == [
+    assert out.splitlines()[:6] == [
+        "spec.lock:7:1: not valid JSON (unexpected character, expected a string key); read "
+        "it line by line",
         "spec.lock:7: dropped a line: not a whole record: <<<<<<< HEAD",
         'spec.lock:8: dropped videos["a"]: the same record again at line 10; keeping that '
         'one: {"job_id":"j-a1","status":"completed"}',
@@ -207,3 +209,26 @@ def test_help(capsys, args: list[str], words: list[str]) -> None:
     assert code == 0
     for word in words:
         assert word in out
+
+
+def test_a_lockfile_that_only_lost_its_json_syntax_is_rewritten(tree, capsys) -> None:
+    """A trailing comma: every record is whole, none is dropped, the file is fixed."""
+    tree.spec(SPEC)
+    good = lockfile(a={"status": "completed"}, b={"status": "submitted"})
+    tree.write("spec.lock", good.replace(b'"submitted"}\n', b'"submitted"},\n'))
+    assert run(capsys, "plan", "spec.yaml")[0] == 1
+    code, out, _ = run(capsys, "lock", "repair", "spec.yaml")
+    assert code == 0
+    assert out.splitlines()[:2] == [
+        "spec.lock:8:32: not valid JSON (trailing comma is not allowed); read it line by line",
+        "Kept 2 records (2 from spec.lock, 0 from spec.lock.journal); dropped 0.",
+    ]
+    assert Path("spec.lock").read_bytes() == good
+
+
+def test_an_empty_lockfile_is_not_taken_for_nothing_done(tree, capsys) -> None:
+    tree.spec(SPEC)
+    tree.write("spec.lock", b"\n")
+    code, _, err = run(capsys, "lock", "repair", "spec.yaml")
+    assert code == 1 and "spec.lock: empty, so there is no record in it to keep" in err
+    assert Path("spec.lock").read_bytes() == b"\n"

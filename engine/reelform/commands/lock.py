@@ -68,6 +68,8 @@ def repair(specs: tuple[Path, ...]) -> int:
         if salvage.healthy:
             click.echo(f"{lock_path}: nothing is damaged; nothing was changed.")
             continue
+        for note in salvage.notes:
+            click.echo(note)
         for dropped in salvage.dropped:
             click.echo(str(dropped))
         if salvage.torn_tail:

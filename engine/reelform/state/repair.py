@@ -79,11 +79,14 @@ class Salvage:
     dropped: list[Dropped] = field(default_factory=list)
     #: The journal ended in a torn record (harmless: never acknowledged).
     torn_tail: bool = False
+    #: Damage that dropped no record (a lockfile that was not JSON, but whose every
+    #: line was whole): said, and the file rewritten.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def healthy(self) -> bool:
         """Nothing to repair: every reader would accept these files as they are."""
-        return not self.dropped
+        return not self.dropped and not self.notes
 
 
 def excerpt(raw: bytes) -> str:
@@ -102,10 +105,22 @@ def salvage_lock(raw: bytes, path: Path) -> Salvage:
     """
     if not raw:
         return Salvage(LockState())
+    if not raw.strip():
+        # reelform never writes an empty lockfile (writes are atomic): its records went
+        # missing outside reelform. Writing an empty one would have the next apply pay
+        # for every video again; a person must decide that.
+        raise LockfileError(
+            f"{path}: empty, so there is no record in it to keep; restore it "
+            f"(git checkout -- {path}), or remove it if nothing was ever applied"
+        )
     try:
         data = orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        return _salvage_lines(raw, path)
+    except orjson.JSONDecodeError as exc:
+        salvage = _salvage_lines(raw, path)
+        salvage.notes.append(
+            f"{path}:{exc.lineno}:{exc.colno}: not valid JSON ({exc.msg}); read it line by line"
+        )
+        return salvage
     if not isinstance(data, dict):
         raise LockfileError(
             f"{path}: not a reelform lockfile ({json_type(data)}, not an object); "
