@@ -117,12 +117,12 @@ def apply(
     from reelform.plan.show import total_estimate
     from reelform.project import plan_prepared, prepare_all, target_filter
     from reelform.secrets import environment
-    from reelform.spec.load import find_specs
+    from reelform.spec.load import find_specs, lock_path_for
 
     specs = find_specs(_paths(paths))
     if not yes and not sys.stdin.isatty():
         raise ConfigError("apply needs yes=True when stdin is not a terminal")
-    with locked([p.with_suffix(".lock") for p in specs], [str(p) for p in specs], wait=wait):
+    with locked([lock_path_for(p) for p in specs], [str(p) for p in specs], wait=wait):
         prepared = prepare_all(specs, vars)
         plans = [plan_prepared(p, target_filter(targets)) for p in prepared]
         if replace:

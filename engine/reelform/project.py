@@ -20,7 +20,7 @@ from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requ
 from reelform.spec.assets import FileFacts, probe
 from reelform.spec.expand import LoadedSpec, expand_spec
 from reelform.spec.fit import fit_problems
-from reelform.spec.load import find_specs
+from reelform.spec.load import find_specs, lock_path_for, real_spec_path
 from reelform.state.lockfile import LockState, read_lock
 from reelform.state.outputs import OutputStatus, output_status
 from reelform.state.outputs import sha256_file as sha256_file  # watch reuses it
@@ -73,8 +73,10 @@ def _prepare(
     path: Path, var_overrides: Mapping[str, str] | None, lock_reader: Callable[[Path], LockState]
 ) -> Prepared:
     # The lockfile is read on the other core while the spec expands (state/preload.py).
+    # Both from the real file, as the spec's own lock_path and directory are.
+    real = real_spec_path(path)
     preload = (
-        Preload.start(path.with_suffix(".lock"), path.parent) if lock_reader is read_lock else None
+        Preload.start(real.with_suffix(".lock"), real.parent) if lock_reader is read_lock else None
     )
     try:
         spec, problems = expand_spec(path, var_overrides)
@@ -117,13 +119,12 @@ def prepare_all(
     locks: dict[Path, Path] = {}
     for path in paths:
         # a.yaml and a.yml would both be locked by a.lock, each orphaning the other's videos.
-        other = locks.setdefault(path.with_suffix(".lock").resolve(), path)
+        other = locks.setdefault(lock_path_for(path).resolve(), path)
         if other is not path:
             problems.append(
                 Problem(
                     Location(str(path), 1, 1),
-                    f"shares its lockfile {path.with_suffix('.lock')} with "
-                    f"{other}; rename one of them",
+                    f"shares its lockfile {lock_path_for(path)} with {other}; rename one of them",
                 )
             )
     for path in paths:

@@ -24,7 +24,7 @@ from reelform.plan.saved import check_fresh, is_plan_file, load_saved_plan
 from reelform.plan.show import render_text, total_estimate, use_color
 from reelform.project import plan_prepared, prepare_all, target_filter
 from reelform.secrets import environment, redact
-from reelform.spec.load import find_specs
+from reelform.spec.load import find_specs, lock_path_for
 
 
 def parse_duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
@@ -144,7 +144,7 @@ def command(
     if not yes and not sys.stdin.isatty():
         raise ConfigError("apply needs --yes when stdin is not a terminal")
 
-    lock_paths = [p.with_suffix(".lock") for p in spec_paths]
+    lock_paths = [lock_path_for(p) for p in spec_paths]  # a symlink's lock is the real spec's
     with locked(lock_paths, [str(p) for p in spec_paths], wait=wait_lock):
         # Planned under the lock: what we apply is what nobody else is changing.
         prepared = prepare_all(spec_paths, var_overrides)

@@ -18,6 +18,7 @@ import orjson
 from reelform.errors import PlanFileError
 from reelform.plan.diff import SpecPlan
 from reelform.plan.show import PLAN_FORMAT_VERSION, plan_json
+from reelform.state.shapes import json_type
 
 
 @dataclass(frozen=True)
@@ -60,25 +61,73 @@ def load_saved_plan(path: Path) -> SavedPlan:
         document = orjson.loads(path.read_bytes())
     except FileNotFoundError:
         raise PlanFileError(f"{path}: no such plan file") from None
+    except OSError as exc:
+        raise PlanFileError(f"{path}: cannot read the plan: {exc.strerror or exc}") from None
     except orjson.JSONDecodeError as exc:
         raise PlanFileError(
             f"{path}:{exc.lineno}:{exc.colno}: not a plan file ({exc.msg})"
         ) from None
     if not isinstance(document, dict) or document.get("format") != "reelform-plan":
         raise PlanFileError(f"{path}: not a reelform plan file")
-    if document.get("version") != PLAN_FORMAT_VERSION:
+    if type(document.get("version")) is not int or document["version"] != PLAN_FORMAT_VERSION:
         raise PlanFileError(
             f"{path}: plan format version {document.get('version')!r} is not "
             f"{PLAN_FORMAT_VERSION}; make the plan again with this reelform"
         )
-    inputs = document.get("inputs") or {}
-    return SavedPlan(
-        list(inputs.get("specs", [])),
-        dict(inputs.get("vars", {})),
-        list(inputs.get("targets", [])),
-        document,
-        inputs.get("resubmit_unknown") is True,
-    )
+    return _checked(document, path)
+
+
+def _checked(document: dict[str, Any], path: Path) -> SavedPlan:
+    """The plan's shape, checked before anything trusts it: a hand-edited or
+    damaged plan is a located error, never a traceback mid-apply."""
+
+    def bad(where: str, expected: str, value: object) -> PlanFileError:
+        return PlanFileError(
+            f"{path}: {where} must be {expected}, not {json_type(value)}; "
+            "make the plan again (reelform plan --out FILE)"
+        )
+
+    inputs = document.get("inputs")
+    if type(inputs) is not dict:
+        raise bad("inputs", "an object (the specs, vars and targets it was made from)", inputs)
+    specs = inputs.get("specs")
+    if type(specs) is not list or not specs:
+        raise bad("inputs.specs", "a non-empty array of spec paths", specs)
+    for index, spec in enumerate(specs):
+        if type(spec) is not str:
+            raise bad(f"inputs.specs[{index}]", "a string", spec)
+    variables = inputs.get("vars", {})
+    if type(variables) is not dict:
+        raise bad("inputs.vars", "an object", variables)
+    for name, value in variables.items():
+        if type(value) is not str:
+            raise bad(f"inputs.vars.{name}", "a string", value)
+    targets = inputs.get("targets", [])
+    if type(targets) is not list:
+        raise bad("inputs.targets", "an array of globs", targets)
+    for index, target in enumerate(targets):
+        if type(target) is not str:
+            raise bad(f"inputs.targets[{index}]", "a string", target)
+    planned = document.get("specs")
+    if type(planned) is not list:
+        raise bad("specs", "an array", planned)
+    for index, entry in enumerate(planned):
+        at = f"specs[{index}]"
+        if type(entry) is not dict:
+            raise bad(at, "an object", entry)
+        for key in ("spec", "lock_digest"):
+            if type(entry.get(key)) is not str:
+                raise bad(f"{at}.{key}", "a string", entry.get(key))
+        items = entry.get("items")
+        if type(items) is not list:
+            raise bad(f"{at}.items", "an array", items)
+        for number, item in enumerate(items):
+            if type(item) is not dict:
+                raise bad(f"{at}.items[{number}]", "an object", item)
+    resubmit = inputs.get("resubmit_unknown", False)
+    if type(resubmit) is not bool:
+        raise bad("inputs.resubmit_unknown", "true or false", resubmit)
+    return SavedPlan(list(specs), dict(variables), list(targets), document, resubmit)
 
 
 def check_fresh(saved: SavedPlan, plans: Sequence[SpecPlan], path: Path) -> None:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from reelform.errors import Location, Problem, SpecError
 from reelform.spec import model as m
 from reelform.spec.data import DATA_SUFFIXES, Rows, inline_rows, read_rows
-from reelform.spec.load import PathKey, Source, load_yaml
+from reelform.spec.load import PathKey, Source, load_yaml, real_spec_path
 from reelform.spec.render import (
     CompileFailure,
     PathFailure,
@@ -129,11 +129,14 @@ def expand_spec(
     except ValidationError as exc:
         problems += validation_problems(exc, (), source.problem)
         raise SpecError(problems) from None
-    directory = path.parent
-    name = head.name or path.stem
+    # Through a symlink, the real file decides the folder, the default name and the
+    # lockfile (load.real_spec_path): the same spec is the same videos either way.
+    real = real_spec_path(path)
+    directory = real.parent
+    name = head.name or real.stem
     if head.name is None and not m.NAME_RE.match(name):
         problems.append(
-            source.problem((), f"the file name {path.stem!r} is not a valid spec name; set `name:`")
+            source.problem((), f"the file name {real.stem!r} is not a valid spec name; set `name:`")
         )
     variables = {**head.vars, **(var_overrides or {})}
 
@@ -164,7 +167,7 @@ def expand_spec(
         assets=assets,
         videos=videos,
         settings=settings,
-        lock_path=path.with_suffix(".lock"),
+        lock_path=real.with_suffix(".lock"),
         output_dir=Path(os.path.normpath(directory / output)),
         dependencies=frozenset(p.resolve() for p in dependencies),
     )

@@ -179,6 +179,33 @@ def _plain(
     return node  # dates and the like: the schema rejects what it does not want
 
 
+def real_spec_path(path: Path) -> Path:
+    """The spec file itself, through any symlink: what its lockfile, its name and the
+    relative paths inside it hang off.
+
+    One spec, one lockfile: `current.yaml -> welcome.yaml` is welcome.yaml, locked by
+    welcome.lock, so the videos it made are not planned again through the other name.
+    Paths inside the spec (assets, data, output, templates) are relative to the folder
+    of the real file too, so the lockfile's relative paths (hashed files, outputs)
+    mean the same files whichever way the spec is reached; a symlink elsewhere is a
+    second way in, not a second project. Without a symlink the path is returned as
+    given (messages keep the path as typed); through one, relative to the current
+    folder when the real file is below it, else absolute.
+    """
+    real = os.path.realpath(path)
+    if real == os.path.abspath(path):
+        return path
+    relative = os.path.relpath(real, os.path.realpath(os.getcwd()))
+    if relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return Path(real)
+    return Path(relative)
+
+
+def lock_path_for(spec: Path) -> Path:
+    """``specs/welcome.yaml`` -> ``specs/welcome.lock``, for the real file (see above)."""
+    return real_spec_path(spec).with_suffix(".lock")
+
+
 def find_specs(targets: list[Path], *, require_specs: bool = False) -> list[Path]:
     """Expand files and folders into the sorted list of spec files they name.
 

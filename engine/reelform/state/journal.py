@@ -11,11 +11,12 @@ runs at the end of apply and when the next apply starts.
 
 from __future__ import annotations
 
+import errno
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -30,15 +31,44 @@ from reelform.state.lockfile import (
 )
 
 
+class AppendFile(Protocol):
+    """What the journal needs of its file (``FileIO`` in "ab" mode; tests fake it)."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    def write(self, data: memoryview, /) -> int | None: ...
+    def truncate(self, size: int, /) -> int: ...
+    def seek(self, offset: int, whence: int = ..., /) -> int: ...
+    def fileno(self) -> int: ...
+    def close(self) -> None: ...
+
+
+def open_append(path: Path) -> AppendFile:
+    # Unbuffered: every write() reaches the kernel, so its count is what landed.
+    return path.open("ab", buffering=0)
+
+
 class Journal:
     """Appends changes to the journal and mirrors them into ``state``."""
 
-    def __init__(self, lock_path: Path, state: LockState) -> None:
+    def __init__(
+        self,
+        lock_path: Path,
+        state: LockState,
+        *,
+        opener: Callable[[Path], AppendFile] = open_append,
+    ) -> None:
         self.lock_path = lock_path
         self.path = journal_path(lock_path)
         self.state = state
         _drop_torn_tail(self.path)
-        self._file = self.path.open("ab", buffering=0)
+        self._file = opener(self.path)
+        #: Where the last whole record ends: what a failed write is cut back to.
+        self._end = self._file.seek(0, os.SEEK_END)
+        #: Set when a torn record could not be cut off: appending after it would
+        #: fuse the two, so this journal takes no more records (the next open cuts it).
+        self._broken: OSError | None = None
         self._lock = threading.Lock()
         self._written = 0  # records written
         self._synced = 0  # records known durable
@@ -53,12 +83,37 @@ class Journal:
             orjson.dumps({"s": section, "k": key, "v": value}, option=orjson.OPT_SORT_KEYS) + b"\n"
         )
         with self._lock:
-            self._file.write(line)  # unbuffered: one write() per record, never torn mid-way
+            self._append(line)
+            # Only a record that landed whole changes the state the caller goes on from.
             self._written += 1
             position = self._written
             self.state.apply_change(section, key, value)
         if durable:
             self.sync(position)
+
+    def _append(self, line: bytes) -> None:
+        """Write all of ``line`` or none of it (raising the OSError)."""
+        if self._broken is not None:
+            raise OSError(
+                self._broken.errno, f"{self.path}: the journal is unusable: {self._broken}"
+            )
+        start = self._end
+        rest = memoryview(line)
+        try:
+            while rest:
+                count = self._file.write(rest)
+                if not count:  # None (would block) or 0: no progress; never spin on it
+                    raise OSError(errno.EIO, f"{self.path}: write made no progress")
+                rest = rest[count:]
+        except BaseException as exc:
+            try:
+                self._file.truncate(start)
+            except OSError as cut:
+                self._broken = cut
+            if isinstance(exc, OSError) and exc.filename is None:
+                exc.filename = str(self.path)
+            raise
+        self._end = start + len(line)
 
     @property
     def written(self) -> int:

@@ -12,12 +12,14 @@ Sections (each a mapping, sorted):
 
 Between compactions, changes go to an append-only journal (``journal.py``) beside
 the lockfile; ``read_lock`` replays it, so a killed apply loses nothing it had
-acknowledged. A lockfile that cannot be read is reported and never overwritten.
+acknowledged. A lockfile that cannot be read is reported and never overwritten;
+`reelform lock repair` (``repair.py``) recovers its good records.
 JSON rather than YAML: a 100,000-video lockfile must load and save in under 1 s.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ import orjson
 from reelform.atomic import atomic_write
 from reelform.atomic import fsync_dir as fsync_dir  # the journal uses it too
 from reelform.errors import LockfileError
+from reelform.state.shapes import journal_problem, json_type, section_problems, where
 
 LOCK_VERSION = 1
 SECTIONS = ("files", "uploads", "avatars", "videos")
@@ -98,21 +101,41 @@ def read_lock(path: Path) -> LockState:
     return state
 
 
+def repair_command(lock_path: Path) -> str:
+    """The command that repairs ``lock_path``: named by its spec where there is one."""
+    for suffix in (".yaml", ".yml"):
+        spec = lock_path.with_suffix(suffix)
+        if spec.is_file():
+            return f"reelform lock repair {spec}"
+    return f"reelform lock repair {lock_path}"
+
+
 def parse_lock(raw: bytes, path: Path) -> LockState:
-    advice = (
-        f"it was left as it is; restore it (git checkout -- {path}) or move it away to start over"
-    )
+    def advice() -> str:  # only on an error: it looks for the spec beside the lockfile
+        # Never "move it away": that would throw away job ids that were paid for.
+        return (
+            f"it was left as it is; `{repair_command(path)}` keeps every good record and "
+            f"names each one it drops (or restore it: git checkout -- {path})"
+        )
+
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise LockfileError(
-            f"{path}:{exc.lineno}:{exc.colno}: corrupt lockfile ({exc.msg}); {advice}"
+            f"{path}:{exc.lineno}:{exc.colno}: corrupt lockfile ({exc.msg}); {advice()}"
         ) from None
-    if not isinstance(data, dict) or "version" not in data:
-        raise LockfileError(f"{path}: not a reelform lockfile (no version); {advice}")
+    if not isinstance(data, dict):
+        raise LockfileError(
+            f"{path}: not a reelform lockfile ({json_type(data)}, not an object); it was "
+            f"left as it is; restore it (git checkout -- {path})"
+        )
+    if "version" not in data:
+        raise LockfileError(f"{path}: not a reelform lockfile (no version); {advice()}")
     version = data["version"]
     if not isinstance(version, int) or isinstance(version, bool):
-        raise LockfileError(f"{path}: lockfile version {version!r} is not a number; {advice}")
+        raise LockfileError(
+            f"{path}{_at(raw, 'version')}: lockfile version {version!r} is not a number; {advice()}"
+        )
     if version > LOCK_VERSION:
         raise LockfileError(
             f"{path}: written by a newer reelform (lockfile version {version}, "
@@ -120,43 +143,81 @@ def parse_lock(raw: bytes, path: Path) -> LockState:
             "The lockfile was not modified."
         )
     if version < 1:
-        raise LockfileError(f"{path}: unknown lockfile version {version}; {advice}")
-    state = LockState()
-    for name in SECTIONS:
-        section = data.get(name, {})
-        if not isinstance(section, dict) or not all(isinstance(v, dict) for v in section.values()):
-            raise LockfileError(
-                f"{path}: corrupt lockfile: `{name}` must map names to records; {advice}"
-            )
-        setattr(state, name, section)
+        raise LockfileError(f"{path}: unknown lockfile version {version}; {advice()}")
     unknown = set(data) - {"version", *SECTIONS}
     if unknown:
         raise LockfileError(
-            f"{path}: corrupt lockfile: unknown sections {', '.join(sorted(unknown))}; {advice}"
+            f"{path}: corrupt lockfile: unknown sections {', '.join(sorted(unknown))}; {advice()}"
+        )
+    state = LockState()
+    bad: list[tuple[str, str, str]] = []
+    for name in SECTIONS:
+        section = data.get(name, {})
+        if type(section) is not dict:
+            raise LockfileError(
+                f"{path}{_at(raw, name)}: corrupt lockfile: `{name}` must be an object "
+                f"mapping names to records, not {json_type(section)}; {advice()}"
+            )
+        bad += [(name, key, reason) for key, reason in section_problems(name, section)]
+        setattr(state, name, section)
+    if bad:
+        name, key, reason = bad[0]
+        more = f" (and {len(bad) - 1:,} more bad records)" if len(bad) > 1 else ""
+        raise LockfileError(
+            f"{path}{_at(raw, name, key)}: corrupt lockfile: {where(name, key)}: "
+            f"{reason}{more}; {advice()}"
         )
     return state
+
+
+def _at(raw: bytes, section: str, key: str | None = None) -> str:
+    """``:LINE`` of a top-level field or of a record in a section, for messages.
+
+    Best effort, on the layout ``dump_lock`` writes (each record on its own line);
+    a lockfile laid out otherwise is named without a line.
+    """
+    found = re.search(rb'^[ \t]*"' + re.escape(section.encode()) + rb'"\s*:', raw, re.MULTILINE)
+    if found is None:
+        return ""
+    if key is not None:
+        pattern = rb"^[ \t]*" + re.escape(orjson.dumps(key)) + rb"\s*:"
+        found = re.compile(pattern, re.MULTILINE).search(raw, found.end())
+        if found is None:
+            return ""
+    line = raw.count(b"\n", 0, found.start()) + 1
+    return f":{line}"
 
 
 def replay(raw: bytes, journal: Path, state: LockState) -> None:
     """Apply journal records in order. A torn last line (a crash mid-append, never
     acknowledged) is ignored; a bad line before the end means corruption."""
+
+    def advice() -> str:
+        return (
+            f"it was left as it is; `{repair_command(journal.with_suffix(''))}` keeps every "
+            "good record and names each one it drops"
+        )
+
     lines = raw.split(b"\n")
     complete = raw.endswith(b"\n")
     for number, line in enumerate(lines, start=1):
         if not line:
             continue
-        last = number == len(lines) or (number == len(lines) - 1 and complete)
+        torn = not complete and number == len(lines)
         try:
             record = orjson.loads(line)
-            section, key, value = record["s"], record["k"], record["v"]
-            state.apply_change(section, key, value)
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            if last and not complete:
+        except orjson.JSONDecodeError:
+            if torn:
                 return
             raise LockfileError(
-                f"{journal}:{number}: corrupt journal record; it was left as "
-                "it is (move it away to drop the changes it holds)"
+                f"{journal}:{number}: corrupt journal record (not JSON); {advice()}"
             ) from None
+        reason = journal_problem(record, SECTIONS)
+        if reason is not None:
+            if torn:
+                return
+            raise LockfileError(f"{journal}:{number}: corrupt journal record: {reason}; {advice()}")
+        state.apply_change(record["s"], record["k"], record["v"])
 
 
 def dump_lock(state: LockState) -> bytes:

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reelform.spec.load import SPEC_SUFFIXES
+from reelform.spec.load import SPEC_SUFFIXES, real_spec_path
 
 #: Folders below a watched DIR whose YAML files are not specs (as `find_specs` skips them).
 NOT_SPEC_FOLDERS = frozenset({"templates", "data", "assets", ".reelform"})
@@ -61,8 +61,10 @@ class Routing:
 
 
 def template_dirs(spec: Path) -> tuple[Path, Path]:
-    """Where a spec's templates are searched (as ``spec.render.make_environment`` does)."""
-    return spec.parent / "templates", spec.parent.parent / "templates"
+    """Where a spec's templates are searched (as ``spec.render.make_environment`` does):
+    beside the real file, for a spec reached through a symlink."""
+    folder = real_spec_path(spec).parent
+    return folder / "templates", folder.parent / "templates"
 
 
 def is_spec_file(path: Path, folders: Iterable[Path]) -> bool:
