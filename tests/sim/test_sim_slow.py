@@ -96,6 +96,8 @@ def test_the_error_watch_sees_a_crash() -> None:
 
     with serve_watched(Starlette(routes=[Route("/x", boom)])) as (base, errors):
         assert httpx.get(base + "/x").status_code == 500
+        # Starlette sends the 500 before uvicorn logs the exception: wait for the log.
+        wait_for(lambda: bool(errors.messages))
     assert errors.messages == ["Exception in ASGI application\n"]
 
 
