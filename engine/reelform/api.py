@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from reelform.apply.executor import Outcome
     from reelform.apply.progress import Reporter
     from reelform.plan.diff import SpecPlan
-    from reelform.spec.expand import LoadedSpec
+    from reelform.speclang.expand import LoadedSpec
 
 PathLike = str | os.PathLike[str]
 
@@ -117,7 +117,7 @@ def apply(
     from reelform.plan.show import total_estimate
     from reelform.project import plan_prepared, prepare_all, target_filter
     from reelform.secrets import environment
-    from reelform.spec.load import find_specs, lock_path_for
+    from reelform.speclang.load import find_specs, lock_path_for
 
     specs = find_specs(_paths(paths))
     if not yes and not sys.stdin.isatty():

@@ -1,6 +1,6 @@
 """The read side of a run: spec + lockfile + files on disk -> a plan.
 
-This is the only place that combines the pure core (``spec/``, ``plan/``) with
+This is the only place that combines the pure core (``speclang/``, ``plan/``) with
 the reads it needs (asset facts, output files). Nothing here writes.
 """
 
@@ -17,10 +17,10 @@ from pathlib import Path
 from reelform.errors import Location, Problem, SpecError
 from reelform.plan.diff import AvatarRequest, SpecPlan, diff
 from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
-from reelform.spec.assets import FileFacts, probe
-from reelform.spec.expand import LoadedSpec, expand_spec
-from reelform.spec.fit import fit_problems
-from reelform.spec.load import find_specs, lock_path_for, real_spec_path
+from reelform.speclang.assets import FileFacts, probe
+from reelform.speclang.expand import LoadedSpec, expand_spec
+from reelform.speclang.fit import fit_problems
+from reelform.speclang.load import find_specs, lock_path_for, real_spec_path
 from reelform.state.lockfile import LockState, read_lock
 from reelform.state.outputs import OutputStatus, output_status
 from reelform.state.outputs import sha256_file as sha256_file  # watch reuses it

@@ -1,7 +1,7 @@
-"""`plan --check-remote`: the providers' catalogues, fetched at most once a day.
+"""`plan --check-remote`: the providers' catalogs, fetched at most once a day.
 
 Plan is offline by default; this is the one opt-in network read it makes. The
-catalogues are cached in `.reelform/catalogue-<provider>.json` (in the current
+catalogs are cached in `.reelform/catalog-<provider>.json` (in the current
 folder) for a day, so a second plan asks nobody.
 """
 
@@ -14,8 +14,8 @@ from pathlib import Path
 from reelform.errors import SpecError
 from reelform.project import Prepared
 from reelform.providers import ProviderContext, make_provider
-from reelform.providers.catalogue import Catalogue, fetch_catalogue, load_cached
-from reelform.spec.fit import catalogue_problems
+from reelform.providers.catalog import Catalog, fetch_catalog, load_cached
+from reelform.speclang.fit import catalog_problems
 
 CACHE_DIR = Path(".reelform")
 MAX_AGE = 24 * 3600.0
@@ -24,22 +24,22 @@ MAX_AGE = 24 * 3600.0
 def check_remote(prepared: Sequence[Prepared], cache_dir: Path = CACHE_DIR) -> None:
     """Raise SpecError for avatar/voice ids the providers do not have."""
     needed = sorted({v.provider for p in prepared for v in p.spec.videos} - {"local"})
-    catalogues = asyncio.run(_catalogues(needed, cache_dir))
-    problems = [problem for p in prepared for problem in catalogue_problems(p.spec, catalogues)]
+    catalogs = asyncio.run(_catalogs(needed, cache_dir))
+    problems = [problem for p in prepared for problem in catalog_problems(p.spec, catalogs)]
     if problems:
         raise SpecError(problems)
 
 
-async def _catalogues(names: Sequence[str], cache_dir: Path) -> dict[str, Catalogue]:
-    result: dict[str, Catalogue] = {}
+async def _catalogs(names: Sequence[str], cache_dir: Path) -> dict[str, Catalog]:
+    result: dict[str, Catalog] = {}
     for name in names:
-        path = cache_dir / f"catalogue-{name}.json"
+        path = cache_dir / f"catalog-{name}.json"
         cached = load_cached(path, MAX_AGE, provider=name)
         if cached is None:
             provider = make_provider(name, {}, ProviderContext(work_dir=cache_dir))
             try:
                 # Mirako animates an image: its videos name no avatar ids to check.
-                cached = await fetch_catalogue(provider, with_avatars=name != "mirako")
+                cached = await fetch_catalog(provider, with_avatars=name != "mirako")
             finally:
                 await provider.aclose()
             cached.save(path)

@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 
 from reelform.cli import main
 from reelform.scaffold import FILES, SCHEMA
-from reelform.spec.schema import json_schema
+from reelform.speclang.schema import json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = sorted([*FILES, SCHEMA])

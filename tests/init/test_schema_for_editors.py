@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from reelform.spec.schema import json_schema
+from reelform.speclang.schema import json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 

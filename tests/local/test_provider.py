@@ -168,7 +168,7 @@ async def test_missing_photo_avatar_fails(provider: LocalProvider) -> None:
     assert state.status == JobStatus.FAILED and "999" in (state.error or "")
 
 
-async def test_catalogues(provider: LocalProvider) -> None:
+async def test_catalogs(provider: LocalProvider) -> None:
     avatars = await provider.list_avatars()
     assert len(avatars) >= 4 and {a.kind for a in avatars} == {"public"}
     assert [a.id for a in avatars][:4] == ["1", "2", "3", "4"]

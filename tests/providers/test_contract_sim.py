@@ -224,7 +224,7 @@ async def test_jogg_photo_avatar_then_video(sim: Sim, media: dict[str, Asset]) -
     sim.assert_requests_match_openapi()
 
 
-async def test_jogg_catalogues_page_through(sim: Sim) -> None:
+async def test_jogg_catalogs_page_through(sim: Sim) -> None:
     jogg = sim.provider("jogg")
     voices = await jogg.list_voices()
     public = await jogg.list_avatars("public", {"gender": "female"})

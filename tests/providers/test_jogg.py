@@ -361,7 +361,7 @@ async def test_photo_avatar_motion(jogg: JoggProvider, script: Script) -> None:
     assert failed.status is JobStatus.FAILED and failed.error == "no face"
 
 
-async def test_catalogue_pages_until_has_more_is_false(jogg: JoggProvider, script: Script) -> None:
+async def test_catalog_pages_until_has_more_is_false(jogg: JoggProvider, script: Script) -> None:
     def page(request: httpx.Request) -> httpx.Response:
         number = int(request.url.params["page"])
         assert request.url.params["page_size"] == "100" and number >= 1
@@ -391,7 +391,7 @@ async def test_catalogue_pages_until_has_more_is_false(jogg: JoggProvider, scrip
     assert len(script.calls(f"{P}/v2/voices")) == 3
 
 
-async def test_catalogue_stops_on_a_short_page_and_passes_filters(
+async def test_catalog_stops_on_a_short_page_and_passes_filters(
     jogg: JoggProvider, script: Script
 ) -> None:
     full = envelope(

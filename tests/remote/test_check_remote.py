@@ -1,4 +1,4 @@
-"""`plan --check-remote`: avatar and voice ids checked against the providers' catalogues."""
+"""`plan --check-remote`: avatar and voice ids checked against the providers' catalogs."""
 
 from __future__ import annotations
 
@@ -34,11 +34,11 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server: str) -> Pat
     return tmp_path
 
 
-def test_known_ids_pass_and_the_catalogue_is_cached(project: Path) -> None:
+def test_known_ids_pass_and_the_catalog_is_cached(project: Path) -> None:
     assert main(["plan", "specs", "--check-remote"]) == 0
     assert sorted(p.name for p in (project / ".reelform").iterdir()) == [
-        "catalogue-jogg.json",
-        "catalogue-mirako.json",
+        "catalog-jogg.json",
+        "catalog-mirako.json",
     ]
 
 

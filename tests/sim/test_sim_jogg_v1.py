@@ -172,7 +172,7 @@ async def test_v1_failed_render_and_missing_project(
     assert unknown["code"] == 10104
 
 
-async def test_v1_catalogues(jogg: httpx.AsyncClient, contract: Contract) -> None:
+async def test_v1_catalogs(jogg: httpx.AsyncClient, contract: Contract) -> None:
     for path in (
         "/v1/avatars",
         "/v1/avatars/custom",

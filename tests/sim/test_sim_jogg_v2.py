@@ -386,7 +386,7 @@ async def test_add_motion_validation(jogg: httpx.AsyncClient) -> None:
     assert missing["code"] == 10104
 
 
-async def test_catalogues_page_and_filter(jogg: httpx.AsyncClient, contract: Contract) -> None:
+async def test_catalogs_page_and_filter(jogg: httpx.AsyncClient, contract: Contract) -> None:
     first = await jogg.get("/v2/avatars/public", params={"page": 1, "page_size": 5})
     contract.check("jogg-v2", first)
     avatars = first.json()["data"]["avatars"]

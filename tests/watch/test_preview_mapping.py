@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from reelform.api import load
-from reelform.spec.model import Video
+from reelform.speclang.model import Video
 from reelform.watch.preview import local_preview, local_video, local_voice, to_render
 
 ESPEAK = frozenset({"en", "en-us", "de"})

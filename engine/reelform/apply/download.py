@@ -24,7 +24,7 @@ import httpx
 from reelform.atomic import fsync_dir
 from reelform.batched import Batched
 from reelform.errors import ProviderError, RetryableError
-from reelform.spec.assets import sniff
+from reelform.speclang.assets import sniff
 
 MAX_BYTES = 2 * 1024**3  # 2 GiB: far above any avatar video, below a runaway stream
 PARTIAL_PREFIX = ".reelform-"

@@ -65,7 +65,7 @@ from reelform.providers.base import (
 from reelform.providers.http import RetryPolicy, Tries, retry_delay
 from reelform.providers.ratelimit import TokenBucket
 from reelform.secrets import redact
-from reelform.spec.model import Video
+from reelform.speclang.model import Video
 from reelform.state.journal import GroupCommit, Journal
 from reelform.traits import provider_traits
 

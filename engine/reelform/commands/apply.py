@@ -24,7 +24,7 @@ from reelform.plan.saved import check_fresh, is_plan_file, load_saved_plan
 from reelform.plan.show import render_text, total_estimate, use_color
 from reelform.project import plan_prepared, prepare_all, target_filter
 from reelform.secrets import environment, redact
-from reelform.spec.load import find_specs, lock_path_for
+from reelform.speclang.load import find_specs, lock_path_for
 
 
 def parse_duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:

@@ -2,7 +2,7 @@
 
 The provider is built through ``make_provider`` like everywhere else, so this
 command knows nothing about any one provider. Output is sorted, so two runs over an
-unchanged catalogue print the same bytes. ``print_rows`` is shared with `voices`.
+unchanged catalog print the same bytes. ``print_rows`` is shared with `voices`.
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ def repair(specs: tuple[Path, ...]) -> int:
     lockfile written by a newer reelform is left alone (upgrade instead).
     SPEC may also be the lockfile itself.
     """
-    from reelform.spec.load import lock_path_for
+    from reelform.speclang.load import lock_path_for
     from reelform.state.lockfile import journal_path
     from reelform.state.repair import repair as repair_lock
 

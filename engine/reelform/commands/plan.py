@@ -46,7 +46,7 @@ from reelform.project import plan_prepared, prepare_all, target_filter
 @click.option(
     "--check-remote",
     is_flag=True,
-    help="Also check avatar and voice ids against the providers' catalogues "
+    help="Also check avatar and voice ids against the providers' catalogs "
     "(needs the API keys; cached for a day in .reelform/).",
 )
 @click.option(

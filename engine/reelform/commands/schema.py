@@ -6,7 +6,7 @@ import json
 
 import click
 
-from reelform.spec.schema import json_schema
+from reelform.speclang.schema import json_schema
 
 
 @click.command("schema")

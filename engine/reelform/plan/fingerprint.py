@@ -16,8 +16,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from reelform.spec.assets import FileFacts
-from reelform.spec.expand import AssetDecl, DesiredVideo, LoadedSpec
+from reelform.speclang.assets import FileFacts
+from reelform.speclang.expand import AssetDecl, DesiredVideo, LoadedSpec
 
 WORDS_PER_SECOND = 2.5  # 150 words a minute, a calm speaking pace
 #: Fields a provider's request does not carry (PROVIDERS.md), so they cannot change its video.

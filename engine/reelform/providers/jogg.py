@@ -2,7 +2,7 @@
 
 Every JoggAI answer is an envelope ``{code, msg, data}`` whose ``code`` decides,
 whatever the HTTP status (PROVIDERS.md); plain 429/5xx without an envelope happen
-too. Catalogues and photo avatars always use the v2 endpoints: they are account-level
+too. Catalogs and photo avatars always use the v2 endpoints: they are account-level
 and their ids are the same for both versions, and PROVIDERS.md documents only v2 for
 photo avatars.
 
@@ -54,7 +54,7 @@ from reelform.providers.jogg_answers import (
     v1_job_state,
     v2_job_state,
 )
-from reelform.providers.jogg_catalogue import JoggCatalogue
+from reelform.providers.jogg_catalog import JoggCatalog
 from reelform.providers.webhooks import verify_jogg
 
 DEFAULT_BASE_URL = "https://api.jogg.ai"
@@ -88,7 +88,7 @@ class JoggProvider:
             limiter=context.limiter,
         )
         self._reads = self._http.over(context.http_reads)
-        self.catalogue = JoggCatalogue(self._get)
+        self.catalog = JoggCatalog(self._get)
 
     def __repr__(self) -> str:
         return f"JoggProvider(api_version={self.api_version!r}, base_url={self.base_url!r})"
@@ -287,15 +287,15 @@ class JoggProvider:
             else PhotoAvatarState(motion_id, state.status, state.avatar_id, state.error)
         )
 
-    # -- catalogues and webhooks ------------------------------------------------------
+    # -- catalogs and webhooks ------------------------------------------------------
 
     async def list_avatars(
         self, kind: str | None = None, filters: Mapping[str, str] | None = None
     ) -> list[AvatarInfo]:
-        return await self.catalogue.avatars(kind, filters)
+        return await self.catalog.avatars(kind, filters)
 
     async def list_voices(self, language: str | None = None) -> list[VoiceInfo]:
-        return await self.catalogue.voices(language)
+        return await self.catalog.voices(language)
 
     def verify_webhook(self, headers: Mapping[str, str], body: bytes) -> WebhookEvent:
         secret = self.context.webhook_secret or self.context.env.get("JOGG_WEBHOOK_SECRET")

@@ -345,7 +345,7 @@ class MirakoProvider:
     async def photo_avatar_status(self, motion_id: str) -> PhotoAvatarState:
         raise RejectedError("mirako", "photo avatars are a JoggAI feature")
 
-    # -- catalogues and webhooks ------------------------------------------------------
+    # -- catalogs and webhooks ------------------------------------------------------
 
     async def list_avatars(
         self, kind: str | None = None, filters: Mapping[str, str] | None = None

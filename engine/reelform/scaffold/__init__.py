@@ -30,7 +30,7 @@ SCHEMA = "schemas/reelform.schema.json"
 
 def contents() -> dict[str, str]:
     """Every file of the scaffold, by destination, as it will be written."""
-    from reelform.spec.schema import json_schema
+    from reelform.speclang.schema import json_schema
 
     package = resources.files(__name__)
     files = {

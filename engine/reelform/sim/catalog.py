@@ -1,4 +1,4 @@
-"""The simulated catalogues: JoggAI avatars and voices, Mirako voice profiles.
+"""The simulated catalogs: JoggAI avatars and voices, Mirako voice profiles.
 
 Deterministic and small, but covering every documented filter value, and containing
 the ids the documentation's examples use (avatar 81 and 127, voice

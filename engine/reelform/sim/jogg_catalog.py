@@ -1,4 +1,4 @@
-"""JoggAI catalogue routes, v2 and v1: avatars (public, custom, photo) and voices.
+"""JoggAI catalog routes, v2 and v1: avatars (public, custom, photo) and voices.
 
 v2 pages with ``page`` (>= 1) and ``page_size`` (1..100, default 10) and names ids
 ``id``; v1 names them ``avatar_id`` and returns ``total``. Filter values outside the

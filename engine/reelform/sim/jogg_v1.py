@@ -1,4 +1,4 @@
-"""The JoggAI v1 API: upload, talking-avatar videos (flat body), projects, catalogues.
+"""The JoggAI v1 API: upload, talking-avatar videos (flat body), projects, catalogs.
 
 v1 differs from v2 in shape, not in behaviour: envelopes carry a 32-hex ``rid``, the
 create body is flat with numeric ``aspect_ratio`` (0 = 9:16, 1 = 16:9, 2 = 1:1), ids

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reelform.spec.load import SPEC_SUFFIXES, real_spec_path
+from reelform.speclang.load import SPEC_SUFFIXES, real_spec_path
 
 #: Folders below a watched DIR whose YAML files are not specs (as `find_specs` skips them).
 NOT_SPEC_FOLDERS = frozenset({"templates", "data", "assets", ".reelform"})

@@ -24,8 +24,8 @@ from typing import Any
 from reelform.plan.diff import SpecPlan
 from reelform.plan.fingerprint import requests_for
 from reelform.project import Prepared, avatar_requests, plan_prepared
-from reelform.spec.expand import LoadedSpec
-from reelform.spec.model import Video
+from reelform.speclang.expand import LoadedSpec
+from reelform.speclang.model import Video
 from reelform.state.lockfile import LockState
 
 PREVIEW_FOLDER = "preview"
@@ -99,7 +99,7 @@ def to_render(plan: SpecPlan) -> frozenset[str]:
 
 
 class Previewer:
-    """Renders previews; knows the local catalogue and eSpeak voices (read once)."""
+    """Renders previews; knows the local catalog and eSpeak voices (read once)."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
         from reelform.secrets import SECRET_VARIABLES

@@ -20,8 +20,8 @@ from reelform.errors import SpecError, UserError
 from reelform.plan.diff import SpecPlan
 from reelform.plan.show import render_text
 from reelform.project import Prepared, plan_prepared, prepare
-from reelform.spec.expand import expand_spec
-from reelform.spec.load import find_specs
+from reelform.speclang.expand import expand_spec
+from reelform.speclang.load import find_specs
 from reelform.watch.affected import Change, Routing, Watched, describe, route, template_dirs
 from reelform.watch.cache import HashMemo, LockCache
 

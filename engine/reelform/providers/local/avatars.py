@@ -1,4 +1,4 @@
-"""Drawing the avatars of the catalogue (looks.py), and their sprites.
+"""Drawing the avatars of the catalog (looks.py), and their sprites.
 
 An avatar is drawn once per size (2x supersampled, then reduced, since Pillow's
 shapes are not antialiased): a base image with the mouth at rest and eyes open,
@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 from reelform.providers.local.looks import CATALOGUE, RGB, Look, look
 from reelform.providers.local.visemes import Viseme
 
-# CATALOGUE is re-exported: watch/preview.py reads the catalogue's size from here.
+# CATALOGUE is re-exported: watch/preview.py reads the catalog's size from here.
 __all__ = ["CATALOGUE", "Box", "Look", "Pixels", "Sprites", "look", "sprites"]
 
 Pixels = npt.NDArray[np.uint8]

@@ -1,4 +1,4 @@
-"""The built-in catalogue of drawn avatars: what each one looks like.
+"""The built-in catalog of drawn avatars: what each one looks like.
 
 Integer ids 1..N, so a spec's ``avatar: {id: 2}`` works as it does for a hosted
 provider; ``avatars.py`` turns a look into pixels.

@@ -49,7 +49,7 @@ from reelform.providers.local.jobs import (
 from reelform.providers.local.looks import CATALOGUE
 from reelform.providers.local.render import RenderRequest, render
 
-_PHOTO_ID_BASE = 1_000_000  # photo avatar ids sit far above the built-in catalogue
+_PHOTO_ID_BASE = 1_000_000  # photo avatar ids sit far above the built-in catalog
 _MAX_RESTARTS = 2  # a render that kills its worker every time is failed, not retried forever
 
 
@@ -227,7 +227,7 @@ class LocalProvider:
 
     def _photo_image(self, job: VideoJob) -> Path | None:
         """The photo of a photo avatar. Public and custom avatars are drawn: a custom
-        avatar exists only at its provider, so locally it maps onto the catalogue
+        avatar exists only at its provider, so locally it maps onto the catalog
         like any id, which keeps a spec written for JoggAI previewable."""
         if job.avatar is None or job.avatar.kind != "photo":
             return None
@@ -274,7 +274,7 @@ class LocalProvider:
             )
         return PhotoAvatarState(motion_id, JobStatus.COMPLETED, avatar_id=avatar_id)
 
-    # -- catalogues ----------------------------------------------------------------------
+    # -- catalogs ----------------------------------------------------------------------
 
     async def list_avatars(
         self, kind: str | None = None, filters: Mapping[str, str] | None = None

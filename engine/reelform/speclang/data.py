@@ -172,7 +172,7 @@ def _jsonl_rows(text: str, display: str) -> Rows:
 
 
 def _yaml_rows(text: str, display: str) -> Rows:
-    from reelform.spec.load import parse_yaml
+    from reelform.speclang.load import parse_yaml
 
     source = parse_yaml(text, Path(display))
     data = source.data

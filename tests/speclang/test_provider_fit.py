@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from reelform.spec.assets import probe, sniff
+from reelform.speclang.assets import probe, sniff
 
 
 def fit(tree, check, videos: str, assets: str = "", head: str = "") -> list[str]:

@@ -1,4 +1,4 @@
-"""The catalogue cache for ``plan --check-remote`` and the avatars/voices commands."""
+"""The catalog cache for ``plan --check-remote`` and the avatars/voices commands."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ import pytest
 from reelform.cli import main
 from reelform.errors import ConfigError
 from reelform.providers.base import AvatarInfo, VoiceInfo
-from reelform.providers.catalogue import Catalogue, fetch_catalogue, load_cached
+from reelform.providers.catalog import Catalog, fetch_catalog, load_cached
 
 
 class FakeProvider:
-    """A provider with a fixed catalogue (the commands only need these methods)."""
+    """A provider with a fixed catalog (the commands only need these methods)."""
 
     name = "fake"
     submit_rate_per_minute = None
@@ -49,15 +49,15 @@ class FakeProvider:
 
 @pytest.mark.anyio
 async def test_fetch_save_and_load(tmp_path: Path) -> None:
-    catalogue = await fetch_catalogue(FakeProvider())  # type: ignore[arg-type]
-    assert catalogue.has_avatar(81) and catalogue.has_avatar("5", "photo")
-    assert not catalogue.has_avatar(5, "public") and catalogue.has_voice("de-DE-A")
+    catalog = await fetch_catalog(FakeProvider())  # type: ignore[arg-type]
+    assert catalog.has_avatar(81) and catalog.has_avatar("5", "photo")
+    assert not catalog.has_avatar(5, "public") and catalog.has_voice("de-DE-A")
     path = tmp_path / "cache" / "fake.json"
-    catalogue.save(path)
+    catalog.save(path)
     loaded = load_cached(path, max_age=60, provider="fake")
-    assert loaded == catalogue
+    assert loaded == catalog
     assert json.loads(path.read_text())["avatars"]["public"] == ["81", "9"]  # sorted, stable
-    assert load_cached(path, max_age=60, now=catalogue.fetched_at + 61) is None  # stale
+    assert load_cached(path, max_age=60, now=catalog.fetched_at + 61) is None  # stale
     assert load_cached(path, max_age=60, provider="jogg") is None  # another provider's
     assert load_cached(tmp_path / "missing.json", 60) is None
     path.write_text("{not json")
@@ -65,9 +65,9 @@ async def test_fetch_save_and_load(tmp_path: Path) -> None:
     assert [p.name for p in path.parent.iterdir()] == ["fake.json"]  # no staging left
 
 
-def test_catalogue_json_is_deterministic() -> None:
-    one = Catalogue("jogg", {"public": frozenset({"2", "1"})}, frozenset({"b", "a"}), 5.0)
-    two = Catalogue("jogg", {"public": frozenset({"1", "2"})}, frozenset({"a", "b"}), 5.0)
+def test_catalog_json_is_deterministic() -> None:
+    one = Catalog("jogg", {"public": frozenset({"2", "1"})}, frozenset({"b", "a"}), 5.0)
+    two = Catalog("jogg", {"public": frozenset({"1", "2"})}, frozenset({"a", "b"}), 5.0)
     assert one.to_json() == two.to_json() and one.avatar_ids == {"1", "2"}
 
 

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from reelform.spec.expand import AssetDecl
+from reelform.speclang.expand import AssetDecl
 
 CHUNK = 1 << 20
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from reelform.spec import render
-from reelform.spec.expand import MAX_REPEATS, load_spec, merge
+from reelform.speclang import render
+from reelform.speclang.expand import MAX_REPEATS, load_spec, merge
 
 
 def videos(tree, text: str, **variables: str) -> list[Any]:

@@ -25,7 +25,7 @@ TEMPLATE_MARKERS = ("{{", "{%", "{#")
 _MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'|'([^']+)' is undefined")
 
 
-class RenderFailure(Exception):
+class TemplateError(Exception):
     """A template failed; ``template_line`` is the line inside the template (1-based)."""
 
     def __init__(self, message: str, template: str | None, template_line: int | None) -> None:
@@ -162,7 +162,7 @@ class Interpolation:
             except (KeyError, TypeError):
                 message = f"'dict object' has no attribute {attribute!r}"
                 raise PathFailure(
-                    self.path, RenderFailure(_with_hint(message, context), self.template, line)
+                    self.path, TemplateError(_with_hint(message, context), self.template, line)
                 ) from None
             if operator is not None:
                 value = value == literal if operator == "==" else value != literal
@@ -356,29 +356,29 @@ class CompileFailure(Exception):
         self.template = template
 
     def describe(self) -> str:
-        return RenderFailure(self.message, self.template, self.template_line).describe()
+        return TemplateError(self.message, self.template, self.template_line).describe()
 
 
 class PathFailure(Exception):
-    def __init__(self, path: tuple[str | int, ...], failure: RenderFailure):
+    def __init__(self, path: tuple[str | int, ...], failure: TemplateError):
         super().__init__(failure.describe())
         self.path = path
         self.failure = failure
 
 
-def failure_from(exc: BaseException, context: Mapping[str, Any]) -> RenderFailure:
-    """Translate a Jinja (or Python) error raised while rendering into a RenderFailure."""
+def failure_from(exc: BaseException, context: Mapping[str, Any]) -> TemplateError:
+    """Translate a Jinja (or Python) error raised while rendering into a TemplateError."""
     template, line = _template_position(exc.__traceback__)
     if isinstance(exc, jinja2.TemplateSyntaxError):
-        return RenderFailure(
+        return TemplateError(
             f"template syntax: {exc.message}", exc.filename or exc.name, exc.lineno
         )
     if isinstance(exc, jinja2.TemplateNotFound):
-        return RenderFailure(
+        return TemplateError(
             f"template {exc.name!r} not found in templates/ or ../templates/", template, line
         )
     message = getattr(exc, "message", None) or str(exc)
-    return RenderFailure(_with_hint(message, context), template, line)
+    return TemplateError(_with_hint(message, context), template, line)
 
 
 def _with_hint(message: str, context: Mapping[str, Any]) -> str:

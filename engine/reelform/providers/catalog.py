@@ -1,6 +1,6 @@
 """Which avatar and voice ids a provider has, for ``plan --check-remote``.
 
-Fetching a catalogue is a few paged GETs; ``plan`` runs often, so the result is
+Fetching a catalog is a few paged GETs; ``plan`` runs often, so the result is
 cached in a small JSON file. ``load_cached`` returns None for a missing, unreadable,
 foreign or stale cache rather than failing: the cache is only a shortcut.
 """
@@ -21,7 +21,7 @@ CACHE_VERSION = 1
 
 
 @dataclass(frozen=True)
-class Catalogue:
+class Catalog:
     provider: str
     #: avatar ids by kind ("public", "custom", "photo"), as strings
     avatars: Mapping[str, frozenset[str]] = field(default_factory=dict)
@@ -66,13 +66,13 @@ def load_cached(
     *,
     provider: str | None = None,
     now: float | None = None,
-) -> Catalogue | None:
-    """The cached catalogue if it is at most ``max_age`` seconds old, else None."""
+) -> Catalog | None:
+    """The cached catalog if it is at most ``max_age`` seconds old, else None."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
         if document.get("version") != CACHE_VERSION:
             return None
-        catalogue = Catalogue(
+        catalog = Catalog(
             provider=str(document["provider"]),
             avatars={str(k): frozenset(map(str, v)) for k, v in document["avatars"].items()},
             voices=frozenset(map(str, document["voices"])),
@@ -80,13 +80,13 @@ def load_cached(
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    if provider is not None and catalogue.provider != provider:
+    if provider is not None and catalog.provider != provider:
         return None
-    age = (time.time() if now is None else now) - catalogue.fetched_at
-    return catalogue if 0 <= age <= max_age else None
+    age = (time.time() if now is None else now) - catalog.fetched_at
+    return catalog if 0 <= age <= max_age else None
 
 
-async def fetch_catalogue(provider: Provider, *, with_avatars: bool = True) -> Catalogue:
+async def fetch_catalog(provider: Provider, *, with_avatars: bool = True) -> Catalog:
     """Every avatar (all kinds) and voice id the provider lists now.
 
     ``with_avatars=False`` skips the avatars, for providers whose videos name none.
@@ -96,7 +96,7 @@ async def fetch_catalogue(provider: Provider, *, with_avatars: bool = True) -> C
         for avatar in await provider.list_avatars():
             avatars.setdefault(avatar.kind, set()).add(avatar.id)
     voices = {voice.voice_id for voice in await provider.list_voices()}
-    return Catalogue(
+    return Catalog(
         provider=provider.name,
         avatars={kind: frozenset(ids) for kind, ids in avatars.items()},
         voices=frozenset(voices),

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reelform.errors import SpecError
-from reelform.spec.load import find_specs, load_yaml, parse_yaml
+from reelform.speclang.load import find_specs, load_yaml, parse_yaml
 
 
 def errors(text: str) -> list[str]:

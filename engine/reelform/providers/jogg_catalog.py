@@ -1,4 +1,4 @@
-"""JoggAI's avatar and voice catalogues, read page by page.
+"""JoggAI's avatar and voice catalogs, read page by page.
 
 Pages start at 1 and hold at most 100 items. The end is ``has_more: false`` where
 the answer says so, else a short page, else ``total`` reached; a hard page limit
@@ -23,7 +23,7 @@ AVATAR_PATHS = {
     "custom": "/v2/avatars/custom",
     "photo": "/v2/avatars/photo_avatars",
 }
-#: The query filters each catalogue accepts (jogg-v2.yaml); others are refused early.
+#: The query filters each catalog accepts (jogg-v2.yaml); others are refused early.
 AVATAR_FILTERS = {
     "public": {"aspect_ratio", "style", "gender", "age", "scene", "ethnicity"},
     "custom": {"name", "status"},
@@ -42,7 +42,7 @@ def _items(data: Any, key: str) -> list[dict[str, Any]]:
     return [item for item in value or [] if isinstance(item, dict)]
 
 
-class JoggCatalogue:
+class JoggCatalog:
     def __init__(self, get: Get) -> None:
         self._get = get
 

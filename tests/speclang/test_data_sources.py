@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from reelform.errors import SpecError
-from reelform.spec.data import read_rows
+from reelform.speclang.data import read_rows
 
 
 def rows_of(

@@ -10,10 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from reelform.errors import Location, Problem
-from reelform.providers.catalogue import Catalogue
-from reelform.spec.assets import FileFacts
-from reelform.spec.expand import DesiredVideo, LoadedSpec
-from reelform.spec.schema_errors import did_you_mean
+from reelform.providers.catalog import Catalog
+from reelform.speclang.assets import FileFacts
+from reelform.speclang.expand import DesiredVideo, LoadedSpec
+from reelform.speclang.schema_errors import did_you_mean
 
 MB = 1024 * 1024
 
@@ -191,21 +191,21 @@ class _Checker:
         self.problems.append(Problem(where, message))
 
 
-def catalogue_problems(spec: LoadedSpec, catalogues: Mapping[str, Catalogue]) -> list[Problem]:
+def catalog_problems(spec: LoadedSpec, catalogs: Mapping[str, Catalog]) -> list[Problem]:
     """`plan --check-remote`: avatar and voice ids the provider does not have.
 
-    Pure: the catalogues were fetched (or read from the cache) by the caller.
+    Pure: the catalogs were fetched (or read from the cache) by the caller.
     """
     problems: list[Problem] = []
     seen: set[tuple[str, str, str]] = set()
     for video in spec.videos:
-        catalogue = catalogues.get(video.provider)
-        if catalogue is None:
+        catalog = catalogs.get(video.provider)
+        if catalog is None:
             continue
         v = video.video
         if v.avatar is not None and v.avatar.id is not None and video.provider == "jogg":
             key = (video.provider, "avatar", f"{v.avatar.type}:{v.avatar.id}")
-            if key not in seen and not catalogue.has_avatar(v.avatar.id, v.avatar.type):
+            if key not in seen and not catalog.has_avatar(v.avatar.id, v.avatar.type):
                 seen.add(key)
                 problems.append(
                     Problem(
@@ -216,9 +216,9 @@ def catalogue_problems(spec: LoadedSpec, catalogues: Mapping[str, Catalogue]) ->
                     )
                 )
         voice_id = v.voice.voice_id
-        if voice_id and catalogue.voices:
+        if voice_id and catalog.voices:
             key = (video.provider, "voice", voice_id)
-            if key not in seen and not catalogue.has_voice(voice_id):
+            if key not in seen and not catalog.has_voice(voice_id):
                 seen.add(key)
                 problems.append(
                     Problem(

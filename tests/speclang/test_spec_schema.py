@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from reelform.spec.expand import load_spec
-from reelform.spec.model import PhotoAvatarSpec
+from reelform.speclang.expand import load_spec
+from reelform.speclang.model import PhotoAvatarSpec
 
 HEAD = "version: 1\n"
 VIDEO = "videos:\n  - {name: a, voice: {script: hi}}\n"

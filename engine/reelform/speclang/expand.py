@@ -17,10 +17,10 @@ from typing import Any, NamedTuple
 from pydantic import ValidationError
 
 from reelform.errors import Location, Problem, SpecError
-from reelform.spec import model as m
-from reelform.spec.data import DATA_SUFFIXES, Rows, inline_rows, read_rows
-from reelform.spec.load import PathKey, Source, load_yaml, real_spec_path
-from reelform.spec.render import (
+from reelform.speclang import model as m
+from reelform.speclang.data import DATA_SUFFIXES, Rows, inline_rows, read_rows
+from reelform.speclang.load import PathKey, Source, load_yaml, real_spec_path
+from reelform.speclang.render import (
     CompileFailure,
     PathFailure,
     compile_tree,
@@ -28,7 +28,7 @@ from reelform.spec.render import (
     render_tree,
     row_context,
 )
-from reelform.spec.schema_errors import (
+from reelform.speclang.schema_errors import (
     did_you_mean,
     unknown_key_problems,
     validation_problems,

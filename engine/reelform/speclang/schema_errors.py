@@ -11,8 +11,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from reelform.errors import Problem
-from reelform.spec import model as spec_model
-from reelform.spec.load import PathKey
+from reelform.speclang import model as spec_model
+from reelform.speclang.load import PathKey
 
 
 def unknown_key_problems(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reelform.spec.model import SpecDocument
+from reelform.speclang.model import SpecDocument
 
 SCHEMA_ID = "https://reelform.dev/schemas/reelform.schema.json"
 TEMPLATE_STRING = {
