@@ -111,38 +111,33 @@ def apply(
     import asyncio
 
     from reelform.apply.executor import ApplyOptions
-    from reelform.apply.run import apply_plans, locked
+    from reelform.apply.session import SpecSelection, apply_specs
     from reelform.errors import ConfigError
-    from reelform.plan.diff import force_replace
-    from reelform.plan.show import total_estimate
-    from reelform.project import plan_prepared, prepare_all, target_filter
     from reelform.secrets import environment
-    from reelform.speclang.load import find_specs, lock_path_for
+    from reelform.speclang.load import find_specs
 
-    specs = find_specs(_paths(paths))
     if not yes and not sys.stdin.isatty():
         raise ConfigError("apply needs yes=True when stdin is not a terminal")
-    with locked([lock_path_for(p) for p in specs], [str(p) for p in specs], wait=wait):
-        prepared = prepare_all(specs, vars)
-        plans = [plan_prepared(p, target_filter(targets)) for p in prepared]
-        if replace:
-            plans = [force_replace(p, replace) for p in plans]
-        credits = total_estimate(plans).credits
-        if max_credits is not None and credits > max_credits:
-            raise ConfigError(
-                f"the plan needs about {credits:,} JoggAI credits, more than "
-                f"max_credits={max_credits:,}; nothing was done"
-            )
-        if not any(p.changes for p in plans):
-            return []
-        if not yes and not _confirm(plans):
-            return []
-        options = ApplyOptions(
-            parallel=parallel, resubmit_unknown=resubmit_unknown, prune=prune, timeout=timeout
+    selection = SpecSelection(find_specs(_paths(paths)), dict(vars or {}), targets, replace)
+    options = ApplyOptions(
+        parallel=parallel,
+        resubmit_unknown=resubmit_unknown,
+        prune=prune,
+        timeout=timeout,
+        max_credits=max_credits,
+    )
+    result = asyncio.run(
+        apply_specs(
+            selection,
+            options,
+            (lambda _plans: True) if yes else _confirm,
+            reporter or SilentReporter(),
+            env=environment(),
+            wait=wait,
+            budget_name="max_credits=",
         )
-        return asyncio.run(
-            apply_plans(prepared, plans, options, reporter or SilentReporter(), env=environment())
-        )
+    )
+    return result.outcomes or []
 
 
 class SilentReporter:
@@ -169,5 +164,7 @@ def _confirm(plans: Sequence[SpecPlan]) -> bool:
 
     from reelform.plan.show import render_text, use_color
 
+    if not any(p.changes for p in plans):
+        return True  # nothing to ask about
     click.echo(render_text(plans, use_color(sys.stdout)), nl=False)
     return click.confirm("Apply this plan?", default=False)

@@ -111,18 +111,26 @@ class SpecRun:
         return str(self.prepared.spec.path)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ApplyOptions:
+    """How to apply: one frozen record for the CLI, the Python API and previews
+    (``dataclasses.replace`` makes a changed copy, e.g. the run's time scale)."""
+
     parallel: int = 8
     resubmit_unknown: bool = False
     prune: bool = False
     poll: PollPolicy = field(default_factory=PollPolicy)
-    webhooks: Any = None  # a WebhookReceiver when --webhook-url is given
     #: `--timeout`: provider seconds after which nothing new is submitted and nothing
     #: more is waited for (renders in flight are resumed by the next apply).
     timeout: float | None = None
     #: How often a paid submit that the provider did not take is sent again.
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: `--max-credits`: refuse a plan whose JoggAI estimate is larger.
+    max_credits: int | None = None
+    #: `--webhook-url` and `--listen`; the session starts a receiver for them.
+    webhook_url: str | None = None
+    listen: str | None = None
+    webhooks: Any = None  # the WebhookReceiver of a run with webhooks
 
 
 class OutOfTime(Exception):

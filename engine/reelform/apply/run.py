@@ -116,7 +116,7 @@ async def apply_plans(
     """Execute plans (the caller holds the locks). Journals are compacted at the end."""
     env = os.environ if env is None else env
     scale = time_scale_from(env)
-    options.poll = dataclasses.replace(options.poll, time_scale=scale)
+    options = dataclasses.replace(options, poll=dataclasses.replace(options.poll, time_scale=scale))
     own_http = http is None
     # Three small pools, one per kind of work, each bounded by its own semaphore in the
     # executor: creates and uploads, status reads, downloads. httpcore scans every

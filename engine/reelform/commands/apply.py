@@ -9,22 +9,21 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import click
 
 from reelform.apply.executor import ApplyOptions, Outcome
 from reelform.apply.progress import make_reporter
-from reelform.apply.run import apply_plans, locked
+from reelform.apply.session import SpecSelection, apply_specs
 from reelform.commands.common import default_targets, parse_vars, target_option, var_option
 from reelform.errors import ConfigError
-from reelform.plan.diff import force_replace, resubmitting
-from reelform.plan.saved import check_fresh, is_plan_file, load_saved_plan
-from reelform.plan.show import render_text, total_estimate, use_color
-from reelform.project import plan_prepared, prepare_all, target_filter
+from reelform.plan.diff import SpecPlan
+from reelform.plan.saved import is_plan_file, load_saved_plan
+from reelform.plan.show import render_text, use_color
 from reelform.secrets import environment, redact
-from reelform.speclang.load import find_specs, lock_path_for
+from reelform.speclang.load import find_specs
 
 
 def parse_duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
@@ -127,73 +126,50 @@ def command(
     lockfile. Safe to interrupt and run again: submitted jobs are resumed,
     never submitted twice. Exit 0 only when every video of the plan succeeded.
     """
-    saved = None
+    if not yes and not sys.stdin.isatty():
+        raise ConfigError("apply needs --yes when stdin is not a terminal")
     if len(targets) == 1 and targets[0].is_file() and is_plan_file(targets[0]):
         saved = load_saved_plan(targets[0])
-        spec_paths = [Path(s) for s in saved.specs]
-        var_overrides = saved.variables
-        globs = tuple(saved.targets)
+        selection = SpecSelection(
+            [Path(s) for s in saved.specs],
+            saved.variables,
+            tuple(saved.targets),
+            replace,
+            saved=(saved, targets[0]),
+        )
         # What was reviewed: a plan saved with --resubmit-unknown resubmits, and no other.
         resubmit_unknown = resubmit_unknown or saved.resubmit_unknown
     else:
-        spec_paths = find_specs(default_targets(targets))
-        var_overrides = parse_vars(variables)
-        globs = targets_glob
-    if bool(webhook_url) != bool(listen):
-        raise ConfigError("--webhook-url and --listen go together")
-    if not yes and not sys.stdin.isatty():
-        raise ConfigError("apply needs --yes when stdin is not a terminal")
-
-    lock_paths = [lock_path_for(p) for p in spec_paths]  # a symlink's lock is the real spec's
-    with locked(lock_paths, [str(p) for p in spec_paths], wait=wait_lock):
-        # Planned under the lock: what we apply is what nobody else is changing.
-        prepared = prepare_all(spec_paths, var_overrides)
-        plans = [plan_prepared(p, target_filter(globs)) for p in prepared]
-        if replace:
-            plans = [force_replace(plan, replace) for plan in plans]
-        if resubmit_unknown:  # named, estimated and counted in --max-credits
-            plans = [resubmitting(plan) for plan in plans]
-        if saved is not None:
-            check_fresh(saved, plans, targets[0])
-        estimate = total_estimate(plans)
-        if max_credits is not None and estimate.credits > max_credits:
-            raise ConfigError(
-                f"the plan needs about {estimate.credits:,} JoggAI credits, more "
-                f"than --max-credits {max_credits:,}; nothing was done"
-            )
-        env = environment()  # keys may come from a .env file too (DESIGN.md 7)
-        if (
-            webhook_url
-            and not env.get("JOGG_WEBHOOK_SECRET")
-            and any(
-                item.provider == "jogg" and item.kind == "video" for p in plans for item in p.items
-            )
-        ):
-            raise ConfigError(
-                "--webhook-url: JoggAI signs its deliveries with your webhook "
-                "secret; set JOGG_WEBHOOK_SECRET, or every delivery would be "
-                "rejected and videos noticed only by the slow safety poll"
-            )
-        if not any(p.changes for p in plans):
-            click.echo(render_text(plans, use_color(sys.stdout)), nl=False)
-            return 0
-        if not as_json:
-            click.echo(render_text(plans, use_color(sys.stdout)), nl=False)
-        if not yes and not click.confirm("Apply this plan?", default=False):
-            click.echo("Nothing was done.")
-            return 1
-        options = ApplyOptions(
-            parallel=parallel, resubmit_unknown=resubmit_unknown, prune=prune, timeout=timeout
+        selection = SpecSelection(
+            find_specs(default_targets(targets)), parse_vars(variables), targets_glob, replace
         )
-        if webhook_url and listen:
-            from reelform.apply.webhooks import WebhookReceiver
+    options = ApplyOptions(
+        parallel=parallel,
+        resubmit_unknown=resubmit_unknown,
+        prune=prune,
+        timeout=timeout,
+        max_credits=max_credits,
+        webhook_url=webhook_url,
+        listen=listen,
+    )
 
-            options.webhooks = WebhookReceiver(webhook_url, listen)
-        with sigterm_as_interrupt():
-            outcomes = asyncio.run(
-                apply_plans(prepared, plans, options, make_reporter(as_json), env=env)
-            )
-    return summarize(outcomes, as_json)
+    def review(plans: Sequence[SpecPlan]) -> bool:
+        changes = any(p.changes for p in plans)
+        if not as_json or not changes:
+            click.echo(render_text(plans, use_color(sys.stdout)), nl=False)
+        if changes and not yes and not click.confirm("Apply this plan?", default=False):
+            click.echo("Nothing was done.")
+            return False
+        return True
+
+    env = environment()  # keys may come from a .env file too (DESIGN.md 7)
+    with sigterm_as_interrupt():
+        result = asyncio.run(
+            apply_specs(selection, options, review, make_reporter(as_json), env=env, wait=wait_lock)
+        )
+    if result.outcomes is None:
+        return 1 if result.changes else 0  # declined, or nothing to do
+    return summarize(result.outcomes, as_json)
 
 
 @contextlib.contextmanager

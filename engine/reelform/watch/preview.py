@@ -154,7 +154,7 @@ class Previewer:
     async def _render(self, work: Sequence[tuple[Prepared, SpecPlan]]) -> dict[str, str]:
         from reelform.api import SilentReporter
         from reelform.apply.executor import ApplyOptions
-        from reelform.apply.run import apply_plans, locked
+        from reelform.apply.session import apply_session
         from reelform.state.lockfile import read_lock
 
         avatars, espeak = self._known()
@@ -162,8 +162,10 @@ class Previewer:
         locks = [preview_paths(p.spec)[1] for p, _ in work]
         for lock in locks:
             lock.parent.mkdir(parents=True, exist_ok=True)
-        with locked(locks, [f"preview of {p.spec.path}" for p, _ in work], wait=False):
-            previews, plans = [], []
+        previews: list[Prepared] = []
+
+        def planner() -> tuple[list[Prepared], list[SpecPlan]]:
+            plans = []
             for prepared, plan in work:
                 preview = preview_prepared(prepared, avatars, espeak, read_lock)
                 preview_plan = plan_prepared(preview, _selection(prepared, plan))
@@ -177,15 +179,18 @@ class Previewer:
                         if count
                         else f"preview: nothing to render ({shown})"
                     )
-            if not previews:
-                return lines
-            outcomes = await apply_plans(
-                previews,
-                plans,
-                ApplyOptions(parallel=2, prune=True),
-                SilentReporter(),
-                env=self.env,
-            )
+            return previews, plans
+
+        result = await apply_session(
+            locks,
+            [f"preview of {p.spec.path}" for p, _ in work],
+            planner,
+            ApplyOptions(parallel=2, prune=True),
+            lambda _plans: True,
+            SilentReporter(),
+            env=self.env,
+        )
+        outcomes = result.outcomes or []
         for preview in previews:
             label = str(preview.spec.path)
             mine = [o for o in outcomes if o.spec == label and o.kind == "video"]
