@@ -268,3 +268,59 @@ def start_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Pop
         stdin=subprocess.DEVNULL,
         text=True,
     )
+
+
+# --- crash tests: following a killed apply and checking what it left ------------------
+
+
+def plan_actions(project: Project, env: dict[str, str], spec: str = "spec.yaml") -> dict[str, str]:
+    """`plan --json` as {video name: action} (a real process, like the apply it follows)."""
+    import json
+
+    result = run_cli(["plan", "--json", spec], env, project.root)
+    assert result.code == 0, result.text
+    [planned] = json.loads(result.out)["specs"]
+    return {item["name"]: item["action"] for item in planned["items"]}
+
+
+def follow(process: subprocess.Popen[str]) -> list[str]:
+    """The progress lines of a running apply, as they come (read in a thread, so a
+    full pipe never blocks the process before its kill)."""
+    import threading
+
+    lines: list[str] = []
+
+    def read() -> None:
+        assert process.stderr is not None and process.stdout is not None
+        for line in process.stderr:
+            lines.append(line)
+        process.stdout.read()
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
+
+
+def assert_whole_outputs(project: Project, state: LockState, http: Any, stem: str = "spec") -> None:
+    """No partial output and no stray temp file, whatever instant apply died at.
+
+    ``http`` (an ``httpx.Client``) fetches the video of a file moved into place by a
+    process killed before its lock entry said so: the file must be all of it."""
+    import hashlib
+
+    output = project.root / "out" / stem
+    if output.is_dir():
+        for path in output.iterdir():
+            if path.name.startswith(".reelform-") and path.name.endswith(".partial"):
+                continue  # hidden, removed by the next run
+            assert path.suffix == ".mp4" and not path.name.startswith("."), path.name
+            entry = state.videos[path.stem]
+            output_entry = entry.get("output") or {}
+            data = path.read_bytes()
+            if output_entry.get("sha256") is None:
+                assert output_entry.get("url"), entry
+                expected = http.get(output_entry["url"]).content
+                assert data == expected, f"{path.name} is not the whole video"
+            else:
+                assert hashlib.sha256(data).hexdigest() == output_entry["sha256"], path.name
+    leftovers = [p.name for p in project.root.iterdir() if p.name.endswith(".tmp")]
+    assert not leftovers, leftovers
