@@ -247,6 +247,21 @@ async def test_a_submit_is_sent_once_and_its_answer_judged(
     assert len(script.calls(path)) == 1
 
 
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_bare_401_or_403_page_on_a_read_is_a_firewall_and_retried(
+    jogg: JoggProvider, script: Script, status: int
+) -> None:
+    # JoggAI refuses a key with its 10105 envelope; a page without one is a WAF's or a
+    # proxy's, and no reason to record anything as failed.
+    page = httpx.Response(status, text="<html>Request blocked</html>")
+    script.on(f"{P}/v2/avatar_video/x", page, envelope({"video_id": "x", "status": "pending"}))
+    state = await jogg.job_status("x")
+    assert state.status is JobStatus.PENDING and len(script.requests) == 2
+    script.on(f"{P}/v2/avatar_video/y", default=page)
+    with pytest.raises(RetryableError, match="firewall or proxy"):
+        await jogg.job_status("y")
+
+
 async def test_retries_exhausted_raise_retryable(jogg: JoggProvider, script: Script) -> None:
     script.on(f"{P}/v2/avatar_video/x", default=envelope(None, 50000, "system error"))
     with pytest.raises(RetryableError, match="gave up after 5 attempts"):

@@ -100,13 +100,13 @@ def _not_an_envelope(response: httpx.Response, *, what: str, paid: bool, scrub: 
         text = f"{what}: HTTP {status} {excerpt}".rstrip()
     if paid:
         raise submit_failure("jogg", Answer(status, retry_after), text, code=status)
-    if status == 429 or status >= 500 or 200 <= status < 300:
+    if status in (401, 403):
+        # JoggAI refuses a key with its 10105 envelope; a bare 401/403 page is a
+        # firewall's or a proxy's, often for a while: worth the retries of a read.
+        text = f"{what}: HTTP {status} without a JoggAI envelope (a firewall or proxy?)"
+    if status in (401, 403, 429) or status >= 500 or 200 <= status < 300:
         raise RetryableError(
             "jogg", text, code=status, retry_after=retry_after, throttled=status == 429
-        )
-    if status in (401, 403):
-        raise RejectedError(
-            "jogg", f"{what}: HTTP {status}, check {KEY_VARIABLE} (invalid API key?)", code=status
         )
     raise RejectedError("jogg", text, code=status)
 
