@@ -43,9 +43,9 @@ def local_voice(voice_id: str | None, espeak: Collection[str]) -> str | None:
     """Keep a voice eSpeak can speak (directly, or a cloud id's language); else "en"."""
     if voice_id is None:
         return None  # an audio voice: the audio is used as it is
-    from reelform.providers.local.speech import voice_candidates
+    from reelform.providers.local.capabilities import can_speak
 
-    if any(name.lower() in espeak for name in voice_candidates(voice_id)):
+    if can_speak(voice_id, espeak):
         return voice_id
     return FALLBACK_VOICE
 
@@ -115,13 +115,10 @@ class Previewer:
 
     def _known(self) -> tuple[int, frozenset[str]]:
         if self._avatars is None or self._espeak is None:
-            from reelform.providers.local.avatars import CATALOGUE
-            from reelform.providers.local.speech import list_espeak_voices
+            from reelform.providers.local.capabilities import avatar_count, speakable_voices
 
-            self._avatars = len(CATALOGUE)
-            self._espeak = frozenset(
-                v.identifier.rsplit("/", 1)[-1].lower() for v in list_espeak_voices()
-            )
+            self._avatars = avatar_count()
+            self._espeak = speakable_voices()
         return self._avatars, self._espeak
 
     async def run(self, planned: Sequence[tuple[Prepared, SpecPlan]]) -> list[str]:

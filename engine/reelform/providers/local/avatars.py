@@ -15,11 +15,11 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw
 
-from reelform.providers.local.looks import CATALOGUE, RGB, Look, look
+from reelform.providers.local.looks import CATALOG, RGB, Look, look
 from reelform.providers.local.visemes import Viseme
 
-# CATALOGUE is re-exported: watch/preview.py reads the catalog's size from here.
-__all__ = ["CATALOGUE", "Box", "Look", "Pixels", "Sprites", "look", "sprites"]
+# CATALOG is re-exported: watch/preview.py reads the catalog's size from here.
+__all__ = ["CATALOG", "Box", "Look", "Pixels", "Sprites", "look", "sprites"]
 
 Pixels = npt.NDArray[np.uint8]
 Box = tuple[int, int, int, int]  # x, y, width, height (even numbers)

@@ -27,7 +27,7 @@ class Look:
     glasses: bool = False
 
 
-CATALOGUE: tuple[Look, ...] = (
+CATALOG: tuple[Look, ...] = (
     Look(
         1,
         "Ava",
@@ -100,5 +100,5 @@ CATALOGUE: tuple[Look, ...] = (
 def look(avatar_id: int | None) -> Look:
     """The look for a public avatar id; ids wrap around so any integer is valid
     (a spec written for another provider's ids still renders)."""
-    index = ((avatar_id or 1) - 1) % len(CATALOGUE)
-    return CATALOGUE[index]
+    index = ((avatar_id or 1) - 1) % len(CATALOG)
+    return CATALOG[index]

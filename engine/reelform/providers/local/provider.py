@@ -46,7 +46,7 @@ from reelform.providers.local.jobs import (
     request_to_json,
     write_json,
 )
-from reelform.providers.local.looks import CATALOGUE
+from reelform.providers.local.looks import CATALOG
 from reelform.providers.local.render import RenderRequest, render
 
 _PHOTO_ID_BASE = 1_000_000  # photo avatar ids sit far above the built-in catalog
@@ -281,7 +281,7 @@ class LocalProvider:
     ) -> list[AvatarInfo]:
         found: list[AvatarInfo] = []
         if kind in (None, "public"):
-            for lk in CATALOGUE:
+            for lk in CATALOG:
                 details: dict[str, object] = {
                     "face": lk.face,
                     "hair": lk.hair_style,
