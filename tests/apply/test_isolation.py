@@ -27,6 +27,7 @@ from applykit import (
     start_cli,
 )
 
+from reelform.errors import ConfigError
 from reelform.providers.base import VideoJob
 from reelform.providers.jogg import JoggProvider
 from reelform.state.journal import Journal
@@ -55,6 +56,25 @@ def test_a_bug_in_one_video_fails_it_alone_and_exits_3_after_the_journal_is_safe
     )
     # The bug struck between the intent and the answer: nobody knows, so unknown.
     assert videos["v2"]["status"] == "unknown"
+
+
+def test_a_user_error_in_one_video_is_exit_1_with_its_message_not_a_bug(
+    cli: InProcess, sim: SimServer, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = JoggProvider.request_body
+
+    def refusing(self: JoggProvider, job: VideoJob) -> dict[str, Any]:
+        if job.name == "v1":
+            raise ConfigError("jogg: a setting this video needs is missing")
+        return real(self, job)
+
+    monkeypatch.setattr(JoggProvider, "request_body", refusing)
+    project.jogg_spec(2)
+    result = cli("apply", "--yes", "spec.yaml")
+    assert result.code == 1, result.text
+    assert "Traceback" not in result.text
+    assert "v1 (spec.yaml): jogg: a setting this video needs is missing" in result.out
+    assert project.lock().videos["v2"]["status"] == "completed"
 
 
 def test_no_space_for_one_intent_fails_that_video_only_and_sends_nothing_for_it(
@@ -90,11 +110,14 @@ def plan_actions(project: Project, env: dict[str, str]) -> dict[str, str]:
     return {item["name"]: item["action"] for item in spec["items"]}
 
 
-def kill_when(process: Any, seen: Any, timeout: float = 20.0) -> None:
+def kill_when(process: Any, seen: Any, timeout: float = 20.0, grace: float = 0.0) -> None:
+    """SIGKILL ``process`` once ``seen()`` holds, ``grace`` seconds later."""
     deadline = time.monotonic() + timeout
     while not seen() and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.01)
     assert seen(), "the fault never happened"
+    time.sleep(grace)
+    assert process.poll() is None, "apply ended before the kill"
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
 
@@ -110,7 +133,9 @@ def test_a_kill_during_a_429_backoff_leaves_videos_to_create_not_unknown(
     project.jogg_spec(3)
     env = sim.env(REELFORM_TIME_SCALE="0.05")
     process = start_cli(["apply", "--yes", "spec.yaml"], env, project.root)
-    kill_when(process, lambda: sum(r.status == 429 for r in sim.requests()) >= 2)
+    # 2 s after the second 429: the client has read both answers (a kill before that
+    # is a kill mid-request, rightly unknown) and sleeps in a 6 s backoff.
+    kill_when(process, lambda: sum(r.status == 429 for r in sim.requests()) >= 2, grace=2.0)
     actions = plan_actions(project, env)
     # The one that went through is done (or resumed); the two in backoff were never
     # taken: nothing about them is unknown.

@@ -47,7 +47,13 @@ from reelform.apply.decide import (
 from reelform.apply.download import DownloadFiles, clean_partials, download
 from reelform.apply.polling import PollPolicy
 from reelform.apply.progress import Reporter
-from reelform.errors import OutcomeUnknownError, ProviderError, RejectedError, RetryableError
+from reelform.errors import (
+    OutcomeUnknownError,
+    ProviderError,
+    ReelformError,
+    RejectedError,
+    RetryableError,
+)
 from reelform.plan.diff import Action, AvatarRequest, PlanItem, SpecPlan
 from reelform.plan.fingerprint import Request
 from reelform.project import Prepared
@@ -245,7 +251,9 @@ class Executor:
         try:
             return await work
         except Exception as exc:  # any failure is this video's alone (rule 4)
-            bug = None if isinstance(exc, OSError | Unrecorded) else traceback.format_exc()
+            # Ours to fix (exit 3) unless the user's or the machine's (exit 1).
+            expected = isinstance(exc, OSError | Unrecorded | ReelformError)
+            bug = None if expected else traceback.format_exc()
             entry = run.journal.state.videos.get(name) or {}
             if entry.get("status") == "submitting":
                 # Between the intent and the job id: the job may exist.
@@ -260,7 +268,7 @@ class Executor:
         if isinstance(exc, OSError):
             where = f"{exc.filename}: " if exc.filename else ""
             return self._scrub(f"{where}{exc.strerror or exc}")
-        if isinstance(exc, ProviderError | Unrecorded | NotTaken | StoppedWaiting):
+        if isinstance(exc, ReelformError | Unrecorded | NotTaken | StoppedWaiting):
             return self._scrub(str(exc))
         return self._scrub(f"internal error: {type(exc).__name__}: {exc} (a bug; please report)")
 
