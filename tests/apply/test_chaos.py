@@ -11,19 +11,23 @@ person decided to risk it.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import re
 import signal
-import subprocess
-import threading
 import time
 from collections import Counter
 
 import httpx
 import pytest
-from applykit import Project, SimServer, run_cli, start_cli
+from applykit import (
+    Project,
+    SimServer,
+    assert_whole_outputs,
+    follow,
+    plan_actions,
+    run_cli,
+    start_cli,
+)
 
 from reelform.state.lockfile import read_lock
 
@@ -106,49 +110,11 @@ def chaos_spec(project: Project) -> None:
     )
 
 
-def plan_actions(project: Project, env: dict[str, str]) -> dict[str, str]:
-    result = run_cli(["plan", "--json", "spec.yaml"], env, project.root)
-    assert result.code == 0, result.text
-    [spec] = json.loads(result.out)["specs"]
-    return {item["name"]: item["action"] for item in spec["items"]}
-
-
-def follow(process: subprocess.Popen[str]) -> list[str]:
-    """The progress lines of a running apply, as they come (read in a thread)."""
-    lines: list[str] = []
-
-    def read() -> None:
-        assert process.stderr is not None and process.stdout is not None
-        for line in process.stderr:
-            lines.append(line)
-        process.stdout.read()
-
-    threading.Thread(target=read, daemon=True).start()
-    return lines
-
-
 def check_after_kill(project: Project, env: dict[str, str], http: httpx.Client) -> None:
     """The invariants that must hold whatever instant the process died at."""
     lock_path = project.root / "spec.lock"
     state = read_lock(lock_path)  # lockfile + journal load (a torn last line is ignored)
-    output = project.root / "out" / "spec"
-    if output.is_dir():
-        for path in output.iterdir():
-            if path.name.startswith(".reelform-") and path.name.endswith(".partial"):
-                continue  # hidden, removed by the next run
-            assert path.suffix == ".mp4" and not path.name.startswith("."), path.name
-            entry = state.videos[path.stem]
-            recorded = (entry.get("output") or {}).get("sha256")
-            data = path.read_bytes()
-            if recorded is None:
-                # Moved into place, killed before the lock said so: it must be whole.
-                assert entry.get("output", {}).get("url"), entry
-                expected = http.get(entry["output"]["url"]).content
-                assert data == expected, f"{path.name} is not the whole video"
-            else:
-                assert hashlib.sha256(data).hexdigest() == recorded, f"{path.name} partial"
-    leftovers = [p.name for p in project.root.iterdir() if p.name.endswith(".tmp")]
-    assert not leftovers, leftovers
+    assert_whole_outputs(project, state, http)  # and no stray temp file
     actions = plan_actions(project, env)
     for name, entry in state.videos.items():
         # A job id on record is resumed; an interrupted submit is unknown, since
