@@ -235,8 +235,9 @@ class Executor:
                 if item.action is Action.ORPHAN:
                     tasks.append(self._isolated(run, item.name, self._orphan(run, item)))
                     continue
-                renders += item.action is not Action.DOWNLOAD
-                downloads += 1
+                left_alone = item.action is Action.UNKNOWN and not self._resubmits(item.provider)
+                renders += item.action is not Action.DOWNLOAD and not left_alone
+                downloads += not left_alone
                 if item.action.renders or item.action is Action.UNKNOWN:
                     self._first_steps(run, item, uploads, avatars)
                 tasks.append(self._isolated(run, item.name, self._video(run, item)))
@@ -584,8 +585,9 @@ class Executor:
             or "interrupted while submitting and the provider cannot be asked whether "
             "the job exists"
         )
-        self._record(run, request, "unknown", error=reason, durable=True)
-        self.reporter.event("unknown", run.label, request.name, reason=reason)
+        if entry.get("status") != "unknown" or entry.get("fingerprint") != request.fingerprint:
+            self._record(run, request, "unknown", error=reason, durable=True)
+            self.reporter.event("unknown", run.label, request.name, reason=reason)
         return Outcome(
             run.label,
             request.name,
