@@ -161,7 +161,7 @@ def command(
                 f"the plan needs about {estimate.credits:,} JoggAI credits, more "
                 f"than --max-credits {max_credits:,}; nothing was done"
             )
-        env = environment()  # keys may come from a .env file too (DESIGN.md 7)
+        env = environment()  # keys may come from a .env file too (docs/design.md, "Secrets")
         if (
             webhook_url
             and not env.get("JOGG_WEBHOOK_SECRET")
