@@ -151,7 +151,7 @@ class RejectedError(ProviderError):
 class OutcomeUnknownError(ProviderError):
     """The request went out but no answer came back: the job may or may not exist.
 
-    A submit that ends like this is never resent blindly (DESIGN.md section 6).
+    A submit that ends like this is never resent blindly (docs/design.md, "Never pay twice").
     """
 
 

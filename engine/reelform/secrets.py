@@ -86,7 +86,7 @@ def redact(text: str, env: Mapping[str, str] | None = None) -> str:
 
 
 def environment() -> dict[str, str]:
-    """The process environment over a ``.env`` file in the current folder (DESIGN.md 7).
+    """The process environment over ``./.env`` (docs/design.md, "Secrets").
 
     The file is read, not loaded: ``os.environ`` stays as it was.
     """

@@ -28,7 +28,7 @@ class ProviderTraits:
 
 BUILTIN: dict[str, ProviderTraits] = {
     "local": ProviderTraits("local", free=True, finds_jobs=True),
-    # PROVIDERS.md: 20 POSTs a minute per key; no endpoint lists avatar videos.
+    # docs/providers.md: 20 POSTs a minute per key; no endpoint lists avatar videos.
     "jogg": ProviderTraits("jogg", free=False, finds_jobs=False, submit_rate_per_minute=20.0),
     # No documented rate (the SDK only backs off on 429s); tasks cannot be listed.
     "mirako": ProviderTraits("mirako", free=False, finds_jobs=False),

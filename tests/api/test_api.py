@@ -135,7 +135,7 @@ def test_docstrings_show_examples() -> None:
 def test_apply_reads_keys_from_a_dotenv_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Like the CLI (DESIGN.md 7): a key in .env reaches the provider; here a jogg video
+    """As in the CLI (docs/design.md, "Secrets"), a key in .env reaches the provider: a jogg video
     against a port where nothing listens fails with a connection error, not with
     'JOGG_API_KEY is not set'."""
     monkeypatch.chdir(tmp_path)

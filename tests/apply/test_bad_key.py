@@ -1,4 +1,4 @@
-"""A malformed API key stops apply before anything is done (DESIGN.md 3 and 7)."""
+"""A malformed API key stops apply before anything is done (docs/design.md, "Apply", "Secrets")."""
 
 from __future__ import annotations
 

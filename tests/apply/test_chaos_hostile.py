@@ -271,7 +271,8 @@ def answered(record: RequestRecord) -> bool:
 
 
 def not_taken(record: RequestRecord) -> bool:
-    """An answer that proves the provider did not take the request (DESIGN.md 6)."""
+    """An answer that proves the provider did not take the request (docs/design.md,
+    "Never pay twice")."""
     return record.status == 429 or record.fault == "unavailable_503"
 
 

@@ -1,6 +1,6 @@
 """A second apply does nothing; uploads and photo avatars happen once.
 
-DESIGN.md section 6: "A second `apply` right after a successful one makes no submit
+docs/design.md, "Apply": "A second `apply` right after a successful one makes no submit
 and no upload", and each asset is uploaded once per provider and content hash.
 The simulator's request log is the witness.
 """

@@ -1,4 +1,4 @@
-"""API keys never reach a lockfile, journal, plan file, stdout or stderr (DESIGN.md 7)."""
+"""Keys never reach a lockfile, journal, plan file, stdout or stderr (docs/design.md, "Secrets")."""
 
 from __future__ import annotations
 
@@ -110,7 +110,7 @@ def test_keys_appear_nowhere(sim: SimServer, project: Project) -> None:
 def test_keys_from_a_dotenv_file_are_used_and_kept_out_of_the_lock(
     sim: SimServer, project: Project
 ) -> None:
-    """DESIGN.md 7: keys come from the environment or a `.env` file."""
+    """docs/design.md, "Secrets": keys come from the environment or a `.env` file."""
     project.jogg_spec(2)
     project.write(".env", f"JOGG_API_KEY={JOGG_KEY}\n")
     env = {k: v for k, v in sim.env().items() if k != "JOGG_API_KEY"}

@@ -1,5 +1,5 @@
 """The last line of redaction knows the keys of a `.env` file too: they are read,
-never put into os.environ, and still never printed (DESIGN.md 7)."""
+never put into os.environ, and still never printed (docs/design.md, "Secrets")."""
 
 from __future__ import annotations
 

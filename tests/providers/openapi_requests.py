@@ -1,7 +1,7 @@
 """Validate the requests a client sent against the providers' own OpenAPI documents.
 
 The documents live in ``<repo>/../shared/openapi``. Two known slips of the JoggAI v1
-document are corrected as PROVIDERS.md says (``video_name`` typed as an enum of
+document are corrected as docs/providers.md says (``video_name`` typed as an enum of
 booleans); everything else is validated as published, security scheme included.
 """
 

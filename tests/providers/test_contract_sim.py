@@ -1,6 +1,6 @@
 """Contract tests: the clients against the simulators, in process (ASGITransport).
 
-The simulators are written independently from PROVIDERS.md and the OpenAPI documents,
+The simulators are written independently, from the same documents (docs/providers.md),
 so agreement here means both sides read the documents the same way. Every request a
 client sends is also validated against the provider's published OpenAPI operation.
 """

@@ -13,7 +13,7 @@ def test_each_provider_declares_its_rate_limit_and_whether_it_is_free() -> None:
         name: (provider_class(name).submit_rate_per_minute, provider_class(name).free)
         for name in PROVIDER_NAMES
     }
-    # PROVIDERS.md: JoggAI allows 20 POSTs a minute per key; Mirako documents none.
+    # docs/providers.md: JoggAI allows 20 POSTs a minute per key; Mirako documents none.
     assert traits == {"jogg": (20.0, False), "mirako": (None, False), "local": (None, True)}
     assert all(provider_class(name).name == name for name in PROVIDER_NAMES)
 

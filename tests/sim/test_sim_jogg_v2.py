@@ -1,4 +1,4 @@
-"""JoggAI v2 simulator: PROVIDERS.md's examples field by field, jogg-v2.yaml contracts,
+"""JoggAI v2 simulator: docs/providers.md's examples field by field, jogg-v2.yaml contracts,
 every validation error naming its field, and the render lifecycle."""
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ class PollPolicy:
     # Provider seconds; multiplied by the run's time scale (simulators run faster).
     first: dict[str, float] = field(
         default_factory=lambda: {
-            "jogg": 110.0,  # PROVIDERS.md: renders take 2 to 5 minutes
+            "jogg": 110.0,  # docs/providers.md: renders take 2 to 5 minutes
             "mirako": 15.0,  # 15 s to 2 min
             "local": 0.5,
         }

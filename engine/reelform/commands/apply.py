@@ -162,7 +162,7 @@ def command(
             return False
         return True
 
-    env = environment()  # keys may come from a .env file too (DESIGN.md 7)
+    env = environment()  # keys may come from a .env file too (docs/design.md, "Secrets")
     with sigterm_as_interrupt():
         result = asyncio.run(
             apply_specs(selection, options, review, make_reporter(as_json), env=env, wait=wait_lock)

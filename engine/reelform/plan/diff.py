@@ -2,7 +2,7 @@
 
 No I/O happens here: the caller observes the output folder first (``OutputStatus``
 per completed video) and passes it in. The result is an immutable ``SpecPlan``
-that `plan` shows and `apply` executes (DESIGN.md section 5).
+that `plan` shows and `apply` executes (docs/design.md, "Plans").
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from reelform.speclang.assets import FileFacts
 from reelform.speclang.expand import AssetDecl, DesiredVideo, LoadedSpec
 
 WORDS_PER_SECOND = 2.5  # 150 words a minute, a calm speaking pace
-#: Fields a provider's request does not carry (PROVIDERS.md), so they cannot change its video.
+#: Fields a provider's request does not carry (docs/providers.md), so they cannot change its video.
 IGNORED_FIELDS = {
     "mirako": ("avatar", "aspect", "screen_style", "captions", "title"),
     "jogg": ("image",),

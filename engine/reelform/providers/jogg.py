@@ -1,9 +1,9 @@
 """The JoggAI client (v2 by default, v1 with ``api_version: v1``).
 
 Every JoggAI answer is an envelope ``{code, msg, data}`` whose ``code`` decides,
-whatever the HTTP status (PROVIDERS.md); plain 429/5xx without an envelope happen
+whatever the HTTP status (docs/providers.md); plain 429/5xx without an envelope happen
 too. Catalogs and photo avatars always use the v2 endpoints: they are account-level
-and their ids are the same for both versions, and PROVIDERS.md documents only v2 for
+and their ids are the same for both versions, and only v2 is documented for
 photo avatars.
 
 The API key is read when the first request needs it, not at construction, so that a
@@ -62,7 +62,7 @@ DEFAULT_BASE_URL = "https://api.jogg.ai"
 
 class JoggProvider:
     name = "jogg"
-    #: PROVIDERS.md: 20 POST requests per minute per API key.
+    #: docs/providers.md: 20 POST requests per minute per API key.
     submit_rate_per_minute = 20.0
     free = False  # every render costs credits
 
@@ -256,7 +256,7 @@ class JoggProvider:
         return v2_job_state(job_id, data)
 
     async def find_job(self, key: str) -> str | None:
-        # No listing of avatar videos exists (module docstring, DESIGN.md section 6).
+        # No listing of avatar videos exists (module docstring; docs/design.md, "Never pay twice").
         return None
 
     # -- photo avatars ----------------------------------------------------------------

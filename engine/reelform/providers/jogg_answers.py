@@ -20,7 +20,7 @@ from reelform.providers.submits import Answer, submit_failure
 log = logging.getLogger("reelform.providers.jogg")
 
 KEY_VARIABLE = "JOGG_API_KEY"
-#: The provider's own refusals (PROVIDERS.md): a paid request answered with one of
+#: The provider's own refusals (docs/providers.md): a paid request answered with one of
 #: these was not taken, for good; 10105 (invalid key) comes with HTTP 401.
 REFUSAL_CODES = {
     10104: "record not found",

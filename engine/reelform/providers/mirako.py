@@ -10,7 +10,7 @@ A ``script`` voice is synthesised first with ``POST /v1/speech/tts``; its answer
 raw PCM s16 which is wrapped into a WAV container (see ``TTS_SAMPLE_RATE``).
 
 Errors are RFC 7807 problem documents (not always with a body). ``find_job`` returns
-None: Mirako has no endpoint that lists talking-avatar tasks (DESIGN.md section 6).
+None: Mirako has no endpoint that lists talking-avatar tasks (docs/design.md, "Never pay twice").
 """
 
 from __future__ import annotations

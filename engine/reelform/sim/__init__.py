@@ -1,6 +1,6 @@
 """Simulators of the JoggAI and Mirako HTTP APIs, as one Starlette ASGI app.
 
-Written from PROVIDERS.md and the providers' OpenAPI documents, sharing no code with
+Written from the providers' documentation (docs/providers.md), sharing no code with
 ``reelform.providers``, so a misreading in a client is caught here and vice versa.
 
 In process (unit tests)::

@@ -1,6 +1,6 @@
 """The JoggAI v2 API: uploads, avatar videos, photo avatars, catalogs, webhook endpoints.
 
-Validation follows PROVIDERS.md and jogg-v2.yaml: a bad field answers code 40000 with
+Validation follows docs/providers.md and jogg-v2.yaml: a bad field answers code 40000 with
 "Parameter error: <field> is required" (or "is invalid ..."), naming the field; an
 avatar that exists in neither catalog answers 10104. Videos move pending ->
 processing -> completed|failed as the clock advances (see ``core.Job``).

@@ -27,7 +27,7 @@ from reelform.sim.core import Job, Simulator, Upload, sha256
 from reelform.sim.signing import refusal
 
 MB = 1024 * 1024
-# MIME type -> (kind, byte limit). Kinds: image, audio, video (PROVIDERS.md limits).
+# MIME type -> (kind, byte limit). Kinds: image, audio, video (limits: docs/providers.md).
 CONTENT_TYPES = {
     "image/jpeg": ("image", 10 * MB),
     "image/jpg": ("image", 10 * MB),

@@ -1,6 +1,6 @@
 """Provider fit: what each provider accepts, checked locally on the real files.
 
-The limits are PROVIDERS.md's. Checking them here, before anything is uploaded
+The limits are docs/providers.md's. Checking them here, before anything is uploaded
 or paid for, turns a failed render an hour later into an error at `validate`.
 """
 

@@ -1,4 +1,4 @@
-"""The spec format, version 1, as pydantic models (DESIGN.md section 2).
+"""The spec format, version 1, as pydantic models (docs/design.md, "The spec language").
 
 Two stages use these models:
 
