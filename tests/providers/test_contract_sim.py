@@ -450,3 +450,11 @@ def test_the_openapi_check_is_not_vacuous() -> None:
             headers={"authorization": "Bearer k"},
         )
         validate(mirako, mirako.read(), "/mirako")
+
+
+async def test_mirako_avatars_are_the_accounts_own(sim: Sim) -> None:
+    avatars = await sim.provider("mirako").list_avatars()
+    assert [a.name for a in avatars] == ["Studio portrait", "Still building"]
+    assert all(a.kind == "custom" for a in avatars)
+    assert await sim.provider("mirako").list_avatars("public") == []
+    sim.assert_requests_match_openapi()

@@ -236,3 +236,13 @@ async def test_other_terminal_statuses(
         await asyncio.sleep(0.003)
     assert answer.json()["data"]["status"] == fail_status
     contract.check("mirako", answer)
+
+
+async def test_the_accounts_avatars_are_listed(
+    mirako: httpx.AsyncClient, contract: Contract
+) -> None:
+    answer = await mirako.get("/v1/avatar/list")
+    contract.check("mirako", answer)
+    avatars = answer.json()["data"]
+    assert {a["status"] for a in avatars} == {"READY", "BUILDING"}
+    assert (await mirako.get("/v1/avatar/list", headers={"Authorization": ""})).status_code == 401

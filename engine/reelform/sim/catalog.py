@@ -151,6 +151,31 @@ MIRAKO_CUSTOM: list[dict[str, Any]] = [
     },
 ]
 MIRAKO_VOICE_IDS = {v["id"] for v in MIRAKO_PREMADE + MIRAKO_CUSTOM}
+#: The account's own avatars (`GET /v1/avatar/list`, mirako.yaml's AvatarResponse).
+MIRAKO_AVATARS: list[dict[str, Any]] = [
+    {
+        "id": "a1b2c3d4-e5f6-7890-1234-567890abcdef",
+        "user_id": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+        "name": "Studio portrait",
+        "created_at": "2025-06-01T00:00:00Z",
+        "status": "READY",
+        "themes": [
+            {
+                "name": "Default",
+                "key_image": "https://mirako.co/sim/avatars/studio.png",
+                "live_video": "https://mirako.co/sim/avatars/studio.mp4",
+            }
+        ],
+    },
+    {
+        "id": "b2c3d4e5-f6a7-8901-2345-67890abcdef1",
+        "user_id": "f47ac10b-58cc-4372-a567-0e02b2c3d479",
+        "name": "Still building",
+        "created_at": "2025-06-02T00:00:00Z",
+        "status": "BUILDING",
+        "themes": None,
+    },
+]
 
 
 def public(items: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -308,6 +308,12 @@ async def user_profiles(request: Request) -> Response:
     return JSONResponse({"data": catalog.MIRAKO_CUSTOM})
 
 
+async def avatar_list(request: Request) -> Response:
+    if (denied := _guard(request)) is not None:
+        return denied
+    return JSONResponse({"data": catalog.MIRAKO_AVATARS})
+
+
 def routes() -> list[BaseRoute]:
     path = "/v1/video/async_generate_talking_avatar"
     return [
@@ -316,5 +322,6 @@ def routes() -> list[BaseRoute]:
         Route("/v1/speech/tts", tts, methods=["POST"]),
         Route("/v1/voice/premade_profiles", premade_profiles, methods=["GET"]),
         Route("/v1/voice/profiles", user_profiles, methods=["GET"]),
+        Route("/v1/avatar/list", avatar_list, methods=["GET"]),
         Route("/_files/{name}", get_file, methods=["GET"]),
     ]
