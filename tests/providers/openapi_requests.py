@@ -1,6 +1,7 @@
 """Validate the requests a client sent against the providers' own OpenAPI documents.
 
-The documents live in ``<repo>/../shared/openapi``. Two known slips of the JoggAI v1
+The documents are the providers' own, kept in ``tests/openapi`` (sources and licenses
+in its README). Two known slips of the JoggAI v1
 document are corrected as docs/providers.md says (``video_name`` typed as an enum of
 booleans); everything else is validated as published, security scheme included.
 """
@@ -17,7 +18,7 @@ from openapi_core import Config, OpenAPI
 from openapi_core.datatypes import RequestParameters
 from werkzeug.datastructures import Headers, ImmutableMultiDict
 
-OPENAPI_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "openapi"
+OPENAPI_DIR = Path(__file__).resolve().parents[1] / "openapi"
 
 
 @cache

@@ -1,7 +1,7 @@
 """Helpers for the simulator tests: media files and OpenAPI contract checks.
 
-The OpenAPI documents live in ``shared/openapi`` beside the repository (CI has them
-there too). ``Contract`` validates an httpx request/response pair against the
+The OpenAPI documents are the providers' own, kept in ``tests/openapi`` (their
+sources and licenses are in its README). ``Contract`` validates an httpx request/response pair against the
 provider's document, mapping the simulator's ``/jogg`` and ``/mirako`` prefixes onto the
 documents' servers.
 """
@@ -24,7 +24,7 @@ from openapi_core.datatypes import RequestParameters
 from PIL import Image
 from werkzeug.datastructures import Headers
 
-OPENAPI_DIR = Path(__file__).parents[2] / "../shared/openapi"
+OPENAPI_DIR = Path(__file__).resolve().parents[1] / "openapi"
 FAST = 0.0005  # time_scale: JoggAI renders take 60-150 ms, Mirako 8-60 ms
 KEY = "test-key"
 
