@@ -17,6 +17,7 @@ from pathlib import Path
 from reelform.errors import Location, Problem, SpecError
 from reelform.plan.diff import AvatarRequest, SpecPlan, diff
 from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
+from reelform.plan.unchanged import unchanged_plan
 from reelform.speclang.assets import FileFacts, probe
 from reelform.speclang.expand import LoadedSpec, expand_spec
 from reelform.speclang.fit import fit_problems
@@ -224,45 +225,20 @@ def plan_prepared(
     *,
     hash_file: Callable[[Path], str] | None = None,
 ) -> SpecPlan:
+    spec, lock_path = str(prepared.spec.path), str(prepared.spec.lock_path)
     with _gc_paused():
-        unchanged = _unchanged_plan(prepared, selected)
-        if unchanged is not None:
-            return unchanged
+        if prepared.summary is not None:  # the fast path: nothing changed (plan/unchanged.py)
+            unchanged = unchanged_plan(
+                spec, prepared.requests, prepared.avatars, prepared.summary, lock_path, selected
+            )
+            if unchanged is not None:
+                return unchanged
         return diff(
-            str(prepared.spec.path),
+            spec,
             prepared.requests,
             prepared.avatars,
             prepared.lock,
             observe_outputs(prepared, hash_file),
-            str(prepared.spec.lock_path),
+            lock_path,
             selected,
         )
-
-
-def _unchanged_plan(prepared: Prepared, selected: Callable[[str], bool] | None) -> SpecPlan | None:
-    """The plan straight from a lockfile summary, when nothing at all changed.
-
-    Anything else (a changed video, an orphan, a photo avatar to make) returns None
-    and the full diff runs: the summary only ever answers "all unchanged".
-    """
-    summary = prepared.summary
-    if summary is None:
-        return None
-    wanted = selected or (lambda _: True)
-    count = 0
-    for request in prepared.requests:
-        if wanted(request.name):
-            if summary.videos.get(request.name) != (request.fingerprint, "completed", True):
-                return None
-            count += 1
-    desired = {r.name for r in prepared.requests}
-    if any(wanted(name) and name not in desired for name in summary.videos):
-        return None  # orphans
-    for avatar in prepared.avatars:
-        entry = summary.avatars.get(avatar.lock_key) or {}
-        if entry.get("fingerprint") != avatar.fingerprint or entry.get("status") != "completed":
-            return None
-    requests = {r.name: r for r in prepared.requests if wanted(r.name)}
-    return SpecPlan(
-        str(prepared.spec.path), str(prepared.spec.lock_path), summary.digest, (), count, requests
-    )
