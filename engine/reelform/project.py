@@ -22,10 +22,11 @@ from reelform.speclang.assets import FileFacts, probe
 from reelform.speclang.expand import LoadedSpec, expand_spec
 from reelform.speclang.fit import fit_problems
 from reelform.speclang.load import find_specs, lock_path_for, real_spec_path
+from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState, read_lock
 from reelform.state.outputs import OutputStatus, output_status
 from reelform.state.outputs import sha256_file as sha256_file  # watch reuses it
-from reelform.state.preload import DeferredLock, LockSummary, Preload
+from reelform.state.preload import LockSummary, Preload
 
 
 @dataclass(frozen=True)
@@ -33,12 +34,20 @@ class Prepared:
     """A spec ready to plan: loaded, checked, its assets known, its lockfile read."""
 
     spec: LoadedSpec
-    lock: LockState
+    lock_source: LockSource
     facts: dict[str, FileFacts | None]  # by asset name
     requests: list[Request]
     avatars: list[AvatarRequest]
-    #: Set when a large lockfile was read by a child process (state/preload.py).
-    summary: LockSummary | None = None
+
+    @property
+    def lock(self) -> LockState:
+        """The whole lockfile state (read now, if a child process only summarized it)."""
+        return self.lock_source.state
+
+    @property
+    def summary(self) -> LockSummary | None:
+        """Set when a large lockfile was read by a child process (state/preload.py)."""
+        return self.lock_source.summary
 
     def file_key(self, path: Path) -> str:
         """How the lockfile's `files` section names a file: relative to the spec, POSIX."""
@@ -83,10 +92,10 @@ def _prepare(
         spec, problems = expand_spec(path, var_overrides)
     finally:
         summary = preload.result() if preload is not None else None
-    lock = (
-        DeferredLock(spec.lock_path, summary)
+    source = (
+        LockSource.summarized(spec.lock_path, summary)
         if summary is not None
-        else lock_reader(spec.lock_path)
+        else LockSource.of(lock_reader(spec.lock_path))
     )
     facts: dict[str, FileFacts | None] = {}
     for name, decl in spec.assets.items():
@@ -94,7 +103,7 @@ def _prepare(
             facts[name] = None
             continue
         key = Path(os.path.relpath(decl.path, spec.directory)).as_posix()
-        cached = lock.files.get(key)
+        cached = source.files.get(key)  # from the summary: reads nothing more
         try:
             facts[name] = probe(decl.path, FileFacts.from_json(cached) if cached else None)
         except OSError as exc:
@@ -105,9 +114,7 @@ def _prepare(
     problems += fit_problems(spec, facts)
     if problems:
         raise SpecError(problems)
-    return Prepared(
-        spec, lock, facts, requests_for(spec, facts), avatar_requests(spec, facts), summary
-    )
+    return Prepared(spec, source, facts, requests_for(spec, facts), avatar_requests(spec, facts))
 
 
 def prepare_all(
