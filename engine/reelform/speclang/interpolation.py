@@ -31,9 +31,11 @@ def is_template(value: str) -> bool:
 
 #: Literal text, or (variable, attribute, template line, comparison operator, literal).
 Part = str | tuple[str, str, int, str | None, str | None]
+# No newline in a compared literal: Jinja then reports a missing column at the
+# literal's last line, not the lookup's.
 _LOOKUP = re.compile(
     r"\{\{ *(row|vars|loop|spec)\.([A-Za-z_][A-Za-z0-9_]*)"
-    r"(?: *(==|!=) *(?:'([^'\\{}]*)'|\"([^\"\\{}]*)\"))? *\}\}"
+    r"(?: *(==|!=) *(?:'([^'\\{}\n]*)'|\"([^\"\\{}\n]*)\"))? *\}\}"
 )
 _DICT_ATTRIBUTES = frozenset(dir(dict))  # `row.items` is the method in Jinja, not a column
 
@@ -49,7 +51,9 @@ def simple_parts(source: str) -> tuple[Part, ...] | None:
     position = 0
     for match in _LOOKUP.finditer(text):
         literal = text[position : match.start()]
-        if is_template(literal) or match.group(2) in _DICT_ATTRIBUTES:
+        # A brace just before the lookup ("a{{{ row.x }}") moves Jinja's tag one
+        # character earlier, where it is a syntax error, not a lookup.
+        if is_template(literal) or literal.endswith("{") or match.group(2) in _DICT_ATTRIBUTES:
             return None
         if literal:
             parts.append(literal)
