@@ -10,7 +10,7 @@ Contract: ``unchanged_plan`` returns the ``SpecPlan`` that ``plan.diff.diff``
 returns for the same requests, lockfile and output files, or None. It answers
 only "all unchanged": any video to make, replace, resume, retry, download or
 orphan, or any photo avatar not made at its fingerprint, returns None and the
-caller runs the full diff. tests/properties/test_fast_paths.py holds it to that.
+caller runs the full diff. tests/properties/test_unchanged_plan.py holds it to that.
 """
 
 from __future__ import annotations

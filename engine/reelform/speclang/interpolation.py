@@ -7,8 +7,8 @@ render here as a string join instead.
 Contract: for every template ``simple_parts`` accepts, ``Interpolation.render``
 gives the string Jinja renders, or fails with the located error Jinja fails with
 (``TemplateError``: message, template, line). Every other template is declined
-(None) and rendered by Jinja (``render.Templated``). tests/properties/
-test_fast_paths.py checks that over generated templates and rows.
+(None) and rendered by Jinja (``render.Templated``).
+tests/properties/test_interpolation.py checks that over generated templates and rows.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ When a child process has summarized a large lockfile (``preload.py``), a no-op
 would double its cost. So the state is held as a source: ``files`` and
 ``digest`` (which `prepare` needs) and the summary (which the no-op plan needs)
 are there at once; ``state``, the whole ``LockState``, is read from disk the
-first time anyone asks for it.
+first time anyone asks for it: equal to ``read_lock`` of the same files
+(tests/properties/test_lock_source.py).
 """
 
 from __future__ import annotations
