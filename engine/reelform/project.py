@@ -17,14 +17,16 @@ from pathlib import Path
 from reelform.errors import Location, Problem, SpecError
 from reelform.plan.diff import AvatarRequest, SpecPlan, diff
 from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
+from reelform.plan.unchanged import unchanged_plan
 from reelform.speclang.assets import FileFacts, probe
 from reelform.speclang.expand import LoadedSpec, expand_spec
 from reelform.speclang.fit import fit_problems
 from reelform.speclang.load import find_specs, lock_path_for, real_spec_path
+from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState, read_lock
 from reelform.state.outputs import OutputStatus, output_status
 from reelform.state.outputs import sha256_file as sha256_file  # watch reuses it
-from reelform.state.preload import DeferredLock, LockSummary, Preload
+from reelform.state.preload import LockSummary, Preload
 
 
 @dataclass(frozen=True)
@@ -32,12 +34,20 @@ class Prepared:
     """A spec ready to plan: loaded, checked, its assets known, its lockfile read."""
 
     spec: LoadedSpec
-    lock: LockState
+    lock_source: LockSource
     facts: dict[str, FileFacts | None]  # by asset name
     requests: list[Request]
     avatars: list[AvatarRequest]
-    #: Set when a large lockfile was read by a child process (state/preload.py).
-    summary: LockSummary | None = None
+
+    @property
+    def lock(self) -> LockState:
+        """The whole lockfile state (read now, if a child process only summarized it)."""
+        return self.lock_source.state
+
+    @property
+    def summary(self) -> LockSummary | None:
+        """Set when a large lockfile was read by a child process (state/preload.py)."""
+        return self.lock_source.summary
 
     def file_key(self, path: Path) -> str:
         """How the lockfile's `files` section names a file: relative to the spec, POSIX."""
@@ -82,10 +92,10 @@ def _prepare(
         spec, problems = expand_spec(path, var_overrides)
     finally:
         summary = preload.result() if preload is not None else None
-    lock = (
-        DeferredLock(spec.lock_path, summary)
+    source = (
+        LockSource.summarized(spec.lock_path, summary)
         if summary is not None
-        else lock_reader(spec.lock_path)
+        else LockSource.of(lock_reader(spec.lock_path))
     )
     facts: dict[str, FileFacts | None] = {}
     for name, decl in spec.assets.items():
@@ -93,7 +103,7 @@ def _prepare(
             facts[name] = None
             continue
         key = Path(os.path.relpath(decl.path, spec.directory)).as_posix()
-        cached = lock.files.get(key)
+        cached = source.files.get(key)  # from the summary: reads nothing more
         try:
             facts[name] = probe(decl.path, FileFacts.from_json(cached) if cached else None)
         except OSError as exc:
@@ -104,9 +114,7 @@ def _prepare(
     problems += fit_problems(spec, facts)
     if problems:
         raise SpecError(problems)
-    return Prepared(
-        spec, lock, facts, requests_for(spec, facts), avatar_requests(spec, facts), summary
-    )
+    return Prepared(spec, source, facts, requests_for(spec, facts), avatar_requests(spec, facts))
 
 
 def prepare_all(
@@ -224,45 +232,20 @@ def plan_prepared(
     *,
     hash_file: Callable[[Path], str] | None = None,
 ) -> SpecPlan:
+    spec, lock_path = str(prepared.spec.path), str(prepared.spec.lock_path)
     with _gc_paused():
-        unchanged = _unchanged_plan(prepared, selected)
-        if unchanged is not None:
-            return unchanged
+        if prepared.summary is not None:  # the fast path: nothing changed (plan/unchanged.py)
+            unchanged = unchanged_plan(
+                spec, prepared.requests, prepared.avatars, prepared.summary, lock_path, selected
+            )
+            if unchanged is not None:
+                return unchanged
         return diff(
-            str(prepared.spec.path),
+            spec,
             prepared.requests,
             prepared.avatars,
             prepared.lock,
             observe_outputs(prepared, hash_file),
-            str(prepared.spec.lock_path),
+            lock_path,
             selected,
         )
-
-
-def _unchanged_plan(prepared: Prepared, selected: Callable[[str], bool] | None) -> SpecPlan | None:
-    """The plan straight from a lockfile summary, when nothing at all changed.
-
-    Anything else (a changed video, an orphan, a photo avatar to make) returns None
-    and the full diff runs: the summary only ever answers "all unchanged".
-    """
-    summary = prepared.summary
-    if summary is None:
-        return None
-    wanted = selected or (lambda _: True)
-    count = 0
-    for request in prepared.requests:
-        if wanted(request.name):
-            if summary.videos.get(request.name) != (request.fingerprint, "completed", True):
-                return None
-            count += 1
-    desired = {r.name for r in prepared.requests}
-    if any(wanted(name) and name not in desired for name in summary.videos):
-        return None  # orphans
-    for avatar in prepared.avatars:
-        entry = summary.avatars.get(avatar.lock_key) or {}
-        if entry.get("fingerprint") != avatar.fingerprint or entry.get("status") != "completed":
-            return None
-    requests = {r.name: r for r in prepared.requests if wanted(r.name)}
-    return SpecPlan(
-        str(prepared.spec.path), str(prepared.spec.lock_path), summary.digest, (), count, requests
-    )

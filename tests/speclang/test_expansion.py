@@ -9,6 +9,8 @@ import pytest
 
 from reelform.speclang import render
 from reelform.speclang.expand import MAX_REPEATS, load_spec, merge
+from reelform.speclang.interpolation import Interpolation
+from reelform.speclang.template_errors import PathFailure
 
 
 def videos(tree, text: str, **variables: str) -> list[Any]:
@@ -316,7 +318,7 @@ def test_pure_lookups_render_exactly_as_jinja_does(source: str) -> None:
     """The fast path for pure interpolations gives Jinja's output and Jinja's error."""
     env, _ = render.make_environment(Path("."))
     fast = render.compile_tree(source, env)
-    assert isinstance(fast, render.Interpolation) == ("row.items" not in source)  # dict method
+    assert isinstance(fast, Interpolation) == ("row.items" not in source)  # dict method
     slow = render.Templated((), source, env.from_string(source))
     context = render.row_context(
         env,
@@ -331,7 +333,7 @@ def test_pure_lookups_render_exactly_as_jinja_does(source: str) -> None:
     def outcome(node: Any) -> str:
         try:
             return "ok: " + node.render(context)
-        except render.PathFailure as exc:
+        except PathFailure as exc:
             return "error: " + exc.failure.describe()
 
     assert outcome(fast) == outcome(slow)
@@ -458,7 +460,7 @@ def test_an_include_renders_as_jinja_would(
     def outcome(node: Any) -> str:
         try:
             return "ok: " + node.render(context)
-        except render.PathFailure as exc:
+        except PathFailure as exc:
             return "error: " + exc.failure.describe()
 
     assert outcome(fast) == outcome(slow)

@@ -118,9 +118,12 @@ def test_the_videos_are_read_only_when_someone_asks(
 ) -> None:
     monkeypatch.setattr(preload, "PRELOAD_MIN_BYTES", 1)
     prepared = project.prepare(spec)
-    assert isinstance(prepared.lock, preload.DeferredLock)
-    assert "videos" not in vars(prepared.lock)
+    assert prepared.summary is not None
+    assert not prepared.lock_source.loaded
+    assert project.plan_prepared(prepared).unchanged == 40  # from the summary alone
+    assert not prepared.lock_source.loaded
     assert prepared.lock.videos["hello-1"]["status"] == "completed"
+    assert prepared.lock_source.loaded
     assert prepared.lock.digest == read_lock(spec.with_suffix(".lock")).digest
 
 
@@ -128,7 +131,8 @@ def test_reading_the_videos_later_keeps_changes_made_before(
     spec: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(preload, "PRELOAD_MIN_BYTES", 1)
-    lock = project.prepare(spec).lock
-    lock.apply_change("files", "assets/a.wav", {"sha256": "s", "size": 1, "mtime_ns": 1})
-    assert len(lock.videos) == 40  # read now, after the change
-    assert lock.files["assets/a.wav"]["sha256"] == "s"
+    source = project.prepare(spec).lock_source
+    source.files["assets/a.wav"] = {"sha256": "s", "size": 1, "mtime_ns": 1}
+    assert not source.loaded
+    assert len(source.state.videos) == 40  # read now, after the change
+    assert source.state.files["assets/a.wav"]["sha256"] == "s"

@@ -20,19 +20,13 @@ from reelform.errors import Location, Problem, SpecError
 from reelform.speclang import model as m
 from reelform.speclang.data import DATA_SUFFIXES, Rows, inline_rows, read_rows
 from reelform.speclang.load import PathKey, Source, load_yaml, real_spec_path
-from reelform.speclang.render import (
-    CompileFailure,
-    PathFailure,
-    compile_tree,
-    make_environment,
-    render_tree,
-    row_context,
-)
+from reelform.speclang.render import compile_tree, make_environment, render_tree, row_context
 from reelform.speclang.schema_errors import (
     did_you_mean,
     unknown_key_problems,
     validation_problems,
 )
+from reelform.speclang.template_errors import CompileFailure, PathFailure
 
 # The same mistake in a template fails for every row; say it a few times, then count.
 MAX_REPEATS = 3

@@ -4,46 +4,25 @@ YAML is parsed first; then a video's merged tree is compiled once into a tree
 whose templated strings are ``jinja2.Template`` objects and whose constant parts
 are shared as they are. Rendering a row walks only the templated paths, so a
 100,000-row spec costs one template call per templated string per row and no
-re-parsing. Data never becomes YAML syntax.
+re-parsing. Data never becomes YAML syntax. A string of only literal text and
+``{{ row.x }}`` lookups skips Jinja altogether (``interpolation.py``).
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SandboxedEnvironment
 
-TEMPLATE_MARKERS = ("{{", "{%", "{#")
-_MISSING_ATTRIBUTE = re.compile(r"has no attribute '([^']+)'|'([^']+)' is undefined")
+from reelform.speclang.interpolation import Interpolation, PureParts, is_template, simple_parts
+from reelform.speclang.template_errors import CompileFailure, PathFailure, failure_from
 
-
-class TemplateError(Exception):
-    """A template failed; ``template_line`` is the line inside the template (1-based)."""
-
-    def __init__(self, message: str, template: str | None, template_line: int | None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.template = template
-        self.template_line = template_line
-
-    def describe(self) -> str:
-        where = ""
-        if self.template_line is not None:
-            name = self.template if self.template and self.template != "<template>" else None
-            where = (
-                f" (template {name} line {self.template_line})"
-                if name
-                else f" (template line {self.template_line})"
-            )
-        return f"{self.message}{where}"
+_INCLUDE = re.compile(r"\{%\s*include\s+(['\"])([^'\"]+)\1\s*%\}\n?")
 
 
 class RecordingLoader(jinja2.FileSystemLoader):
@@ -94,10 +73,6 @@ def make_environment(spec_dir: Path) -> tuple[SandboxedEnvironment, RecordingLoa
     return env, loader
 
 
-def is_template(value: str) -> bool:
-    return any(marker in value for marker in TEMPLATE_MARKERS)
-
-
 class Templated:
     """A compiled template string at a path of the tree."""
 
@@ -124,94 +99,6 @@ class Templated:
             except Exception as rewritten:
                 raise PathFailure(self.path, failure_from(rewritten, context)) from None
             raise  # handle_exception always raises; keeps mypy and readers sure
-
-
-class Interpolation:
-    """A template that is only literal text and ``{{ row.x }}``-style lookups.
-
-    Most per-row strings are like ``"welcome-{{ row.id }}"``; rendering them through
-    Jinja costs a Context per call, which at 100,000 rows dominated `plan`. These
-    render as a string join with the same result and the same error message as
-    Jinja (Jinja's str() of the value; StrictUndefined's "has no attribute").
-    ``simple_parts`` only accepts what behaves identically; anything else is Jinja's.
-    """
-
-    __slots__ = ("parts", "path", "source", "template")
-
-    def __init__(
-        self,
-        path: tuple[str | int, ...],
-        source: str,
-        parts: tuple[Part, ...],
-        template: str | None = None,
-    ):
-        self.path = path
-        self.source = source
-        self.parts = parts
-        self.template = template  # the included file, when the string was an include
-
-    def render(self, context: dict[str, Any]) -> str:
-        out: list[str] = []
-        for part in self.parts:
-            if isinstance(part, str):
-                out.append(part)
-                continue
-            name, attribute, line, operator, literal = part
-            try:
-                value = context[name][attribute]
-            except (KeyError, TypeError):
-                message = f"'dict object' has no attribute {attribute!r}"
-                raise PathFailure(
-                    self.path, TemplateError(_with_hint(message, context), self.template, line)
-                ) from None
-            if operator is not None:
-                value = value == literal if operator == "==" else value != literal
-            out.append(value if type(value) is str else str(value))
-        return "".join(out)
-
-
-#: Literal text, or (variable, attribute, template line, comparison operator, literal).
-Part = str | tuple[str, str, int, str | None, str | None]
-_LOOKUP = re.compile(
-    r"\{\{ *(row|vars|loop|spec)\.([A-Za-z_][A-Za-z0-9_]*)"
-    r"(?: *(==|!=) *(?:'([^'\\{}]*)'|\"([^\"\\{}]*)\"))? *\}\}"
-)
-_INCLUDE = re.compile(r"\{%\s*include\s+(['\"])([^'\"]+)\1\s*%\}\n?")
-_DICT_ATTRIBUTES = frozenset(dir(dict))  # `row.items` is the method in Jinja, not a column
-
-
-def simple_parts(source: str) -> tuple[Part, ...] | None:
-    """The parts of a template of literal text, lookups (``{{ row.x }}``) and string
-    comparisons (``{{ row.x == 'yes' }}``), or None if Jinja must render it."""
-    # What Jinja's lexer does to the source first: newlines normalised, and one
-    # trailing newline dropped (keep_trailing_newline=False).
-    text = source.replace("\r\n", "\n").replace("\r", "\n")
-    text = text.removesuffix("\n")
-    parts: list[Part] = []
-    position = 0
-    for match in _LOOKUP.finditer(text):
-        literal = text[position : match.start()]
-        if is_template(literal) or match.group(2) in _DICT_ATTRIBUTES:
-            return None
-        if literal:
-            parts.append(literal)
-        compared = match.group(4) if match.group(4) is not None else match.group(5)
-        parts.append(
-            (
-                match.group(1),
-                match.group(2),
-                text.count("\n", 0, match.start()) + 1,
-                match.group(3),
-                compared,
-            )
-        )
-        position = match.end()
-    rest = text[position:]
-    if is_template(rest):
-        return None
-    if rest:
-        parts.append(rest)
-    return tuple(parts)
 
 
 class TemplatedDict:
@@ -244,14 +131,6 @@ class TemplatedList:
 
 Node = Templated | Interpolation | TemplatedDict | TemplatedList
 NODE_TYPES = (Templated, Interpolation, TemplatedDict, TemplatedList)
-
-
-@dataclass(frozen=True)
-class PureParts:
-    """A template string that ``Interpolation`` renders without Jinja."""
-
-    parts: tuple[Part, ...]
-    template: str | None = None  # the included file, when the string was an include
 
 
 #: What a template string compiles to.
@@ -339,73 +218,3 @@ def render_tree(node: Any, context: dict[str, Any]) -> Any:
     if isinstance(node, NODE_TYPES):
         return node.render(context)
     return node
-
-
-class CompileFailure(Exception):
-    def __init__(
-        self,
-        path: tuple[str | int, ...],
-        message: str,
-        template_line: int | None,
-        template: str | None = None,
-    ):
-        super().__init__(message)
-        self.path = path
-        self.message = message
-        self.template_line = template_line
-        self.template = template
-
-    def describe(self) -> str:
-        return TemplateError(self.message, self.template, self.template_line).describe()
-
-
-class PathFailure(Exception):
-    def __init__(self, path: tuple[str | int, ...], failure: TemplateError):
-        super().__init__(failure.describe())
-        self.path = path
-        self.failure = failure
-
-
-def failure_from(exc: BaseException, context: Mapping[str, Any]) -> TemplateError:
-    """Translate a Jinja (or Python) error raised while rendering into a TemplateError."""
-    template, line = _template_position(exc.__traceback__)
-    if isinstance(exc, jinja2.TemplateSyntaxError):
-        return TemplateError(
-            f"template syntax: {exc.message}", exc.filename or exc.name, exc.lineno
-        )
-    if isinstance(exc, jinja2.TemplateNotFound):
-        return TemplateError(
-            f"template {exc.name!r} not found in templates/ or ../templates/", template, line
-        )
-    message = getattr(exc, "message", None) or str(exc)
-    return TemplateError(_with_hint(message, context), template, line)
-
-
-def _with_hint(message: str, context: Mapping[str, Any]) -> str:
-    match = _MISSING_ATTRIBUTE.search(message)
-    if not match:
-        return message
-    missing = match.group(1) or match.group(2)
-    row = context.get("row")
-    candidates = list(row) if isinstance(row, Mapping) else []
-    if isinstance(context.get("vars"), Mapping):
-        candidates += list(context["vars"])
-    close = difflib.get_close_matches(missing, candidates, n=1)
-    if close:
-        return f"{message}; did you mean {close[0]!r}?"
-    if isinstance(row, Mapping) and row and message.startswith("'dict object'"):
-        # Only a mapping can be the row; "'str object' has no attribute" is not about it.
-        return f"{message} (row has: {', '.join(sorted(map(str, row)))})"
-    return message
-
-
-def _template_position(tb: TracebackType | None) -> tuple[str | None, int | None]:
-    """Jinja rewrites tracebacks so template frames carry template lines: take the last."""
-    found: tuple[str | None, int | None] = (None, None)
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        # Template frames are "<template>" or the template's file; not "<frozen codecs>".
-        if filename == "<template>" or not (filename.endswith(".py") or filename.startswith("<")):
-            found = (filename, tb.tb_lineno)
-        tb = tb.tb_next
-    return found

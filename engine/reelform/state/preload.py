@@ -7,7 +7,7 @@ single thread (forking a threaded process is unsafe), a forked child reads the
 lockfile and stats the outputs while the parent expands the spec, and sends
 back a ``LockSummary``: per video, its fingerprint, status and whether its
 output file is intact. If every video is unchanged, that summary is the whole
-plan; otherwise the caller reads the lockfile in full (``DeferredLock``).
+plan; otherwise the caller reads the lockfile in full (``lock_source.py``).
 """
 
 from __future__ import annotations
@@ -44,26 +44,6 @@ def summarize(state: LockState, directory: Path) -> LockSummary:
         intact = status == "completed" and output_status(folder, entry) is OutputStatus.OK
         videos[name] = (entry.get("fingerprint"), status, intact)
     return LockSummary(state.digest, state.files, state.avatars, videos)
-
-
-class DeferredLock(LockState):
-    """A lockfile known from its summary; ``videos`` and ``uploads`` are read from
-    disk the first time anyone asks for them."""
-
-    def __init__(self, path: Path, summary: LockSummary) -> None:  # no super().__init__
-        self._path = path
-        self.files = summary.files
-        self.avatars = summary.avatars
-        self.digest = summary.digest
-
-    def __getattr__(self, name: str) -> Any:
-        if name not in ("videos", "uploads"):
-            raise AttributeError(name)
-        full = read_lock(self._path)
-        # Only the sections not known yet: `files` and `avatars` came from the same
-        # read (by the child) and may have been changed since; never replace them.
-        self.videos, self.uploads = full.videos, full.uploads
-        return getattr(self, name)
 
 
 class Preload:

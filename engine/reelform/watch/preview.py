@@ -26,6 +26,7 @@ from reelform.plan.fingerprint import requests_for
 from reelform.project import Prepared, avatar_requests, plan_prepared
 from reelform.speclang.expand import LoadedSpec
 from reelform.speclang.model import Video
+from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState
 
 PREVIEW_FOLDER = "preview"
@@ -86,7 +87,7 @@ def preview_prepared(
     facts = prepared.facts  # the same files: probed once, by the real plan
     return Prepared(
         spec,
-        read_lock(spec.lock_path),
+        LockSource.of(read_lock(spec.lock_path)),
         dict(facts),
         requests_for(spec, facts),
         avatar_requests(spec, facts),
