@@ -1,9 +1,9 @@
 """Helpers for the simulator tests: media files and OpenAPI contract checks.
 
 The OpenAPI documents are the providers' own, kept in ``tests/openapi`` (their
-sources and licenses are in its README). ``Contract`` validates an httpx request/response pair against the
-provider's document, mapping the simulator's ``/jogg`` and ``/mirako`` prefixes onto the
-documents' servers.
+sources and licenses are in its README). ``Contract`` validates an httpx
+request/response pair against the provider's document, mapping the simulator's
+``/jogg`` and ``/mirako`` prefixes onto the documents' servers.
 """
 
 from __future__ import annotations
