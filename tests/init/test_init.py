@@ -18,7 +18,7 @@ from ruamel.yaml import YAML
 
 import reelform.scaffold
 from reelform.cli import main
-from reelform.scaffold import FILES, SCHEMA, WORKFLOW
+from reelform.scaffold import BUILT_FROM, FILES, SCHEMA, WORKFLOW, Origin, running_origin
 from reelform.scaffold.pinned import ACTION_PLACEHOLDER
 from reelform.speclang.schema import json_schema
 
@@ -33,7 +33,7 @@ WHEEL = f"https://pypi.acme.example/packages/reelform-0.2.0-py3-none-any.whl#sha
 @pytest.fixture(autouse=True)
 def unknown_origin(monkeypatch: pytest.MonkeyPatch) -> None:
     """The tests' reelform (a clone, maybe with a remote) is no source to pin by default."""
-    monkeypatch.setattr(reelform.scaffold, "running_source", lambda: None)
+    monkeypatch.setattr(reelform.scaffold, "running_origin", lambda: Origin(None, None))
 
 
 @pytest.fixture
@@ -242,11 +242,28 @@ def test_init_pins_the_reelform_it_runs_from_by_default(
 ) -> None:
     from reelform.scaffold.pinned import parse
 
-    monkeypatch.setattr(reelform.scaffold, "running_source", lambda: parse(GIT))
+    monkeypatch.setattr(reelform.scaffold, "running_origin", lambda: Origin.of(parse(GIT)))
     flow = init(tmp_path)
     assert {reelform_step(job)["uses"] for job in flow["jobs"].values()} == {
         f"acme/reelform@{COMMIT}"
     }
+    assert flow["env"]["REELFORM_INSTALL"] == ""
+
+
+def test_a_release_build_knows_the_commit_it_was_built_from(tmp_path: Path) -> None:
+    """A wheel from any index: the release workflow recorded its action in the package."""
+    package = tmp_path / "site-packages" / "reelform"
+    (package / "scaffold").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    assert running_origin(package) == Origin(None, None)
+    (package / "scaffold" / BUILT_FROM).write_text(
+        json.dumps({"action": f"acme/reelform@{COMMIT}"})
+    )
+    origin = running_origin(package)
+    assert origin == Origin(None, f"acme/reelform@{COMMIT}")
+    assert (origin.install, origin.tool) == ("", GIT)
+    (package / "scaffold" / BUILT_FROM).write_text(json.dumps({"action": "acme/reelform@main"}))
+    assert running_origin(package) == Origin(None, None)
 
 
 @pytest.mark.parametrize(

@@ -42,18 +42,21 @@ def command(directory: Path, force: bool, install: str | None, action: str | Non
     never a bare package name. By default it is the one running init, when it
     came from a git checkout or was installed from such a URL.
     """
-    from reelform.scaffold import WORKFLOW, Origin, contents, existing, running_source, write
+    from reelform.scaffold import WORKFLOW, Origin, contents, existing, running_origin, write
     from reelform.scaffold.pinned import NotPinned, parse, parse_action
 
     try:
-        source = parse(install) if install is not None else running_source()
+        source = parse(install) if install is not None else None
     except NotPinned as exc:
         raise ConfigError(f"init: --install: {exc}") from None
     try:
         ref = parse_action(action) if action is not None else None
     except NotPinned as exc:
         raise ConfigError(f"init: --action: {exc}") from None
-    origin = Origin.of(source, ref)
+    # --install without --action: the source's own action (a GitHub repository at a
+    # commit) or a placeholder, never an action of another version than the source.
+    origin = running_origin() if install is None else Origin.of(source)
+    origin = Origin.of(origin.source, ref or origin.action)
     files = contents(origin)
     in_the_way = existing(directory, files)
     if in_the_way and not force:

@@ -14,7 +14,7 @@ from importlib import resources
 from pathlib import Path
 
 from reelform.atomic import atomic_write
-from reelform.scaffold.pinned import ACTION_PLACEHOLDER, Pinned, detect
+from reelform.scaffold.pinned import ACTION_PLACEHOLDER, Pinned, detect, parse_action
 
 #: destination (relative to the new repository) -> scaffold file
 FILES = {
@@ -67,11 +67,31 @@ class Origin:
         return SOURCE_PLACEHOLDER
 
 
-def running_source() -> Pinned | None:
-    """Where the running reelform came from, if that is a pinned source."""
-    import reelform
+#: Written by the release workflow into the package it builds: {"action":
+#: "OWNER/REPO@COMMIT"}, the action at the commit the release was built from.
+BUILT_FROM = "built-from.json"
 
-    return detect(Path(reelform.__file__).parent)
+
+def running_origin(package: Path | None = None) -> Origin:
+    """Where the running reelform came from: its pinned source and action, if known.
+
+    The source: its git checkout's remote at HEAD, or what pip recorded installing
+    it (``pinned.detect``). The action: the source's own, or else the one a release
+    build recorded (so a wheel installed from any index still knows its commit).
+    """
+    if package is None:
+        import reelform
+
+        package = Path(reelform.__file__).parent
+    source = detect(package)
+    built = package / "scaffold" / BUILT_FROM
+    action = None
+    if source is None or source.action is None:
+        try:
+            action = parse_action(str(json.loads(built.read_text(encoding="utf-8"))["action"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            action = None
+    return Origin.of(source, action)
 
 
 def contents(origin: Origin | None = None) -> dict[str, str]:
