@@ -45,7 +45,7 @@ def test_the_action_and_the_workflows_are_valid_for_github() -> None:
     """GitHub's published schemas, vendored in check-jsonschema (no network)."""
     done = check_jsonschema("vendor.github-actions", ROOT / "action.yml")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert [w.name for w in WORKFLOWS] == ["release.yml"]
+    assert "release.yml" in [w.name for w in WORKFLOWS]
     done = check_jsonschema("vendor.github-workflows", *WORKFLOWS)
     assert done.returncode == 0, done.stdout + done.stderr
 
