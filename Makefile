@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench schema clean
+.PHONY: demo test lint typecheck bench schema dist clean
 
 # (Re)install only when the project's metadata changed.
 $(STAMP): pyproject.toml
@@ -37,5 +37,12 @@ schema: $(STAMP)
 bench: $(STAMP)
 	for b in bench/plan_noop.py bench/apply_overhead.py bench/apply_ratelimit.py bench/apply_polling.py bench/local_render.py bench/watch_replan.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# The sdist and the wheel into dist/, with the build tools of the test extras (no
+# download). A fresh build/ each time: stale files in it would end up in the wheel.
+dist: $(STAMP)
+	rm -rf build dist
+	$(BIN)/python -m build --no-isolation --outdir dist .
+	rm -rf build
+
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out build dist .pytest_cache .mypy_cache .ruff_cache

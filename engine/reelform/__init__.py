@@ -22,11 +22,21 @@ if TYPE_CHECKING:
 
     from reelform.api import load as load
 
-__version__ = "0.1.0"
+    __version__: str
+
 __all__ = ["__version__", "apply", "errors", "load", "plan"]
 
 
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        # The installed distribution's, which setuptools-scm took from the git tag at
+        # build time: the same as `reelform --version`. Looked up on first use only.
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version("reelform")
+        except PackageNotFoundError:  # a source tree never installed: pyproject's fallback
+            return "0.1.0.dev0"
     if name == "load":
         from reelform.api import load
 

@@ -1,11 +1,14 @@
 """`reelform init`: a repository that validates and plans as it is, a CI workflow
-that comments plans and applies on main, and nothing overwritten by surprise."""
+that comments plans and applies on main with a pinned reelform, and nothing
+overwritten by surprise."""
 
 from __future__ import annotations
 
 import fnmatch
 import json
 import re
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -13,12 +16,24 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+import reelform.scaffold
 from reelform.cli import main
-from reelform.scaffold import FILES, SCHEMA
+from reelform.scaffold import BUILT_FROM, FILES, SCHEMA, WORKFLOW, Origin, running_origin
+from reelform.scaffold.pinned import ACTION_PLACEHOLDER
 from reelform.speclang.schema import json_schema
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = sorted([*FILES, SCHEMA])
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+GIT = f"git+https://github.com/acme/reelform@{COMMIT}"
+SHA256 = "ab" * 32
+WHEEL = f"https://pypi.acme.example/packages/reelform-0.2.0-py3-none-any.whl#sha256={SHA256}"
+
+
+@pytest.fixture(autouse=True)
+def unknown_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tests' reelform (a clone, maybe with a remote) is no source to pin by default."""
+    monkeypatch.setattr(reelform.scaffold, "running_origin", lambda: Origin(None, None))
 
 
 @pytest.fixture
@@ -26,7 +41,7 @@ def repo(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> Path:
     target = tmp_path / "videos"
-    assert main(["init", str(target)]) == 0
+    assert main(["init", str(target), "--install", GIT]) == 0
     capsys.readouterr()
     monkeypatch.chdir(target)
     return target
@@ -60,12 +75,27 @@ def test_the_new_repository_validates_and_plans(
 
 
 def workflow(repo: Path) -> dict[str, Any]:
-    data: dict[str, Any] = YAML(typ="safe").load(repo / ".github/workflows/reelform.yml")
+    data: dict[str, Any] = YAML(typ="safe").load(repo / WORKFLOW)
     return data
 
 
-def commands(job: dict[str, Any]) -> str:
-    return "\n".join(step.get("run", "") for step in job["steps"])
+def action() -> dict[str, Any]:
+    data: dict[str, Any] = YAML(typ="safe").load(ROOT / "action.yml")
+    return data
+
+
+def reelform_step(job: dict[str, Any]) -> dict[str, Any]:
+    """The job's one step that runs reelform: the reelform action, pinned."""
+    [step] = [s for s in job["steps"] if "reelform" in s.get("uses", "")]
+    assert isinstance(step, dict)
+    return step
+
+
+def action_step(name: str) -> dict[str, Any]:
+    steps = action()["runs"]["steps"]
+    [step] = [s for s in steps if name in s.get("name", "") or name in s.get("uses", "")]
+    assert isinstance(step, dict)
+    return step
 
 
 def test_the_workflow_comments_plans_on_pull_requests(repo: Path) -> None:
@@ -75,17 +105,30 @@ def test_the_workflow_comments_plans_on_pull_requests(repo: Path) -> None:
     plan = flow["jobs"]["plan"]
     assert "pull_request" in plan["if"]
     assert plan["permissions"]["pull-requests"] == "write"
-    assert "reelform plan specs --format markdown > reelform-plan.md" in commands(plan)
-    assert 'cat reelform-plan.md >> "$GITHUB_STEP_SUMMARY"' in commands(plan)
-    comment = next(
-        s
-        for s in plan["steps"]
-        if s.get("uses", "").startswith("marocchino/sticky-pull-request-comment")
-    )
-    assert comment["with"]["path"] == "reelform-plan.md"
+    step = reelform_step(plan)
+    assert step["uses"] == f"acme/reelform@{COMMIT}"
+    assert step["with"]["command"] == "plan" and step["with"]["specs"] == "specs"
+    # The action posts the markdown plan (scripts/action.py `run` writes it: tests/release).
+    comment = action_step("sticky-pull-request-comment")
+    assert comment["uses"].startswith("marocchino/sticky-pull-request-comment@")
+    assert comment["with"]["path"] == "${{ steps.run.outputs.plan }}"
+    assert action_step("reelform ")["id"] == "run"
     # A fork's token cannot comment: the plan is in the job summary for those.
-    assert comment["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
-    assert f"reelform=={__import__('reelform').__version__}" in flow["env"]["REELFORM"]
+    assert "github.event.pull_request.head.repo.full_name == github.repository" in comment["if"]
+    assert "inputs.command == 'plan'" in comment["if"]
+
+
+def test_only_the_apply_job_gets_the_provider_keys(repo: Path) -> None:
+    text = (repo / WORKFLOW).read_text()
+    jobs = workflow(repo)["jobs"]
+    assert "secrets." not in json.dumps(jobs["plan"])
+    assert "secrets." not in json.dumps({k: v for k, v in workflow(repo).items() if k != "jobs"})
+    apply = reelform_step(jobs["apply"])
+    assert apply["env"] == {
+        "JOGG_API_KEY": "${{ secrets.JOGG_API_KEY }}",
+        "MIRAKO_API_KEY": "${{ secrets.MIRAKO_API_KEY }}",
+    }
+    assert text.count("secrets.") == 2
 
 
 def test_the_workflow_applies_on_main_and_commits_the_lockfiles(repo: Path) -> None:
@@ -94,18 +137,35 @@ def test_the_workflow_applies_on_main_and_commits_the_lockfiles(repo: Path) -> N
     assert apply["concurrency"]["cancel-in-progress"] is False
     assert apply["concurrency"]["group"]
     assert apply["permissions"]["contents"] == "write"
-    step = next(s for s in apply["steps"] if "reelform apply" in s.get("run", ""))
-    assert "--yes" in step["run"]
+    step = reelform_step(apply)
+    assert step["uses"] == f"acme/reelform@{COMMIT}"
+    assert step["with"]["command"] == "apply"  # the action adds --yes (tests/release)
+    assert step["with"].get("commit-lockfiles", "true") == "true"
     # The run stops itself well before the job's limit, so the lockfiles get committed.
-    timeout = re.search(r"--timeout (\d+)m", step["run"])
+    timeout = re.search(r"--timeout (\d+)m", step["with"]["args"])
     assert timeout and int(timeout.group(1)) <= apply["timeout-minutes"] - 15
-    assert step["env"] == {
-        "JOGG_API_KEY": "${{ secrets.JOGG_API_KEY }}",
-        "MIRAKO_API_KEY": "${{ secrets.MIRAKO_API_KEY }}",
-    }
-    commit = next(s for s in apply["steps"] if "git commit" in s.get("run", ""))
-    assert "[skip ci]" in commit["run"] and "git push" in commit["run"]
-    assert commit["if"] == "always()"  # a failed apply's submitted jobs must be recorded
+    # The action commits them, also after a failed apply: its submitted jobs must be
+    # recorded (the commit itself: tests/release/test_action.py).
+    commit = action_step("Commit the lockfiles")
+    assert commit["if"].startswith("always() && ")
+    assert "inputs.command == 'apply'" in commit["if"]
+    assert action()["inputs"]["commit-lockfiles"]["default"] == "true"
+
+
+def test_the_workflow_installs_a_pinned_reelform_never_a_package_name(repo: Path) -> None:
+    text = (repo / WORKFLOW).read_text()
+    assert "pip install" not in text and "reelform==" not in text
+    flow = workflow(repo)
+    # A GitHub repository at a commit: the action's own checkout is the pin.
+    assert flow["env"]["REELFORM_INSTALL"] == ""
+    for job in flow["jobs"].values():
+        assert reelform_step(job)["with"]["install"] == "${{ env.REELFORM_INSTALL }}"
+    assert f'pipx install "{GIT}"' in (repo / "README.md").read_text()
+    # Every other action is pinned to a commit id too.
+    for job in flow["jobs"].values():
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", step["uses"]), step
 
 
 def test_init_refuses_to_overwrite_and_lists_what_is_in_the_way(
@@ -141,3 +201,126 @@ def test_the_scaffold_is_package_data() -> None:
     for name in FILES.values():
         relative = f"scaffold/{name}"
         assert any(fnmatch.fnmatch(relative, p) for p in patterns), relative
+
+
+def init(target: Path, *options: str) -> dict[str, Any]:
+    assert main(["init", str(target), *options]) == 0
+    return workflow(target)
+
+
+def test_a_wheel_source_is_installed_by_the_action_given(tmp_path: Path) -> None:
+    action_ref = f"acme/reelform@{'c' * 40}"
+    flow = init(tmp_path, "--install", WHEEL, "--action", action_ref)
+    assert flow["env"]["REELFORM_INSTALL"] == WHEEL
+    assert {reelform_step(job)["uses"] for job in flow["jobs"].values()} == {action_ref}
+    assert f'pipx install "{WHEEL}"' in (tmp_path / "README.md").read_text()
+
+
+def test_a_git_source_elsewhere_is_installed_by_the_github_action(tmp_path: Path) -> None:
+    source = f"git+ssh://git@git.acme.example/tools/reelform.git@{COMMIT}"
+    flow = init(tmp_path, "--install", source, "--action", f"acme/reelform@{COMMIT}")
+    assert flow["env"]["REELFORM_INSTALL"] == source
+
+
+def test_an_unknown_origin_leaves_placeholders_that_fail_loudly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    flow = init(tmp_path)
+    captured = capsys.readouterr()
+    assert "CHANGE ME" in captured.err and "--install SPEC" in captured.err
+    assert flow["env"]["REELFORM_INSTALL"] == ""
+    for job in flow["jobs"].values():
+        assert reelform_step(job)["uses"] == ACTION_PLACEHOLDER
+    text = (tmp_path / WORKFLOW).read_text()
+    assert text.count("CHANGE ME") == 2 and "pip install" not in text
+    readme = (tmp_path / "README.md").read_text()
+    assert 'pipx install "<a pinned source' in readme and "pip install reelform" not in readme
+
+
+def test_init_pins_the_reelform_it_runs_from_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reelform.scaffold.pinned import parse
+
+    monkeypatch.setattr(reelform.scaffold, "running_origin", lambda: Origin.of(parse(GIT)))
+    flow = init(tmp_path)
+    assert {reelform_step(job)["uses"] for job in flow["jobs"].values()} == {
+        f"acme/reelform@{COMMIT}"
+    }
+    assert flow["env"]["REELFORM_INSTALL"] == ""
+
+
+def test_a_release_build_knows_the_commit_it_was_built_from(tmp_path: Path) -> None:
+    """A wheel from any index: the release workflow recorded its action in the package."""
+    package = tmp_path / "site-packages" / "reelform"
+    (package / "scaffold").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    assert running_origin(package) == Origin(None, None)
+    (package / "scaffold" / BUILT_FROM).write_text(
+        json.dumps({"action": f"acme/reelform@{COMMIT}"})
+    )
+    origin = running_origin(package)
+    assert origin == Origin(None, f"acme/reelform@{COMMIT}")
+    assert (origin.install, origin.tool) == ("", GIT)
+    (package / "scaffold" / BUILT_FROM).write_text(json.dumps({"action": "acme/reelform@main"}))
+    assert running_origin(package) == Origin(None, None)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "why"),
+    [
+        ("--install", "reelform", "is not a pinned source"),
+        ("--install", "reelform==0.1.0", "is not a pinned source"),
+        (
+            "--install",
+            "git+https://github.com/acme/reelform@main",
+            "is not pinned to a commit (a branch or a tag can move)",
+        ),
+        (
+            "--install",
+            "git+https://github.com/acme/reelform@v0.2.0",
+            "is not pinned to a commit (a branch or a tag can move)",
+        ),
+        (
+            "--install",
+            "git+https://github.com/acme/reelform",
+            "is not pinned to a commit (a branch or a tag can move)",
+        ),
+        ("--install", WHEEL.split("#")[0], "does not end in #sha256=<64 hex>"),
+        ("--install", WHEEL.replace("https:", "http:"), "is not an https URL of a wheel"),
+        ("--install", WHEEL.replace(SHA256, "ab" * 20), "does not end in #sha256=<64 hex>"),
+        ("--action", "acme/reelform@v1", "is not a GitHub action at a commit"),
+        ("--action", "acme/reelform", "is not a GitHub action at a commit"),
+    ],
+)
+def test_init_refuses_a_source_that_is_not_pinned(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str, why: str
+) -> None:
+    assert main(["init", str(tmp_path), option, value]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"init: {option}: {value!r} {why}; give ")
+    if option == "--install":  # what a pinned source looks like
+        assert "git+https://github.com/OWNER/reelform@<40-hex commit id>" in line
+        assert "reelform-X.Y.Z-py3-none-any.whl#sha256=<64 hex>" in line
+    else:
+        assert line.endswith("give OWNER/REPO@<40-hex commit id>")
+    assert list(tmp_path.iterdir()) == []  # nothing written
+
+
+def test_a_token_in_a_source_is_refused_and_never_echoed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = f"git+https://bob:ghp_secret@github.com/acme/reelform@{COMMIT}"
+    assert main(["init", str(tmp_path), "--install", source]) == 1
+    err = capsys.readouterr().err
+    assert "has credentials in it" in err and "ghp_secret" not in err
+
+
+@pytest.mark.parametrize("options", [[], ["--install", GIT], ["--install", WHEEL]])
+def test_the_workflow_is_valid_for_github(tmp_path: Path, options: list[str]) -> None:
+    """Against GitHub's published workflow schema (vendored in check-jsonschema)."""
+    assert main(["init", str(tmp_path), *options]) == 0
+    schema = ["--builtin-schema", "vendor.github-workflows"]
+    argv = [sys.executable, "-m", "check_jsonschema", *schema, str(tmp_path / WORKFLOW)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
