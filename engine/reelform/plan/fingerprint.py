@@ -16,15 +16,11 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from reelform.registry import provider_traits
 from reelform.speclang.assets import FileFacts
 from reelform.speclang.expand import AssetDecl, DesiredVideo, LoadedSpec
 
 WORDS_PER_SECOND = 2.5  # 150 words a minute, a calm speaking pace
-#: Fields a provider's request does not carry (PROVIDERS.md), so they cannot change its video.
-IGNORED_FIELDS = {
-    "mirako": ("avatar", "aspect", "screen_style", "captions", "title"),
-    "jogg": ("image",),
-}
 
 
 class Request(NamedTuple):
@@ -117,9 +113,10 @@ def _request(
         inputs["title"] = video.title
     # Only what the provider's request holds: a new `defaults.aspect` must not re-render
     # (and pay for) Mirako videos, whose request is just an image and audio.
-    for name in IGNORED_FIELDS.get(desired.provider, ()):
+    traits = provider_traits(desired.provider)
+    for name in traits.ignored_fields:
         inputs.pop(name, None)
-    if desired.provider == "mirako" and "audio" in spoken:
+    if traits.voice_id_for_scripts and "audio" in spoken:
         spoken.pop("voice_id", None)  # a voice profile only speaks scripts
     fingerprint = digest(inputs)
     return Request(desired.name, desired.provider, inputs, fingerprint, seconds)
