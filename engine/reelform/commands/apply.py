@@ -9,7 +9,7 @@ import signal
 import sys
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 import click
@@ -19,10 +19,11 @@ from reelform.apply.progress import make_reporter
 from reelform.apply.run import apply_plans, locked
 from reelform.commands.common import default_targets, parse_vars, target_option, var_option
 from reelform.errors import ConfigError
-from reelform.plan.diff import force_replace, resubmitting
+from reelform.plan.diff import Action, SpecPlan, force_replace, resubmitting
 from reelform.plan.saved import check_fresh, is_plan_file, load_saved_plan
 from reelform.plan.show import render_text, total_estimate, use_color
 from reelform.project import plan_prepared, prepare_all, target_filter
+from reelform.registry import provider_traits
 from reelform.secrets import environment, redact
 from reelform.speclang.load import find_specs, lock_path_for
 
@@ -162,18 +163,8 @@ def command(
                 f"than --max-credits {max_credits:,}; nothing was done"
             )
         env = environment()  # keys may come from a .env file too (DESIGN.md 7)
-        if (
-            webhook_url
-            and not env.get("JOGG_WEBHOOK_SECRET")
-            and any(
-                item.provider == "jogg" and item.kind == "video" for p in plans for item in p.items
-            )
-        ):
-            raise ConfigError(
-                "--webhook-url: JoggAI signs its deliveries with your webhook "
-                "secret; set JOGG_WEBHOOK_SECRET, or every delivery would be "
-                "rejected and videos noticed only by the slow safety poll"
-            )
+        if webhook_url:
+            _check_webhook_secrets(plans, env)
         if not any(p.changes for p in plans):
             click.echo(render_text(plans, use_color(sys.stdout)), nl=False)
             return 0
@@ -194,6 +185,25 @@ def command(
                 apply_plans(prepared, plans, options, make_reporter(as_json), env=env)
             )
     return summarize(outcomes, as_json)
+
+
+def _check_webhook_secrets(plans: Sequence[SpecPlan], env: Mapping[str, str]) -> None:
+    """A provider that signs its deliveries with the user's secret needs that secret."""
+    used = {
+        i.provider
+        for p in plans
+        for i in p.items
+        if i.kind == "video" and i.action is not Action.ORPHAN  # an orphan's may be gone
+    }
+    for name in sorted(used):
+        traits = provider_traits(name)
+        variable = traits.webhook_secret_variable
+        if variable and not env.get(variable):
+            raise ConfigError(
+                f"--webhook-url: {traits.label} signs its deliveries with your webhook "
+                f"secret; set {variable}, or every delivery would be "
+                "rejected and videos noticed only by the slow safety poll"
+            )
 
 
 @contextlib.contextmanager
