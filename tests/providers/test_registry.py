@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
-import textwrap
-from collections.abc import Iterator
 from importlib.metadata import EntryPoint
-from pathlib import Path
 
 import pytest
 
 from reelform import registry
 from reelform.errors import ConfigError
 from reelform.providers import make_provider, provider_class
-from reelform.providers.jogg import DEFAULT_BASE_URL as JOGG_DEFAULT_URL
+from reelform.providers.jogg import JoggProvider
 from reelform.providers.jogg_answers import KEY_VARIABLE as JOGG_KEY
 from reelform.providers.mirako import KEY_VARIABLE as MIRAKO_KEY
+from reelform.providers.mirako import MirakoProvider
 from reelform.registry import (
     GROUP,
     known_providers,
@@ -46,12 +45,14 @@ def test_each_client_is_imported_from_its_traits_and_has_its_name() -> None:
 
 
 def test_the_clients_read_the_variables_their_traits_name() -> None:
-    """The traits say which variables hold keys (redaction, `reelform sim`'s banner);
-    the clients read those same variables."""
+    """The traits say which variables hold keys and base URLs (for redaction, test
+    isolation, `reelform sim`'s banner); the clients read those same variables."""
     assert provider_traits("jogg").credentials == (JOGG_KEY,)
     assert provider_traits("mirako").credentials == (MIRAKO_KEY,)
+    for client in (JoggProvider, MirakoProvider):
+        variable = provider_traits(client.name).base_url_variable
+        assert f'"{variable}"' in inspect.getsource(client.__init__)
     assert set(SECRET_VARIABLES) == {"JOGG_API_KEY", "MIRAKO_API_KEY", "JOGG_WEBHOOK_SECRET"}
-    assert JOGG_DEFAULT_URL.startswith("https://")
 
 
 def test_an_unknown_provider_is_a_config_error() -> None:
@@ -76,53 +77,8 @@ def test_importing_the_traits_and_registry_loads_nothing_heavy() -> None:
 # --- plugins, from entry points -------------------------------------------------------
 
 
-@pytest.fixture
-def plugin_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """An importable module with traits, and some broken things, for entry points."""
-    (tmp_path / "fake_plugin.py").write_text(
-        textwrap.dedent(
-            """
-            from reelform.traits import ProviderTraits
-
-            TRAITS = ProviderTraits(
-                name="echo", label="Echo", client="fake_plugin:Client", poll_first=0.2
-            )
-            OTHER = ProviderTraits(name="other", label="Other", client="fake_plugin:Client")
-            NOT_TRAITS = {"name": "echo"}
-
-
-            class Client:
-                name = "echo"
-
-                def __init__(self, settings, context):
-                    self.settings = settings
-            """
-        )
-    )
-    (tmp_path / "fake_broken.py").write_text("raise RuntimeError('the plugin is broken')\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    return "fake_plugin"
-
-
 def point(name: str, value: str) -> EntryPoint:
     return EntryPoint(name, value, GROUP)
-
-
-@pytest.fixture
-def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EntryPoint]]:
-    """Entry points the registry finds as if installed (its cache cleared around)."""
-    points: list[EntryPoint] = []
-
-    def entry_points(*, group: str) -> list[EntryPoint]:
-        assert group == GROUP
-        return points
-
-    monkeypatch.setattr("importlib.metadata.entry_points", entry_points)
-    registry._scan.cache_clear()
-    registry.loaded_secret_variables.cache_clear()
-    yield points
-    registry._scan.cache_clear()
-    registry.loaded_secret_variables.cache_clear()
 
 
 def test_a_plugin_is_found_by_its_entry_point(plugin_module: str, installed: list) -> None:
