@@ -187,6 +187,7 @@ def plugin_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
             )
             OTHER = ProviderTraits(name="other", label="Other", client="fake_plugin:Client")
             NOT_TRAITS = {"name": "echo"}
+            BAD_PATH = ProviderTraits(name="echo", label="Echo", client="fake_plugin.Client")
 
 
             class Client:

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import functools
 import importlib
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reelform.errors import ConfigError
-from reelform.traits import BUILTIN, ProviderTraits
+from reelform.traits import BUILTIN, Limit, ProviderTraits
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -41,6 +41,15 @@ def provider_traits(name: str) -> ProviderTraits:
     if name in plugins:
         return plugins[name]
     raise ConfigError(f"unknown provider {name!r} (known: {', '.join(known_providers())})")
+
+
+class TraitsByName(dict[str, ProviderTraits]):
+    """``provider_traits`` remembered per name: ``by_name[name]`` is one dict lookup,
+    for loops that ask once per video (a spec may have 100,000)."""
+
+    def __missing__(self, name: str) -> ProviderTraits:
+        traits = self[name] = provider_traits(name)
+        return traits
 
 
 def is_provider(name: str) -> bool:
@@ -86,8 +95,7 @@ def import_object(path: str, what: str) -> Any:
 # --- the plugins ------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Scan:
+class Scan(NamedTuple):
     plugins: Mapping[str, ProviderTraits]
     errors: tuple[str, ...] = ()
 
@@ -134,10 +142,36 @@ def load_plugins(points: Iterable[EntryPoint]) -> Scan:
         if traits.name != point.name:
             errors.append(f"{where}: its traits are named {traits.name!r}, not {point.name!r}")
             continue
+        problem = traits_problem(traits)
+        if problem is not None:
+            errors.append(f"{where}: {problem}")
+            continue
         plugins[point.name] = traits
         origins[point.name] = where
     fix = "fix the plugin or uninstall its package"
     return Scan(MappingProxyType(plugins), tuple(f"{e}; {fix}" for e in errors))
+
+
+#: A provider's name is a lockfile key, a folder and URL segment, and an entry point.
+NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
+OBJECT_PATH = r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$"
+
+
+def traits_problem(traits: ProviderTraits) -> str | None:
+    """What makes a provider's traits unusable, or None (a test checks the built-ins)."""
+    if not isinstance(traits.name, str) or not re.match(NAME_PATTERN, traits.name):
+        return (
+            f"provider name {traits.name!r}: use lowercase letters, digits, '_' and '-', "
+            "starting with a letter, at most 32 characters"
+        )
+    for what, path in (("client", traits.client), ("simulator", traits.simulator)):
+        if path is not None and not (isinstance(path, str) and re.match(OBJECT_PATH, path)):
+            return f"its {what} {path!r} is not 'module:name'"
+    if not traits.poll_first >= 0 or not traits.poll_minimum > 0:
+        return "its poll times must be positive"
+    if not isinstance(traits.image, Limit) or not isinstance(traits.audio, Limit):
+        return "its image and audio limits must be reelform.traits.Limit records"
+    return None
 
 
 def _describe(point: EntryPoint) -> str:

@@ -10,25 +10,22 @@ PyAV, and the pure core must not depend on them (docs/design.md, "Parts and
 boundaries"). So this module imports nothing but the standard library (a test
 checks), and a plugin's traits module should do the same.
 
-The built-ins are at the bottom. ``reelform.registry`` adds the plugins, which give
-their own records through the ``reelform.providers`` entry points.
+The built-ins are at the bottom. ``reelform.registry`` adds the plugins, which
+give their own records through the ``reelform.providers`` entry points, and
+checks each one it loads. The records are NamedTuples, not dataclasses: every
+command imports this module, and generating a dataclass costs start-up time
+(plan_noop measures it; one of ProviderTraits' size took a millisecond).
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: typing.NamedTuple would compile every
+# annotation string into a ForwardRef at import, a millisecond for these records.
 import math
-import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 MB = 1024 * 1024
-#: A provider's name is a lockfile key, a folder and URL segment, and an entry point.
-NAME_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
-_NAME = re.compile(NAME_PATTERN)
-_OBJECT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
-@dataclass(frozen=True)
-class Limit:
+class Limit(NamedTuple):
     """The files of one kind (image, audio) a provider takes, checked at `validate`."""
 
     formats: tuple[str, ...]  # as ``speclang.assets.sniff`` names them
@@ -50,8 +47,7 @@ ANY_IMAGE = Limit(("jpeg", "png", "webp", "gif"))
 ANY_AUDIO = Limit(("wav", "mp3", "m4a"))
 
 
-@dataclass(frozen=True)
-class Credits:
+class Credits(NamedTuple):
     """What the provider charges, in its credits: the plan's estimate and --max-credits."""
 
     #: A video costs one credit per started ``seconds_per_credit`` of it, at least one.
@@ -67,8 +63,7 @@ class Credits:
         return dict(self.photo_avatar_by_model).get(model, self.photo_avatar)
 
 
-@dataclass(frozen=True)
-class Setting:
+class Setting(NamedTuple):
     """A key a spec may set under ``providers: {NAME: {...}}``; its value is a string."""
 
     name: str
@@ -78,8 +73,7 @@ class Setting:
     default: str | None = None
 
 
-@dataclass(frozen=True)
-class Needs:
+class Needs(NamedTuple):
     """A field every video of the provider must have, `defaults` merged in.
 
     ``field`` is a dotted path of the video (``voice.voice_id``); the problem is
@@ -92,8 +86,7 @@ class Needs:
     scripts_only: bool = False
 
 
-@dataclass(frozen=True)
-class Refuses:
+class Refuses(NamedTuple):
     """A top-level field the provider does not take, written on a video itself.
 
     The same field from `defaults` is meant for the spec's other providers: let be.
@@ -103,8 +96,7 @@ class Refuses:
     message: str
 
 
-@dataclass(frozen=True)
-class Conflict:
+class Conflict(NamedTuple):
     """Values the provider cannot render together, reported at field ``at``.
 
     ``values`` pairs a dotted field of the video (`defaults` merged in), or
@@ -117,13 +109,12 @@ class Conflict:
     message: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class ProviderTraits:
+class ProviderTraits(NamedTuple):
     """Everything reelform knows about a provider before (or without) building it.
 
-    The defaults are the cautious answers: a provider says what it can do, never
-    the other way round (a provider that does not say it is free is never
-    resubmitted blindly).
+    Give the fields by name. The defaults are the cautious answers: a provider says
+    what it can do, never the other way round (a provider that does not say it is
+    free is never resubmitted blindly).
     """
 
     name: str
@@ -181,18 +172,6 @@ class ProviderTraits:
     #: provider; `reelform sim` serves it at ``/NAME``. None for the built-ins, which
     #: `reelform sim` serves itself.
     simulator: str | None = None
-
-    def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
-            raise ValueError(
-                f"provider name {self.name!r}: use lowercase letters, digits, '_' and '-', "
-                "starting with a letter, at most 32 characters"
-            )
-        for what, path in (("client", self.client), ("simulator", self.simulator)):
-            if path is not None and not _OBJECT_PATH.match(path):
-                raise ValueError(f"provider {self.name!r}: {what} {path!r} is not 'module:name'")
-        if self.poll_first < 0 or self.poll_minimum <= 0:
-            raise ValueError(f"provider {self.name!r}: poll times must be positive")
 
     @property
     def secret_variables(self) -> tuple[str, ...]:

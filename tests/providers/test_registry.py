@@ -22,6 +22,7 @@ from reelform.registry import (
     load_plugins,
     provider_traits,
     providers_registry,
+    traits_problem,
 )
 from reelform.secrets import SECRET_VARIABLES
 from reelform.traits import BUILTIN, ProviderTraits
@@ -131,6 +132,7 @@ def test_the_entry_points_are_read_once(plugin_module: str, monkeypatch) -> None
         ("echo", "no_such_module:TRAITS", "cannot be loaded: ModuleNotFoundError"),
         ("echo", "fake_plugin:NOT_TRAITS", "gives a dict, not a reelform.traits.ProviderTraits"),
         ("echo", "fake_plugin:OTHER", "its traits are named 'other', not 'echo'"),
+        ("echo", "fake_plugin:BAD_PATH", "its client 'fake_plugin.Client' is not 'module:name'"),
     ],
 )
 def test_a_broken_plugin_is_a_config_error_naming_its_entry_point(
@@ -159,15 +161,23 @@ def test_a_plugin_client_is_checked_when_it_is_built(plugin_module: str, install
         make_provider("echo")
 
 
+def test_the_built_in_traits_are_well_formed() -> None:
+    assert {name: traits_problem(traits) for name, traits in BUILTIN.items()} == dict.fromkeys(
+        BUILTIN
+    )
+
+
 @pytest.mark.parametrize(
     ("changes", "problem"),
     [
         ({"name": "Echo"}, "provider name 'Echo'"),
-        ({"client": "fake_plugin.Client"}, "client 'fake_plugin.Client' is not 'module:name'"),
-        ({"poll_minimum": 0}, "poll times must be positive"),
+        ({"client": "fake_plugin.Client"}, "its client 'fake_plugin.Client' is not 'module:name'"),
+        ({"poll_minimum": 0}, "its poll times must be positive"),
     ],
 )
-def test_traits_are_checked_when_made(changes: dict[str, object], problem: str) -> None:
+def test_a_plugin_s_traits_are_checked_when_loaded(
+    changes: dict[str, object], problem: str
+) -> None:
     fields: dict[str, object] = {"name": "echo", "label": "Echo", "client": "m:C", **changes}
-    with pytest.raises(ValueError, match=problem):
-        ProviderTraits(**fields)  # type: ignore[arg-type]
+    traits = ProviderTraits(**fields)  # type: ignore[arg-type]
+    assert problem in (traits_problem(traits) or "")

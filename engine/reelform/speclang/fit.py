@@ -13,7 +13,7 @@ from typing import Any
 
 from reelform.errors import Location, Problem
 from reelform.providers.catalog import Catalog
-from reelform.registry import provider_traits
+from reelform.registry import TraitsByName, provider_traits
 from reelform.speclang.assets import FileFacts
 from reelform.speclang.expand import DesiredVideo, LoadedSpec
 from reelform.speclang.schema_errors import did_you_mean
@@ -48,6 +48,7 @@ class _Checker:
         self.problems: list[Problem] = []
         self._asset_messages: dict[tuple[str, str, Limit, str], str | None] = {}
         self._getters: dict[str, Callable[[Any], Any]] = {}
+        self._traits = TraitsByName()
 
     def at(self, video: DesiredVideo, *path: str | int) -> Location:
         return self.spec.locate_video(video, path)
@@ -55,7 +56,7 @@ class _Checker:
     def check(self, video: DesiredVideo) -> None:
         v = video.video
         entry = self.spec.head.videos[video.entry]
-        traits = provider_traits(video.provider)
+        traits = self._traits[video.provider]
         voice = v.voice
         if voice.audio is not None:
             self.asset(
