@@ -193,7 +193,7 @@ def _check_webhook_secrets(plans: Sequence[SpecPlan], env: Mapping[str, str]) ->
         i.provider
         for p in plans
         for i in p.items
-        if i.kind == "video" and i.action is not Action.ORPHAN  # an orphan's may be gone
+        if i.kind == "video" and i.action is not Action.ORPHAN  # its plugin may be gone
     }
     for name in sorted(used):
         traits = provider_traits(name)
