@@ -11,11 +11,14 @@ from __future__ import annotations
 import io
 import textwrap
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
 
+from reelform import registry
+from reelform.registry import GROUP
 from reelform.secrets import SECRET_VARIABLES
 
 #: The discard port on loopback: nothing listens there, a connection is refused at
@@ -159,3 +162,59 @@ def problems_of(path: Path, variables: dict[str, str] | None = None) -> list[str
 @pytest.fixture
 def check() -> Callable[..., list[str]]:
     return problems_of
+
+
+# --- fake provider plugins: entry points the registry finds as if installed ---------
+
+
+@pytest.fixture
+def plugin_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An importable module with traits, and some broken things, for entry points."""
+    (tmp_path / "fake_plugin.py").write_text(
+        textwrap.dedent(
+            """
+            from reelform.traits import ProviderTraits, Setting
+
+            TRAITS = ProviderTraits(
+                name="echo", label="Echo", client="fake_plugin:Client", poll_first=0.2
+            )
+            TONED = ProviderTraits(
+                name="echo",
+                label="Echo",
+                client="fake_plugin:Client",
+                settings=(Setting("tone", "How it sounds.", ("flat", "bright"), "flat"),),
+                ignored_fields=("avatar", "aspect", "title"),
+            )
+            OTHER = ProviderTraits(name="other", label="Other", client="fake_plugin:Client")
+            NOT_TRAITS = {"name": "echo"}
+            BAD_PATH = ProviderTraits(name="echo", label="Echo", client="fake_plugin.Client")
+
+
+            class Client:
+                name = "echo"
+
+                def __init__(self, settings, context):
+                    self.settings = settings
+            """
+        )
+    )
+    (tmp_path / "fake_broken.py").write_text("raise RuntimeError('the plugin is broken')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "fake_plugin"
+
+
+@pytest.fixture
+def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EntryPoint]]:
+    """Entry points the registry finds as if installed (its cache cleared around)."""
+    points: list[EntryPoint] = []
+
+    def entry_points(*, group: str) -> list[EntryPoint]:
+        assert group == GROUP
+        return points
+
+    monkeypatch.setattr("importlib.metadata.entry_points", entry_points)
+    registry._scan.cache_clear()
+    registry.loaded_secret_variables.cache_clear()
+    yield points
+    registry._scan.cache_clear()
+    registry.loaded_secret_variables.cache_clear()

@@ -15,6 +15,7 @@ from reelform.errors import SpecError
 from reelform.project import Prepared
 from reelform.providers import ProviderContext, make_provider
 from reelform.providers.catalog import Catalog, fetch_catalog, load_cached
+from reelform.registry import provider_traits
 from reelform.speclang.fit import catalog_problems
 
 CACHE_DIR = Path(".reelform")
@@ -23,7 +24,8 @@ MAX_AGE = 24 * 3600.0
 
 def check_remote(prepared: Sequence[Prepared], cache_dir: Path = CACHE_DIR) -> None:
     """Raise SpecError for avatar/voice ids the providers do not have."""
-    needed = sorted({v.provider for p in prepared for v in p.spec.videos} - {"local"})
+    used = {v.provider for p in prepared for v in p.spec.videos}
+    needed = sorted(name for name in used if provider_traits(name).remote_catalog)
     catalogs = asyncio.run(_catalogs(needed, cache_dir))
     problems = [problem for p in prepared for problem in catalog_problems(p.spec, catalogs)]
     if problems:
@@ -38,8 +40,9 @@ async def _catalogs(names: Sequence[str], cache_dir: Path) -> dict[str, Catalog]
         if cached is None:
             provider = make_provider(name, {}, ProviderContext(work_dir=cache_dir))
             try:
-                # Mirako animates an image: its videos name no avatar ids to check.
-                cached = await fetch_catalog(provider, with_avatars=name != "mirako")
+                # A provider whose videos name no avatar ids has none to check.
+                with_avatars = provider_traits(name).avatar_ids
+                cached = await fetch_catalog(provider, with_avatars=with_avatars)
             finally:
                 await provider.aclose()
             cached.save(path)

@@ -15,8 +15,11 @@ import unicodedata
 from collections.abc import Mapping
 
 from reelform.errors import ConfigError
+from reelform.registry import loaded_secret_variables
+from reelform.traits import BUILTIN
 
-SECRET_VARIABLES = ("JOGG_API_KEY", "MIRAKO_API_KEY", "JOGG_WEBHOOK_SECRET")
+#: The built-in providers' secrets; ``secret_variables()`` adds the plugins'.
+SECRET_VARIABLES = tuple(v for traits in BUILTIN.values() for v in traits.secret_variables)
 
 #: Quotes a key picks up when copied from a document, a chat or a shell line
 #: (the typographic ones: what word processors turn straight quotes into).
@@ -35,9 +38,14 @@ def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     # Stripped, as the key is used: a value with a trailing newline is sent (and
     # echoed back by a server) without it. Very short values would redact ordinary
     # words; real keys are long.
-    values = {v for k in SECRET_VARIABLES if len(v := env.get(k, "").strip()) >= 6}
+    values = {v for k in secret_variables() if len(v := env.get(k, "").strip()) >= 6}
     values |= {v for v in _from_files if len(v) >= 6}
     return sorted(values, key=len)[::-1]
+
+
+def secret_variables() -> tuple[str, ...]:
+    """Every provider's secret variables, the plugins' included (when they load)."""
+    return loaded_secret_variables()
 
 
 def key_problem(key: str) -> str | None:
@@ -95,5 +103,6 @@ def environment() -> dict[str, str]:
     from_file = {k: v for k, v in dotenv_values(".env").items() if v is not None}
     # Remembered even where os.environ overrides them: a key in the file is still a
     # key, and redacting one that was not used costs nothing.
-    _from_files.update(v.strip() for k, v in from_file.items() if k in SECRET_VARIABLES)
+    secrets = secret_variables()
+    _from_files.update(v.strip() for k, v in from_file.items() if k in secrets)
     return {**from_file, **os.environ}

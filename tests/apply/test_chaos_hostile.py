@@ -78,9 +78,9 @@ MAX_ROUNDS = 60
 #: Applies, faults still on, after the kills: status reads that keep failing make an
 #: apply stop waiting (the next resumes), and failed renders are made again.
 SETTLE_APPLIES = 10
-#: A provider minute lasts 1.2 s (20 JoggAI POSTs per 1.2 s); renders take 0.4-2 s: the
+#: A provider minute lasts 2.4 s (20 JoggAI POSTs per 2.4 s); renders take 0.8-4 s: the
 #: batch outlasts 20 kills even on a busy machine, where start-up eats each round.
-CHAOS_SCALE = 0.02
+CHAOS_SCALE = 0.04
 RENDER_SECONDS = (20.0, 100.0)
 #: Every hostile fault at once. Rates stay low enough that each apply makes progress:
 #: some 15% of creates end with an answer that proves nothing (a gateway page, a WAF

@@ -26,6 +26,7 @@ from reelform.providers.base import (
     VoiceRequest,
 )
 from reelform.providers.local import LocalProvider
+from reelform.registry import provider_traits
 
 pytestmark = pytest.mark.anyio
 PREVIEW = {"preview": "true"}
@@ -60,7 +61,7 @@ def url_path(url: str | None) -> Path:
 async def test_make_provider_gives_a_protocol_conforming_local_provider(tmp_path: Path) -> None:
     p = make_provider("local", {}, ProviderContext(work_dir=tmp_path))
     assert isinstance(p, LocalProvider) and isinstance(p, Provider)
-    assert p.submit_rate_per_minute is None
+    assert provider_traits(p.name).submit_rate_per_minute is None
     await p.aclose()
 
 

@@ -29,6 +29,7 @@ from reelform.providers.base import (
     VoiceRequest,
 )
 from reelform.providers.jogg import JoggProvider
+from reelform.registry import provider_traits
 
 pytestmark = pytest.mark.anyio
 P = "/api"  # JOGG_BASE_URL carries a path prefix, like the simulator's /jogg
@@ -436,7 +437,7 @@ async def test_missing_key_is_a_config_error_at_first_use(
     make_context: Any, script: Script
 ) -> None:
     jogg = make_provider("jogg", {}, make_context(env={"JOGG_API_KEY": ""}))
-    assert jogg.submit_rate_per_minute == 20  # constructing needs no key
+    assert provider_traits(jogg.name).submit_rate_per_minute == 20  # constructing needs no key
     with pytest.raises(ConfigError, match="JOGG_API_KEY"):
         await jogg.job_status("x")
     assert script.requests == []

@@ -23,6 +23,7 @@ from reelform.errors import (
 from reelform.providers import make_provider
 from reelform.providers.base import Asset, JobStatus, Provider, VideoJob, VoiceRequest
 from reelform.providers.mirako import MirakoProvider, pcm_to_wav
+from reelform.registry import provider_traits
 
 pytestmark = pytest.mark.anyio
 SUBMIT = "/v1/video/async_generate_talking_avatar"
@@ -59,7 +60,7 @@ def files(tmp_path: Path) -> dict[str, Asset]:
 def mirako(make_context: Any) -> MirakoProvider:
     provider = make_provider("mirako", {}, make_context(webhook_secret=WEBHOOK_SECRET))
     assert isinstance(provider, MirakoProvider) and isinstance(provider, Provider)
-    assert provider.submit_rate_per_minute is None
+    assert provider_traits(provider.name).submit_rate_per_minute is None
     return provider
 
 

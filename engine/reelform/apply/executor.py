@@ -70,10 +70,10 @@ from reelform.providers.base import (
 )
 from reelform.providers.http import RetryPolicy, Tries, retry_delay
 from reelform.providers.ratelimit import TokenBucket
+from reelform.registry import provider_traits
 from reelform.secrets import redact
 from reelform.speclang.model import Video
 from reelform.state.journal import GroupCommit, Journal
-from reelform.traits import provider_traits
 
 T = TypeVar("T")
 
@@ -335,9 +335,9 @@ class Executor:
         try:
             if step is VideoStep.DOWNLOAD:
                 outcome = await self._download(
-                    run, request, entry, refresh=None if provider.free else provider
+                    run, request, entry, refresh=None if traits.free else provider
                 )
-                if outcome.ok or not provider.free:
+                if outcome.ok or not traits.free:
                     return outcome
                 step = VideoStep.SUBMIT  # a free render whose source is gone: render again
             job_id: str | None = entry.get("job_id") if step is VideoStep.POLL else None
@@ -532,7 +532,7 @@ class Executor:
                     if speech_unknown:
                         return self._unknown(run, request, {}, f"{exc}; no video was submitted")
                     found = await self._look_up(provider, request)
-                    step = after_lost_answer(found, resubmit=provider.free)
+                    step = after_lost_answer(found, resubmit=provider_traits(provider.name).free)
                     if step is VideoStep.POLL:
                         assert found is not None
                         job_id = found

@@ -12,27 +12,17 @@ A job found again after a restart is polled at once: it may be long done.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from reelform.registry import provider_traits
 
 
 @dataclass(frozen=True)
 class PollPolicy:
     growth: float = 0.2
-    # Provider seconds; multiplied by the run's time scale (simulators run faster).
-    first: dict[str, float] = field(
-        default_factory=lambda: {
-            "jogg": 110.0,  # docs/providers.md: renders take 2 to 5 minutes
-            "mirako": 15.0,  # 15 s to 2 min
-            "local": 0.5,
-        }
-    )
-    minimum: dict[str, float] = field(
-        default_factory=lambda: {
-            "jogg": 5.0,  # JoggAI discourages polling more often than every 5 s
-            "mirako": 2.0,
-            "local": 0.1,
-        }
-    )
+    # Each provider's first and minimum delays are its traits' (``poll_first``,
+    # ``poll_minimum``), in provider seconds: multiplied by the run's time scale
+    # (simulators run faster).
     #: Status reads of one job that may fail in a row before this apply stops waiting
     #: for it (the job stays ``submitted``; the next apply polls it again). Eight reads
     #: at the growing pace span minutes: a job "not found" just after its create, a
@@ -45,11 +35,11 @@ class PollPolicy:
     def first_delay(self, provider: str, resumed: bool) -> float:
         if resumed:
             return 0.0
-        return self.first.get(provider, 30.0) * self.time_scale
+        return provider_traits(provider).poll_first * self.time_scale
 
     def next_delay(self, provider: str, waited: float, webhooks: bool) -> float:
         """Seconds to the next poll, ``waited`` seconds after the submit."""
         if webhooks:
             return self.safety * self.time_scale
-        floor = self.minimum.get(provider, 5.0) * self.time_scale
+        floor = provider_traits(provider).poll_minimum * self.time_scale
         return max(floor, self.growth * waited)

@@ -23,10 +23,11 @@ from reelform.apply.executor import ApplyOptions, Executor, Outcome, SpecRun
 from reelform.apply.progress import Reporter
 from reelform.plan.diff import SpecPlan
 from reelform.project import Prepared
-from reelform.providers import ProviderContext, make_provider, provider_class
+from reelform.providers import ProviderContext, make_provider
 from reelform.providers.base import Provider
 from reelform.providers.ratelimit import TokenBucket
 from reelform.providers.transport import async_client
+from reelform.registry import provider_traits
 from reelform.state.journal import Journal, compact
 from reelform.state.lock import spec_lock
 
@@ -49,7 +50,9 @@ class ProviderPool:
     http: httpx.AsyncClient | None = None
     http_reads: httpx.AsyncClient | None = None
     time_scale: float = 1.0
-    mirako_token: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    #: The token of each provider whose webhooks carry one (traits ``webhook_token``),
+    #: made for this run: every instance of the provider shares it.
+    _tokens: dict[str, str] = field(default_factory=dict)
     _providers: dict[tuple[str, tuple[tuple[str, str], ...], str], Provider] = field(
         default_factory=dict
     )
@@ -67,14 +70,19 @@ class ProviderPool:
                 limiter=limiter,
                 env=self.env,
                 time_scale=self.time_scale,
-                webhook_secret=self.mirako_token if name == "mirako" else None,
+                webhook_secret=self.webhook_token(name),
             )
             provider = make_provider(name, settings, context)
             self._providers[key] = provider
         return provider
 
+    def webhook_token(self, name: str) -> str | None:
+        if not provider_traits(name).webhook_token:
+            return None
+        return self._tokens.setdefault(name, secrets.token_urlsafe(24))
+
     def limiter(self, name: str) -> TokenBucket | None:
-        rate = provider_class(name).submit_rate_per_minute
+        rate = provider_traits(name).submit_rate_per_minute
         if rate is None:
             return None
         if name not in self._limiters:

@@ -23,10 +23,11 @@ from reelform.apply.executor import ApplyOptions, Outcome
 from reelform.apply.progress import Reporter
 from reelform.apply.run import apply_plans, locked
 from reelform.errors import ConfigError
-from reelform.plan.diff import SpecPlan, force_replace, resubmitting
+from reelform.plan.diff import Action, SpecPlan, force_replace, resubmitting
 from reelform.plan.saved import SavedPlan, check_fresh
 from reelform.plan.show import total_estimate
 from reelform.project import Prepared, plan_prepared, prepare_all, target_filter
+from reelform.registry import provider_traits
 from reelform.speclang.load import lock_path_for
 
 Planner = Callable[[], tuple[Sequence[Prepared], Sequence[SpecPlan]]]
@@ -140,14 +141,24 @@ def check_budget(
 def check_webhooks(
     plans: Sequence[SpecPlan], options: ApplyOptions, env: Mapping[str, str]
 ) -> None:
+    """--webhook-url and --listen go together, and a provider that signs its deliveries
+    with the user's secret needs that secret."""
     if bool(options.webhook_url) != bool(options.listen):
         raise ConfigError("--webhook-url and --listen go together")
-    jogg_videos = any(
-        item.provider == "jogg" and item.kind == "video" for p in plans for item in p.items
-    )
-    if options.webhook_url and jogg_videos and not env.get("JOGG_WEBHOOK_SECRET"):
-        raise ConfigError(
-            "--webhook-url: JoggAI signs its deliveries with your webhook "
-            "secret; set JOGG_WEBHOOK_SECRET, or every delivery would be "
-            "rejected and videos noticed only by the slow safety poll"
-        )
+    if not options.webhook_url:
+        return
+    used = {
+        i.provider
+        for p in plans
+        for i in p.items
+        if i.kind == "video" and i.action is not Action.ORPHAN  # its plugin may be gone
+    }
+    for name in sorted(used):
+        traits = provider_traits(name)
+        variable = traits.webhook_secret_variable
+        if variable and not env.get(variable):
+            raise ConfigError(
+                f"--webhook-url: {traits.label} signs its deliveries with your webhook "
+                f"secret; set {variable}, or every delivery would be "
+                "rejected and videos noticed only by the slow safety poll"
+            )

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 import anyio
 import click
 
+from reelform.commands.common import ProviderChoice
 from reelform.providers import ProviderContext, make_provider
 from reelform.providers.base import AvatarInfo, Provider
 from reelform.secrets import environment
@@ -90,7 +91,7 @@ FILTERS = ("aspect", "gender", "style", "age", "scene", "ethnicity", "name", "st
 @click.option(
     "--provider",
     "provider_name",
-    type=click.Choice(["jogg", "mirako", "local"]),
+    type=ProviderChoice(),
     default="local",
     show_default=True,
     help="Whose avatars to list.",

@@ -62,3 +62,27 @@ def default_targets(targets: tuple[Path, ...]) -> list[Path]:
     if Path("specs").is_dir():
         return [Path("specs")]
     raise ConfigError("no SPEC given and there is no `specs` folder here")
+
+
+class ProviderChoice(click.Choice[str]):
+    """`--provider`: a registered provider, built-in or plugin.
+
+    The names are looked up when the option is used or shown, not when the command
+    is defined: listing them reads every plugin's entry point, which a command that
+    never shows them should not pay for.
+    """
+
+    name = "provider"
+
+    def __init__(self) -> None:
+        super().__init__((), case_sensitive=True)
+
+    @property
+    def choices(self) -> tuple[str, ...]:
+        from reelform.registry import known_providers
+
+        return known_providers()
+
+    @choices.setter
+    def choices(self, value: object) -> None:
+        """click.Choice sets the names once; these are always the registry's."""

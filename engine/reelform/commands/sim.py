@@ -1,4 +1,5 @@
-"""`reelform sim`: serve the JoggAI and Mirako simulators on loopback.
+"""`reelform sim`: serve the JoggAI and Mirako simulators on loopback, and the
+simulator of each provider plugin that has one (its traits' ``simulator``) at /NAME.
 
 Loopback only unless ``--allow-remote``: the simulator accepts any key and has test
 control endpoints (``/_sim/config``, ``/_sim/reset``), which nobody else on the
@@ -15,6 +16,7 @@ from typing import Any
 import click
 
 from reelform.errors import ConfigError
+from reelform.traits import BUILTIN, ProviderTraits
 
 LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
@@ -26,6 +28,37 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def plugin_simulators() -> list[tuple[ProviderTraits, Any]]:
+    """Each plugin's simulator (its traits' ``simulator`` factory), made now.
+
+    Only those that also name a base URL variable: without one, nothing could be
+    pointed at the simulator.
+    """
+    from reelform.registry import import_object, providers_registry
+
+    made = []
+    for name, traits in providers_registry().items():
+        if traits.simulator and traits.base_url_variable and name not in BUILTIN:
+            factory = import_object(traits.simulator, f"the simulator of provider {name!r}")
+            made.append((traits, factory()))
+    return made
+
+
+def with_plugins(app: Any, plugins: list[tuple[ProviderTraits, Any]]) -> Any:
+    """The built-in simulators' app with each plugin's at ``/NAME``.
+
+    Beside the built-ins' app, not inside it: its fault injection and ledger are
+    the built-in simulators' (a plugin's simulator keeps its own).
+    """
+    if not plugins:
+        return app
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    mounts = [Mount(f"/{traits.name}", app=plugin) for traits, plugin in plugins]
+    return Starlette(routes=[*mounts, Mount("/", app=app)])
 
 
 def _gateway_answers(ctx: click.Context, param: click.Parameter, value: str) -> set[str]:
@@ -181,6 +214,7 @@ def command(
 
     # Every other option is named after its SimConfig field.
     config = SimConfig(render_fail_rate=fail_rate, rate_limit_per_minute=rate_limit, **settings)
+    plugins = plugin_simulators()
     # Bound here, before anything is printed: a port in use is the user's to fix (exit 1),
     # and port 0 is then the free port we actually hold, not one that may be taken next.
     listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
@@ -196,11 +230,17 @@ def command(
     shown = f"[{host}]" if ":" in host else host
     base = f"http://{shown}:{port}"
     click.echo(f"reelform sim: JoggAI at {base}/jogg, Mirako at {base}/mirako")
+    for traits, _ in plugins:
+        click.echo(f"reelform sim: {traits.label} (a plugin) at {base}/{traits.name}")
     click.echo("Export these to point reelform at it (any non-empty key works):")
     click.echo(f"  export JOGG_BASE_URL={base}/jogg JOGG_API_KEY=sim-key")
     click.echo(f"  export MIRAKO_BASE_URL={base}/mirako MIRAKO_API_KEY=sim-key")
+    for traits, _ in plugins:
+        keys = "".join(f" {variable}=sim-key" for variable in traits.credentials[:1])
+        click.echo(f"  export {traits.base_url_variable}={base}/{traits.name}{keys}")
     click.echo(f"Control: {base}/_sim/health, /_sim/requests, /_sim/config. Ctrl-C stops.", nl=True)
-    server = make_server(create_app(config), host, port, log_level="warning")
+    app = with_plugins(create_app(config), plugins)
+    server = make_server(app, host, port, log_level="warning")
     # uvicorn handles SIGINT/SIGTERM with a graceful shutdown, then re-raises the
     # signal; the KeyboardInterrupt that follows is the expected way out, not an error.
     with contextlib.suppress(KeyboardInterrupt):

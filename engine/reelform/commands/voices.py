@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from reelform.commands.avatars import print_rows, run_with_provider
+from reelform.commands.common import ProviderChoice
 from reelform.providers.base import Provider, VoiceInfo
 
 
@@ -32,7 +33,7 @@ def voice_row(voice: VoiceInfo) -> dict[str, Any]:
 @click.option(
     "--provider",
     "provider_name",
-    type=click.Choice(["jogg", "mirako", "local"]),
+    type=ProviderChoice(),
     default="local",
     show_default=True,
     help="Whose voices to list.",

@@ -9,23 +9,20 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from reelform.plan.fingerprint import Request, changed_fields
+from reelform.registry import provider_traits
 from reelform.state.lockfile import LockState
 from reelform.state.outputs import OutputStatus as OutputStatus  # part of the plan API
-from reelform.traits import provider_traits
 
 #: Why an ``unknown`` item is left alone (docs/design.md, "Never pay twice").
 UNKNOWN_REASON = (
     "the submit's outcome is unknown (the provider cannot be asked whether it made the "
     "job); `apply --resubmit-unknown` risks paying twice"
 )
-SECONDS_PER_CREDIT = 120  # JoggAI: 1 credit per started 2 minutes of video
-MOTION_CREDITS = {"2.0-Pro": 3}  # others: 2
 
 
 class Action(enum.StrEnum):
@@ -141,9 +138,13 @@ class SpecPlan:
 
 
 def credits_for(provider: str, seconds: float) -> int:
-    if provider != "jogg":
-        return 0
-    return max(1, math.ceil(seconds / SECONDS_PER_CREDIT))
+    credits = provider_traits(provider).credits
+    return credits.video(seconds) if credits is not None else 0
+
+
+def photo_avatar_credits(provider: str, model: str) -> int:
+    credits = provider_traits(provider).credits
+    return credits.photo(model) if credits is not None else 0
 
 
 def diff(
@@ -171,7 +172,7 @@ def diff(
         if used is not None and (avatar.provider, avatar.fingerprint) not in used:
             continue
         entry = lock.avatars.get(avatar.lock_key)
-        credits = MOTION_CREDITS.get(avatar.model, 2) if avatar.provider == "jogg" else 0
+        credits = photo_avatar_credits(avatar.provider, avatar.model)
         if entry is None:
             items.append(
                 PlanItem(

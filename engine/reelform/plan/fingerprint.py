@@ -16,15 +16,11 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from reelform.registry import TraitsByName
 from reelform.speclang.assets import FileFacts
 from reelform.speclang.expand import AssetDecl, DesiredVideo, LoadedSpec
 
 WORDS_PER_SECOND = 2.5  # 150 words a minute, a calm speaking pace
-#: Fields a provider's request does not carry (docs/providers.md), so they cannot change its video.
-IGNORED_FIELDS = {
-    "mirako": ("avatar", "aspect", "screen_style", "captions", "title"),
-    "jogg": ("image",),
-}
 
 
 class Request(NamedTuple):
@@ -77,7 +73,11 @@ def requests_for(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]) -> lis
         name: digest(photo_avatar_inputs(spec, name, facts)) for name in spec.head.avatars
     }
     asset_refs = {name: asset_ref(decl, facts.get(name)) for name, decl in spec.assets.items()}
-    return [_request(spec, video, facts, asset_refs, photo_fingerprints) for video in spec.videos]
+    traits = TraitsByName()
+    return [
+        _request(spec, video, facts, asset_refs, photo_fingerprints, traits)
+        for video in spec.videos
+    ]
 
 
 def _request(
@@ -86,6 +86,7 @@ def _request(
     facts: Mapping[str, FileFacts | None],
     asset_refs: Mapping[str, dict[str, Any]],
     photos: Mapping[str, str],
+    traits_of: TraitsByName,
 ) -> Request:
     video = desired.video
     voice = video.voice
@@ -117,9 +118,10 @@ def _request(
         inputs["title"] = video.title
     # Only what the provider's request holds: a new `defaults.aspect` must not re-render
     # (and pay for) Mirako videos, whose request is just an image and audio.
-    for name in IGNORED_FIELDS.get(desired.provider, ()):
+    traits = traits_of[desired.provider]
+    for name in traits.ignored_fields:
         inputs.pop(name, None)
-    if desired.provider == "mirako" and "audio" in spoken:
+    if traits.voice_id_for_scripts and "audio" in spoken:
         spoken.pop("voice_id", None)  # a voice profile only speaks scripts
     fingerprint = digest(inputs)
     return Request(desired.name, desired.provider, inputs, fingerprint, seconds)

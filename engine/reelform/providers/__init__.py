@@ -1,26 +1,27 @@
-"""Providers: the clients of the JoggAI and Mirako APIs and the offline `local` renderer.
+"""Providers: the clients of the JoggAI and Mirako APIs, the offline `local` renderer,
+and any plugin's.
 
-``make_provider`` is the one way the engine gets a ``Provider``; the modules behind
-it are imported only when used, so `reelform validate` never loads PyAV or httpx.
+``make_provider`` is the one way the engine gets a ``Provider``: it imports the client
+named by the provider's traits (``reelform.registry``) only when used, so `reelform
+validate` never loads PyAV or httpx.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from reelform.errors import ConfigError
+from reelform.providers.base import Provider
+from reelform.registry import import_object, provider_traits
 
 if TYPE_CHECKING:
     import httpx
 
-    from reelform.providers.base import Provider
     from reelform.providers.ratelimit import TokenBucket
-
-PROVIDER_NAMES = ("local", "jogg", "mirako")
 
 
 @dataclass
@@ -45,39 +46,28 @@ class ProviderContext:
     time_scale: float = 1.0
 
 
-class ProviderClass(Protocol):
-    """A provider class: what the engine reads before (or without) making one."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def submit_rate_per_minute(self) -> float | None: ...
-
-    @property
-    def free(self) -> bool: ...
-
-    def __call__(self, settings: Mapping[str, str], context: ProviderContext) -> Provider: ...
+#: A client class: ``(settings, context) -> Provider``.
+ProviderFactory = Callable[[Mapping[str, str], ProviderContext], Provider]
 
 
-def provider_class(name: str) -> ProviderClass:
-    """The class of provider ``name`` (its module imported on first use)."""
-    if name == "jogg":
-        from reelform.providers.jogg import JoggProvider
-
-        return JoggProvider
-    if name == "mirako":
-        from reelform.providers.mirako import MirakoProvider
-
-        return MirakoProvider
-    if name == "local":
-        from reelform.providers.local import LocalProvider
-
-        return LocalProvider
-    raise ConfigError(f"unknown provider {name!r} (known: {', '.join(PROVIDER_NAMES)})")
+def provider_class(name: str) -> ProviderFactory:
+    """The client of provider ``name``, imported from its traits' path on first use."""
+    factory: ProviderFactory = import_object(
+        provider_traits(name).client, f"the client of provider {name!r}"
+    )
+    return factory
 
 
 def make_provider(
     name: str, settings: Mapping[str, str] | None = None, context: ProviderContext | None = None
 ) -> Provider:
-    return provider_class(name)(dict(settings or {}), context or ProviderContext())
+    provider = provider_class(name)(dict(settings or {}), context or ProviderContext())
+    # A plugin's client is checked here, once, rather than failing mid-apply.
+    if not isinstance(provider, Provider) or provider.name != name:
+        missing = [m for m in dir(Provider) if m[0] != "_" and not hasattr(provider, m)]
+        what = f"lacks {', '.join(missing)}" if missing else f"is named {provider.name!r}"
+        raise ConfigError(
+            f"provider {name!r}: its client {provider_traits(name).client!r} {what} "
+            "(see reelform.providers.base.Provider)"
+        )
+    return provider

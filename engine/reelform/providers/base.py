@@ -156,21 +156,14 @@ class WebhookEvent:
 
 @runtime_checkable
 class Provider(Protocol):
-    """What the engine needs from a provider. One instance per (provider, settings)."""
+    """What the engine needs from a provider. One instance per (provider, settings).
+
+    What the engine knows about a provider without building one (is it free, its
+    rate limit, what it costs) is in its ``reelform.traits.ProviderTraits``, not here.
+    """
 
     @property
     def name(self) -> str: ...
-
-    @property
-    def submit_rate_per_minute(self) -> float | None:
-        """POST requests allowed per minute per API key, or None when unlimited."""
-        ...
-
-    @property
-    def free(self) -> bool:
-        """A second submit costs nothing: a submit with an unknown outcome is simply
-        sent again, and a render whose file is gone is made again, not downloaded."""
-        ...
 
     async def upload_asset(self, asset: Asset) -> str:
         """Make the asset available to the provider; return the reference that

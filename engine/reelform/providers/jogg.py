@@ -61,10 +61,7 @@ DEFAULT_BASE_URL = "https://api.jogg.ai"
 
 
 class JoggProvider:
-    name = "jogg"
-    #: docs/providers.md: 20 POST requests per minute per API key.
-    submit_rate_per_minute = 20.0
-    free = False  # every render costs credits
+    name = "jogg"  # its facts (20 POSTs a minute, credits): reelform.traits.JOGG
 
     def __init__(self, settings: Mapping[str, str], context: ProviderContext) -> None:
         self.settings = dict(settings)

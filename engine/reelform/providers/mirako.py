@@ -149,10 +149,7 @@ def pcm_to_wav(pcm: bytes, sample_rate: int = TTS_SAMPLE_RATE) -> bytes:
 
 
 class MirakoProvider:
-    name = "mirako"
-    #: Mirako documents no request rate; its SDK only backs off on 429.
-    submit_rate_per_minute = None
-    free = False
+    name = "mirako"  # its facts (no documented rate, not free): reelform.traits.MIRAKO
 
     def __init__(self, settings: Mapping[str, str], context: ProviderContext) -> None:
         self.settings = dict(settings)

@@ -26,6 +26,7 @@ from reelform.speclang.schema_errors import (
     unknown_key_problems,
     validation_problems,
 )
+from reelform.speclang.settings import provider_settings, settings_problems
 from reelform.speclang.template_errors import CompileFailure, PathFailure
 
 # The same mistake in a template fails for every row; say it a few times, then count.
@@ -145,11 +146,8 @@ def expand_spec(
     problems += _reference_problems(head, source, assets)
 
     output = head.output if head.output is not None else f"out/{name}"
-    settings: dict[str, dict[str, str]] = {
-        "jogg": {"api_version": head.providers.jogg.api_version},
-        "mirako": {},
-        "local": {},
-    }
+    problems += settings_problems(head.providers, source)
+    settings = provider_settings(head.providers, _providers_used(head, videos))
     dependencies = {path, *data_files, *expansion.loader.loaded}
     dependencies |= {a.path for a in assets.values() if a.path is not None}
     spec = LoadedSpec(
@@ -166,6 +164,13 @@ def expand_spec(
         dependencies=frozenset(p.resolve() for p in dependencies),
     )
     return spec, problems
+
+
+def _providers_used(head: m.SpecHead, videos: list[DesiredVideo]) -> set[str]:
+    """The providers of the videos; read off each only where an entry may set one."""
+    if "provider" in head.defaults or any("provider" in entry for entry in head.videos):
+        return {head.provider, *(v.provider for v in videos)}
+    return {head.provider}
 
 
 def _without(data: Any, paths: list[PathKey]) -> Any:

@@ -1,40 +1,27 @@
 """Provider fit: what each provider accepts, checked locally on the real files.
 
-The limits are docs/providers.md's. Checking them here, before anything is uploaded
-or paid for, turns a failed render an hour later into an error at `validate`.
+The limits and rules are each provider's traits (``reelform.traits``; the built-ins'
+are docs/providers.md's). Checking them here, before anything is uploaded or paid for,
+turns a failed render an hour later into an error at `validate`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from reelform.errors import Location, Problem
 from reelform.providers.catalog import Catalog
+from reelform.registry import TraitsByName, provider_traits
 from reelform.speclang.assets import FileFacts
 from reelform.speclang.expand import DesiredVideo, LoadedSpec
 from reelform.speclang.schema_errors import did_you_mean
+from reelform.traits import MB, Conflict, Limit, ProviderTraits
 
-MB = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class Limit:
-    formats: tuple[str, ...]
-    max_bytes: int | None = None
-    max_seconds: float | None = None
-
-
-JOGG_LIMITS = {
-    "image": Limit(("jpeg", "png", "webp", "gif"), 10 * MB),
-    "audio": Limit(("mp3", "wav", "m4a"), 20 * MB, 600),
-    "video": Limit(("mp4", "webm", "mov"), 100 * MB, 300),
-}
-MIRAKO_IMAGE = Limit(("jpeg", "png"))
-MIRAKO_AUDIO = Limit(("wav", "mp3"), None, 60)
-MIRAKO_MIN_SIDE, MIRAKO_MAX_LONG, MIRAKO_MAX_SHORT = 512, 1920, 1080
-LOCAL_IMAGE = Limit(("jpeg", "png", "webp", "gif"))
-LOCAL_AUDIO = Limit(("wav", "mp3", "m4a"))
+#: A photo avatar is JoggAI's add_motion: its image is checked against JoggAI's
+#: limits, whichever provider's videos use it (and when none does yet).
+PHOTO_AVATAR_PROVIDER = "jogg"
 
 
 def fit_problems(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]) -> list[Problem]:
@@ -42,11 +29,16 @@ def fit_problems(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]) -> lis
     checker = _Checker(spec, facts)
     for video in spec.videos:
         checker.check(video)
+    photo = provider_traits(PHOTO_AVATAR_PROVIDER)
     for name, avatar in spec.head.avatars.items():
-        message = checker.asset_message(avatar.image, "image", JOGG_LIMITS["image"], "jogg")
+        message = checker.asset_message(avatar.image, "image", photo.image, photo.name)
         if message:
             checker.add(spec.source.locate(("avatars", name, "image")), message)
     return list(dict.fromkeys(checker.problems))
+
+
+def _missing(value: object) -> bool:
+    return value is None or value == ""
 
 
 class _Checker:
@@ -55,6 +47,8 @@ class _Checker:
         self.facts = facts
         self.problems: list[Problem] = []
         self._asset_messages: dict[tuple[str, str, Limit, str], str | None] = {}
+        self._getters: dict[str, Callable[[Any], Any]] = {}
+        self._traits = TraitsByName()
 
     def at(self, video: DesiredVideo, *path: str | int) -> Location:
         return self.spec.locate_video(video, path)
@@ -62,13 +56,12 @@ class _Checker:
     def check(self, video: DesiredVideo) -> None:
         v = video.video
         entry = self.spec.head.videos[video.entry]
+        traits = self._traits[video.provider]
         voice = v.voice
-        audio_limit, image_limit = {
-            "jogg": (JOGG_LIMITS["audio"], JOGG_LIMITS["image"]),
-            "mirako": (MIRAKO_AUDIO, MIRAKO_IMAGE),
-        }.get(video.provider, (LOCAL_AUDIO, LOCAL_IMAGE))
         if voice.audio is not None:
-            self.asset(voice.audio, "audio", audio_limit, video.provider, video, ("voice", "audio"))
+            self.asset(
+                voice.audio, "audio", traits.audio, video.provider, video, ("voice", "audio")
+            )
         if (
             v.avatar is not None
             and v.avatar.photo is not None
@@ -79,63 +72,53 @@ class _Checker:
                 did_you_mean("photo avatar", v.avatar.photo, self.spec.head.avatars),
             )
         if v.image is not None:
-            self.asset(v.image, "image", image_limit, video.provider, video, ("image",))
-        if video.provider == "jogg":
-            self._jogg(video, "image" in entry)
-        elif video.provider == "mirako":
-            self._mirako(video, "avatar" in entry)
-            for name in ("aspect", "screen_style", "captions"):
-                if name in entry:  # from `defaults` they are meant for other providers
-                    self.add(
-                        self.at(video, name),
-                        f"mirako does not take `{name}`: its video "
-                        "has the image's size and no captions",
-                    )
+            self.asset(v.image, "image", traits.image, video.provider, video, ("image",))
+            if traits.image.checks_size:
+                self._image_size(video, v.image, traits)
+        for need in traits.needs:
+            if (not need.scripts_only or voice.script is not None) and _missing(
+                self._value(v, need.field)
+            ):
+                self.add(self.at(video, *need.field.split(".")[:-1]), need.message)
+        for refused in traits.refuses:
+            if refused.field in entry:  # from `defaults` they are meant for other providers
+                self.add(self.at(video, refused.field), refused.message)
+        for conflict in traits.conflicts:
+            if self._conflicts(video, conflict):
+                self.add(self.at(video, *conflict.at.split(".")), conflict.message)
 
-    def _jogg(self, video: DesiredVideo, image_on_entry: bool) -> None:
-        v = video.video
-        if v.avatar is None:
-            self.add(self.at(video), "jogg needs `avatar` ({id: N} or {photo: NAME})")
-        if image_on_entry:
+    def _value(self, video: Any, path: str) -> Any:
+        getter = self._getters.get(path)
+        if getter is None:
+            getter = self._getters[path] = operator.attrgetter(path)
+        try:
+            return getter(video)
+        except AttributeError:  # a part of the path is None
+            return None
+
+    def _conflicts(self, video: DesiredVideo, conflict: Conflict) -> bool:
+        settings = self.spec.settings.get(video.provider, {})
+        for path, value in conflict.values:
+            name = path.removeprefix("settings.")
+            actual = settings.get(name) if name != path else self._value(video.video, path)
+            if actual != value:
+                return False
+        return True
+
+    def _image_size(self, video: DesiredVideo, name: str, traits: ProviderTraits) -> None:
+        facts = self._facts(name)
+        if facts is None or not facts.width or not facts.height:
+            return
+        limit, w, h = traits.image, facts.width, facts.height
+        if (
+            (limit.min_side is not None and min(w, h) < limit.min_side)
+            or (limit.max_long_side is not None and max(w, h) > limit.max_long_side)
+            or (limit.max_short_side is not None and min(w, h) > limit.max_short_side)
+        ):
             self.add(
                 self.at(video, "image"),
-                "jogg does not take `image`; make a photo avatar "
-                "under `avatars:` and use `avatar: {photo: NAME}`",
+                f"{traits.name} needs an image {_size_range(limit)}; {name!r} is {w}x{h}",
             )
-        if not v.voice.voice_id:
-            self.add(self.at(video, "voice"), "jogg needs `voice.voice_id` (even for audio)")
-        v1 = self.spec.settings["jogg"].get("api_version") == "v1"
-        if v1 and v.screen_style == 3 and v.captions:
-            self.add(
-                self.at(video, "captions"),
-                "jogg v1 screen_style 3 (transparent WebM) needs `captions: false`",
-            )
-
-    def _mirako(self, video: DesiredVideo, avatar_on_entry: bool) -> None:
-        v = video.video
-        if v.image is None:
-            self.add(self.at(video), "mirako needs `image` (a JPG or PNG asset to animate)")
-        if avatar_on_entry:
-            self.add(self.at(video, "avatar"), "mirako does not take `avatar`; it animates `image`")
-        if v.voice.script is not None and not v.voice.voice_id:
-            self.add(
-                self.at(video, "voice"),
-                "mirako needs `voice.voice_id` (a voice profile) to speak a script",
-            )
-        if v.image is not None:
-            facts = self._facts(v.image)
-            if facts is not None and facts.width and facts.height:
-                w, h = facts.width, facts.height
-                if (
-                    min(w, h) < MIRAKO_MIN_SIDE
-                    or max(w, h) > MIRAKO_MAX_LONG
-                    or min(w, h) > MIRAKO_MAX_SHORT
-                ):
-                    self.add(
-                        self.at(video, "image"),
-                        f"mirako needs an image between 512x512 and 1920x1080; "
-                        f"{v.image!r} is {w}x{h}",
-                    )
 
     def _facts(self, name: str) -> FileFacts | None:
         return self.facts.get(name)
@@ -203,7 +186,11 @@ def catalog_problems(spec: LoadedSpec, catalogs: Mapping[str, Catalog]) -> list[
         if catalog is None:
             continue
         v = video.video
-        if v.avatar is not None and v.avatar.id is not None and video.provider == "jogg":
+        if (
+            v.avatar is not None
+            and v.avatar.id is not None
+            and provider_traits(video.provider).avatar_ids
+        ):
             key = (video.provider, "avatar", f"{v.avatar.type}:{v.avatar.id}")
             if key not in seen and not catalog.has_avatar(v.avatar.id, v.avatar.type):
                 seen.add(key)
@@ -228,3 +215,15 @@ def catalog_problems(spec: LoadedSpec, catalogs: Mapping[str, Catalog]) -> list[
                     )
                 )
     return problems
+
+
+def _size_range(limit: Limit) -> str:
+    """ "between 512x512 and 1920x1080", or the part of it the limit has."""
+    low = f"{limit.min_side}x{limit.min_side}" if limit.min_side is not None else None
+    long, short = limit.max_long_side, limit.max_short_side
+    high = f"{long}x{short}" if long is not None and short is not None else None
+    if high is None and (long or short) is not None:
+        high = f"{long or short} pixels on a side"
+    if low and high:
+        return f"between {low} and {high}"
+    return f"of at least {low}" if low else f"of at most {high}"

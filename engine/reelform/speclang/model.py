@@ -13,11 +13,58 @@ Two stages use these models:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    field_validator,
+    model_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
-ProviderName = Literal["local", "jogg", "mirako"]
+from reelform.registry import is_provider, known_providers
+
+
+def one_of(values: Iterable[object]) -> str:
+    """ "'a', 'b' or 'c'", as pydantic lists a Literal's values."""
+    shown = [repr(v) for v in values]
+    return " or ".join(filter(None, [", ".join(shown[:-1]), shown[-1]])) if shown else "nothing"
+
+
+class _Registered:
+    """A provider's name: a built-in's, or an installed plugin's (``reelform.registry``).
+
+    Checked like a Literal, with the same message, but against the registry, which
+    a Literal cannot be: plugins are found when reelform runs. The JSON schema lists
+    the providers installed when it is generated (``reelform schema``).
+    """
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(_provider_name)
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"enum": list(known_providers()), "type": "string"}
+
+
+def _provider_name(value: Any) -> str:
+    if isinstance(value, str) and is_provider(value):
+        return value
+    raise PydanticCustomError(
+        "literal_error", "Input should be {expected}", {"expected": one_of(known_providers())}
+    )
+
+
+ProviderName = Annotated[str, _Registered()]
 Aspect = Literal["portrait", "landscape", "square"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
 NAME_RE = re.compile(NAME_PATTERN)
@@ -69,36 +116,20 @@ DataSource = Annotated[
 ]
 
 
-class JoggSettings(Strict):
-    """JoggAI settings (the key comes from JOGG_API_KEY, never from the spec)."""
+class _SettingsSchema:
+    """`providers:`: each provider's settings are its traits' (``speclang.settings``
+    checks them, with located messages); the JSON schema lists them."""
 
-    api_version: Literal["v1", "v2"] = Field(
-        "v2", description="JoggAI API version: v2 (default) or v1.", examples=["v2"]
-    )
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        from reelform.speclang.settings import settings_json_schema
 
-
-class MirakoSettings(Strict):
-    """Mirako settings: none yet (the key comes from MIRAKO_API_KEY)."""
-
-
-class LocalSettings(Strict):
-    """Settings of the offline `local` renderer: none yet."""
+        return settings_json_schema()
 
 
-class ProviderSettings(Strict):
-    """Settings per provider. Credentials never go here: they come from the environment."""
-
-    jogg: JoggSettings = Field(
-        default_factory=JoggSettings,
-        description="JoggAI settings.",
-        examples=[{"api_version": "v2"}],
-    )
-    mirako: MirakoSettings = Field(
-        default_factory=MirakoSettings, description="Mirako settings.", examples=[{}]
-    )
-    local: LocalSettings = Field(
-        default_factory=LocalSettings, description="Local renderer.", examples=[{}]
-    )
+#: Settings per provider. Credentials never go here: they come from the environment.
+ProviderSettings = Annotated[dict[str, dict[str, Any]], _SettingsSchema()]
 
 
 class PhotoAvatarSpec(Strict):
@@ -195,7 +226,8 @@ class VideoFields(Strict):
 
     provider: ProviderName | None = Field(
         None,
-        description="local | jogg | mirako; default: the spec's `provider`.",
+        description="local | jogg | mirako, or an installed provider plugin; "
+        "default: the spec's `provider`.",
         examples=["jogg"],
     )
     avatar: AvatarSpec | None = Field(
@@ -294,7 +326,10 @@ class SpecHead(Strict):
         None, pattern=NAME_PATTERN, description="Default: the file's stem.", examples=["welcome"]
     )
     provider: ProviderName = Field(
-        "local", description="Default provider of the file's videos.", examples=["local"]
+        "local",
+        description="Default provider of the file's videos: local | jogg | mirako, or an "
+        "installed provider plugin.",
+        examples=["local"],
     )
     output: str | None = Field(
         None,
@@ -303,7 +338,7 @@ class SpecHead(Strict):
         examples=["../out/welcome"],
     )
     providers: ProviderSettings = Field(
-        default_factory=ProviderSettings,
+        default_factory=dict,
         description="Settings per provider.",
         examples=[{"jogg": {"api_version": "v2"}}],
     )

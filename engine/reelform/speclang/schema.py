@@ -2,6 +2,12 @@
 
 Editors see the file before templates are rendered, so every non-string value
 of a video may also be a Jinja template string (``screen_style: "{{ row.s }}"``).
+
+``provider`` (an enum) and ``providers`` (each provider's settings) list the
+providers installed when the schema is made: the committed
+schemas/reelform.schema.json has the built-ins; a project that uses a provider
+plugin runs `reelform schema` to get one that knows the plugin too, so an editor
+still flags a misspelt name rather than accepting any string.
 """
 
 from __future__ import annotations

@@ -60,6 +60,11 @@ def _union_keys(
     return problems
 
 
+def unknown_key_message(key: str, allowed: Iterable[str]) -> str:
+    """ "unknown key 'jog'; did you mean 'jogg'?" and its variants."""
+    return f"unknown key {key!r}{_hint(key, allowed)}"
+
+
 def _hint(key: str, allowed: Iterable[str]) -> str:
     names = sorted(allowed)
     close = difflib.get_close_matches(key, names, n=1, cutoff=0.6)

@@ -103,13 +103,12 @@ class Previewer:
     """Renders previews; knows the local catalog and eSpeak voices (read once)."""
 
     def __init__(self, env: Mapping[str, str] | None = None) -> None:
-        from reelform.secrets import SECRET_VARIABLES
+        from reelform.secrets import secret_variables
 
         # Defence in depth: every preview is local, and without keys nothing else could be.
+        secrets = secret_variables()
         self.env = {
-            k: v
-            for k, v in (os.environ if env is None else env).items()
-            if k not in SECRET_VARIABLES
+            k: v for k, v in (os.environ if env is None else env).items() if k not in secrets
         }
         self._avatars: int | None = None
         self._espeak: frozenset[str] | None = None

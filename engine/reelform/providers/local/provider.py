@@ -106,9 +106,7 @@ def _languages_of(voice: VoiceInfo) -> list[object]:
 
 
 class LocalProvider:
-    name = "local"
-    submit_rate_per_minute = None
-    free = True  # renders on this machine
+    name = "local"  # its facts (free, finds its jobs): reelform.traits.LOCAL
 
     def __init__(self, settings: Mapping[str, str], context: ProviderContext) -> None:
         self.settings = dict(settings)
