@@ -25,6 +25,7 @@ from reelform.state.lockfile import LockState, read_lock
 from reelform.state.outputs import OutputStatus, output_status
 from reelform.state.outputs import sha256_file as sha256_file  # watch reuses it
 from reelform.state.preload import DeferredLock, LockSummary, Preload
+from reelform.state.records import AvatarRecord, Status
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ def _prepare(
         key = Path(os.path.relpath(decl.path, spec.directory)).as_posix()
         cached = lock.files.get(key)
         try:
-            facts[name] = probe(decl.path, FileFacts.from_json(cached) if cached else None)
+            known = FileFacts.from_json(cached.to_json()) if cached is not None else None
+            facts[name] = probe(decl.path, known)
         except OSError as exc:
             problems.append(
                 spec.source.problem(("assets", name), f"asset {name!r}: {exc.strerror or exc}")
@@ -204,7 +206,7 @@ def observe_outputs(
     directory = str(prepared.spec.directory)
     statuses: dict[str, OutputStatus] = {}
     for name, entry in prepared.lock.videos.items():
-        if entry.get("status") == "completed":
+        if entry.status is Status.COMPLETED:
             status = output_status(directory, entry, hash_file or sha256_file)
             if status is not None:
                 statuses[name] = status
@@ -259,8 +261,8 @@ def _unchanged_plan(prepared: Prepared, selected: Callable[[str], bool] | None) 
     if any(wanted(name) and name not in desired for name in summary.videos):
         return None  # orphans
     for avatar in prepared.avatars:
-        entry = summary.avatars.get(avatar.lock_key) or {}
-        if entry.get("fingerprint") != avatar.fingerprint or entry.get("status") != "completed":
+        entry = summary.avatars.get(avatar.lock_key) or AvatarRecord()
+        if entry.fingerprint != avatar.fingerprint or entry.status is not Status.COMPLETED:
             return None
     requests = {r.name: r for r in prepared.requests if wanted(r.name)}
     return SpecPlan(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import pickle
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from reelform.state.journal import Journal
+from reelform.state.lockfile import LockState, dump_lock, parse_lock
 from reelform.state.records import (
     RECORD_TYPES,
     AvatarRecord,
@@ -81,6 +84,25 @@ def test_every_record_from_json_and_back(cls: type[Record], data: dict[str, Any]
     assert cls.from_json(record.to_json()) == record
 
 
+def test_unknown_fields_survive_a_load_and_a_save() -> None:
+    raw = (
+        b'{"version": 1, "videos": {"a": {"status": "completed", "reviewed": {"by": "ana"}, '
+        b'"output": {"path": "a.mp4", "codec": "h264"}}}, "uploads": {"jogg:1": '
+        b'{"url": "u", "etag": 3}}, "files": {"f": {"sha256": "s", "exif": null}}}'
+    )
+    state = parse_lock(raw, Path("s.lock"))
+    video = state.videos["a"]
+    assert video.extra == {"reviewed": {"by": "ana"}}
+    assert video.output is not None and video.output.extra == {"codec": "h264"}
+    again = parse_lock(dump_lock(state), Path("s.lock"))
+    assert again == state
+    # And through a change: a record made from it by replace keeps them.
+    failed = dataclasses.replace(video, status=Status.FAILED)
+    assert failed.to_json()["reviewed"] == {"by": "ana"}
+    assert again.uploads["jogg:1"].extra == {"etag": 3}
+    assert again.files["f"].to_json() == {"sha256": "s", "exif": None}
+
+
 def test_records_are_immutable() -> None:
     record = VideoRecord(status=Status.SUBMITTED)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -141,3 +163,14 @@ def test_a_status_reelform_does_not_write_is_kept_as_it_was() -> None:
     record = AvatarRecord.from_json({"status": "processing"})
     assert record.to_json() == {"status": "processing"}
     assert pickle.loads(pickle.dumps(status)) == "processing"
+
+
+def test_a_record_goes_only_into_its_own_section(tmp_path: Path) -> None:
+    state = LockState()
+    with pytest.raises(TypeError, match="AvatarRecord is not a record of videos"):
+        state.apply_change("videos", "a", AvatarRecord())
+    journal = Journal(tmp_path / "s.lock", state)
+    with pytest.raises(TypeError, match="VideoRecord is not a record of uploads"):
+        journal.record("uploads", "a", VideoRecord())
+    journal.close()
+    assert journal.written == 0 and (tmp_path / "s.lock.journal").read_bytes() == b""

@@ -5,10 +5,13 @@ and one record per line, so a changed video changes only its own line in a diff.
 Sections (each a mapping, sorted):
 
     version   1
-    files     path -> FileFacts (sha256, size, mtime_ns, format, ...): the hash cache
-    uploads   "<provider>:<sha256>" -> {url, at}: where each provider has each asset
-    avatars   photo avatar name -> {fingerprint, inputs, motion_id, avatar_id, status, ...}
-    videos    video name -> {fingerprint, key, inputs, provider, job_id, status, output, ...}
+    files     path -> FileRecord (sha256, size, mtime_ns, format, ...): the hash cache
+    uploads   "<provider>:<sha256>" -> UploadRecord (url, at): where a provider has an asset
+    avatars   "<provider>/<name>" -> AvatarRecord (fingerprint, inputs, motion_id, status, ...)
+    videos    video name -> VideoRecord (fingerprint, key, inputs, job_id, status, output, ...)
+
+In memory the records are typed (``records.py``); JSON dicts exist only here, in the
+journal's replay and in repair.
 
 Between compactions, changes go to an append-only journal (``journal.py``) beside
 the lockfile; ``read_lock`` replays it, so a killed apply loses nothing it had
@@ -19,7 +22,10 @@ JSON rather than YAML: a 100,000-video lockfile must load and save in under 1 s.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +35,14 @@ import orjson
 from reelform.atomic import atomic_write
 from reelform.atomic import fsync_dir as fsync_dir  # the journal uses it too
 from reelform.errors import LockfileError
+from reelform.state.records import (
+    RECORD_TYPES,
+    AvatarRecord,
+    FileRecord,
+    Record,
+    UploadRecord,
+    VideoRecord,
+)
 from reelform.state.shapes import journal_problem, json_type, section_problems, where
 
 LOCK_VERSION = 1
@@ -38,30 +52,50 @@ JOURNAL_SUFFIX = ".journal"
 
 @dataclass
 class LockState:
-    """The lockfile in memory: plain dicts (fast to load, easy to diff)."""
+    """The lockfile in memory: its records (immutable), by section and key."""
 
-    files: dict[str, dict[str, Any]] = field(default_factory=dict)
-    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
-    avatars: dict[str, dict[str, Any]] = field(default_factory=dict)
-    videos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, FileRecord] = field(default_factory=dict)
+    uploads: dict[str, UploadRecord] = field(default_factory=dict)
+    avatars: dict[str, AvatarRecord] = field(default_factory=dict)
+    videos: dict[str, VideoRecord] = field(default_factory=dict)
     #: sha256 of the lockfile and journal bytes as read: a saved plan's staleness check
     digest: str = ""
 
-    def section(self, name: str) -> dict[str, dict[str, Any]]:
+    def section(self, name: str) -> Mapping[str, Record]:
+        return self._table(name)
+
+    def _table(self, name: str) -> dict[str, Any]:
         if name not in SECTIONS:
             raise ValueError(f"unknown lockfile section {name!r}")
-        section: dict[str, dict[str, Any]] = getattr(self, name)
-        return section
+        table: dict[str, Any] = getattr(self, name)
+        return table
 
-    def apply_change(self, section: str, key: str, value: dict[str, Any] | None) -> None:
-        table = self.section(section)
+    def apply_change(self, section: str, key: str, value: Record | None) -> None:
+        """Set (or, with None, remove) one record of ``section``."""
+        table = self._table(section)
+        check_change(section, value)
         if value is None:
             table.pop(key, None)
         else:
             table[key] = value
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": LOCK_VERSION, **{name: self.section(name) for name in SECTIONS}}
+        return {
+            "version": LOCK_VERSION,
+            **{
+                name: {key: record.to_json() for key, record in self.section(name).items()}
+                for name in SECTIONS
+            },
+        }
+
+
+def check_change(section: str, value: Record | None) -> None:
+    """Refuse a record of another section's kind: written there, it would be read back
+    as that section's (a video's record as a photo avatar's)."""
+    if section not in SECTIONS:
+        raise ValueError(f"unknown lockfile section {section!r}")
+    if value is not None and type(value) is not RECORD_TYPES[section]:
+        raise TypeError(f"a {type(value).__name__} is not a record of {section}")
 
 
 def journal_path(lock_path: Path) -> Path:
@@ -110,7 +144,25 @@ def repair_command(lock_path: Path) -> str:
     return f"reelform lock repair {lock_path}"
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Reading a lockfile makes two objects per video and no cycles; Python's cyclic GC
+    would scan them all, over and over (it tripled the time of reading 100,000)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_lock(raw: bytes, path: Path) -> LockState:
+    with _gc_paused():
+        return _parse_lock(raw, path)
+
+
+def _parse_lock(raw: bytes, path: Path) -> LockState:
     def advice() -> str:  # only on an error: it looks for the spec beside the lockfile
         # Never "move it away": that would throw away job ids that were paid for.
         return (
@@ -159,7 +211,9 @@ def parse_lock(raw: bytes, path: Path) -> LockState:
                 f"mapping names to records, not {json_type(section)}; {advice()}"
             )
         bad += [(name, key, reason) for key, reason in section_problems(name, section)]
-        setattr(state, name, section)
+        if not bad:  # checked: now the records (``from_json`` trusts the shapes)
+            build = RECORD_TYPES[name].from_json
+            setattr(state, name, {key: build(record) for key, record in section.items()})
     if bad:
         name, key, reason = bad[0]
         more = f" (and {len(bad) - 1:,} more bad records)" if len(bad) > 1 else ""
@@ -191,6 +245,11 @@ def _at(raw: bytes, section: str, key: str | None = None) -> str:
 def replay(raw: bytes, journal: Path, state: LockState) -> None:
     """Apply journal records in order. A torn last line (a crash mid-append, never
     acknowledged) is ignored; a bad line before the end means corruption."""
+    with _gc_paused():
+        _replay(raw, journal, state)
+
+
+def _replay(raw: bytes, journal: Path, state: LockState) -> None:
 
     def advice() -> str:
         return (
@@ -217,7 +276,15 @@ def replay(raw: bytes, journal: Path, state: LockState) -> None:
             if torn:
                 return
             raise LockfileError(f"{journal}:{number}: corrupt journal record: {reason}; {advice()}")
-        state.apply_change(record["s"], record["k"], record["v"])
+        apply_journal_record(state, record)
+
+
+def apply_journal_record(state: LockState, record: dict[str, Any]) -> None:
+    """Apply one journal line ``{"s": section, "k": key, "v": record or null}`` that
+    ``journal_problem`` has passed."""
+    section, value = record["s"], record["v"]
+    change = None if value is None else RECORD_TYPES[section].from_json(value)
+    state.apply_change(section, record["k"], change)
 
 
 def dump_lock(state: LockState) -> bytes:
@@ -226,14 +293,36 @@ def dump_lock(state: LockState) -> bytes:
     (Indenting every field would triple the size of a large lockfile and its
     load time, for no gain in review: a record's line shows all of it.)
     """
+    return _dump({name: state.section(name) for name in SECTIONS}, _record_json)
+
+
+def dump_json(sections: Mapping[str, Mapping[str, Any]]) -> bytes:
+    """The layout of ``dump_lock``, for sections of JSON records (a missing section is
+    empty); the tests lay out damaged lockfiles with it, as reelform would."""
+    return _dump({name: sections.get(name, {}) for name in SECTIONS}, _same)
+
+
+def _record_json(record: Record) -> dict[str, Any]:
+    return record.to_json()
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _dump(sections: Mapping[str, Mapping[str, Any]], to_json: Callable[[Any], Any]) -> bytes:
+    # Each record's JSON is made, written and dropped in turn: holding 100,000 of them
+    # at once would have the cyclic GC scan them all, several times over.
     parts = [b'{\n  "version": ' + str(LOCK_VERSION).encode()]
-    for name in SECTIONS:
-        section = state.section(name)
+    for name, section in sections.items():
         if not section:
             parts.append(b',\n  "' + name.encode() + b'": {}')
             continue
         records = b",\n".join(
-            b"    " + orjson.dumps(key) + b": " + orjson.dumps(section[key], option=_SORTED)
+            b"    "
+            + orjson.dumps(key)
+            + b": "
+            + orjson.dumps(to_json(section[key]), option=_SORTED)
             for key in sorted(section)
         )
         parts.append(b',\n  "' + name.encode() + b'": {\n' + records + b"\n  }")

@@ -22,6 +22,7 @@ from typing import Any
 
 from reelform.state.lockfile import LockState, read_lock
 from reelform.state.outputs import OutputStatus, output_status
+from reelform.state.records import AvatarRecord, FileRecord, Status
 
 #: Below this size, reading the lockfile takes less than a fork costs.
 PRELOAD_MIN_BYTES = 4 * 1024 * 1024
@@ -30,19 +31,19 @@ PRELOAD_MIN_BYTES = 4 * 1024 * 1024
 @dataclass(frozen=True)
 class LockSummary:
     digest: str
-    files: dict[str, dict[str, Any]]
-    avatars: dict[str, dict[str, Any]]
+    files: dict[str, FileRecord]
+    avatars: dict[str, AvatarRecord]
     #: name -> (fingerprint, status, output file intact)
-    videos: dict[str, tuple[str | None, str | None, bool]]
+    videos: dict[str, tuple[str | None, Status | None, bool]]
 
 
 def summarize(state: LockState, directory: Path) -> LockSummary:
-    videos: dict[str, tuple[str | None, str | None, bool]] = {}
+    videos: dict[str, tuple[str | None, Status | None, bool]] = {}
     folder = str(directory)
     for name, entry in state.videos.items():
-        status = entry.get("status")
-        intact = status == "completed" and output_status(folder, entry) is OutputStatus.OK
-        videos[name] = (entry.get("fingerprint"), status, intact)
+        status = entry.status
+        intact = status is Status.COMPLETED and output_status(folder, entry) is OutputStatus.OK
+        videos[name] = (entry.fingerprint, status, intact)
     return LockSummary(state.digest, state.files, state.avatars, videos)
 
 
