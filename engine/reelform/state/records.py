@@ -91,73 +91,93 @@ _EMPTY: Mapping[str, Any] = _NoFields()
 _NO_NULLS: frozenset[str] = frozenset()
 
 
-_Setter = Callable[[object, object], None]
-
-
 class _Record:
-    """What every record has besides its fields. ``_prepare`` gives each record class
-    the rest once it is made: its slots' setters, and the names of its JSON fields."""
+    """What every record has besides its fields; ``_converters`` writes the rest."""
 
     __slots__ = ()
     extra: Mapping[str, Any]
     nulls: frozenset[str]
-    _SET: ClassVar[dict[str, _Setter]]  # every field's
-    _SETTERS: ClassVar[tuple[tuple[_Setter, str], ...]]  # the JSON fields', with names
-    _KNOWN: ClassVar[frozenset[str]]  # the JSON fields' names
+    _from_json: ClassVar[Callable[[Mapping[str, Any]], Any]]
+    _to_json: ClassVar[Callable[[Any], dict[str, Any]]]
 
 
 R = TypeVar("R", bound=_Record)
-_new = object.__new__
 
 
-def _prepare(cls: type[R]) -> type[R]:
-    """Give a record class its slots' setters, for ``_from_json``."""
-    cls._SET = {f.name: getattr(cls, f.name).__set__ for f in fields(cls)}  # type: ignore[arg-type]
-    names = [name for name in cls._SET if name not in ("extra", "nulls")]
-    cls._SETTERS = tuple((cls._SET[name], name) for name in names)
-    cls._KNOWN = frozenset(names)
-    return cls
+def _converters(
+    *,
+    read: Mapping[str, Callable[[Any], Any]] | None = None,
+    write: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> Callable[[type[R]], type[R]]:
+    """Give a record class its ``_from_json`` and ``_to_json``, written for its fields
+    as dataclasses write ``__init__``: straight-line code, no loop over the fields.
 
+    ``read`` converts a field's JSON (not null) into its value, ``write`` back.
 
-def _from_json(cls: type[R], data: Mapping[str, Any]) -> R:
-    """A record with every field of ``data`` as it is (a ``Status`` or a nested record
-    is the caller's to convert), built without the dataclass's ``__init__``.
-
-    A frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``,
-    found by name each time; the slots' own setters, found once, take half as long,
-    and reading a lockfile of 100,000 videos builds 200,000 records. Every slot is
-    set: ``_SETTERS`` holds all the fields but these two.
+    A lockfile of 100,000 videos is 200,000 records to build and to write; a loop
+    over the fields, or the frozen dataclass's ``__init__`` (``object.__setattr__``
+    per field, found by name each time), takes twice as long. The record is built
+    through its slots' own setters, so every field must be set here: all of them are.
     """
-    record = _new(cls)
-    get = data.get
-    for setter, name in cls._SETTERS:
-        setter(record, get(name))
-    known, set_ = cls._KNOWN, cls._SET
-    if data.keys() <= known:  # nearly always: one set comparison, in C
-        set_["extra"](record, _EMPTY)
-    else:
-        set_["extra"](record, {name: value for name, value in data.items() if name not in known})
-    if None not in data.values():  # nearly always
-        set_["nulls"](record, _NO_NULLS)
-    else:
-        nulls = frozenset(name for name, value in data.items() if value is None and name in known)
-        set_["nulls"](record, nulls)
-    return record
+    read, write = read or {}, write or {}
+
+    def prepare(cls: type[R]) -> type[R]:
+        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        json = [name for name in names if name not in ("extra", "nulls")]
+        scope: dict[str, Any] = {
+            "new": object.__new__,
+            "cls": cls,
+            "known": frozenset(json),
+            "EMPTY": _EMPTY,
+            "NO_NULLS": _NO_NULLS,
+            "unknown": _unknown_fields,
+            "null": _null_fields,
+        }
+        scope.update({f"set_{name}": getattr(cls, name).__set__ for name in names})
+        scope.update({f"read_{name}": convert for name, convert in read.items()})
+        scope.update({f"write_{name}": convert for name, convert in write.items()})
+        lines = ["def from_json(data):", "    get = data.get", "    record = new(cls)"]
+        for name in json:
+            if name in read:
+                lines.append(f"    value = get({name!r})")
+                lines.append(
+                    f"    set_{name}(record, None if value is None else read_{name}(value))"
+                )
+            else:
+                lines.append(f"    set_{name}(record, get({name!r}))")
+        lines += [
+            "    set_extra(record, EMPTY if data.keys() <= known else unknown(data, known))",
+            "    set_nulls(record, NO_NULLS if None not in data.values() else null(data, known))",
+            "    return record",
+            "def to_json(record):",
+            "    data = {}",
+        ]
+        for name in json:
+            value = f"write_{name}(value)" if name in write else "value"
+            lines.append(f"    value = record.{name}")
+            lines.append(f"    if value is not None: data[{name!r}] = {value}")
+        lines += [
+            "    if record.extra: data.update(record.extra)  # never a known field's name",
+            "    for name in record.nulls: data.setdefault(name, None)",
+            "    return data",
+        ]
+        exec("\n".join(lines), scope)  # our own code, from the field names
+        cls._from_json = staticmethod(scope["from_json"])
+        cls._to_json = scope["to_json"]
+        return cls
+
+    return prepare
 
 
-def _to_json(record: _Record) -> dict[str, Any]:
-    data = dict(record.extra)  # never a known field's name (``_from_json``)
-    nulls = record.nulls
-    for _, name in record._SETTERS:
-        value = getattr(record, name)
-        if value is not None:
-            data[name] = value
-        elif name in nulls:
-            data[name] = None
-    return data
+def _unknown_fields(data: Mapping[str, Any], known: frozenset[str]) -> dict[str, Any]:
+    return {name: value for name, value in data.items() if name not in known}
 
 
-@_prepare
+def _null_fields(data: Mapping[str, Any], known: frozenset[str]) -> frozenset[str]:
+    return frozenset(name for name, value in data.items() if value is None and name in known)
+
+
+@_converters()
 @dataclass(frozen=True, slots=True)
 class VideoOutput(_Record):
     """A finished video: where the provider has it and, once downloaded, its file."""
@@ -175,13 +195,17 @@ class VideoOutput(_Record):
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VideoOutput:
-        return _from_json(cls, data)
+        record: VideoOutput = cls._from_json(data)
+        return record
 
     def to_json(self) -> dict[str, Any]:
-        return _to_json(self)
+        return self._to_json()
 
 
-@_prepare
+@_converters(
+    read={"status": Status.of, "output": VideoOutput._from_json},
+    write={"output": VideoOutput._to_json},
+)
 @dataclass(frozen=True, slots=True)
 class VideoRecord(_Record):
     """One video: what was asked for (``fingerprint``, ``inputs``) and where its job is.
@@ -205,23 +229,14 @@ class VideoRecord(_Record):
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> VideoRecord:
-        record = _from_json(cls, data)
-        status = data.get("status")
-        if status is not None:
-            cls._SET["status"](record, Status.of(status))
-        output = data.get("output")
-        if output is not None:
-            cls._SET["output"](record, VideoOutput.from_json(output))
+        record: VideoRecord = cls._from_json(data)
         return record
 
     def to_json(self) -> dict[str, Any]:
-        data = _to_json(self)
-        if self.output is not None:
-            data["output"] = self.output.to_json()
-        return data
+        return self._to_json()
 
 
-@_prepare
+@_converters(read={"status": Status.of})
 @dataclass(frozen=True, slots=True)
 class AvatarRecord(_Record):
     """One photo avatar at one provider (keyed ``provider/name``)."""
@@ -240,17 +255,14 @@ class AvatarRecord(_Record):
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> AvatarRecord:
-        record = _from_json(cls, data)
-        status = data.get("status")
-        if status is not None:
-            cls._SET["status"](record, Status.of(status))
+        record: AvatarRecord = cls._from_json(data)
         return record
 
     def to_json(self) -> dict[str, Any]:
-        return _to_json(self)
+        return self._to_json()
 
 
-@_prepare
+@_converters()
 @dataclass(frozen=True, slots=True)
 class UploadRecord(_Record):
     """Where a provider has an asset (keyed ``provider:sha256``): uploaded only once."""
@@ -262,13 +274,14 @@ class UploadRecord(_Record):
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> UploadRecord:
-        return _from_json(cls, data)
+        record: UploadRecord = cls._from_json(data)
+        return record
 
     def to_json(self) -> dict[str, Any]:
-        return _to_json(self)
+        return self._to_json()
 
 
-@_prepare
+@_converters()
 @dataclass(frozen=True, slots=True)
 class FileRecord(_Record):
     """The hash cache: an asset file's facts (keyed by its path), so a file whose size
@@ -286,10 +299,11 @@ class FileRecord(_Record):
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> FileRecord:
-        return _from_json(cls, data)
+        record: FileRecord = cls._from_json(data)
+        return record
 
     def to_json(self) -> dict[str, Any]:
-        return _to_json(self)
+        return self._to_json()
 
 
 Record = VideoRecord | AvatarRecord | UploadRecord | FileRecord
