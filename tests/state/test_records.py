@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from reelform.state.journal import Journal
-from reelform.state.lockfile import LockState, dump_lock, parse_lock
+from reelform.state.lockfile import LockState, Records, dump_lock, parse_lock
 from reelform.state.records import (
     RECORD_TYPES,
     AvatarRecord,
@@ -174,3 +174,29 @@ def test_a_record_goes_only_into_its_own_section(tmp_path: Path) -> None:
         journal.record("uploads", "a", VideoRecord())
     journal.close()
     assert journal.written == 0 and (tmp_path / "s.lock.journal").read_bytes() == b""
+
+
+# --- Records: a section as read ----------------------------------------------------------
+
+
+def test_a_section_as_read_builds_each_record_when_it_is_read() -> None:
+    raw = b'{"version": 1, "videos": {"a": {"status": "completed"}, "b": {"status": "failed"}}}'
+    videos = parse_lock(raw, Path("s.lock")).videos
+    assert isinstance(videos, Records) and len(videos) == 2 and "a" in videos
+    assert videos.json("a") == {"status": "completed"}  # its JSON as read: nothing built
+    assert videos["a"] == VideoRecord(status=Status.COMPLETED)
+    assert videos.get("b") == VideoRecord(status=Status.FAILED) and videos.get("c") is None
+    assert videos == {
+        "a": VideoRecord(status=Status.COMPLETED),
+        "b": VideoRecord(status=Status.FAILED),
+    }
+    videos["a"] = VideoRecord(status=Status.UNKNOWN)
+    assert videos.json("a") == {"status": "unknown"}  # a record's JSON: made from it
+
+
+def test_a_section_as_read_survives_pickling() -> None:
+    """The preload sends the files and avatars read in a child process."""
+    raw = b'{"version": 1, "files": {"a": {"sha256": "s", "size": 1, "mtime_ns": 2}}}'
+    files = parse_lock(raw, Path("s.lock")).files
+    again = pickle.loads(pickle.dumps(files))
+    assert again == files and again["a"] == FileRecord(sha256="s", size=1, mtime_ns=2)

@@ -25,10 +25,10 @@ from __future__ import annotations
 import contextlib
 import gc
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -50,24 +50,91 @@ SECTIONS = ("files", "uploads", "avatars", "videos")
 JOURNAL_SUFFIX = ".journal"
 
 
+R = TypeVar("R", VideoRecord, AvatarRecord, UploadRecord, FileRecord)
+
+
+class Records(MutableMapping[str, R]):
+    """A section of a lockfile as read: its records by key, each built from its JSON
+    the first time it is read.
+
+    Building every record of 100,000 videos costs half again the time it takes to
+    parse the file, and many readers read only some (apply, its compaction, repair,
+    a plan with --target); a record never read is written back from the JSON it was
+    read from. Only JSON that ``shapes`` has checked goes in (``parse_lock``).
+    """
+
+    __slots__ = ("_items", "_kind")
+
+    def __init__(self, kind: type[R], checked: dict[str, Any] | None = None) -> None:
+        self._kind: type[R] = kind
+        #: A record, or the JSON of one not read yet (``checked`` is taken, not copied).
+        self._items: dict[str, Any] = {} if checked is None else checked
+
+    def __getitem__(self, key: str) -> R:
+        value = self._items[key]
+        if type(value) is dict:
+            value = self._items[key] = self._kind.from_json(value)
+        record: R = value
+        return record
+
+    def get(self, key: str, default: Any = None) -> Any:  # Mapping's goes through raising
+        value = self._items.get(key)
+        if value is None:
+            return default
+        if type(value) is dict:
+            value = self._items[key] = self._kind.from_json(value)
+        return value
+
+    def __setitem__(self, key: str, record: R) -> None:
+        self._items[key] = record
+
+    def __delitem__(self, key: str) -> None:
+        del self._items[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Records({self._kind.__name__}, {len(self._items):,} records)"
+
+    def json(self, key: str) -> Mapping[str, Any]:
+        """The JSON of the record of ``key``: as read, if nobody has read the record."""
+        value = self._items[key]
+        return value if type(value) is dict else value.to_json()
+
+
+def _records(kind: type[R]) -> Callable[[], MutableMapping[str, R]]:
+    return lambda: Records(kind)
+
+
 @dataclass
 class LockState:
-    """The lockfile in memory: its records (immutable), by section and key."""
+    """The lockfile in memory: its records (immutable), by section and key.
 
-    files: dict[str, FileRecord] = field(default_factory=dict)
-    uploads: dict[str, UploadRecord] = field(default_factory=dict)
-    avatars: dict[str, AvatarRecord] = field(default_factory=dict)
-    videos: dict[str, VideoRecord] = field(default_factory=dict)
+    Read from a file, each section is ``Records`` (built as they are read); any
+    mutable mapping of records will do (the tests give dicts).
+    """
+
+    files: MutableMapping[str, FileRecord] = field(default_factory=_records(FileRecord))
+    uploads: MutableMapping[str, UploadRecord] = field(default_factory=_records(UploadRecord))
+    avatars: MutableMapping[str, AvatarRecord] = field(default_factory=_records(AvatarRecord))
+    videos: MutableMapping[str, VideoRecord] = field(default_factory=_records(VideoRecord))
     #: sha256 of the lockfile and journal bytes as read: a saved plan's staleness check
     digest: str = ""
 
     def section(self, name: str) -> Mapping[str, Record]:
         return self._table(name)
 
-    def _table(self, name: str) -> dict[str, Any]:
+    def _table(self, name: str) -> MutableMapping[str, Any]:
         if name not in SECTIONS:
             raise ValueError(f"unknown lockfile section {name!r}")
-        table: dict[str, Any] = getattr(self, name)
+        table: MutableMapping[str, Any] = getattr(self, name)
         return table
 
     def apply_change(self, section: str, key: str, value: Record | None) -> None:
@@ -75,7 +142,8 @@ class LockState:
         table = self._table(section)
         check_change(section, value)
         if value is None:
-            table.pop(key, None)
+            if key in table:
+                del table[key]  # not pop(): it would build the record it drops
         else:
             table[key] = value
 
@@ -211,9 +279,8 @@ def _parse_lock(raw: bytes, path: Path) -> LockState:
                 f"mapping names to records, not {json_type(section)}; {advice()}"
             )
         bad += [(name, key, reason) for key, reason in section_problems(name, section)]
-        if not bad:  # checked: now the records (``from_json`` trusts the shapes)
-            build = RECORD_TYPES[name].from_json
-            setattr(state, name, {key: build(record) for key, record in section.items()})
+        if not bad:  # checked: the records are built from it as they are read
+            setattr(state, name, Records(RECORD_TYPES[name], section))
     if bad:
         name, key, reason = bad[0]
         more = f" (and {len(bad) - 1:,} more bad records)" if len(bad) > 1 else ""
@@ -302,15 +369,19 @@ def dump_json(sections: Mapping[str, Mapping[str, Any]]) -> bytes:
     return _dump({name: sections.get(name, {}) for name in SECTIONS}, _same)
 
 
-def _record_json(record: Record) -> dict[str, Any]:
-    return record.to_json()
+def _record_json(section: Mapping[str, Record], key: str) -> Mapping[str, Any]:
+    if isinstance(section, Records):
+        return section.json(key)  # as read, for a record nobody read
+    return section[key].to_json()
 
 
-def _same(value: Any) -> Any:
-    return value
+def _same(section: Mapping[str, Any], key: str) -> Any:
+    return section[key]
 
 
-def _dump(sections: Mapping[str, Mapping[str, Any]], to_json: Callable[[Any], Any]) -> bytes:
+def _dump(
+    sections: Mapping[str, Mapping[str, Any]], to_json: Callable[[Mapping[str, Any], str], Any]
+) -> bytes:
     # Each record's JSON is made, written and dropped in turn: holding 100,000 of them
     # at once would have the cyclic GC scan them all, several times over.
     parts = [b'{\n  "version": ' + str(LOCK_VERSION).encode()]
@@ -322,7 +393,7 @@ def _dump(sections: Mapping[str, Mapping[str, Any]], to_json: Callable[[Any], An
             b"    "
             + orjson.dumps(key)
             + b": "
-            + orjson.dumps(to_json(section[key]), option=_SORTED)
+            + orjson.dumps(to_json(section, key), option=_SORTED)
             for key in sorted(section)
         )
         parts.append(b',\n  "' + name.encode() + b'": {\n' + records + b"\n  }")

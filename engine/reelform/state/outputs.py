@@ -34,15 +34,29 @@ def output_status(
 ) -> OutputStatus | None:
     """The state of a completed entry's output file (None: the entry has none)."""
     output = entry.output
-    if output is None or not output.path:
-        return None if output is None else OutputStatus.MISSING
-    path = os.path.join(directory, output.path)  # strings: pathlib costs more
+    if output is None:
+        return None
+    return file_status(
+        directory, output.path, output.bytes, output.mtime_ns, output.sha256, hash_file
+    )
+
+
+def file_status(
+    directory: str,
+    path: str | None,
+    size: int | None,
+    mtime_ns: int | None,
+    sha256: str | None,
+    hash_file: Callable[[Path], str] = sha256_file,
+) -> OutputStatus:
+    """The state of the file an output record describes (``path`` from ``directory``)."""
+    if not path:
+        return OutputStatus.MISSING
+    full = os.path.join(directory, path)  # strings: pathlib costs more
     try:
-        facts = os.stat(path)
+        facts = os.stat(full)
     except OSError:
         return OutputStatus.MISSING
-    if facts.st_size == output.bytes and (
-        facts.st_mtime_ns == output.mtime_ns or hash_file(Path(path)) == output.sha256
-    ):
+    if facts.st_size == size and (facts.st_mtime_ns == mtime_ns or hash_file(Path(full)) == sha256):
         return OutputStatus.OK
     return OutputStatus.CHANGED
