@@ -10,8 +10,9 @@ Sections (each a mapping, sorted):
     avatars   "<provider>/<name>" -> AvatarRecord (fingerprint, inputs, motion_id, status, ...)
     videos    video name -> VideoRecord (fingerprint, key, inputs, job_id, status, output, ...)
 
-In memory the records are typed (``records.py``); JSON dicts exist only here, in the
-journal's replay and in repair.
+In memory the records are typed (``records.py``); their JSON is read only here, in
+the journal's replay, in repair and by the preload's summary (which reads it so as
+not to build 100,000 records for three fields of each).
 
 Between compactions, changes go to an append-only journal (``journal.py``) beside
 the lockfile; ``read_lock`` replays it, so a killed apply loses nothing it had
@@ -28,7 +29,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import orjson
 
@@ -51,16 +52,18 @@ JOURNAL_SUFFIX = ".journal"
 
 
 R = TypeVar("R", VideoRecord, AvatarRecord, UploadRecord, FileRecord)
+T = TypeVar("T")
 
 
 class Records(MutableMapping[str, R]):
     """A section of a lockfile as read: its records by key, each built from its JSON
     the first time it is read.
 
-    Building every record of 100,000 videos costs half again the time it takes to
-    parse the file, and many readers read only some (apply, its compaction, repair,
-    a plan with --target); a record never read is written back from the JSON it was
-    read from. Only JSON that ``shapes`` has checked goes in (``parse_lock``).
+    Building every record of 100,000 videos at load would cost half again the time
+    it takes to parse the file, and not every reader reads them all: the preload's
+    summary reads none (``preload.summarize``), and a record never read is written
+    back from the JSON it was read from. Only JSON that ``shapes`` has checked goes
+    in (``parse_lock``).
     """
 
     __slots__ = ("_items", "_kind")
@@ -77,7 +80,13 @@ class Records(MutableMapping[str, R]):
         record: R = value
         return record
 
-    def get(self, key: str, default: Any = None) -> Any:  # Mapping's goes through raising
+    @overload
+    def get(self, key: str, /) -> R | None: ...
+    @overload
+    def get(self, key: str, /, default: R | T) -> R | T: ...
+
+    def get(self, key: str, /, default: object = None) -> object:
+        # Not Mapping's: it goes through __getitem__ raising KeyError for a missing key.
         value = self._items.get(key)
         if value is None:
             return default
@@ -214,8 +223,9 @@ def repair_command(lock_path: Path) -> str:
 
 @contextlib.contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Reading a lockfile makes two objects per video and no cycles; Python's cyclic GC
-    would scan them all, over and over (it tripled the time of reading 100,000)."""
+    """Reading a lockfile makes an object or more per record and no cycles; the cyclic
+    GC would scan them all, over and over, as they pile up (at 100,000 videos, a
+    quarter of the time of reading the lockfile, or more once the records are built)."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -317,7 +327,6 @@ def replay(raw: bytes, journal: Path, state: LockState) -> None:
 
 
 def _replay(raw: bytes, journal: Path, state: LockState) -> None:
-
     def advice() -> str:
         return (
             f"it was left as it is; `{repair_command(journal.with_suffix(''))}` keeps every "

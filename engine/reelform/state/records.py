@@ -7,7 +7,8 @@ a dict, so a misspelt field is a type error rather than a silent ``None``, and a
 status is a ``Status`` rather than any string.
 
 JSON appears only at the file's edges (parsing, dumping, journal replay), through
-``from_json`` and ``to_json``. The round trip is exact, because the lockfile is
+``from_json`` and ``to_json``; a lockfile's records are built as they are first read
+(``lockfile.Records``). The round trip is exact, because the lockfile is
 committed and a load and save must not rewrite lines nobody changed:
 
 * ``extra`` keeps the fields this reelform does not know, verbatim: an older or
