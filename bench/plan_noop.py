@@ -52,6 +52,7 @@ JINJA_TEMPLATE = (
 def build(folder: Path, rows: int, template: str = TEMPLATE) -> Path:
     from reelform.project import prepare
     from reelform.state.lockfile import LockState, write_lock
+    from reelform.state.records import Status, VideoOutput, VideoRecord
 
     (folder / "templates").mkdir(parents=True)
     (folder / "templates" / "hello.txt.j2").write_text(template)
@@ -69,24 +70,24 @@ def build(folder: Path, rows: int, template: str = TEMPLATE) -> Path:
         path = out / f"{request.name}.mp4"
         path.write_bytes(b"x")
         stat = path.stat()
-        lock.videos[request.name] = {
-            "fingerprint": request.fingerprint,
-            "key": request.key,
-            "inputs": request.inputs,
-            "provider": request.provider,
-            "job_id": request.key,
-            "status": "completed",
-            "submitted_at": "2026-01-01T00:00:00Z",
-            "completed_at": "2026-01-01T00:01:00Z",
-            "output": {
-                "path": f"out/{request.name}.mp4",
-                "sha256": "0" * 64,
-                "bytes": 1,
-                "mtime_ns": stat.st_mtime_ns,
-                "duration": 3.0,
-                "url": f"file:///renders/{request.key}.mp4",
-            },
-        }
+        lock.videos[request.name] = VideoRecord(
+            fingerprint=request.fingerprint,
+            key=request.key,
+            inputs=request.inputs,
+            provider=request.provider,
+            job_id=request.key,
+            status=Status.COMPLETED,
+            submitted_at="2026-01-01T00:00:00Z",
+            completed_at="2026-01-01T00:01:00Z",
+            output=VideoOutput(
+                path=f"out/{request.name}.mp4",
+                sha256="0" * 64,
+                bytes=1,
+                mtime_ns=stat.st_mtime_ns,
+                duration=3.0,
+                url=f"file:///renders/{request.key}.mp4",
+            ),
+        )
     write_lock(prepared.spec.lock_path, lock)
     return spec
 

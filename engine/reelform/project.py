@@ -27,6 +27,7 @@ from reelform.state.lockfile import LockState, read_lock
 from reelform.state.outputs import OutputStatus, output_status
 from reelform.state.outputs import sha256_file as sha256_file  # watch reuses it
 from reelform.state.preload import LockSummary, Preload
+from reelform.state.records import Status
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ def _prepare(
         key = Path(os.path.relpath(decl.path, spec.directory)).as_posix()
         cached = source.files.get(key)  # from the summary: reads nothing more
         try:
-            facts[name] = probe(decl.path, FileFacts.from_json(cached) if cached else None)
+            known = FileFacts.from_json(cached.to_json()) if cached is not None else None
+            facts[name] = probe(decl.path, known)
         except OSError as exc:
             problems.append(
                 spec.source.problem(("assets", name), f"asset {name!r}: {exc.strerror or exc}")
@@ -212,7 +214,7 @@ def observe_outputs(
     directory = str(prepared.spec.directory)
     statuses: dict[str, OutputStatus] = {}
     for name, entry in prepared.lock.videos.items():
-        if entry.get("status") == "completed":
+        if entry.status is Status.COMPLETED:
             status = output_status(directory, entry, hash_file or sha256_file)
             if status is not None:
                 statuses[name] = status

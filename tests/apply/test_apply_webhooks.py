@@ -60,7 +60,7 @@ def test_webhooks_complete_with_at_most_two_status_requests(
     result = cli("apply", "--yes", *webhook_args(), "spec.yaml", "mirako.yaml")
     assert result.code == 0, result.text
     jobs = {
-        e["job_id"]
+        e.job_id
         for spec in ("spec.yaml", "mirako.yaml")
         for e in project.lock(spec).videos.values()
     }
@@ -86,7 +86,7 @@ def test_lost_webhooks_complete_through_the_safety_poll(
     assert all(w["outcome"] == "lost" for w in sim.sim.webhook_log)
     assert len(sim.sim.webhook_log) == 6
     assert time.monotonic() - started < 30
-    assert {e["status"] for e in project.lock().videos.values()} == {"completed"}
+    assert {e.status for e in project.lock().videos.values()} == {"completed"}
 
 
 def test_forged_deliveries_are_rejected_and_complete_nothing(
@@ -153,7 +153,7 @@ def test_forged_deliveries_are_rejected_and_complete_nothing(
         process.wait()
     for spec in ("spec.yaml", "mirako.yaml"):
         for entry in project.lock(spec).videos.values():
-            assert "forged" not in entry["output"]["url"]
+            assert "forged" not in entry.output.url
     assert not any("forged" in r.path for r in sim.requests())
 
 

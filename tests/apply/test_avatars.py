@@ -9,6 +9,7 @@ from applykit import VOICE, InProcess, Project, SimServer, png_bytes
 
 from reelform.project import prepare
 from reelform.state.lockfile import read_lock, write_lock
+from reelform.state.records import AvatarRecord, Status
 
 MOTION = "/jogg/v2/photo_avatar/add_motion"
 
@@ -46,14 +47,14 @@ def test_an_interrupted_photo_avatar_is_unknown_until_a_person_decides(
     photo_spec(project)
     [avatar] = prepare(Path("spec.yaml")).avatars
     state = read_lock(project.root / "spec.lock")
-    state.avatars[avatar.lock_key] = {
-        "fingerprint": avatar.fingerprint,
-        "inputs": avatar.inputs,
-        "provider": "jogg",
-        "model": avatar.model,
-        "status": "submitting",
-        "submitted_at": "2026-01-01T00:00Z",
-    }
+    state.avatars[avatar.lock_key] = AvatarRecord(
+        fingerprint=avatar.fingerprint,
+        inputs=avatar.inputs,
+        provider="jogg",
+        model=avatar.model,
+        status=Status.SUBMITTING,
+        submitted_at="2026-01-01T00:00Z",
+    )
     write_lock(project.root / "spec.lock", state)
 
     for _ in range(2):  # found interrupted, then already recorded unknown
@@ -61,7 +62,7 @@ def test_an_interrupted_photo_avatar_is_unknown_until_a_person_decides(
         assert result.code == 1
         assert "--resubmit-unknown" in result.out, result.out
         assert motions(sim) == 0 and sim.creates() == []
-        assert project.lock().avatars[avatar.lock_key]["status"] == "unknown"
+        assert project.lock().avatars[avatar.lock_key].status == "unknown"
     plan = json.loads(cli("plan", "--json", "spec.yaml").out)
     items = {(i["kind"], i["name"]): i["action"] for i in plan["specs"][0]["items"]}
     assert items[("avatar", "founder")] == "unknown"
@@ -69,4 +70,4 @@ def test_an_interrupted_photo_avatar_is_unknown_until_a_person_decides(
     result = cli("apply", "--yes", "--resubmit-unknown", "spec.yaml")
     assert result.code == 0, result.text
     assert motions(sim) == 1 and len(sim.creates()) == 2
-    assert project.lock().avatars[avatar.lock_key]["status"] == "completed"
+    assert project.lock().avatars[avatar.lock_key].status == "completed"

@@ -119,7 +119,7 @@ def check_after_kill(project: Project, env: dict[str, str], http: httpx.Client) 
     for name, entry in state.videos.items():
         # A job id on record is resumed; an interrupted submit is unknown, since
         # JoggAI cannot be asked which job it made (never "resume").
-        expected = {"submitted": "resume", "submitting": "unknown"}.get(entry.get("status", ""))
+        expected = {"submitted": "resume", "submitting": "unknown"}.get(entry.status or "")
         if expected is not None:
             assert actions.get(name) == expected, (name, entry, actions.get(name))
 
@@ -170,22 +170,22 @@ def test_twenty_sigkills_never_pay_twice_unasked(sim: SimServer, project: Projec
 
         final = run_cli(["apply", "--yes", "--parallel", "16", "spec.yaml"], env, project.root)
         state = project.lock()
-        unknown = {n for n, e in state.videos.items() if e["status"] == "unknown"}
+        unknown = {n for n, e in state.videos.items() if e.status == "unknown"}
         [avatar] = state.avatars.values()
-        avatar_unknown = avatar["status"] == "unknown"
-        assert avatar["status"] in ("completed", "unknown"), avatar
+        avatar_unknown = avatar.status == "unknown"
+        assert avatar.status in ("completed", "unknown"), avatar
         if avatar_unknown:
             assert motions(sim) <= 1  # killed between its intent and its motion id
         else:
             assert motions(sim) == 1
         # Videos of an avatar in doubt wait for a person's decision too (never sent).
-        waiting = {n for n, e in state.videos.items() if e["status"] == "failed"}
-        assert all("--resubmit-unknown" in state.videos[n]["error"] for n in waiting)
+        waiting = {n for n, e in state.videos.items() if e.status == "failed"}
+        assert all("--resubmit-unknown" in state.videos[n].error for n in waiting)
         assert not waiting or avatar_unknown
         assert final.code == (1 if unknown or waiting else 0), final.text
-        assert {e["status"] for e in state.videos.values()} <= {"completed", "unknown", "failed"}
+        assert {e.status for e in state.videos.values()} <= {"completed", "unknown", "failed"}
         assert len(state.uploads) == 2  # the audio and the portrait, each once
-        keys = {e["key"]: n for n, e in state.videos.items()}
+        keys = {e.key: n for n, e in state.videos.items()}
         counts = creates_per_key(sim)
         assert set(counts) <= set(keys)
         for key, name in keys.items():
@@ -206,7 +206,7 @@ def test_twenty_sigkills_never_pay_twice_unasked(sim: SimServer, project: Projec
         again = run_cli(["apply", "--yes", "--resubmit-unknown", "spec.yaml"], env, project.root)
         assert again.code == 0, again.text
         state = project.lock()
-        assert {e["status"] for e in state.videos.values()} == {"completed"}
+        assert {e.status for e in state.videos.values()} == {"completed"}
         assert len(state.videos) == VIDEOS
         check_after_kill(project, env, http)
         assert sorted(p.name for p in project.outputs()) == sorted(

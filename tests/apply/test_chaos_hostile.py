@@ -51,6 +51,7 @@ from applykit import (
     CREATE_PATHS,
     MIRAKO_VOICE,
     VOICE,
+    JsonLock,
     Project,
     SimServer,
     assert_whole_outputs,
@@ -63,7 +64,6 @@ from applykit import (
 )
 
 from reelform.sim import Made, RequestRecord
-from reelform.state.lockfile import LockState, read_lock
 
 pytestmark = pytest.mark.slow
 
@@ -229,7 +229,7 @@ class Run:
     start: float
     end: float
     killed: bool
-    after: LockState  # the lockfile and journal as the process left them
+    after: JsonLock  # the lockfile and journal as the process left them
     phase: str = ""  # the last progress event before the kill: where it landed
 
 
@@ -306,14 +306,14 @@ def paid_for(sim: SimServer, fleet: Fleet, history: History) -> Counter[str]:
     return counts
 
 
-def the_avatar(state: LockState) -> dict[str, Any]:
+def the_avatar(state: JsonLock) -> dict[str, Any]:
     [avatar] = state.avatars.values()  # the spec has one photo avatar
     return avatar
 
 
-def check_after_kill(project: Project, env: dict[str, str], http: httpx.Client) -> LockState:
+def check_after_kill(project: Project, env: dict[str, str], http: httpx.Client) -> JsonLock:
     """The invariants that must hold whatever instant the process died at."""
-    state = read_lock(project.root / "spec.lock")  # lockfile + journal load
+    state = JsonLock.read(project.root / "spec.lock")  # lockfile + journal load
     assert_whole_outputs(project, state, http)
     actions = plan_actions(project, env)
     # Avatars are locked as "jogg/founder" and planned as "founder".
@@ -355,7 +355,7 @@ def kill_at_random(
     return Run(start, time.time(), killed, check_after_kill(project, env, http), phase)
 
 
-def settled(state: LockState) -> bool:
+def settled(state: JsonLock) -> bool:
     """Nothing left that another apply would do without a person's decision."""
     for entry in state.videos.values():
         status = entry.get("status")
@@ -399,7 +399,7 @@ def test_hostile_provider_and_sigkills_never_pay_twice_unasked(
             result = run_cli(["apply", "--yes", "--parallel", "16", "spec.yaml"], env, project.root)
             assert result.code in (0, 1), result.text  # 3 is a bug (a traceback)
             assert "a bug; please report" not in result.text, result.text
-            state = read_lock(project.root / "spec.lock")
+            state = JsonLock.read(project.root / "spec.lock")
             history.observe(Run(start, time.time(), False, state))
             if settled(state):
                 break
@@ -425,7 +425,7 @@ def test_hostile_provider_and_sigkills_never_pay_twice_unasked(
         sim.config.merge(FAULTS_OFF)
         again = run_cli(["apply", "--yes", "--resubmit-unknown", "spec.yaml"], env, project.root)
         assert again.code == 0, again.text
-        state = read_lock(project.root / "spec.lock")
+        state = JsonLock.read(project.root / "spec.lock")
         assert {e["status"] for e in state.videos.values()} == {"completed"}
         assert the_avatar(state)["status"] == "completed"
         assert_whole_outputs(project, state, http)
@@ -456,7 +456,7 @@ def plan_items(project: Project, env: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def check_ledger(
-    sim: SimServer, fleet: Fleet, history: History, state: LockState, unknown: set[str]
+    sim: SimServer, fleet: Fleet, history: History, state: JsonLock, unknown: set[str]
 ) -> None:
     """Made once, or unknown and made at most once: never twice unasked."""
     for owner, count in paid_for(sim, fleet, history).items():

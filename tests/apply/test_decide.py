@@ -17,6 +17,7 @@ from reelform.apply.decide import (
     video_step,
 )
 from reelform.plan.diff import Action
+from reelform.state.records import AvatarRecord, Status, VideoRecord
 
 FP = "f" * 64
 OTHER = "0" * 64
@@ -61,7 +62,8 @@ POLL, FIND, UNKNOWN, SUBMIT, DOWNLOAD = (
 def test_video_step(
     action: Action, found: dict[str, Any], resubmit: bool, finds_jobs: bool, step: VideoStep
 ) -> None:
-    assert video_step(action, found, FP, resubmit=resubmit, finds_jobs=finds_jobs) is step
+    record = VideoRecord.from_json(found)
+    assert video_step(action, record, FP, resubmit=resubmit, finds_jobs=finds_jobs) is step
 
 
 @pytest.mark.parametrize(
@@ -87,7 +89,7 @@ def test_after_lost_answer(found: str | None, resubmit: bool, step: VideoStep) -
     ],
 )
 def test_avatar_step(found: dict[str, Any], resubmit: bool, step: AvatarStep) -> None:
-    assert avatar_step(found, FP, resubmit=resubmit) is step
+    assert avatar_step(AvatarRecord.from_json(found), FP, resubmit=resubmit) is step
 
 
 @pytest.mark.parametrize(
@@ -101,7 +103,7 @@ def test_avatar_step(found: dict[str, Any], resubmit: bool, step: AvatarStep) ->
     ],
 )
 def test_summary_status(status: str | None, word: str) -> None:
-    assert summary_status(status) == word
+    assert summary_status(Status.of(status) if status else None) == word
 
 
 def test_polling_stops_only_past_the_tolerance() -> None:

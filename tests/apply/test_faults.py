@@ -42,7 +42,7 @@ def test_faults_fail_only_what_the_provider_failed(
     state = project.lock()
     by_status: dict[str, set[str]] = {}
     for name, entry in state.videos.items():
-        by_status.setdefault(entry["status"], set()).add(name)
+        by_status.setdefault(entry.status, set()).add(name)
     assert set(by_status) <= {"completed", "failed", "unknown"}, by_status.keys()
     assert len(state.videos) == VIDEOS
 
@@ -56,22 +56,22 @@ def test_faults_fail_only_what_the_provider_failed(
     unprovable = ("drop", "500", "502", "503")
     dropped = {key_of(r.json) for r in sim.creates() if r.fault and r.fault.startswith(unprovable)}
     unknown = by_status.get("unknown", set())
-    assert {state.videos[n]["key"] for n in unknown} == dropped
+    assert {state.videos[n].key for n in unknown} == dropped
     assert unknown, "seeded run without a dropped submit"
 
     # Failed renders: exactly the jobs the simulator failed, with its reason. A failing
     # job that no entry records was made by a submit whose answer was dropped: reelform
     # never learnt its id (the video is `unknown`), which cannot be more than dropped.
     failed_jobs = {job.id: job.fail_reason for job in sim.sim.jobs.values() if job.fails}
-    recorded = {entry.get("job_id") for entry in state.videos.values()}
+    recorded = {entry.job_id for entry in state.videos.values()}
     failed = by_status.get("failed", set())
     assert failed, "seeded run without a failed render"
-    assert {state.videos[n]["job_id"] for n in failed} == set(failed_jobs) & recorded
+    assert {state.videos[n].job_id for n in failed} == set(failed_jobs) & recorded
     assert len(set(failed_jobs) - recorded) <= len(dropped)
     for name in failed:
         entry = state.videos[name]
-        assert entry["error"] == failed_jobs[entry["job_id"]]
-        assert entry["error"] in FAIL_REASONS
+        assert entry.error == failed_jobs[entry.job_id]
+        assert entry.error in FAIL_REASONS
 
     # Everything else completed, once, despite 5xx, 429 and dropped polls/uploads.
     assert by_status["completed"] == set(state.videos) - failed - unknown
@@ -81,7 +81,7 @@ def test_faults_fail_only_what_the_provider_failed(
     for name in failed:
         assert re.search(
             rf"failed\s+{re.escape(name)} \(spec.yaml\): "
-            rf"{re.escape(state.videos[name]['error'])}",
+            rf"{re.escape(state.videos[name].error)}",
             summary,
         ), name
     for name in unknown:
@@ -92,13 +92,13 @@ def test_faults_fail_only_what_the_provider_failed(
     before = sim.mark()
     second = cli("apply", "--yes", "spec.yaml")
     created = {key_of(r.json) for r in sim.creates(before)}
-    assert created == {state.videos[n]["key"] for n in failed}
+    assert created == {state.videos[n].key for n in failed}
     assert len(sim.creates(before)) == len(failed)
     state = project.lock()
-    assert {n for n, e in state.videos.items() if e["status"] == "completed"} == set(
+    assert {n for n, e in state.videos.items() if e.status == "completed"} == set(
         state.videos
     ) - unknown
-    assert {n for n, e in state.videos.items() if e["status"] == "unknown"} == unknown
+    assert {n for n, e in state.videos.items() if e.status == "unknown"} == unknown
     assert second.code == 1  # the unknown ones are still undecided
     plan = cli("plan", "spec.yaml")
     assert plan.code == 0
@@ -129,9 +129,9 @@ def test_mirako_failures_carry_the_reason_and_one_does_not_stop_the_others(
     result = cli("apply", "--yes", "mirako.yaml")
     assert result.code == 1
     entry = project.lock("mirako.yaml").videos["m1"]
-    assert entry["status"] == "failed" and entry["error"].endswith("(TIMED_OUT)")
-    assert entry["error"].removesuffix(" (TIMED_OUT)") in FAIL_REASONS
-    assert f"failed   m1 (mirako.yaml): {entry['error']}" in result.out
+    assert entry.status == "failed" and entry.error.endswith("(TIMED_OUT)")
+    assert entry.error.removesuffix(" (TIMED_OUT)") in FAIL_REASONS
+    assert f"failed   m1 (mirako.yaml): {entry.error}" in result.out
 
     sim.config.render_fail_rate = 0.0
     sim.config.drop_rate = 1.0
@@ -141,8 +141,6 @@ def test_mirako_failures_carry_the_reason_and_one_does_not_stop_the_others(
     assert dropped.code == 1
     assert len(sim.creates(before)) == 3  # each sent once: a lost answer is never resent
     statuses = {
-        n: e["status"]
-        for s in ("mirako.yaml", "spec.yaml")
-        for n, e in project.lock(s).videos.items()
+        n: e.status for s in ("mirako.yaml", "spec.yaml") for n, e in project.lock(s).videos.items()
     }
     assert statuses == {"m1": "unknown", "v1": "unknown", "v2": "unknown"}

@@ -28,7 +28,7 @@ def made_per_key(sim: SimServer) -> dict[str, int]:
 
 
 def statuses(project: Project) -> dict[str, str]:
-    return {name: entry["status"] for name, entry in project.lock().videos.items()}
+    return {name: entry.status for name, entry in project.lock().videos.items()}
 
 
 def plan_actions(cli: InProcess, *args: str) -> dict[str, str]:

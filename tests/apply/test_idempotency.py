@@ -25,9 +25,9 @@ def assert_second_apply_is_a_no_op(cli: InProcess, sim: SimServer, *targets: str
 def assert_outputs_match_lock(project: Project, spec: str = "spec.yaml") -> None:
     lock = project.lock(spec)
     for name, entry in lock.videos.items():
-        assert entry["status"] == "completed", (name, entry)
-        path = project.root / entry["output"]["path"]
-        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["output"]["sha256"]
+        assert entry.status == "completed", (name, entry)
+        path = project.root / entry.output.path
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == entry.output.sha256
 
 
 @pytest.mark.parametrize("api_version", ["v2", "v1"])
@@ -143,7 +143,7 @@ def test_an_asset_is_uploaded_once_per_provider_and_content(
     assert len(urls) == 1
     for spec in ("specs/one.yaml", "specs/two.yaml"):
         uploads = project.lock(spec).uploads
-        assert [entry["url"] for entry in uploads.values()] == list(urls)
+        assert [entry.url for entry in uploads.values()] == list(urls)
     assert_second_apply_is_a_no_op(cli, sim, "specs")
 
 
@@ -177,12 +177,12 @@ def test_a_photo_avatar_is_created_once_and_used_by_its_videos(
     assert len(sim.uploads()) == 1
     lock = project.lock()
     [avatar] = lock.avatars.values()
-    assert avatar["status"] == "completed"
+    assert avatar.status == "completed"
     creates = sim.creates()
     assert len(creates) == 5
     # every video waited for the avatar and used it as a photo avatar
     assert {(r.json["avatar"]["avatar_id"], r.json["avatar"]["avatar_type"]) for r in creates} == {
-        (avatar["avatar_id"], 1)
+        (avatar.avatar_id, 1)
     }
     assert min(r.time for r in creates) > motions[0].time
     assert_second_apply_is_a_no_op(cli, sim, "spec.yaml")

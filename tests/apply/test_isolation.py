@@ -31,6 +31,7 @@ from reelform.errors import ConfigError
 from reelform.providers.base import VideoJob
 from reelform.providers.jogg import JoggProvider
 from reelform.state.journal import Journal
+from reelform.state.records import Record, VideoRecord
 
 
 def test_a_bug_in_one_video_fails_it_alone_and_exits_3_after_the_journal_is_safe(
@@ -51,11 +52,11 @@ def test_a_bug_in_one_video_fails_it_alone_and_exits_3_after_the_journal_is_safe
     assert "internal error: KeyError" in result.out  # the summary names it
     assert not (project.root / "spec.lock.journal").exists()  # folded before exiting
     videos = project.lock().videos
-    assert {n: e["status"] for n, e in videos.items() if n != "v2"} == dict.fromkeys(
+    assert {n: e.status for n, e in videos.items() if n != "v2"} == dict.fromkeys(
         ("v1", "v3", "v4"), "completed"
     )
     # The bug struck between the intent and the answer: nobody knows, so unknown.
-    assert videos["v2"]["status"] == "unknown"
+    assert videos["v2"].status == "unknown"
 
 
 def test_a_user_error_in_one_video_is_exit_1_with_its_message_not_a_bug(
@@ -74,7 +75,7 @@ def test_a_user_error_in_one_video_is_exit_1_with_its_message_not_a_bug(
     assert result.code == 1, result.text
     assert "Traceback" not in result.text
     assert "v1 (spec.yaml): jogg: a setting this video needs is missing" in result.out
-    assert project.lock().videos["v2"]["status"] == "completed"
+    assert project.lock().videos["v2"].status == "completed"
 
 
 def test_no_space_for_one_intent_fails_that_video_only_and_sends_nothing_for_it(
@@ -82,10 +83,8 @@ def test_no_space_for_one_intent_fails_that_video_only_and_sends_nothing_for_it(
 ) -> None:
     real = Journal.record
 
-    def full_disk(
-        self: Journal, section: str, key: str, value: dict[str, Any] | None, **kw: Any
-    ) -> None:
-        if key == "v3" and value is not None and value.get("status") == "submitting":
+    def full_disk(self: Journal, section: str, key: str, value: Record | None, **kw: Any) -> None:
+        if key == "v3" and isinstance(value, VideoRecord) and value.status == "submitting":
             raise OSError(errno.ENOSPC, "No space left on device", str(self.path))
         real(self, section, key, value, **kw)
 
@@ -95,7 +94,7 @@ def test_no_space_for_one_intent_fails_that_video_only_and_sends_nothing_for_it(
     assert result.code == 1, result.text  # the environment, not a bug
     assert "Traceback" not in result.text
     assert re.search(r"v3 \(spec.yaml\): .*No space left on device", result.out), result.out
-    assert {n: e["status"] for n, e in project.lock().videos.items()} == {
+    assert {n: e.status for n, e in project.lock().videos.items()} == {
         "v1": "completed",
         "v2": "completed",
     }

@@ -28,7 +28,7 @@ def test_a_saved_plan_is_applied_exactly(cli: InProcess, sim: SimServer, project
     assert result.code == 0, result.text
     created = sorted(r.json["video_name"].split(" ")[0] for r in sim.creates(before))
     assert created == ["v2", "v3", "v4", "v5"]
-    assert {e["status"] for e in project.lock().videos.values()} == {"completed"}
+    assert {e.status for e in project.lock().videos.values()} == {"completed"}
 
 
 def test_a_saved_plan_of_another_target_applies_only_that(
@@ -82,10 +82,10 @@ def test_replace_renders_an_unchanged_video_again(
     before = sim.mark()
     result = cli("apply", "--yes", "--replace", "v2", "spec.yaml")
     assert result.code == 0, result.text
-    assert [r.json["video_name"] for r in sim.creates(before)] == [f"v2 [{old['key']}]"]
+    assert [r.json["video_name"] for r in sim.creates(before)] == [f"v2 [{old.key}]"]
     new = project.lock().videos["v2"]
-    assert new["status"] == "completed" and new["job_id"] != old["job_id"]
-    assert (project.root / new["output"]["path"]).is_file()
+    assert new.status == "completed" and new.job_id != old.job_id
+    assert (project.root / new.output.path).is_file()
 
 
 def test_prune_removes_orphans_and_nothing_else(
@@ -197,7 +197,7 @@ def test_a_lock_left_by_a_killed_apply_is_taken_over(sim: SimServer, project: Pr
     second = run_cli(["apply", "--yes", "spec.yaml"], env, project.root)
     assert second.code == 0, second.text
     assert sim.creates(before) == []  # resumed by polling, not submitted again
-    assert {e["status"] for e in project.lock().videos.values()} == {"completed"}
+    assert {e.status for e in project.lock().videos.values()} == {"completed"}
     assert not pid_path(project.root / "spec.lock").exists()
 
 
@@ -206,22 +206,26 @@ def test_resubmit_unknown_covers_a_submit_interrupted_by_a_crash(
 ) -> None:
     """A `submitting` intent left by a crash: plain apply records it `unknown` and sends
     nothing; only `--resubmit-unknown` submits it (the person's decision)."""
+    from dataclasses import replace
+
     from reelform.state.journal import compact
     from reelform.state.lockfile import read_lock, write_lock
+    from reelform.state.records import Status
 
     project.jogg_spec(2)
     assert cli("apply", "--yes", "--target", "v1", "spec.yaml").code == 0
     plan = json.loads(cli("plan", "--json", "spec.yaml").out)
     [item] = plan["specs"][0]["items"]
     state = read_lock(project.root / "spec.lock")
-    state.videos["v2"] = {
-        **state.videos["v1"],
-        "status": "submitting",
-        "key": item["key"],
-        "fingerprint": item["fingerprint"],
-    }
-    for field in ("job_id", "output", "completed_at"):
-        state.videos["v2"].pop(field, None)
+    state.videos["v2"] = replace(
+        state.videos["v1"],
+        status=Status.SUBMITTING,
+        key=item["key"],
+        fingerprint=item["fingerprint"],
+        job_id=None,
+        output=None,
+        completed_at=None,
+    )
     write_lock(project.root / "spec.lock", state)
     compact(project.root / "spec.lock")
     # JoggAI cannot be asked which job it made: never "resume" (docs/design.md).
@@ -237,11 +241,11 @@ def test_resubmit_unknown_covers_a_submit_interrupted_by_a_crash(
     plain = cli("apply", "--yes", "spec.yaml")
     assert plain.code == 1 and "unknown" in plain.out
     assert sim.creates(before) == []
-    assert project.lock().videos["v2"]["status"] == "unknown"
+    assert project.lock().videos["v2"].status == "unknown"
     again = cli("apply", "--yes", "--resubmit-unknown", "spec.yaml")
     assert again.code == 0, again.text
     assert len(sim.creates(before)) == 1
-    assert project.lock().videos["v2"]["status"] == "completed"
+    assert project.lock().videos["v2"].status == "completed"
 
 
 @pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
@@ -264,7 +268,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_apply_resumes(
     assert first.returncode == 130, err
     assert "Traceback" not in err
     assert not (project.root / "spec.lock.journal").exists()  # folded into the lockfile
-    assert {e["status"] for e in project.lock().videos.values()} == {"submitted"}
+    assert {e.status for e in project.lock().videos.values()} == {"submitted"}
     before = sim.mark()
     second = run_cli(["apply", "--yes", "spec.yaml"], env, project.root)
     assert second.code == 0, second.text
@@ -323,7 +327,7 @@ def test_timeout_stops_submitting_and_waiting_and_the_next_apply_finishes(
     assert first.code == 1, first.text
     assert outcomes(first.out) == {"v1": "running", "v2": "running", "v3": "running"}
     assert "still rendering when --timeout ran out" in first.out
-    assert {n: e["status"] for n, e in project.lock().videos.items()} == {
+    assert {n: e.status for n, e in project.lock().videos.items()} == {
         "v1": "submitted",
         "v2": "submitted",
         "v3": "submitted",
@@ -371,7 +375,7 @@ def test_timeout_tells_a_changed_video_apart_from_a_running_one(
     sim.config.jogg_render_seconds = (1500.0, 1500.0)
     project.jogg_spec(1)
     assert cli("apply", "--yes", "--timeout", "500s", "spec.yaml").code == 1
-    assert project.lock().videos["v1"]["status"] == "submitted"
+    assert project.lock().videos["v1"].status == "submitted"
     spec = project.root / "data/spec.csv"
     spec.write_text(spec.read_text().replace("Hello number 1", "Hello again"))
     result = cli("apply", "--yes", "--timeout", "0", "spec.yaml")

@@ -26,12 +26,12 @@ def test_missing_and_edited_outputs_are_downloaded_not_rendered(
     assert result.code == 0, result.text
     assert sim.posts(before) == [] and sim.status_gets(before) == []
     fetched = sorted(r.path for r in sim.requests(before))
-    assert fetched == sorted(f"/jogg/_files/{lock.videos[n]['job_id']}.mp4" for n in ("v1", "v2"))
+    assert fetched == sorted(f"/jogg/_files/{lock.videos[n].job_id}.mp4" for n in ("v1", "v2"))
     after = project.lock()
     for name in ("v1", "v2", "v3"):
         data = (project.root / f"out/spec/{name}.mp4").read_bytes()
-        assert hashlib.sha256(data).hexdigest() == lock.videos[name]["output"]["sha256"]
-        assert after.videos[name]["job_id"] == lock.videos[name]["job_id"]
+        assert hashlib.sha256(data).hexdigest() == lock.videos[name].output.sha256
+        assert after.videos[name].job_id == lock.videos[name].job_id
     assert [p.name for p in project.outputs()] == ["v1.mp4", "v2.mp4", "v3.mp4"]
     assert cli("plan", "--detailed-exitcode", "spec.yaml").code == 0
 
@@ -62,9 +62,7 @@ def test_local_apply_writes_real_mp4_files_and_nothing_else(
     lock = project.lock()
     for name in ("local-1", "local-2"):
         path = project.root / "out/spec" / f"{name}.mp4"
-        assert (
-            hashlib.sha256(path.read_bytes()).hexdigest() == lock.videos[name]["output"]["sha256"]
-        )
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == lock.videos[name].output.sha256
     with av.open(str(project.root / "out/spec/local-1.mp4")) as container:
         stream = container.streams.video[0]
         frames = [frame for _, frame in zip(range(3), container.decode(stream), strict=False)]
@@ -85,7 +83,7 @@ def test_an_unwritable_output_fails_that_video_only(
     assert "Apply: 2 completed, 1 failed." in result.out
     assert "v2 (spec.yaml): download failed" in result.out
     lock = project.lock()
-    assert lock.videos["v1"]["output"]["sha256"] and lock.videos["v3"]["output"]["sha256"]
+    assert lock.videos["v1"].output.sha256 and lock.videos["v3"].output.sha256
     assert not [
         p.name for p in (project.root / "out/spec").iterdir() if p.name.startswith(".reelform-")
     ]
@@ -99,13 +97,18 @@ def test_an_unwritable_output_fails_that_video_only(
 def test_an_expired_output_url_is_asked_again_not_rendered_again(
     cli: InProcess, sim: SimServer, project: Project
 ) -> None:
+    from dataclasses import replace
+
     from reelform.state.lockfile import read_lock, write_lock
 
     project.jogg_spec(2)
     assert cli("apply", "--yes", "spec.yaml").code == 0
     state = read_lock(project.root / "spec.lock")
-    real_url = state.videos["v1"]["output"]["url"]
-    state.videos["v1"]["output"]["url"] = f"{sim.base}/jogg/_files/expired.mp4"
+    entry = state.videos["v1"]
+    assert entry.output is not None
+    real_url = entry.output.url
+    expired = replace(entry.output, url=f"{sim.base}/jogg/_files/expired.mp4")
+    state.videos["v1"] = replace(entry, output=expired)
     write_lock(project.root / "spec.lock", state)
     (project.root / "out/spec/v1.mp4").unlink()
     before = sim.mark()
@@ -113,9 +116,9 @@ def test_an_expired_output_url_is_asked_again_not_rendered_again(
     assert result.code == 0, result.text
     assert sim.posts(before) == []
     assert [r.path for r in sim.status_gets(before)] == [
-        f"/jogg/v2/avatar_video/{state.videos['v1']['job_id']}"
+        f"/jogg/v2/avatar_video/{state.videos['v1'].job_id}"
     ]
     entry = project.lock().videos["v1"]
-    assert entry["output"]["url"] == real_url
+    assert entry.output.url == real_url
     data = (project.root / "out/spec/v1.mp4").read_bytes()
-    assert hashlib.sha256(data).hexdigest() == entry["output"]["sha256"]
+    assert hashlib.sha256(data).hexdigest() == entry.output.sha256

@@ -19,7 +19,7 @@ def test_signed_urls_stay_out_of_the_lockfile_and_are_asked_for_again(
     text = (project.root / "spec.lock").read_text()
     assert "X-Amz-Signature" not in text and "X-Amz-Date" not in text
     entry = project.lock().videos["v1"]
-    assert entry["output"]["signed"] is True and "?" not in entry["output"]["url"]
+    assert entry.output.signed is True and "?" not in entry.output.url
 
     (project.root / "out" / "spec" / "v1.mp4").unlink()
     assert "download" in cli("plan", "spec.yaml").out

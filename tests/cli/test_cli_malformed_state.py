@@ -16,7 +16,7 @@ import orjson
 import pytest
 
 from reelform.cli import main
-from reelform.state.lockfile import LockState, dump_lock
+from reelform.state.lockfile import dump_json
 
 SPEC = """
 version: 1
@@ -90,7 +90,7 @@ def lock_bytes(data: Any) -> bytes:
         sections = {s: data[s] for s in ("files", "uploads", "avatars", "videos")}
         extra = {k: v for k, v in data.items() if k not in sections}
         if orjson.dumps(extra) == b'{"version":1}':  # not True, which equals 1
-            return dump_lock(LockState(**sections))
+            return dump_json(sections)
     return orjson.dumps(data, option=orjson.OPT_INDENT_2)
 
 

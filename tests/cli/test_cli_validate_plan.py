@@ -12,6 +12,7 @@ import pytest
 
 from reelform.cli import main
 from reelform.state.lockfile import LockState, write_lock
+from reelform.state.records import Status, VideoOutput, VideoRecord
 
 REELFORM = Path(sys.executable).with_name("reelform")
 GOOD = """
@@ -143,18 +144,18 @@ def completed_lock(tree) -> None:
     state = LockState()
     for request in prepared.requests:
         path = tree.write(f"out/{request.name}.mp4", b"mp4")
-        state.videos[request.name] = {
-            "fingerprint": request.fingerprint,
-            "inputs": request.inputs,
-            "status": "completed",
-            "provider": request.provider,
-            "output": {
-                "path": f"out/{request.name}.mp4",
-                "bytes": 3,
-                "mtime_ns": path.stat().st_mtime_ns,
-                "sha256": "x",
-            },
-        }
+        state.videos[request.name] = VideoRecord(
+            fingerprint=request.fingerprint,
+            inputs=request.inputs,
+            status=Status.COMPLETED,
+            provider=request.provider,
+            output=VideoOutput(
+                path=f"out/{request.name}.mp4",
+                bytes=3,
+                mtime_ns=path.stat().st_mtime_ns,
+                sha256="x",
+            ),
+        )
     write_lock(Path("spec.lock"), state)
 
 

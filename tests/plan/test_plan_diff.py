@@ -18,6 +18,7 @@ from reelform.plan.diff import (
 )
 from reelform.plan.fingerprint import Request, digest
 from reelform.state.lockfile import LockState
+from reelform.state.records import AvatarRecord, VideoRecord
 
 
 def req(
@@ -32,22 +33,24 @@ def req(
     return Request(name, provider, inputs, digest(inputs), seconds if seconds else words)
 
 
-def entry(request: Request, status: str = "completed", **extra: Any) -> dict[str, Any]:
-    return {
-        "fingerprint": request.fingerprint,
-        "inputs": request.inputs,
-        "provider": request.provider,
-        "status": status,
-        **extra,
-    }
+def entry(request: Request, status: str = "completed", **extra: Any) -> VideoRecord:
+    return VideoRecord.from_json(
+        {
+            "fingerprint": request.fingerprint,
+            "inputs": request.inputs,
+            "provider": request.provider,
+            "status": status,
+            **extra,
+        }
+    )
 
 
 def plan(
     desired: list[Request],
-    videos: dict[str, dict[str, Any]] | None = None,
+    videos: dict[str, VideoRecord] | None = None,
     outputs: dict[str, OutputStatus] | None = None,
     avatars: list[AvatarRequest] = (),
-    avatar_lock: dict[str, dict[str, Any]] | None = None,
+    avatar_lock: dict[str, AvatarRecord] | None = None,
     target: str | None = None,
 ) -> SpecPlan:  # type: ignore[assignment]
     import fnmatch
@@ -179,15 +182,14 @@ PHOTO = AvatarRequest("face", "jogg", {"image": {"sha256": "1"}, "model": "2.0"}
 
 def avatar_entry(
     status: str = "completed", fingerprint: str = "fp1", **extra: Any
-) -> dict[str, dict[str, Any]]:
-    return {
-        "jogg/face": {
-            "fingerprint": fingerprint,
-            "inputs": {"image": {"sha256": "0"}, "model": "2.0"},
-            "status": status,
-            **extra,
-        }
+) -> dict[str, AvatarRecord]:
+    record = {
+        "fingerprint": fingerprint,
+        "inputs": {"image": {"sha256": "0"}, "model": "2.0"},
+        "status": status,
+        **extra,
     }
+    return {"jogg/face": AvatarRecord.from_json(record)}
 
 
 def test_avatar_create() -> None:

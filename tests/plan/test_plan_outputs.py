@@ -9,6 +9,7 @@ from pathlib import Path
 from reelform.plan.diff import Action, SpecPlan
 from reelform.project import plan_prepared, prepare, target_filter
 from reelform.state.lockfile import LockState, write_lock
+from reelform.state.records import Status, VideoOutput, VideoRecord
 
 SPEC = """
 version: 1
@@ -31,18 +32,18 @@ def lock_completed(tree, names: list[str], content: bytes = b"video bytes") -> N
             continue
         path = tree.write(f"out/spec/{request.name}.mp4", content)
         stat = path.stat()
-        state.videos[request.name] = {
-            "fingerprint": request.fingerprint,
-            "inputs": request.inputs,
-            "provider": request.provider,
-            "status": "completed",
-            "output": {
-                "path": f"out/spec/{request.name}.mp4",
-                "bytes": stat.st_size,
-                "mtime_ns": stat.st_mtime_ns,
-                "sha256": hashlib.sha256(content).hexdigest(),
-            },
-        }
+        state.videos[request.name] = VideoRecord(
+            fingerprint=request.fingerprint,
+            inputs=request.inputs,
+            provider=request.provider,
+            status=Status.COMPLETED,
+            output=VideoOutput(
+                path=f"out/spec/{request.name}.mp4",
+                bytes=stat.st_size,
+                mtime_ns=stat.st_mtime_ns,
+                sha256=hashlib.sha256(content).hexdigest(),
+            ),
+        )
     write_lock(Path("spec.lock"), state)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from reelform.plan.diff import AvatarRequest, OutputStatus, SpecPlan, diff
 from reelform.plan.fingerprint import Request, digest
 from reelform.state.lockfile import LockState
+from reelform.state.records import VideoRecord
 
 
 def request(
@@ -26,15 +27,17 @@ def request(
     return Request(name, provider, inputs, digest(inputs), seconds)
 
 
-def entry(req: Request, status: str = "completed", **extra: Any) -> dict[str, Any]:
-    return {
-        "fingerprint": req.fingerprint,
-        "inputs": req.inputs,
-        "provider": req.provider,
-        "status": status,
-        "job_id": f"job-{req.name}",
-        **extra,
-    }
+def entry(req: Request, status: str = "completed", **extra: Any) -> VideoRecord:
+    return VideoRecord.from_json(
+        {
+            "fingerprint": req.fingerprint,
+            "inputs": req.inputs,
+            "provider": req.provider,
+            "status": status,
+            "job_id": f"job-{req.name}",
+            **extra,
+        }
+    )
 
 
 def representative() -> list[SpecPlan]:

@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState, journal_path, read_lock, write_lock
 from reelform.state.preload import Preload, summarize
+from reelform.state.records import AvatarRecord, FileRecord, UploadRecord, VideoRecord
 
 PROPERTY = settings(max_examples=120, deadline=None)
 
@@ -57,10 +58,10 @@ UPLOAD = st.fixed_dictionaries({"url": st.just("https://cdn.example/") | KEYS})
 RECORDS = {"files": FILE, "uploads": UPLOAD, "avatars": AVATAR, "videos": VIDEO}
 STATES = st.builds(
     LockState,
-    files=st.dictionaries(KEYS, FILE, max_size=3),
-    uploads=st.dictionaries(KEYS, UPLOAD, max_size=3),
-    avatars=st.dictionaries(KEYS, AVATAR, max_size=3),
-    videos=st.dictionaries(KEYS, VIDEO, max_size=6),
+    files=st.dictionaries(KEYS, FILE.map(FileRecord.from_json), max_size=3),
+    uploads=st.dictionaries(KEYS, UPLOAD.map(UploadRecord.from_json), max_size=3),
+    avatars=st.dictionaries(KEYS, AVATAR.map(AvatarRecord.from_json), max_size=3),
+    videos=st.dictionaries(KEYS, VIDEO.map(VideoRecord.from_json), max_size=6),
 )
 CHANGES = st.lists(
     st.sampled_from(sorted(RECORDS)).flatmap(

@@ -36,6 +36,7 @@ from reelform.plan.unchanged import unchanged_plan
 from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState, read_lock, write_lock
 from reelform.state.preload import summarize
+from reelform.state.records import AvatarRecord, VideoRecord
 
 PROPERTY = settings(max_examples=150, deadline=None)
 
@@ -202,14 +203,12 @@ def test_the_unchanged_plan_is_the_full_diff(
         for request in prepared.requests:
             entry = video_entry(root, request, cases[request.name])
             if entry is not None:
-                lock.videos[request.name] = entry
+                lock.videos[request.name] = VideoRecord.from_json(entry)
         orphans = data.draw(st.lists(st.sampled_from(["gone-1", "gone-2"]), unique=True))
         for name in orphans:
-            lock.videos[name] = {
-                "fingerprint": "0" * 64,
-                "status": "completed",
-                "provider": "local",
-            }
+            lock.videos[name] = VideoRecord.from_json(
+                {"fingerprint": "0" * 64, "status": "completed", "provider": "local"}
+            )
         avatar_cases = {
             a.lock_key: data.draw(st.sampled_from(AVATAR_CASES), label=a.lock_key)
             for a in prepared.avatars
@@ -217,7 +216,7 @@ def test_the_unchanged_plan_is_the_full_diff(
         for avatar in prepared.avatars:
             record = avatar_entry(avatar, avatar_cases[avatar.lock_key])
             if record is not None:
-                lock.avatars[avatar.lock_key] = record
+                lock.avatars[avatar.lock_key] = AvatarRecord.from_json(record)
         write_lock(prepared.spec.lock_path, lock)
         everything = [*cases, *orphans]
         chosen = data.draw(st.none() | st.sets(st.sampled_from(everything or ["none"])))

@@ -10,38 +10,43 @@ import pytest
 from reelform.errors import LockfileError
 from reelform.state.journal import GroupCommit, Journal, compact
 from reelform.state.lockfile import LockState, dump_lock, journal_path, read_lock, write_lock
+from reelform.state.records import Status, UploadRecord, VideoRecord
+
+
+def v(status: str, job_id: str | None = None, fingerprint: str | None = None) -> VideoRecord:
+    return VideoRecord(status=Status(status), job_id=job_id, fingerprint=fingerprint)
 
 
 def test_records_replay_in_order(tmp_path: Path) -> None:
     lock = tmp_path / "s.lock"
     journal = Journal(lock, LockState())
-    journal.record("videos", "a", {"status": "submitting"}, durable=True)
-    journal.record("videos", "a", {"status": "submitted", "job_id": "j1"}, durable=True)
-    journal.record("videos", "b", {"status": "submitted"})
+    journal.record("videos", "a", v("submitting"), durable=True)
+    journal.record("videos", "a", v("submitted", job_id="j1"), durable=True)
+    journal.record("videos", "b", v("submitted"))
     journal.record("videos", "b", None)
-    journal.record("uploads", "jogg:1", {"url": "u"})
+    journal.record("uploads", "jogg:1", UploadRecord(url="u"))
     journal.close()
     state = read_lock(lock)
-    assert state.videos == {"a": {"status": "submitted", "job_id": "j1"}}
-    assert state.uploads == {"jogg:1": {"url": "u"}}
+    assert state.videos == {"a": v("submitted", job_id="j1")}
+    assert state.uploads == {"jogg:1": UploadRecord(url="u")}
     assert not lock.exists()  # only the journal was written
 
 
 def test_journal_mirrors_into_the_state(tmp_path: Path) -> None:
     state = LockState()
     journal = Journal(tmp_path / "s.lock", state)
-    journal.record("videos", "a", {"status": "submitted"})
-    assert state.videos == {"a": {"status": "submitted"}}
+    journal.record("videos", "a", v("submitted"))
+    assert state.videos == {"a": v("submitted")}
     journal.close()
 
 
 def test_replay_over_the_lockfile(tmp_path: Path) -> None:
     lock = tmp_path / "s.lock"
-    write_lock(lock, LockState(videos={"a": {"status": "completed"}, "b": {"status": "failed"}}))
+    write_lock(lock, LockState(videos={"a": v("completed"), "b": v("failed")}))
     journal = Journal(lock, read_lock(lock))
-    journal.record("videos", "b", {"status": "submitted"})
+    journal.record("videos", "b", v("submitted"))
     journal.close()
-    assert read_lock(lock).videos == {"a": {"status": "completed"}, "b": {"status": "submitted"}}
+    assert read_lock(lock).videos == {"a": v("completed"), "b": v("submitted")}
 
 
 def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
@@ -49,7 +54,7 @@ def test_torn_last_line_is_ignored(tmp_path: Path) -> None:
     journal_path(lock).write_bytes(
         b'{"k":"a","s":"videos","v":{"status":"submitted"}}\n{"k":"b","s":"vid'
     )
-    assert read_lock(lock).videos == {"a": {"status": "submitted"}}
+    assert read_lock(lock).videos == {"a": v("submitted")}
 
 
 def test_corrupt_middle_line_is_an_error(tmp_path: Path) -> None:
@@ -73,18 +78,18 @@ def test_appending_after_a_torn_line_keeps_the_journal_readable(tmp_path: Path) 
         b'{"k":"a","s":"videos","v":{"status":"submitted"}}\n{"k":"b","s":"vid'
     )
     journal = Journal(lock, read_lock(lock))
-    journal.record("videos", "c", {"status": "submitting"}, durable=True)
+    journal.record("videos", "c", v("submitting"), durable=True)
     journal.close()
-    assert read_lock(lock).videos == {"a": {"status": "submitted"}, "c": {"status": "submitting"}}
+    assert read_lock(lock).videos == {"a": v("submitted"), "c": v("submitting")}
 
 
 def test_compact_folds_the_journal_and_removes_it(tmp_path: Path) -> None:
     lock = tmp_path / "s.lock"
     journal = Journal(lock, LockState())
-    journal.record("videos", "a", {"status": "completed"})
+    journal.record("videos", "a", v("completed"))
     journal.compact()
     assert not journal_path(lock).exists()
-    assert read_lock(lock).videos == {"a": {"status": "completed"}}
+    assert read_lock(lock).videos == {"a": v("completed")}
     assert lock.read_bytes() == dump_lock(read_lock(lock))
 
 
@@ -97,16 +102,16 @@ def test_compact_of_nothing_creates_no_lockfile(tmp_path: Path) -> None:
 def test_crash_between_lockfile_replace_and_journal_removal(tmp_path: Path) -> None:
     lock = tmp_path / "s.lock"
     journal = Journal(lock, LockState())
-    journal.record("videos", "a", {"status": "submitted"})
-    journal.record("videos", "a", {"status": "completed"})
-    journal.record("videos", "gone", {"status": "failed"})
+    journal.record("videos", "a", v("submitted"))
+    journal.record("videos", "a", v("completed"))
+    journal.record("videos", "gone", v("failed"))
     journal.record("videos", "gone", None)
     journal.close()
     saved = journal_path(lock).read_bytes()
     compact(lock)
     journal_path(lock).write_bytes(saved)  # as if the unlink never happened
     state = read_lock(lock)
-    assert state.videos == {"a": {"status": "completed"}}
+    assert state.videos == {"a": v("completed")}
     compact(lock)
     assert lock.read_bytes() == dump_lock(state) and not journal_path(lock).exists()
 
@@ -117,7 +122,9 @@ def test_concurrent_records_all_land(tmp_path: Path) -> None:
 
     def work(n: int) -> None:
         for i in range(50):
-            journal.record("videos", f"v{n}-{i}", {"i": i}, durable=i % 10 == 0)
+            journal.record(
+                "videos", f"v{n}-{i}", v("submitting", job_id=str(i)), durable=i % 10 == 0
+            )
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
     for thread in threads:
@@ -131,14 +138,14 @@ def test_concurrent_records_all_land(tmp_path: Path) -> None:
 
 def test_digest_covers_the_journal(tmp_path: Path) -> None:
     lock = tmp_path / "s.lock"
-    write_lock(lock, LockState(videos={"a": {"status": "completed"}}))
+    write_lock(lock, LockState(videos={"a": v("completed")}))
     before = read_lock(lock).digest
     journal = Journal(lock, read_lock(lock))
-    journal.record("videos", "a", {"status": "completed"})  # the same state again
+    journal.record("videos", "a", v("completed"))  # the same state again
     journal.close()
     assert read_lock(lock).digest == before
     journal = Journal(lock, read_lock(lock))
-    journal.record("videos", "a", {"status": "failed"})
+    journal.record("videos", "a", v("failed"))
     journal.close()
     assert read_lock(lock).digest != before
 
@@ -157,7 +164,7 @@ def test_the_digest_names_the_state_so_compaction_does_not_change_it(tmp_path: P
     apply folds the journal in: same state, same digest."""
     lock_path = tmp_path / "s.lock"
     state = LockState()
-    state.videos["a"] = {"fingerprint": "f", "status": "completed"}
+    state.videos["a"] = v("completed", fingerprint="f")
     write_lock(lock_path, state)
     journal_path(lock_path).write_bytes(
         b'{"k":"b","s":"videos","v":{"fingerprint":"g","status":"submitted"}}\n'
@@ -198,7 +205,7 @@ def test_group_commit_covers_concurrent_callers_with_few_fsyncs(
 
     async def one(i: int) -> None:
         await asyncio.sleep(i % 5 * 0.004)  # arriving while an fsync is in flight
-        journal.record("videos", f"v{i}", {"status": "submitting"})
+        journal.record("videos", f"v{i}", v("submitting"))
         position = journal.written
         await commit()
         assert journal.synced >= position  # durable when the call returns
@@ -219,7 +226,7 @@ def test_group_commit_survives_a_cancelled_caller(tmp_path: Path) -> None:
     commit = GroupCommit(journal)
 
     async def main() -> None:
-        journal.record("videos", "a", {"status": "submitting"})
+        journal.record("videos", "a", v("submitting"))
         first = asyncio.create_task(commit())
         second = asyncio.create_task(commit())
         await asyncio.sleep(0)
@@ -245,8 +252,8 @@ def test_a_failed_fsync_reaches_every_waiting_caller(
         raise OSError(5, "Input/output error")
 
     async def main() -> list[BaseException | None]:
-        journal.record("videos", "a", {"status": "submitting"})
-        journal.record("videos", "b", {"status": "submitting"})
+        journal.record("videos", "a", v("submitting"))
+        journal.record("videos", "b", v("submitting"))
         return await asyncio.gather(commit(), commit(), return_exceptions=True)
 
     monkeypatch.setattr(os, "fsync", failing_fsync)

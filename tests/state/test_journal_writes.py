@@ -9,6 +9,7 @@ import pytest
 
 from reelform.state.journal import AppendFile, Journal
 from reelform.state.lockfile import LockState, journal_path, read_lock
+from reelform.state.records import Status, VideoRecord
 
 
 class FlakyFile:
@@ -60,8 +61,8 @@ def test_short_writes_are_continued_until_the_record_is_whole(tmp_path: Path) ->
     lock = tmp_path / "s.lock"
     files: list[FlakyFile] = []
     journal = Journal(lock, LockState(), opener=opened(files, chunk=7))
-    journal.record("videos", "a", {"job_id": "j-1", "status": "submitted"}, durable=True)
-    journal.record("videos", "b", {"job_id": "j-2", "status": "submitted"}, durable=True)
+    journal.record("videos", "a", VideoRecord(status=Status.SUBMITTED, job_id="j-1"), durable=True)
+    journal.record("videos", "b", VideoRecord(status=Status.SUBMITTED, job_id="j-2"), durable=True)
     journal.close()
     assert files[0].calls > 2  # it really was written in pieces
     assert journal_path(lock).read_bytes() == (
@@ -80,7 +81,9 @@ def test_a_full_disk_mid_record_cuts_the_record_and_raises(tmp_path: Path, budge
     files: list[FlakyFile] = []
     journal = Journal(lock, state, opener=opened(files, chunk=5, budget=budget))
     with pytest.raises(OSError) as caught:
-        journal.record("videos", "b", {"job_id": "j-2", "status": "submitted"}, durable=True)
+        journal.record(
+            "videos", "b", VideoRecord(status=Status.SUBMITTED, job_id="j-2"), durable=True
+        )
     assert caught.value.errno == errno.ENOSPC
     assert str(journal_path(lock)) in str(caught.value)
     # The torn part is gone, the earlier record is intact, the state did not move.
@@ -88,7 +91,7 @@ def test_a_full_disk_mid_record_cuts_the_record_and_raises(tmp_path: Path, budge
     assert set(state.videos) == {"a"} and journal.written == 0
     # Space comes back: the next record follows the last whole one, readable.
     files[0].budget = None
-    journal.record("videos", "c", {"job_id": "j-3", "status": "submitted"}, durable=True)
+    journal.record("videos", "c", VideoRecord(status=Status.SUBMITTED, job_id="j-3"), durable=True)
     journal.close()
     assert set(read_lock(lock).videos) == {"a", "c"}
     assert set(state.videos) == {"a", "c"}
@@ -99,7 +102,7 @@ def test_a_write_that_makes_no_progress_is_an_error_not_a_spin(tmp_path: Path) -
     files: list[FlakyFile] = []
     journal = Journal(lock, LockState(), opener=opened(files, chunk=0))
     with pytest.raises(OSError, match="no progress"):
-        journal.record("videos", "a", {"status": "submitting"})
+        journal.record("videos", "a", VideoRecord(status=Status.SUBMITTING))
     journal.close()
     assert journal_path(lock).read_bytes() == b""
 
@@ -114,11 +117,11 @@ def test_a_torn_record_that_cannot_be_cut_stops_the_journal(tmp_path: Path) -> N
 
     files[0].truncate = cannot_truncate  # type: ignore[method-assign]
     with pytest.raises(OSError):
-        journal.record("videos", "a", {"status": "submitting"})
+        journal.record("videos", "a", VideoRecord(status=Status.SUBMITTING))
     files[0].budget = None
     # Appending after the torn bytes would fuse with them: refused instead.
     with pytest.raises(OSError, match="unusable"):
-        journal.record("videos", "b", {"status": "submitting"})
+        journal.record("videos", "b", VideoRecord(status=Status.SUBMITTING))
     journal.close()
     # The next open cuts the torn tail, as after a crash.
     Journal(lock, LockState()).close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,23 +20,34 @@ from reelform.state.lockfile import (
     read_lock,
     write_lock,
 )
+from reelform.state.records import (
+    AvatarRecord,
+    FileRecord,
+    Status,
+    UploadRecord,
+    VideoRecord,
+)
 from reelform.state.shapes import FIELDS
 
 
 def sample(count: int = 3) -> LockState:
     state = LockState()
     for i in range(count):
-        state.videos[f"v-{i:05d}"] = {
-            "fingerprint": f"{i:064x}",
-            "provider": "jogg",
-            "status": "completed",
-            "job_id": f"job{i}",
-            "inputs": {"voice": {"script": f"hello {i}"}, "aspect": "square"},
-            "output": {"path": f"out/v-{i:05d}.mp4", "sha256": "ab" * 32, "bytes": 1000 + i},
-        }
-    state.files["assets/a.wav"] = {"sha256": "cd" * 32, "size": 10, "mtime_ns": 1}
-    state.uploads["jogg:" + "cd" * 32] = {"url": "https://x/a.wav", "at": "2026-01-01T00:00:00Z"}
-    state.avatars["jogg/me"] = {"fingerprint": "f", "status": "completed", "avatar_id": 7}
+        state.videos[f"v-{i:05d}"] = VideoRecord.from_json(
+            {
+                "fingerprint": f"{i:064x}",
+                "provider": "jogg",
+                "status": "completed",
+                "job_id": f"job{i}",
+                "inputs": {"voice": {"script": f"hello {i}"}, "aspect": "square"},
+                "output": {"path": f"out/v-{i:05d}.mp4", "sha256": "ab" * 32, "bytes": 1000 + i},
+            }
+        )
+    state.files["assets/a.wav"] = FileRecord(sha256="cd" * 32, size=10, mtime_ns=1)
+    state.uploads["jogg:" + "cd" * 32] = UploadRecord(
+        url="https://x/a.wav", at="2026-01-01T00:00:00Z"
+    )
+    state.avatars["jogg/me"] = AvatarRecord(fingerprint="f", status=Status.COMPLETED, avatar_id=7)
     return state
 
 
@@ -66,8 +78,9 @@ def test_deterministic_and_sorted_whatever_the_insertion_order() -> None:
         uploads=forward.uploads,
         avatars=forward.avatars,
     )
-    for record in backward.videos.values():
-        record["inputs"] = dict(reversed(list(record["inputs"].items())))
+    for name, record in backward.videos.items():
+        inputs = dict(reversed(list((record.inputs or {}).items())))
+        backward.videos[name] = replace(record, inputs=inputs)
     assert dump_lock(forward) == dump_lock(backward)
     lines = dump_lock(forward).decode().splitlines()
     video_lines = [line for line in lines if line.startswith('    "v-')]
@@ -90,7 +103,7 @@ def test_empty_state_is_valid_json() -> None:
 def test_one_changed_video_changes_one_line() -> None:
     before = sample(50)
     after = sample(50)
-    after.videos["v-00020"]["status"] = "failed"
+    after.videos["v-00020"] = replace(after.videos["v-00020"], status=Status.FAILED)
     old, new = dump_lock(before).decode().splitlines(), dump_lock(after).decode().splitlines()
     changes = [
         line
@@ -103,7 +116,7 @@ def test_one_changed_video_changes_one_line() -> None:
 def test_adding_a_video_adds_one_line() -> None:
     before = sample(10)
     after = sample(10)
-    after.videos["v-00004x"] = {"status": "submitted"}
+    after.videos["v-00004x"] = VideoRecord(status=Status.SUBMITTED)
     old, new = dump_lock(before).decode().splitlines(), dump_lock(after).decode().splitlines()
     added = [line for line in difflib.ndiff(old, new) if line.startswith("+ ")]
     assert added == ['+     "v-00004x": {"status":"submitted"},']
@@ -222,18 +235,20 @@ SECTION = st.dictionaries(st.text(max_size=10), RECORD, max_size=6)
 def test_round_trip_and_order_independence(videos, uploads, rnd) -> None:
     import json
 
-    state = LockState(videos=videos, uploads=uploads)
-    items = list(videos.items())
+    records = {key: VideoRecord.from_json(record) for key, record in videos.items()}
+    hosted = {key: UploadRecord.from_json(record) for key, record in uploads.items()}
+    state = LockState(videos=records, uploads=hosted)
+    items = list(records.items())
     rnd.shuffle(items)
-    shuffled = LockState(videos=dict(items), uploads=uploads)
+    shuffled = LockState(videos=dict(items), uploads=hosted)
     data = dump_lock(state)
     assert data == dump_lock(shuffled)
     again = parse_lock(data, Path("s.lock"))
-    assert (again.videos, again.uploads) == (videos, uploads)
+    assert (again.videos, again.uploads) == (records, hosted)
     assert json.loads(data)["videos"] == videos
 
 
 def test_fields_this_version_does_not_know_are_left_alone(tmp_path: Path) -> None:
     """A field may be a newer reelform's (one older versions can ignore): not an error."""
     raw = b'{"version": 1, "videos": {"a": {"status": "completed", "cover": [1], "x": {}}}}'
-    assert parse_lock(raw, tmp_path / "s.lock").videos["a"]["cover"] == [1]
+    assert parse_lock(raw, tmp_path / "s.lock").videos["a"].extra == {"cover": [1], "x": {}}

@@ -4,6 +4,7 @@ sequential read gives, in every case, and errors the same way."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from reelform.errors import LockfileError
 from reelform.plan.show import plan_json
 from reelform.state import preload
 from reelform.state.lockfile import LockState, read_lock, write_lock
+from reelform.state.records import FileRecord, Status, VideoOutput, VideoRecord
 
 SPEC = """\
 version: 1
@@ -39,18 +41,18 @@ def spec(tmp_path: Path) -> Path:
     for request in prepared.requests:
         output = tmp_path / "out" / f"{request.name}.mp4"
         output.write_bytes(b"video")
-        lock.videos[request.name] = {
-            "fingerprint": request.fingerprint,
-            "inputs": request.inputs,
-            "status": "completed",
-            "provider": "local",
-            "output": {
-                "path": f"out/{request.name}.mp4",
-                "bytes": 5,
-                "mtime_ns": output.stat().st_mtime_ns,
-                "sha256": "x" * 64,
-            },
-        }
+        lock.videos[request.name] = VideoRecord(
+            fingerprint=request.fingerprint,
+            inputs=request.inputs,
+            status=Status.COMPLETED,
+            provider="local",
+            output=VideoOutput(
+                path=f"out/{request.name}.mp4",
+                bytes=5,
+                mtime_ns=output.stat().st_mtime_ns,
+                sha256="x" * 64,
+            ),
+        )
     write_lock(prepared.spec.lock_path, lock)
     return path
 
@@ -73,6 +75,13 @@ def edit_lock(spec: Path, change: Callable[[LockState], None]) -> None:
     write_lock(lock_path, state)
 
 
+def edit_video(spec: Path, name: str, **changes: Any) -> None:
+    def change(state: LockState) -> None:
+        state.videos[name] = replace(state.videos[name], **changes)
+
+    edit_lock(spec, change)
+
+
 CASES: dict[str, Callable[[Path], None]] = {
     "nothing changed": lambda spec: None,
     "a changed script": lambda spec: spec.write_text(SPEC.replace("Hi ", "Hello ")),
@@ -81,14 +90,12 @@ CASES: dict[str, Callable[[Path], None]] = {
     "an orphan": lambda spec: edit_lock(
         spec,
         lambda s: s.videos.update(
-            {"gone": {"fingerprint": "f", "status": "completed", "provider": "local"}}
+            {"gone": VideoRecord(fingerprint="f", status=Status.COMPLETED, provider="local")}
         ),
     ),
-    "a failed video": lambda spec: edit_lock(
-        spec, lambda s: s.videos["hello-5"].update({"status": "failed", "error": "boom"})
-    ),
-    "a submitted video": lambda spec: edit_lock(
-        spec, lambda s: s.videos["hello-6"].update({"status": "submitted", "job_id": "j"})
+    "a failed video": lambda spec: edit_video(spec, "hello-5", status=Status.FAILED, error="boom"),
+    "a submitted video": lambda spec: edit_video(
+        spec, "hello-6", status=Status.SUBMITTED, job_id="j"
     ),
 }
 
@@ -122,7 +129,7 @@ def test_the_videos_are_read_only_when_someone_asks(
     assert not prepared.lock_source.loaded
     assert project.plan_prepared(prepared).unchanged == 40  # from the summary alone
     assert not prepared.lock_source.loaded
-    assert prepared.lock.videos["hello-1"]["status"] == "completed"
+    assert prepared.lock.videos["hello-1"].status is Status.COMPLETED
     assert prepared.lock_source.loaded
     assert prepared.lock.digest == read_lock(spec.with_suffix(".lock")).digest
 
@@ -132,7 +139,7 @@ def test_reading_the_videos_later_keeps_changes_made_before(
 ) -> None:
     monkeypatch.setattr(preload, "PRELOAD_MIN_BYTES", 1)
     source = project.prepare(spec).lock_source
-    source.files["assets/a.wav"] = {"sha256": "s", "size": 1, "mtime_ns": 1}
+    source.files["assets/a.wav"] = FileRecord(sha256="s", size=1, mtime_ns=1)
     assert not source.loaded
     assert len(source.state.videos) == 40  # read now, after the change
-    assert source.state.files["assets/a.wav"]["sha256"] == "s"
+    assert source.state.files["assets/a.wav"].sha256 == "s"

@@ -17,11 +17,10 @@ after a "not taken" is ``providers.http.retry_delay``.
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from reelform.plan.diff import Action
+from reelform.state.records import AvatarRecord, Status, VideoRecord
 
 
 class VideoStep(enum.StrEnum):
@@ -33,22 +32,24 @@ class VideoStep(enum.StrEnum):
 
 
 def video_step(
-    action: Action, entry: Mapping[str, Any], fingerprint: str, *, resubmit: bool, finds_jobs: bool
+    action: Action, entry: VideoRecord, fingerprint: str, *, resubmit: bool, finds_jobs: bool
 ) -> VideoStep:
-    """What a video of the plan needs first, from its lock entry.
+    """What a video of the plan needs first, from its lock entry (``VideoRecord()``:
+    none).
 
     ``resubmit``: a person's `--resubmit-unknown`, or a free provider (nothing can be
     paid twice there)."""
     if action is Action.DOWNLOAD:
         return VideoStep.DOWNLOAD
-    same = entry.get("fingerprint") == fingerprint
-    status = entry.get("status")
-    if same and status == "submitted":  # rule 1, whatever the plan was made from
-        if entry.get("job_id"):
+    same = entry.fingerprint == fingerprint
+    status = entry.status
+    if same and status is Status.SUBMITTED:  # rule 1, whatever the plan was made from
+        if entry.job_id:
             return VideoStep.POLL
         return VideoStep.SUBMIT if resubmit else VideoStep.UNKNOWN  # a torn record
-    if action in (Action.RESUME, Action.UNKNOWN) and same and status in ("submitting", "unknown"):
-        if status == "submitting" and finds_jobs:
+    interrupted = status is Status.SUBMITTING or status is Status.UNKNOWN
+    if action in (Action.RESUME, Action.UNKNOWN) and same and interrupted:
+        if status is Status.SUBMITTING and finds_jobs:
             return VideoStep.FIND
         return VideoStep.SUBMIT if resubmit else VideoStep.UNKNOWN
     return VideoStep.SUBMIT
@@ -68,28 +69,30 @@ class AvatarStep(enum.StrEnum):
     CREATE = "create"  # upload the image and make it
 
 
-def avatar_step(entry: Mapping[str, Any], fingerprint: str, *, resubmit: bool) -> AvatarStep:
-    """What a photo avatar needs next, from its lock entry."""
-    if entry.get("fingerprint") != fingerprint:
+def avatar_step(entry: AvatarRecord, fingerprint: str, *, resubmit: bool) -> AvatarStep:
+    """What a photo avatar needs next, from its lock entry (``AvatarRecord()``: none)."""
+    if entry.fingerprint != fingerprint:
         return AvatarStep.CREATE
-    status = entry.get("status")
-    if status == "completed" and entry.get("avatar_id") is not None:
+    status = entry.status
+    if status is Status.COMPLETED and entry.avatar_id is not None:
         return AvatarStep.READY
-    if entry.get("motion_id") and status != "failed":
+    if entry.motion_id and status is not Status.FAILED:
         return AvatarStep.WAIT
-    if status in ("submitting", "unknown") and not resubmit:
+    if (status is Status.SUBMITTING or status is Status.UNKNOWN) and not resubmit:
         # No motion id was kept, so whether the provider made (and charged for) it
         # cannot be known.
         return AvatarStep.REFUSE
     return AvatarStep.CREATE
 
 
-def summary_status(status: object) -> str:
+def summary_status(status: Status | None) -> str:
     """The summary's word for a video whose work stopped early, from its lock status:
     a job at the provider is still ``running``; an interrupted submit is ``unknown``."""
-    return {"submitted": "running", "submitting": "unknown", "unknown": "unknown"}.get(
-        str(status), "failed"
-    )
+    if status is Status.SUBMITTED:
+        return "running"
+    if status is Status.SUBMITTING or status is Status.UNKNOWN:
+        return "unknown"
+    return "failed"
 
 
 def keep_polling(errors_in_a_row: int, tolerance: int) -> bool:

@@ -27,7 +27,7 @@ import contextlib
 import os
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -74,8 +74,22 @@ from reelform.registry import provider_traits
 from reelform.secrets import redact
 from reelform.speclang.model import Video
 from reelform.state.journal import GroupCommit, Journal
+from reelform.state.records import (
+    AvatarRecord,
+    FileRecord,
+    Status,
+    UploadRecord,
+    VideoOutput,
+    VideoRecord,
+)
 
 T = TypeVar("T")
+
+
+#: Fields written as null rather than left out when the provider gives none, as they
+#: always were (``records``: ``nulls``): the lockfile's bytes do not change.
+_DURATION = frozenset({"duration"})
+_AVATAR_IDS = frozenset({"motion_id", "avatar_id"})
 
 
 def now() -> str:
@@ -255,15 +269,15 @@ class Executor:
             # Ours to fix (exit 3) unless the user's or the machine's (exit 1).
             expected = isinstance(exc, OSError | Unrecorded | ReelformError)
             bug = None if expected else traceback.format_exc()
-            entry = run.journal.state.videos.get(name) or {}
-            if entry.get("status") == "submitting":
+            entry = run.journal.state.videos.get(name) or VideoRecord()
+            if entry.status is Status.SUBMITTING:
                 # Between the intent and the job id: the job may exist.
                 with contextlib.suppress(Exception):
-                    run.journal.record("videos", name, {**entry, "status": "unknown"})
+                    run.journal.record("videos", name, replace(entry, status=Status.UNKNOWN))
                     await run.commit()
             reason = self._describe(exc)
             self.reporter.event("render-failed", run.label, name, reason=reason)
-            return Outcome(run.label, name, summary_status(entry.get("status")), reason, bug=bug)
+            return Outcome(run.label, name, summary_status(entry.status), reason, bug=bug)
 
     def _describe(self, exc: BaseException) -> str:
         if isinstance(exc, OSError):
@@ -299,8 +313,8 @@ class Executor:
                 assets.append(run.prepared.spec.head.avatars[photo].image)
         for name in assets:
             asset = self._asset(run, name)
-            known = run.journal.state.uploads.get(f"{provider}:{asset.sha256}") or {}
-            if asset.path is not None and not known.get("url"):
+            known = run.journal.state.uploads.get(f"{provider}:{asset.sha256}") or UploadRecord()
+            if asset.path is not None and not known.url:
                 uploads.add((provider, asset.sha256))
 
     def _resubmits(self, provider: str) -> bool:
@@ -314,15 +328,19 @@ class Executor:
             if decl.path is None or facts is None:
                 continue
             key = prepared.file_key(decl.path)
-            if prepared.lock.files.get(key) != facts.to_json():
-                run.journal.record("files", key, facts.to_json())
+            record = FileRecord.from_json(facts.to_json())
+            cached = prepared.lock.files.get(key)
+            # The same file keeps its record as it is, with any field a newer reelform
+            # added; a changed file's facts are all new.
+            if cached is None or replace(record, extra=cached.extra, nulls=cached.nulls) != cached:
+                run.journal.record("files", key, record)
 
     # --- one video ------------------------------------------------------------------
 
     async def _video(self, run: SpecRun, item: PlanItem) -> Outcome:
         request = run.plan.requests[item.name]
         provider = self.provider_for(run, request.provider)
-        entry = run.journal.state.videos.get(item.name) or {}
+        entry = run.journal.state.videos.get(item.name) or VideoRecord()
         resubmit = self._resubmits(request.provider)
         traits = provider_traits(request.provider)
         step = video_step(
@@ -340,7 +358,7 @@ class Executor:
                 if outcome.ok or not traits.free:
                     return outcome
                 step = VideoStep.SUBMIT  # a free render whose source is gone: render again
-            job_id: str | None = entry.get("job_id") if step is VideoStep.POLL else None
+            job_id = entry.job_id if step is VideoStep.POLL else None
             if step is VideoStep.FIND:
                 job_id = await self._find_lost_submit(run, request, provider)
                 step = after_lost_answer(job_id, resubmit=resubmit)
@@ -370,18 +388,21 @@ class Executor:
         entry = self._completed(run, request, state)
         return await self._download(run, request, entry, answer=state)
 
-    def _completed(self, run: SpecRun, request: Request, state: JobState) -> dict[str, Any]:
+    def _completed(self, run: SpecRun, request: Request, state: JobState) -> VideoRecord:
         url, signed = recordable_url(state.video_url or "")
-        output: dict[str, Any] = {"url": url, "duration": state.duration}
-        if signed:
-            output["signed"] = True  # the query was dropped: ask for a fresh URL later
-        return self._record(run, request, "completed", completed_at=now(), output=output)
+        output = VideoOutput(
+            url=url,
+            duration=state.duration,
+            signed=True if signed else None,  # the query was dropped: ask for a fresh URL later
+            nulls=_DURATION,
+        )
+        return self._record(run, request, Status.COMPLETED, completed_at=now(), output=output)
 
     def _stopped(self, run: SpecRun, request: Request, exc: Exception) -> str:
         """The summary's word for a video whose work stopped early."""
-        entry = run.journal.state.videos.get(request.name) or {}
-        if entry.get("fingerprint") == request.fingerprint and entry.get("status"):
-            return summary_status(entry["status"])
+        entry = run.journal.state.videos.get(request.name) or VideoRecord()
+        if entry.fingerprint == request.fingerprint and entry.status:
+            return summary_status(entry.status)
         # Nothing of this request at the provider: its photo avatar is still being
         # made, or the provider would not take it yet.
         return "pending" if isinstance(exc, NotTaken | StoppedWaiting) else "failed"
@@ -390,7 +411,7 @@ class Executor:
         self, run: SpecRun, request: Request, reason: str, job_id: str | None = None
     ) -> Outcome:
         reason = self._scrub(reason)
-        self._record(run, request, "failed", job_id=job_id, error=reason)
+        self._record(run, request, Status.FAILED, job_id=job_id, error=reason)
         self.reporter.event("render-failed", run.label, request.name, reason=reason)
         return Outcome(run.label, request.name, "failed", reason)
 
@@ -410,29 +431,38 @@ class Executor:
         if self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline:
             raise OutOfTime
 
-    def _base(self, request: Request) -> dict[str, Any]:
-        return {
-            "fingerprint": request.fingerprint,
-            "key": request.key,
-            "inputs": request.inputs,
-            "provider": request.provider,
-        }
-
     def _record(
         self,
         run: SpecRun,
         request: Request,
-        status: str,
+        status: Status,
         *,
         durable: bool = False,
-        **fields: Any,
-    ) -> dict[str, Any]:
-        previous = run.journal.state.videos.get(request.name) or {}
-        entry = {**self._base(request), "status": status}
-        for key in ("job_id", "submitted_at"):
-            if key in previous and previous.get("fingerprint") == request.fingerprint:
-                entry[key] = previous[key]
-        entry.update({k: v for k, v in fields.items() if v is not None})
+        job_id: str | None = None,
+        submitted_at: str | None = None,
+        completed_at: str | None = None,
+        error: str | None = None,
+        output: VideoOutput | None = None,
+    ) -> VideoRecord:
+        """Record a new state of the video: a record of this request, not a change to
+        the last one; only its job id and submit time are kept, and only while it is
+        the same request."""
+        previous = run.journal.state.videos.get(request.name)
+        if previous is not None and previous.fingerprint == request.fingerprint:
+            job_id = previous.job_id if job_id is None else job_id
+            submitted_at = previous.submitted_at if submitted_at is None else submitted_at
+        entry = VideoRecord(
+            fingerprint=request.fingerprint,
+            key=request.key,
+            inputs=request.inputs,
+            provider=request.provider,
+            status=status,
+            job_id=job_id,
+            error=error,
+            submitted_at=submitted_at,
+            completed_at=completed_at,
+            output=output,
+        )
         run.journal.record("videos", request.name, entry, durable=durable)
         return entry
 
@@ -509,7 +539,7 @@ class Executor:
                     raise
 
         async def intent() -> None:
-            self._record(run, request, "submitting", submitted_at=now())
+            self._record(run, request, Status.SUBMITTING, submitted_at=now())
             await run.commit()
 
         async def withdraw() -> None:
@@ -530,7 +560,7 @@ class Executor:
                     break
                 except OutcomeUnknownError as exc:
                     if speech_unknown:
-                        return self._unknown(run, request, {}, f"{exc}; no video was submitted")
+                        return self._unknown(run, request, None, f"{exc}; no video was submitted")
                     found = await self._look_up(provider, request)
                     step = after_lost_answer(found, resubmit=provider_traits(provider.name).free)
                     if step is VideoStep.POLL:
@@ -539,7 +569,7 @@ class Executor:
                         break
                     resends += 1
                     if step is VideoStep.UNKNOWN or resends > self.options.retry.attempts:
-                        return self._unknown(run, request, {}, str(exc))
+                        return self._unknown(run, request, None, str(exc))
                     # A free provider: sending again costs nothing.
         except RejectedError as exc:
             # The provider's own refusal: nothing was made. A refused speech synthesis
@@ -550,7 +580,7 @@ class Executor:
             return Outcome(run.label, request.name, "pending", self._scrub(str(exc)))
         # Rule 1, second half: the job id is durable before we do anything else.
         try:
-            self._record(run, request, "submitted", job_id=job_id)
+            self._record(run, request, Status.SUBMITTED, job_id=job_id)
             await run.commit()
         except OSError as exc:
             raise Unrecorded(job_id, exc) from exc
@@ -572,21 +602,26 @@ class Executor:
         """Rule 2: a submit interrupted by a crash is looked up, never resent blindly."""
         found = await self._look_up(provider, request)
         if found is not None:
-            self._record(run, request, "submitted", job_id=found, durable=True)
+            self._record(run, request, Status.SUBMITTED, job_id=found, durable=True)
             self.reporter.event("adopted", run.label, request.name, job=found)
         return found
 
     def _unknown(
-        self, run: SpecRun, request: Request, entry: Mapping[str, Any], reason: str | None = None
+        self, run: SpecRun, request: Request, entry: VideoRecord | None, reason: str | None = None
     ) -> Outcome:
         reason = self._scrub(
             reason
-            or entry.get("error")
+            or (entry.error if entry is not None else None)
             or "interrupted while submitting and the provider cannot be asked whether "
             "the job exists"
         )
-        if entry.get("status") != "unknown" or entry.get("fingerprint") != request.fingerprint:
-            self._record(run, request, "unknown", error=reason, durable=True)
+        recorded = (
+            entry is not None
+            and entry.status is Status.UNKNOWN
+            and entry.fingerprint == request.fingerprint
+        )
+        if not recorded:  # an unknown left alone is not written (and fsynced) again
+            self._record(run, request, Status.UNKNOWN, error=reason, durable=True)
             self.reporter.event("unknown", run.label, request.name, reason=reason)
         return Outcome(
             run.label,
@@ -670,7 +705,7 @@ class Executor:
         self,
         run: SpecRun,
         request: Request,
-        entry: dict[str, Any],
+        entry: VideoRecord,
         *,
         refresh: Provider | None = None,
         answer: JobState | None = None,
@@ -680,9 +715,9 @@ class Executor:
         With ``refresh``, a URL that no longer works (signed URLs expire) or that was
         recorded without its signature is asked of the provider again: downloaded
         again, never rendered."""
-        output = entry.get("output") or {}
-        source = answer.video_url if answer is not None else output.get("url")
-        if refresh is not None and answer is None and output.get("signed"):
+        output = entry.output or VideoOutput()
+        source = answer.video_url if answer is not None else output.url
+        if refresh is not None and answer is None and output.signed:
             fresh = await self._fresh_url(entry, refresh, stale=None)
             source = fresh.video_url if fresh is not None else None
         if not source:
@@ -715,29 +750,22 @@ class Executor:
             self.reporter.event("download-failed", run.label, request.name, reason=reason)
             return Outcome(run.label, request.name, "failed", reason)
         relative = Path(os.path.relpath(got.path, spec.directory)).as_posix()
-        record = {
-            **entry,
-            "output": {
-                **output,
-                "path": relative,
-                "sha256": got.sha256,
-                "bytes": got.bytes,
-                "mtime_ns": got.mtime_ns,
-            },
-        }
-        run.journal.record("videos", request.name, record)
+        downloaded = replace(
+            output, path=relative, sha256=got.sha256, bytes=got.bytes, mtime_ns=got.mtime_ns
+        )
+        run.journal.record("videos", request.name, replace(entry, output=downloaded))
         self.reporter.event("downloaded", run.label, request.name, path=relative)
         return Outcome(run.label, request.name, "completed")
 
     async def _fresh_url(
-        self, entry: Mapping[str, Any], provider: Provider, stale: str | None
+        self, entry: VideoRecord, provider: Provider, stale: str | None
     ) -> JobState | None:
-        job_id = entry.get("job_id")
+        job_id = entry.job_id
         if not job_id:
             return None
         try:
             async with self.polls:
-                state = await provider.job_status(str(job_id))
+                state = await provider.job_status(job_id)
         except ProviderError:
             return None
         if state.status is JobStatus.COMPLETED and state.video_url and state.video_url != stale:
@@ -747,8 +775,8 @@ class Executor:
     async def _orphan(self, run: SpecRun, item: PlanItem) -> Outcome:
         if not self.options.prune:
             return Outcome(run.label, item.name, "skipped", "orphan (use --prune)")
-        entry = run.journal.state.videos.get(item.name) or {}
-        path = (entry.get("output") or {}).get("path")
+        entry = run.journal.state.videos.get(item.name)
+        path = entry.output.path if entry is not None and entry.output is not None else None
         if path:
             with contextlib.suppress(FileNotFoundError):
                 (run.prepared.spec.directory / path).unlink()
@@ -779,8 +807,8 @@ class Executor:
             return asset.url
         lock_key = f"{provider.name}:{asset.sha256}"
         known = run.journal.state.uploads.get(lock_key)
-        if known and known.get("url"):
-            return str(known["url"])
+        if known is not None and known.url:
+            return known.url
         task = self._uploads.get((provider.name, asset.sha256))
         if task is None:
             task = asyncio.create_task(self._do_upload(run, provider, asset))
@@ -788,7 +816,7 @@ class Executor:
         url = await task
         # Hosted URLs are worth remembering; local references (file://) are not.
         if url.startswith(("http://", "https://")) and lock_key not in run.journal.state.uploads:
-            run.journal.record("uploads", lock_key, {"url": url, "at": now()})
+            run.journal.record("uploads", lock_key, UploadRecord(url=url, at=now()))
         return url
 
     async def _do_upload(self, run: SpecRun, provider: Provider, asset: Asset) -> str:
@@ -846,23 +874,25 @@ class Executor:
         )
 
     def _avatar_step(self, run: SpecRun, request: AvatarRequest) -> AvatarStep:
-        entry = run.journal.state.avatars.get(request.lock_key) or {}
+        entry = run.journal.state.avatars.get(request.lock_key) or AvatarRecord()
         return avatar_step(entry, request.fingerprint, resubmit=self._resubmits(request.provider))
 
     async def _make_photo_avatar(self, run: SpecRun, provider: Provider, name: str) -> int:
         request = self._avatar_request(run, provider.name, name)
         assert request is not None  # the plan made one for every photo avatar used
         lock_key = request.lock_key
-        entry = run.journal.state.avatars.get(lock_key) or {}
+        entry = run.journal.state.avatars.get(lock_key) or AvatarRecord()
         step = self._avatar_step(run, request)
         if step is AvatarStep.READY:
-            return int(entry["avatar_id"])
+            assert entry.avatar_id is not None  # what READY means
+            return int(entry.avatar_id)
         if step is AvatarStep.WAIT:
-            return await self._wait_avatar(run, provider, request, entry["motion_id"])
+            assert entry.motion_id  # what WAIT means
+            return await self._wait_avatar(run, provider, request, entry.motion_id)
         if step is AvatarStep.REFUSE:
-            if entry.get("status") == "submitting":
+            if entry.status is Status.SUBMITTING:
                 run.journal.record(
-                    "avatars", lock_key, {**entry, "status": "unknown"}, durable=True
+                    "avatars", lock_key, replace(entry, status=Status.UNKNOWN), durable=True
                 )
             raise RejectedError(
                 provider.name,
@@ -872,16 +902,17 @@ class Executor:
         spec_avatar = run.prepared.spec.head.avatars[name]
         image = self._asset(run, spec_avatar.image)
         url = await self._upload(run, provider, image)
-        base = {
-            "fingerprint": request.fingerprint,
-            "inputs": request.inputs,
-            "provider": provider.name,
-            "model": request.model,
-        }
+        # A new record of this request (nothing kept of an earlier one, whatever it was).
+        base = AvatarRecord(
+            fingerprint=request.fingerprint,
+            inputs=request.inputs,
+            provider=provider.name,
+            model=request.model,
+        )
         previous = run.journal.state.avatars.get(lock_key)
 
         async def intent() -> None:
-            record = {**base, "status": "submitting", "submitted_at": now()}
+            record = replace(base, status=Status.SUBMITTING, submitted_at=now())
             run.journal.record("avatars", lock_key, record, durable=True)
 
         async def withdraw() -> None:
@@ -902,28 +933,25 @@ class Executor:
         try:
             state = await self._paid(provider, send, intent=intent, withdraw=withdraw)
         except OutcomeUnknownError as exc:
-            record = {**base, "status": "unknown", "error": self._scrub(str(exc))}
+            record = replace(base, status=Status.UNKNOWN, error=self._scrub(str(exc)))
             run.journal.record("avatars", lock_key, record, durable=True)
             raise RejectedError(
                 provider.name, f"photo avatar {name!r}: outcome unknown (not resubmitted)"
             ) from None
         except RejectedError as exc:
-            record = {**base, "status": "failed", "error": self._scrub(str(exc))}
+            record = replace(base, status=Status.FAILED, error=self._scrub(str(exc)))
             run.journal.record("avatars", lock_key, record)
             raise RejectedError(provider.name, f"photo avatar {name!r}: {exc}") from None
         except NotTaken as exc:
             raise RetryableError(provider.name, f"photo avatar {name!r}: {exc}") from None
-        run.journal.record(
-            "avatars",
-            lock_key,
-            {
-                **base,
-                "status": "submitted",
-                "motion_id": state.motion_id,
-                "avatar_id": state.avatar_id,
-            },
-            durable=True,
+        submitted = replace(
+            base,
+            status=Status.SUBMITTED,
+            motion_id=state.motion_id,
+            avatar_id=state.avatar_id,
+            nulls=_AVATAR_IDS,  # no avatar id until the provider has made it
         )
+        run.journal.record("avatars", lock_key, submitted, durable=True)
         return await self._wait_avatar(run, provider, request, state.motion_id)
 
     async def _wait_avatar(
@@ -940,16 +968,20 @@ class Executor:
             first=self.options.poll.first_delay(provider.name, resumed=False) / 3,
             rendering=False,  # the video itself was not sent yet
         )
-        entry = dict(run.journal.state.avatars.get(request.lock_key, {}))
+        entry = run.journal.state.avatars.get(request.lock_key) or AvatarRecord()
         if state.status is JobStatus.FAILED:
-            entry.update(status="failed", error=self._scrub(state.error or "no reason given"))
-            run.journal.record("avatars", request.lock_key, entry)
+            error = self._scrub(state.error or "no reason given")
+            run.journal.record(
+                "avatars", request.lock_key, replace(entry, status=Status.FAILED, error=error)
+            )
             raise RejectedError(
                 provider.name,
                 f"photo avatar {request.name!r} failed: {state.error or 'no reason given'}",
             )
         assert state.avatar_id is not None  # ``finished`` says so
-        entry.update(status="completed", motion_id=motion_id, avatar_id=state.avatar_id)
-        run.journal.record("avatars", request.lock_key, entry)
+        ready = replace(
+            entry, status=Status.COMPLETED, motion_id=motion_id, avatar_id=state.avatar_id
+        )
+        run.journal.record("avatars", request.lock_key, ready)
         self.reporter.event("avatar-ready", run.label, request.name, avatar_id=state.avatar_id)
         return state.avatar_id

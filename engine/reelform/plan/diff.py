@@ -17,6 +17,7 @@ from reelform.plan.fingerprint import Request, changed_fields
 from reelform.registry import provider_traits
 from reelform.state.lockfile import LockState
 from reelform.state.outputs import OutputStatus as OutputStatus  # part of the plan API
+from reelform.state.records import Status, VideoRecord
 
 #: Why an ``unknown`` item is left alone (docs/design.md, "Never pay twice").
 UNKNOWN_REASON = (
@@ -184,7 +185,7 @@ def diff(
                     credits=credits,
                 )
             )
-        elif entry.get("fingerprint") != avatar.fingerprint:
+        elif entry.fingerprint != avatar.fingerprint:
             items.append(
                 PlanItem(
                     Action.REPLACE,
@@ -193,10 +194,10 @@ def diff(
                     "avatar",
                     avatar.fingerprint,
                     credits=credits,
-                    changed=changed_fields(entry.get("inputs", {}), avatar.inputs),
+                    changed=changed_fields(entry.inputs or {}, avatar.inputs),
                 )
             )
-        elif entry.get("status") == "failed":
+        elif entry.status is Status.FAILED:
             items.append(
                 PlanItem(
                     Action.RETRY,
@@ -204,13 +205,13 @@ def diff(
                     avatar.provider,
                     "avatar",
                     avatar.fingerprint,
-                    reason=entry.get("error"),
+                    reason=entry.error,
                     credits=credits,
                 )
             )
-        elif entry.get("status") == "unknown" or (
-            entry.get("status") == "submitting"
-            and not entry.get("motion_id")
+        elif entry.status is Status.UNKNOWN or (
+            entry.status is Status.SUBMITTING
+            and not entry.motion_id
             and not provider_traits(avatar.provider).finds_jobs
         ):
             items.append(
@@ -224,7 +225,7 @@ def diff(
                     credits=credits,
                 )
             )
-        elif entry.get("status") != "completed":
+        elif entry.status is not Status.COMPLETED:
             items.append(
                 PlanItem(Action.RESUME, avatar.name, avatar.provider, "avatar", avatar.fingerprint)
             )
@@ -238,14 +239,14 @@ def diff(
             unchanged += 1
         else:
             items.append(item)
-    for name, entry in lock.videos.items():
+    for name, video in lock.videos.items():
         if name not in names and wanted(name):
             items.append(
                 PlanItem(
                     Action.ORPHAN,
                     name,
-                    str(entry.get("provider", "?")),
-                    fingerprint=entry.get("fingerprint"),
+                    "?" if video.provider is None else video.provider,
+                    fingerprint=video.fingerprint,
                     reason="no longer in the spec",
                 )
             )
@@ -255,7 +256,7 @@ def diff(
 
 
 def _video_item(
-    request: Request, entry: Mapping[str, Any] | None, outputs: Mapping[str, OutputStatus]
+    request: Request, entry: VideoRecord | None, outputs: Mapping[str, OutputStatus]
 ) -> PlanItem | None:
     def item(action: Action, **extra: Any) -> PlanItem:
         renders = action.renders
@@ -278,28 +279,28 @@ def _video_item(
 
     if entry is None:
         return item(Action.CREATE)
-    if entry.get("fingerprint") != request.fingerprint:
-        return item(Action.REPLACE, changed=changed_fields(entry.get("inputs", {}), request.inputs))
-    status = entry.get("status")
-    if status == "submitted":
-        return item(Action.RESUME, reason=f"job {entry.get('job_id')}")
-    if status == "submitting":
+    if entry.fingerprint != request.fingerprint:
+        return item(Action.REPLACE, changed=changed_fields(entry.inputs or {}, request.inputs))
+    status = entry.status
+    if status is Status.SUBMITTED:
+        return item(Action.RESUME, reason=f"job {entry.job_id}")
+    if status is Status.SUBMITTING:
         # Interrupted between the intent and the job id: only a provider that can look
         # the job up makes this a resume; for the others nobody knows if it was made.
         if provider_traits(request.provider).finds_jobs:
             return item(Action.RESUME, reason="job (id to be looked up)")
         return item(Action.UNKNOWN, reason=UNKNOWN_REASON)
-    if status == "failed":
-        return item(Action.RETRY, reason=entry.get("error") or "failed")
-    if status == "unknown":
-        error = entry.get("error")
+    if status is Status.FAILED:
+        return item(Action.RETRY, reason=entry.error or "failed")
+    if status is Status.UNKNOWN:
+        error = entry.error
         return item(
             Action.UNKNOWN,
             reason=f"outcome unknown: {error}; `apply --resubmit-unknown` risks paying twice"
             if error
             else UNKNOWN_REASON,
         )
-    if status == "completed":
+    if status is Status.COMPLETED:
         output = outputs.get(request.name, OutputStatus.MISSING)
         if output is OutputStatus.OK:
             return None
@@ -309,7 +310,9 @@ def _video_item(
             else "output file differs from the recorded sha256"
         )
         return item(Action.DOWNLOAD, reason=reason)
-    return item(Action.RETRY, reason=f"unexpected lock status {status!r}")
+    # No status, or one reelform does not write (kept as it was read: records.Status).
+    shown = None if status is None else str(status)
+    return item(Action.RETRY, reason=f"unexpected lock status {shown!r}")
 
 
 def force_replace(plan: SpecPlan, patterns: Sequence[str]) -> SpecPlan:

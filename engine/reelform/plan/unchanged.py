@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from reelform.plan.diff import AvatarRequest, SpecPlan
 from reelform.plan.fingerprint import Request
 from reelform.state.preload import LockSummary
+from reelform.state.records import AvatarRecord, Status
 
 
 def unchanged_plan(
@@ -35,7 +36,7 @@ def unchanged_plan(
     count = 0
     for request in desired:
         if wanted(request.name):
-            if summary.videos.get(request.name) != (request.fingerprint, "completed", True):
+            if summary.videos.get(request.name) != (request.fingerprint, Status.COMPLETED, True):
                 return None
             count += 1
     names = {r.name for r in desired}
@@ -44,8 +45,8 @@ def unchanged_plan(
     # Every photo avatar, not only the selected videos' (as diff does): stricter,
     # so never wrong, and a spec rarely has more than a few.
     for avatar in avatars:
-        entry = summary.avatars.get(avatar.lock_key) or {}
-        if entry.get("fingerprint") != avatar.fingerprint or entry.get("status") != "completed":
+        entry = summary.avatars.get(avatar.lock_key) or AvatarRecord()
+        if entry.fingerprint != avatar.fingerprint or entry.status is not Status.COMPLETED:
             return None
     requests = {r.name: r for r in desired if wanted(r.name)}
     return SpecPlan(spec, lock_path, summary.digest, (), count, requests)

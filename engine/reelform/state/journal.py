@@ -2,8 +2,8 @@
 
 Rewriting a 100,000-entry lockfile after every submit would make each event cost
 O(n). Instead every change is one JSON line appended to ``<lock>.journal``:
-``{"s": section, "k": key, "v": record or null}``. Events that must survive a
-crash (the intent before a submit, the job id after it) are fsynced before the
+``{"s": section, "k": key, "v": record or null}`` (the record's ``to_json``). Events
+that must survive a crash (the intent before a submit, the job id after it) are fsynced before the
 caller goes on; ``sync`` batches concurrent callers into one fsync (group commit).
 ``compact`` folds the journal into the lockfile (atomically) and removes it; it
 runs at the end of apply and when the next apply starts.
@@ -16,7 +16,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import orjson
 
@@ -24,11 +24,13 @@ from reelform.batched import Batched
 from reelform.state.lockfile import (
     SECTIONS,
     LockState,
+    check_change,
     fsync_dir,
     journal_path,
     read_lock,
     write_lock,
 )
+from reelform.state.records import Record
 
 
 class AppendFile(Protocol):
@@ -76,12 +78,18 @@ class Journal:
         fsync_dir(self.path.parent)  # the journal's own directory entry must survive
 
     def record(
-        self, section: str, key: str, value: dict[str, Any] | None, *, durable: bool = False
+        self, section: str, key: str, value: Record | None, *, durable: bool = False
     ) -> None:
-        """Record one change; with ``durable`` it is on disk when this returns."""
-        line = (
-            orjson.dumps({"s": section, "k": key, "v": value}, option=orjson.OPT_SORT_KEYS) + b"\n"
-        )
+        """Record one change (None: the record is removed); with ``durable`` it is on
+        disk when this returns.
+
+        A record, not its JSON: the change goes into ``state`` as it is, and the JSON
+        is made here, the one place that writes it, so no caller can journal a dict
+        of the wrong shape that the state would then hold too.
+        """
+        check_change(section, value)  # before it is written: a journal line is for good
+        change = {"s": section, "k": key, "v": None if value is None else value.to_json()}
+        line = orjson.dumps(change, option=orjson.OPT_SORT_KEYS) + b"\n"
         with self._lock:
             self._append(line)
             # Only a record that landed whole changes the state the caller goes on from.

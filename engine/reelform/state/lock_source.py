@@ -12,11 +12,12 @@ first time anyone asks for it: equal to ``read_lock`` of the same files
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import MutableMapping
 from pathlib import Path
-from typing import Any
 
 from reelform.state.lockfile import LockState, read_lock
 from reelform.state.preload import LockSummary
+from reelform.state.records import FileRecord
 
 
 class LockSource:
@@ -49,7 +50,7 @@ class LockSource:
         return self._state is not None
 
     @property
-    def files(self) -> dict[str, dict[str, Any]]:
+    def files(self) -> MutableMapping[str, FileRecord]:
         """The hash cache of the spec's files, without reading the lockfile again."""
         if self._state is not None:
             return self._state.files

@@ -5,10 +5,14 @@ and one record per line, so a changed video changes only its own line in a diff.
 Sections (each a mapping, sorted):
 
     version   1
-    files     path -> FileFacts (sha256, size, mtime_ns, format, ...): the hash cache
-    uploads   "<provider>:<sha256>" -> {url, at}: where each provider has each asset
-    avatars   photo avatar name -> {fingerprint, inputs, motion_id, avatar_id, status, ...}
-    videos    video name -> {fingerprint, key, inputs, provider, job_id, status, output, ...}
+    files     path -> FileRecord (sha256, size, mtime_ns, format, ...): the hash cache
+    uploads   "<provider>:<sha256>" -> UploadRecord (url, at): where a provider has an asset
+    avatars   "<provider>/<name>" -> AvatarRecord (fingerprint, inputs, motion_id, status, ...)
+    videos    video name -> VideoRecord (fingerprint, key, inputs, job_id, status, output, ...)
+
+In memory the records are typed (``records.py``); their JSON is read only here, in
+the journal's replay, in repair and by the preload's summary (which reads it so as
+not to build 100,000 records for three fields of each).
 
 Between compactions, changes go to an append-only journal (``journal.py``) beside
 the lockfile; ``read_lock`` replays it, so a killed apply loses nothing it had
@@ -19,16 +23,27 @@ JSON rather than YAML: a 100,000-video lockfile must load and save in under 1 s.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import re
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, overload
 
 import orjson
 
 from reelform.atomic import atomic_write
 from reelform.atomic import fsync_dir as fsync_dir  # the journal uses it too
 from reelform.errors import LockfileError
+from reelform.state.records import (
+    RECORD_TYPES,
+    AvatarRecord,
+    FileRecord,
+    Record,
+    UploadRecord,
+    VideoRecord,
+)
 from reelform.state.shapes import journal_problem, json_type, section_problems, where
 
 LOCK_VERSION = 1
@@ -36,32 +51,128 @@ SECTIONS = ("files", "uploads", "avatars", "videos")
 JOURNAL_SUFFIX = ".journal"
 
 
+R = TypeVar("R", VideoRecord, AvatarRecord, UploadRecord, FileRecord)
+T = TypeVar("T")
+
+
+class Records(MutableMapping[str, R]):
+    """A section of a lockfile as read: its records by key, each built from its JSON
+    the first time it is read.
+
+    Building every record of 100,000 videos at load would cost half again the time
+    it takes to parse the file, and not every reader reads them all: the preload's
+    summary reads none (``preload.summarize``), and a record never read is written
+    back from the JSON it was read from. Only JSON that ``shapes`` has checked goes
+    in (``parse_lock``).
+    """
+
+    __slots__ = ("_items", "_kind")
+
+    def __init__(self, kind: type[R], checked: dict[str, Any] | None = None) -> None:
+        self._kind: type[R] = kind
+        #: A record, or the JSON of one not read yet (``checked`` is taken, not copied).
+        self._items: dict[str, Any] = {} if checked is None else checked
+
+    def __getitem__(self, key: str) -> R:
+        value = self._items[key]
+        if type(value) is dict:
+            value = self._items[key] = self._kind.from_json(value)
+        record: R = value
+        return record
+
+    @overload
+    def get(self, key: str, /) -> R | None: ...
+    @overload
+    def get(self, key: str, /, default: R | T) -> R | T: ...
+
+    def get(self, key: str, /, default: object = None) -> object:
+        # Not Mapping's: it goes through __getitem__ raising KeyError for a missing key.
+        value = self._items.get(key)
+        if value is None:
+            return default
+        if type(value) is dict:
+            value = self._items[key] = self._kind.from_json(value)
+        return value
+
+    def __setitem__(self, key: str, record: R) -> None:
+        self._items[key] = record
+
+    def __delitem__(self, key: str) -> None:
+        del self._items[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Records({self._kind.__name__}, {len(self._items):,} records)"
+
+    def json(self, key: str) -> Mapping[str, Any]:
+        """The JSON of the record of ``key``: as read, if nobody has read the record."""
+        value = self._items[key]
+        return value if type(value) is dict else value.to_json()
+
+
+def _records(kind: type[R]) -> Callable[[], MutableMapping[str, R]]:
+    return lambda: Records(kind)
+
+
 @dataclass
 class LockState:
-    """The lockfile in memory: plain dicts (fast to load, easy to diff)."""
+    """The lockfile in memory: its records (immutable), by section and key.
 
-    files: dict[str, dict[str, Any]] = field(default_factory=dict)
-    uploads: dict[str, dict[str, Any]] = field(default_factory=dict)
-    avatars: dict[str, dict[str, Any]] = field(default_factory=dict)
-    videos: dict[str, dict[str, Any]] = field(default_factory=dict)
+    Read from a file, each section is ``Records`` (built as they are read); any
+    mutable mapping of records will do (the tests give dicts).
+    """
+
+    files: MutableMapping[str, FileRecord] = field(default_factory=_records(FileRecord))
+    uploads: MutableMapping[str, UploadRecord] = field(default_factory=_records(UploadRecord))
+    avatars: MutableMapping[str, AvatarRecord] = field(default_factory=_records(AvatarRecord))
+    videos: MutableMapping[str, VideoRecord] = field(default_factory=_records(VideoRecord))
     #: sha256 of the lockfile and journal bytes as read: a saved plan's staleness check
     digest: str = ""
 
-    def section(self, name: str) -> dict[str, dict[str, Any]]:
+    def section(self, name: str) -> Mapping[str, Record]:
+        return self._table(name)
+
+    def _table(self, name: str) -> MutableMapping[str, Any]:
         if name not in SECTIONS:
             raise ValueError(f"unknown lockfile section {name!r}")
-        section: dict[str, dict[str, Any]] = getattr(self, name)
-        return section
+        table: MutableMapping[str, Any] = getattr(self, name)
+        return table
 
-    def apply_change(self, section: str, key: str, value: dict[str, Any] | None) -> None:
-        table = self.section(section)
+    def apply_change(self, section: str, key: str, value: Record | None) -> None:
+        """Set (or, with None, remove) one record of ``section``."""
+        table = self._table(section)
+        check_change(section, value)
         if value is None:
-            table.pop(key, None)
+            if key in table:
+                del table[key]  # not pop(): it would build the record it drops
         else:
             table[key] = value
 
     def to_json(self) -> dict[str, Any]:
-        return {"version": LOCK_VERSION, **{name: self.section(name) for name in SECTIONS}}
+        return {
+            "version": LOCK_VERSION,
+            **{
+                name: {key: record.to_json() for key, record in self.section(name).items()}
+                for name in SECTIONS
+            },
+        }
+
+
+def check_change(section: str, value: Record | None) -> None:
+    """Refuse a record of another section's kind: written there, it would be read back
+    as that section's (a video's record as a photo avatar's)."""
+    if section not in SECTIONS:
+        raise ValueError(f"unknown lockfile section {section!r}")
+    if value is not None and type(value) is not RECORD_TYPES[section]:
+        raise TypeError(f"a {type(value).__name__} is not a record of {section}")
 
 
 def journal_path(lock_path: Path) -> Path:
@@ -110,7 +221,26 @@ def repair_command(lock_path: Path) -> str:
     return f"reelform lock repair {lock_path}"
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Reading a lockfile makes an object or more per record and no cycles; the cyclic
+    GC would scan them all, over and over, as they pile up (at 100,000 videos, a
+    quarter of the time of reading the lockfile, or more once the records are built)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def parse_lock(raw: bytes, path: Path) -> LockState:
+    with _gc_paused():
+        return _parse_lock(raw, path)
+
+
+def _parse_lock(raw: bytes, path: Path) -> LockState:
     def advice() -> str:  # only on an error: it looks for the spec beside the lockfile
         # Never "move it away": that would throw away job ids that were paid for.
         return (
@@ -159,7 +289,8 @@ def parse_lock(raw: bytes, path: Path) -> LockState:
                 f"mapping names to records, not {json_type(section)}; {advice()}"
             )
         bad += [(name, key, reason) for key, reason in section_problems(name, section)]
-        setattr(state, name, section)
+        if not bad:  # checked: the records are built from it as they are read
+            setattr(state, name, Records(RECORD_TYPES[name], section))
     if bad:
         name, key, reason = bad[0]
         more = f" (and {len(bad) - 1:,} more bad records)" if len(bad) > 1 else ""
@@ -191,7 +322,11 @@ def _at(raw: bytes, section: str, key: str | None = None) -> str:
 def replay(raw: bytes, journal: Path, state: LockState) -> None:
     """Apply journal records in order. A torn last line (a crash mid-append, never
     acknowledged) is ignored; a bad line before the end means corruption."""
+    with _gc_paused():
+        _replay(raw, journal, state)
 
+
+def _replay(raw: bytes, journal: Path, state: LockState) -> None:
     def advice() -> str:
         return (
             f"it was left as it is; `{repair_command(journal.with_suffix(''))}` keeps every "
@@ -217,7 +352,15 @@ def replay(raw: bytes, journal: Path, state: LockState) -> None:
             if torn:
                 return
             raise LockfileError(f"{journal}:{number}: corrupt journal record: {reason}; {advice()}")
-        state.apply_change(record["s"], record["k"], record["v"])
+        apply_journal_record(state, record)
+
+
+def apply_journal_record(state: LockState, record: dict[str, Any]) -> None:
+    """Apply one journal line ``{"s": section, "k": key, "v": record or null}`` that
+    ``journal_problem`` has passed."""
+    section, value = record["s"], record["v"]
+    change = None if value is None else RECORD_TYPES[section].from_json(value)
+    state.apply_change(section, record["k"], change)
 
 
 def dump_lock(state: LockState) -> bytes:
@@ -226,14 +369,40 @@ def dump_lock(state: LockState) -> bytes:
     (Indenting every field would triple the size of a large lockfile and its
     load time, for no gain in review: a record's line shows all of it.)
     """
+    return _dump({name: state.section(name) for name in SECTIONS}, _record_json)
+
+
+def dump_json(sections: Mapping[str, Mapping[str, Any]]) -> bytes:
+    """The layout of ``dump_lock``, for sections of JSON records (a missing section is
+    empty); the tests lay out damaged lockfiles with it, as reelform would."""
+    return _dump({name: sections.get(name, {}) for name in SECTIONS}, _same)
+
+
+def _record_json(section: Mapping[str, Record], key: str) -> Mapping[str, Any]:
+    if isinstance(section, Records):
+        return section.json(key)  # as read, for a record nobody read
+    return section[key].to_json()
+
+
+def _same(section: Mapping[str, Any], key: str) -> Any:
+    return section[key]
+
+
+def _dump(
+    sections: Mapping[str, Mapping[str, Any]], to_json: Callable[[Mapping[str, Any], str], Any]
+) -> bytes:
+    # Each record's JSON is made, written and dropped in turn: holding 100,000 of them
+    # at once would have the cyclic GC scan them all, several times over.
     parts = [b'{\n  "version": ' + str(LOCK_VERSION).encode()]
-    for name in SECTIONS:
-        section = state.section(name)
+    for name, section in sections.items():
         if not section:
             parts.append(b',\n  "' + name.encode() + b'": {}')
             continue
         records = b",\n".join(
-            b"    " + orjson.dumps(key) + b": " + orjson.dumps(section[key], option=_SORTED)
+            b"    "
+            + orjson.dumps(key)
+            + b": "
+            + orjson.dumps(to_json(section, key), option=_SORTED)
             for key in sorted(section)
         )
         parts.append(b',\n  "' + name.encode() + b'": {\n' + records + b"\n  }")

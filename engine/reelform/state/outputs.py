@@ -9,9 +9,10 @@ from __future__ import annotations
 import enum
 import hashlib
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from reelform.state.records import VideoRecord
 
 
 class OutputStatus(enum.StrEnum):
@@ -29,19 +30,33 @@ def sha256_file(path: Path) -> str:
 
 
 def output_status(
-    directory: str, entry: Mapping[str, Any], hash_file: Callable[[Path], str] = sha256_file
+    directory: str, entry: VideoRecord, hash_file: Callable[[Path], str] = sha256_file
 ) -> OutputStatus | None:
     """The state of a completed entry's output file (None: the entry has none)."""
-    output = entry.get("output")
-    if not isinstance(output, dict) or not output.get("path"):
-        return OutputStatus.MISSING if isinstance(output, dict) else None
-    path = os.path.join(directory, str(output["path"]))  # strings: pathlib costs more
+    output = entry.output
+    if output is None:
+        return None
+    return file_status(
+        directory, output.path, output.bytes, output.mtime_ns, output.sha256, hash_file
+    )
+
+
+def file_status(
+    directory: str,
+    path: str | None,
+    size: int | None,
+    mtime_ns: int | None,
+    sha256: str | None,
+    hash_file: Callable[[Path], str] = sha256_file,
+) -> OutputStatus:
+    """The state of the file an output record describes (``path`` from ``directory``)."""
+    if not path:
+        return OutputStatus.MISSING
+    full = os.path.join(directory, path)  # strings: pathlib costs more
     try:
-        facts = os.stat(path)
+        facts = os.stat(full)
     except OSError:
         return OutputStatus.MISSING
-    if facts.st_size == output.get("bytes") and (
-        facts.st_mtime_ns == output.get("mtime_ns") or hash_file(Path(path)) == output.get("sha256")
-    ):
+    if facts.st_size == size and (facts.st_mtime_ns == mtime_ns or hash_file(Path(full)) == sha256):
         return OutputStatus.OK
     return OutputStatus.CHANGED

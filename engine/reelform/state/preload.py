@@ -16,12 +16,13 @@ import contextlib
 import os
 import pickle
 import threading
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from reelform.state.lockfile import LockState, read_lock
-from reelform.state.outputs import OutputStatus, output_status
+from reelform.state.lockfile import LockState, Records, read_lock
+from reelform.state.outputs import OutputStatus, file_status
+from reelform.state.records import AvatarRecord, FileRecord, Status
 
 #: Below this size, reading the lockfile takes less than a fork costs.
 PRELOAD_MIN_BYTES = 4 * 1024 * 1024
@@ -30,19 +31,39 @@ PRELOAD_MIN_BYTES = 4 * 1024 * 1024
 @dataclass(frozen=True)
 class LockSummary:
     digest: str
-    files: dict[str, dict[str, Any]]
-    avatars: dict[str, dict[str, Any]]
+    files: MutableMapping[str, FileRecord]
+    avatars: MutableMapping[str, AvatarRecord]
     #: name -> (fingerprint, status, output file intact)
-    videos: dict[str, tuple[str | None, str | None, bool]]
+    videos: dict[str, tuple[str | None, Status | None, bool]]
 
 
 def summarize(state: LockState, directory: Path) -> LockSummary:
-    videos: dict[str, tuple[str | None, str | None, bool]] = {}
+    videos: dict[str, tuple[str | None, Status | None, bool]] = {}
     folder = str(directory)
-    for name, entry in state.videos.items():
-        status = entry.get("status")
-        intact = status == "completed" and output_status(folder, entry) is OutputStatus.OK
-        videos[name] = (entry.get("fingerprint"), status, intact)
+    table = state.videos
+    # Each video's JSON as read, not its record: building 100,000 records for three of
+    # their fields would be a third of this child's work, and a no-op plan waits for it.
+    json = table.json if isinstance(table, Records) else lambda name: table[name].to_json()
+    for name in table:
+        entry = json(name)
+        status, output = entry.get("status"), entry.get("output")
+        intact = (
+            status == "completed"
+            and output is not None
+            and file_status(
+                folder,
+                output.get("path"),
+                output.get("bytes"),
+                output.get("mtime_ns"),
+                output.get("sha256"),
+            )
+            is OutputStatus.OK
+        )
+        videos[name] = (
+            entry.get("fingerprint"),
+            None if status is None else Status.of(status),
+            intact,
+        )
     return LockSummary(state.digest, state.files, state.avatars, videos)
 
 

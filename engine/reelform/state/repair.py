@@ -44,10 +44,12 @@ from reelform.state.lockfile import (
     LOCK_VERSION,
     SECTIONS,
     LockState,
+    apply_journal_record,
     fsync_dir,
     journal_path,
     write_lock,
 )
+from reelform.state.records import RECORD_TYPES
 from reelform.state.shapes import journal_problem, json_type, record_problem, where
 
 #: How much of a dropped line is shown: enough to recognise it (and a job id in it).
@@ -161,11 +163,11 @@ def salvage_lock(raw: bytes, path: Path) -> Salvage:
                 )
             )
             continue
-        kept = salvage.state.section(name)
+        build = RECORD_TYPES[name].from_json
         for key, record in section.items():
             reason = record_problem(name, record)
             if reason is None:
-                kept[key] = record
+                salvage.state.apply_change(name, key, build(record))
                 salvage.kept_lock += 1
                 continue
             at = lines.find(name, key)
@@ -221,12 +223,12 @@ def _salvage_lines(raw: bytes, path: Path) -> Salvage:
                     earlier,
                     where(section, key),
                     f"the same record again at line {number}; keeping that one",
-                    _short(table[key]),
+                    _short(table[key].to_json()),
                 )
             )
             salvage.kept_lock -= 1
         seen[(section, key)] = number
-        table[key] = value
+        salvage.state.apply_change(section, key, RECORD_TYPES[section].from_json(value))
         salvage.kept_lock += 1
     salvage.dropped.sort(key=lambda d: d.line or 0)  # in file order
     return salvage
@@ -264,7 +266,7 @@ def salvage_journal(raw: bytes, path: Path, salvage: Salvage) -> None:
         else:
             reason = journal_problem(record, SECTIONS)
         if reason is None:
-            salvage.state.apply_change(record["s"], record["k"], record["v"])
+            apply_journal_record(salvage.state, record)
             salvage.kept_journal += 1
         elif torn:
             salvage.torn_tail = True  # a crash mid-append: never acknowledged, not damage

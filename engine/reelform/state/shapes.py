@@ -13,6 +13,9 @@ version does not know is left alone (it may be a newer reelform's, which would
 have raised the lockfile version if older ones could not ignore it), and a field
 may be absent (old lockfiles, records mid-way through an apply).
 
+The records built from checked dicts (``records.py``) have exactly these fields,
+and trust these types without checking them again.
+
 Pure functions: no I/O.
 """
 
@@ -74,8 +77,9 @@ OUTPUT_FIELDS: dict[str, tuple[type, ...]] = {
     "sha256": _OPT_STR,
     "bytes": _OPT_INT,
     "mtime_ns": _OPT_INT,
-    "duration": _OPT_NUM,
     "url": _OPT_STR,
+    "duration": _OPT_NUM,
+    "signed": (bool, _NONE),
 }
 
 _JSON_NAMES = {

@@ -28,7 +28,7 @@ def stat_key(path: Path) -> StatKey:
 class LockCache:
     """Read each lockfile (and its journal) again only when one of them changed.
 
-    A LockState is plain mutable dicts; `plan` only reads it and `watch` never
+    `plan` only reads a LockState (its records are immutable) and `watch` never
     applies the real lockfile, so sharing one instance between re-plans is safe.
     """
 
