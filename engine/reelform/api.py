@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from reelform.apply.executor import Outcome
+    from reelform.apply.model import Outcome
     from reelform.apply.progress import Reporter
     from reelform.plan.diff import SpecPlan
     from reelform.speclang.expand import LoadedSpec
@@ -110,7 +110,7 @@ def apply(
     """
     import asyncio
 
-    from reelform.apply.executor import ApplyOptions
+    from reelform.apply.model import ApplyOptions
     from reelform.apply.session import SpecSelection, apply_specs
     from reelform.errors import ConfigError
     from reelform.secrets import environment

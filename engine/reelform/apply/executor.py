@@ -18,6 +18,11 @@ The rules (``apply.decide`` holds the decisions, ``providers.submits`` the verdi
 Independent work runs concurrently: ``parallel`` bounds the uploads, submits and
 downloads in flight; waiting for renders takes no slot. Each provider's rate limit
 is a TokenBucket shared by every spec of the run.
+
+Three layers, each using only the one below: ``pacing.Pacing`` (slots, the rate-limit
+token, the --timeout, the paid-submit loop and the polling loop),
+``prerequisites.Prerequisites`` (uploads and photo avatars), and ``Executor`` here
+(each video, from its plan item to its recorded file).
 """
 
 from __future__ import annotations
@@ -26,209 +31,42 @@ import asyncio
 import contextlib
 import os
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from collections.abc import Awaitable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar
-
-import httpx
 
 from reelform.apply.decide import (
-    AvatarStep,
     VideoStep,
     after_lost_answer,
-    avatar_step,
-    keep_polling,
     recordable_url,
     summary_status,
     video_step,
 )
-from reelform.apply.download import DownloadFiles, clean_partials, download
-from reelform.apply.polling import PollPolicy
-from reelform.apply.progress import Reporter
-from reelform.errors import (
-    OutcomeUnknownError,
-    ProviderError,
-    ReelformError,
-    RejectedError,
-    RetryableError,
+from reelform.apply.download import clean_partials, download
+from reelform.apply.model import (
+    NotTaken,
+    Outcome,
+    OutOfTime,
+    SpecRun,
+    StoppedWaiting,
+    Unrecorded,
+    now,
 )
-from reelform.plan.diff import Action, AvatarRequest, PlanItem, SpecPlan
+from reelform.apply.prerequisites import Prerequisites
+from reelform.errors import OutcomeUnknownError, ProviderError, ReelformError, RejectedError
+from reelform.plan.diff import Action, PlanItem
 from reelform.plan.fingerprint import Request
-from reelform.project import Prepared
-from reelform.providers.base import (
-    Asset,
-    AvatarRef,
-    JobState,
-    JobStatus,
-    PhotoAvatarRequest,
-    PhotoAvatarState,
-    Provider,
-    VideoJob,
-    VoiceRequest,
-)
-from reelform.providers.http import RetryPolicy, Tries, retry_delay
-from reelform.providers.ratelimit import TokenBucket
+from reelform.providers.base import JobState, JobStatus, Provider, VideoJob
 from reelform.registry import provider_traits
-from reelform.secrets import redact
-from reelform.speclang.model import Video
-from reelform.state.journal import GroupCommit, Journal
-from reelform.state.records import (
-    AvatarRecord,
-    FileRecord,
-    Status,
-    UploadRecord,
-    VideoOutput,
-    VideoRecord,
-)
+from reelform.state.records import FileRecord, Status, VideoOutput, VideoRecord
 
-T = TypeVar("T")
-
-
-#: Fields written as null rather than left out when the provider gives none, as they
-#: always were (``records``: ``nulls``): the lockfile's bytes do not change.
+#: Written as null rather than left out when the provider gives none, as it always
+#: was (``records``: ``nulls``): the lockfile's bytes do not change.
 _DURATION = frozenset({"duration"})
-_AVATAR_IDS = frozenset({"motion_id", "avatar_id"})
 
 
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-@dataclass(frozen=True)
-class Outcome:
-    spec: str
-    name: str
-    status: str  # completed | failed | running | pending | unknown | pruned | skipped
-    reason: str | None = None
-    kind: str = "video"
-    #: The traceback of an unexpected exception (a bug): the run exits 3 after the
-    #: journal is safe.
-    bug: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.status in ("completed", "pruned", "skipped")
-
-
-@dataclass
-class SpecRun:
-    """One spec being applied: its plan and its journal."""
-
-    prepared: Prepared
-    plan: SpecPlan
-    journal: Journal
-    videos: dict[str, Video] = field(init=False, repr=False)
-    commit: GroupCommit = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.videos = {v.name: v.video for v in self.prepared.spec.videos}
-        self.commit = GroupCommit(self.journal)
-
-    @property
-    def label(self) -> str:
-        return str(self.prepared.spec.path)
-
-
-@dataclass(frozen=True)
-class ApplyOptions:
-    """How to apply: one frozen record for the CLI, the Python API and previews
-    (``dataclasses.replace`` makes a changed copy, e.g. the run's time scale)."""
-
-    parallel: int = 8
-    resubmit_unknown: bool = False
-    prune: bool = False
-    poll: PollPolicy = field(default_factory=PollPolicy)
-    #: `--timeout`: provider seconds after which nothing new is submitted and nothing
-    #: more is waited for (renders in flight are resumed by the next apply).
-    timeout: float | None = None
-    #: How often a paid submit that the provider did not take is sent again.
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    #: `--max-credits`: refuse a plan whose JoggAI estimate is larger.
-    max_credits: int | None = None
-    #: `--webhook-url` and `--listen`; the session starts a receiver for them.
-    webhook_url: str | None = None
-    listen: str | None = None
-    webhooks: Any = None  # the WebhookReceiver of a run with webhooks
-
-
-class OutOfTime(Exception):
-    """The run's --timeout has passed: stop before the next submit or wait.
-
-    ``rendering``: raised while waiting for a job this video has at the provider (it
-    is resumed next time), rather than before its submit (it was never sent)."""
-
-    def __init__(self, rendering: bool = False) -> None:
-        super().__init__()
-        self.rendering = rendering
-
-
-class StoppedWaiting(Exception):
-    """Status reads kept failing: the job stays on record, the next apply polls it."""
-
-    def __init__(self, errors: int, last: ProviderError) -> None:
-        super().__init__(
-            f"status reads failed {errors} times in a row (last: {last}); the job stays "
-            "submitted and the next apply polls it again"
-        )
-
-
-class NotTaken(Exception):
-    """A paid submit the provider kept refusing to take ("not now"): never sent."""
-
-    def __init__(self, tries: Tries, last: RetryableError) -> None:
-        super().__init__(
-            f"not submitted: {last} (tried {tries.total} times); the next apply tries again"
-        )
-
-
-class Unrecorded(Exception):
-    """A job id the provider returned that the journal could not keep: say it aloud."""
-
-    def __init__(self, job_id: str, error: OSError) -> None:
-        super().__init__(
-            f"job {job_id} was accepted but could not be recorded "
-            f"({error.strerror or error}); note this id: resume it by hand"
-        )
-
-
-ProviderFor = Callable[[SpecRun, str], Provider]
-
-
-class Executor:
-    def __init__(
-        self,
-        runs: list[SpecRun],
-        options: ApplyOptions,
-        provider_for: ProviderFor,
-        reporter: Reporter,
-        http: httpx.AsyncClient,
-        *,
-        limiter_for: Callable[[str], TokenBucket | None] | None = None,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        self.runs = runs
-        self.options = options
-        self.provider_for = provider_for
-        self.reporter = reporter
-        self.http = http
-        self.limiter_for = limiter_for or (lambda _name: None)
-        self.env = os.environ if env is None else env
-        self.slots = asyncio.Semaphore(max(1, options.parallel))
-        # Downloads have their own slots: they go to a file host, not to the provider's
-        # API, and must not wait behind submits that hold a slot while the rate limit
-        # makes them wait (a finished video would be fetched long after it was seen).
-        self.downloads = asyncio.Semaphore(max(1, options.parallel))
-        # Status requests in flight. Unbounded, thousands of due polls would queue
-        # inside the HTTP connection pool, whose bookkeeping is linear in its queue.
-        self.polls = asyncio.Semaphore(max(1, options.parallel))
-        self.files = DownloadFiles()
-        self.deadline: float | None = None  # loop time; set when the run starts
-        self._uploads: dict[tuple[str, str], asyncio.Task[str]] = {}
-        self._avatars: dict[tuple[int, str], asyncio.Task[int]] = {}
-
-    # --- the run ------------------------------------------------------------------
+class Executor(Prerequisites):
+    """Carries out the plans of a run, one task per video (the module docstring)."""
 
     async def run(self) -> list[Outcome]:
         if self.options.timeout is not None:
@@ -287,39 +125,6 @@ class Executor:
             return self._scrub(str(exc))
         return self._scrub(f"internal error: {type(exc).__name__}: {exc} (a bug; please report)")
 
-    def _scrub(self, text: str) -> str:
-        """The last line of defence before a text reaches the lockfile or the screen."""
-        return redact(text, self.env)
-
-    def _first_steps(
-        self,
-        run: SpecRun,
-        item: PlanItem,
-        uploads: set[tuple[str, str]],
-        avatars: set[tuple[int, str]],
-    ) -> None:
-        """Add the uploads and photo avatars a new submit of ``item`` will wait for, keyed
-        as ``_upload`` and ``_photo_avatar`` key them: the progress display's totals."""
-        video = run.videos[item.name]
-        provider = item.provider
-        assets = [name for name in (video.image, video.voice.audio) if name is not None]
-        photo = video.avatar.photo if video.avatar is not None else None
-        if photo is not None:
-            request = self._avatar_request(run, provider, photo)
-            step = self._avatar_step(run, request) if request is not None else AvatarStep.READY
-            if step in (AvatarStep.WAIT, AvatarStep.CREATE):
-                avatars.add((id(run), f"{provider}/{photo}"))
-            if step is AvatarStep.CREATE:
-                assets.append(run.prepared.spec.head.avatars[photo].image)
-        for name in assets:
-            asset = self._asset(run, name)
-            known = run.journal.state.uploads.get(f"{provider}:{asset.sha256}") or UploadRecord()
-            if asset.path is not None and not known.url:
-                uploads.add((provider, asset.sha256))
-
-    def _resubmits(self, provider: str) -> bool:
-        return self.options.resubmit_unknown or provider_traits(provider).free
-
     def _record_file_facts(self, run: SpecRun) -> None:
         """Keep the hash cache of the assets current, so the next plan reads no bytes."""
         prepared = run.prepared
@@ -334,8 +139,6 @@ class Executor:
             # added; a changed file's facts are all new.
             if cached is None or replace(record, extra=cached.extra, nulls=cached.nulls) != cached:
                 run.journal.record("files", key, record)
-
-    # --- one video ------------------------------------------------------------------
 
     async def _video(self, run: SpecRun, item: PlanItem) -> Outcome:
         request = run.plan.requests[item.name]
@@ -427,10 +230,6 @@ class Executor:
             )
         return Outcome(run.label, name, "pending", "not submitted: --timeout ran out first")
 
-    def _check_time(self) -> None:
-        if self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline:
-            raise OutOfTime
-
     def _record(
         self,
         run: SpecRun,
@@ -465,62 +264,6 @@ class Executor:
         )
         run.journal.record("videos", request.name, entry, durable=durable)
         return entry
-
-    @contextlib.asynccontextmanager
-    async def _token(self, provider: Provider) -> AsyncIterator[None]:
-        """The provider's rate-limit token for the next request of this task, taken now:
-        the intent is recorded after the wait for it, just before the request leaves."""
-        limiter = self.limiter_for(provider.name)
-        async with limiter.ahead() if limiter else contextlib.nullcontext():
-            yield
-
-    async def _paid(
-        self,
-        provider: Provider,
-        send: Callable[[], Awaitable[T]],
-        *,
-        intent: Callable[[], Awaitable[None]],
-        withdraw: Callable[[], Awaitable[None]],
-        prepare: Callable[[], Awaitable[None]] | None = None,
-    ) -> T:
-        """Rules 1 and 2 for one paid request: in a slot, ``prepare`` (reads, speech),
-        then the rate-limit token, then the durable ``intent``, then ``send``, once.
-
-        A "not taken" answer withdraws the intent and waits (holding the slot: the
-        provider asked everyone to slow down) before trying again, within the retry
-        budget; then ``NotTaken``. Rejections and unknown outcomes are raised as they
-        are, the intent still on record for the caller to settle.
-        """
-        tries = Tries()
-        async with self.slots:
-            while True:
-                try:
-                    if prepare is not None:
-                        await prepare()
-                        prepare = None  # prepared once, kept across tries
-                    async with self._token(provider):
-                        self._check_time()  # the slot and the token can take long to come
-                        await intent()
-                        try:
-                            return await send()
-                        except RetryableError:
-                            await withdraw()
-                            raise
-                except RetryableError as exc:
-                    tries = tries.after(exc)
-                    delay = retry_delay(tries, exc, self.options.retry)
-                    if delay is None:
-                        raise NotTaken(tries, exc) from None
-                    await self._sleep(delay * self.options.poll.time_scale)
-
-    async def _sleep(self, seconds: float) -> None:
-        """Wait, unless the --timeout comes first."""
-        if self.deadline is not None:
-            left = self.deadline - asyncio.get_running_loop().time()
-            if left < seconds:
-                await asyncio.sleep(max(0.0, left))
-                raise OutOfTime
-        await asyncio.sleep(seconds)
 
     async def _submit(self, run: SpecRun, request: Request, provider: Provider) -> str | Outcome:
         """Submit one render; its job id, or the outcome when no job can be followed."""
@@ -655,52 +398,6 @@ class Executor:
             resumed=resumed,
         )
 
-    async def _poll(
-        self,
-        provider: str,
-        read: Callable[[], Awaitable[T]],
-        finished: Callable[[T], bool],
-        *,
-        first: float,
-        webhook: Callable[[float], Awaitable[T | None]] | None = None,
-        resumed: bool = False,
-        rendering: bool = True,
-    ) -> T:
-        """The one polling loop, for videos and photo avatars alike (rule 3).
-
-        A failed read is reported and counted; ``StoppedWaiting`` past the tolerance.
-        A job found again after a restart (``resumed``) is read at once and, under a
-        --timeout that has passed, once more before this apply lets it go."""
-        loop = asyncio.get_running_loop()
-        policy = self.options.poll
-        started = loop.time()
-        delay = first
-        errors = 0
-        while True:
-            if self.deadline is not None:  # one last look at the deadline, then stop
-                left = self.deadline - loop.time()
-                if left <= 0 and not resumed:
-                    raise OutOfTime(rendering=rendering)
-                delay = max(0.0, min(delay, left))
-            if webhook is not None and not resumed:
-                pushed = await webhook(delay)
-                if pushed is not None:
-                    return pushed
-            elif delay:
-                await asyncio.sleep(delay)
-            resumed = False
-            try:
-                state = await read()
-            except ProviderError as exc:
-                errors += 1
-                if not keep_polling(errors, policy.error_tolerance):
-                    raise StoppedWaiting(errors, exc) from None
-            else:
-                errors = 0
-                if finished(state):
-                    return state
-            delay = policy.next_delay(provider, loop.time() - started, webhook is not None)
-
     async def _download(
         self,
         run: SpecRun,
@@ -783,205 +480,3 @@ class Executor:
         run.journal.record("videos", item.name, None)
         self.reporter.event("pruned", run.label, item.name)
         return Outcome(run.label, item.name, "pruned")
-
-    # --- what a job needs first: uploads and photo avatars ----------------------------
-
-    def _asset(self, run: SpecRun, name: str) -> Asset:
-        prepared = run.prepared
-        decl = prepared.spec.assets[name]
-        facts = prepared.facts.get(name)
-        if facts is None:
-            return Asset(name, "", 0, "application/octet-stream", url=decl.url)
-        return Asset(
-            name,
-            facts.sha256,
-            facts.size,
-            facts.content_type,
-            path=decl.path,
-            duration=facts.duration,
-        )
-
-    async def _upload(self, run: SpecRun, provider: Provider, asset: Asset) -> str:
-        """Each asset once per provider and content: from the lockfile, or one shared task."""
-        if asset.path is None and asset.url is not None:
-            return asset.url
-        lock_key = f"{provider.name}:{asset.sha256}"
-        known = run.journal.state.uploads.get(lock_key)
-        if known is not None and known.url:
-            return known.url
-        task = self._uploads.get((provider.name, asset.sha256))
-        if task is None:
-            task = asyncio.create_task(self._do_upload(run, provider, asset))
-            self._uploads[(provider.name, asset.sha256)] = task
-        url = await task
-        # Hosted URLs are worth remembering; local references (file://) are not.
-        if url.startswith(("http://", "https://")) and lock_key not in run.journal.state.uploads:
-            run.journal.record("uploads", lock_key, UploadRecord(url=url, at=now()))
-        return url
-
-    async def _do_upload(self, run: SpecRun, provider: Provider, asset: Asset) -> str:
-        async with self.slots:
-            url = await provider.upload_asset(asset)
-        self.reporter.event("uploaded", run.label, asset.name, provider=provider.name)
-        return url
-
-    async def _build_job(self, run: SpecRun, request: Request, provider: Provider) -> VideoJob:
-        video = run.videos[request.name]
-        urls: dict[str, str] = {}
-        image = audio = None
-        if video.image is not None:
-            image = self._asset(run, video.image)
-            urls[image.sha256] = await self._upload(run, provider, image)
-        if video.voice.audio is not None:
-            audio = self._asset(run, video.voice.audio)
-            urls[audio.sha256] = await self._upload(run, provider, audio)
-        avatar = None
-        if video.avatar is not None:
-            if video.avatar.photo is not None:
-                avatar_id = await self._photo_avatar(run, provider, video.avatar.photo)
-                avatar = AvatarRef(avatar_id, "photo")
-            elif video.avatar.id is not None:
-                avatar = AvatarRef(video.avatar.id, video.avatar.type)
-        settings = dict(run.prepared.spec.settings.get(request.provider, {}))
-        hooks = self.options.webhooks
-        webhook_url = hooks.url_for(request.provider) if hooks is not None else None
-        return VideoJob(
-            key=request.key,
-            name=request.name,
-            title=video.title,
-            voice=VoiceRequest(video.voice.voice_id, video.voice.script, audio),
-            avatar=avatar,
-            image=image,
-            aspect=video.aspect or "portrait",
-            screen_style=video.screen_style or 1,
-            captions=bool(video.captions),
-            settings=settings,
-            asset_urls=urls,
-            webhook_url=webhook_url,
-        )
-
-    async def _photo_avatar(self, run: SpecRun, provider: Provider, name: str) -> int:
-        key = (id(run), f"{provider.name}/{name}")
-        task = self._avatars.get(key)
-        if task is None:
-            task = asyncio.create_task(self._make_photo_avatar(run, provider, name))
-            self._avatars[key] = task
-        return await task
-
-    def _avatar_request(self, run: SpecRun, provider: str, name: str) -> AvatarRequest | None:
-        return next(
-            (a for a in run.prepared.avatars if a.name == name and a.provider == provider), None
-        )
-
-    def _avatar_step(self, run: SpecRun, request: AvatarRequest) -> AvatarStep:
-        entry = run.journal.state.avatars.get(request.lock_key) or AvatarRecord()
-        return avatar_step(entry, request.fingerprint, resubmit=self._resubmits(request.provider))
-
-    async def _make_photo_avatar(self, run: SpecRun, provider: Provider, name: str) -> int:
-        request = self._avatar_request(run, provider.name, name)
-        assert request is not None  # the plan made one for every photo avatar used
-        lock_key = request.lock_key
-        entry = run.journal.state.avatars.get(lock_key) or AvatarRecord()
-        step = self._avatar_step(run, request)
-        if step is AvatarStep.READY:
-            assert entry.avatar_id is not None  # what READY means
-            return int(entry.avatar_id)
-        if step is AvatarStep.WAIT:
-            assert entry.motion_id  # what WAIT means
-            return await self._wait_avatar(run, provider, request, entry.motion_id)
-        if step is AvatarStep.REFUSE:
-            if entry.status is Status.SUBMITTING:
-                run.journal.record(
-                    "avatars", lock_key, replace(entry, status=Status.UNKNOWN), durable=True
-                )
-            raise RejectedError(
-                provider.name,
-                f"photo avatar {name!r}: an earlier request's outcome is unknown; "
-                "`apply --resubmit-unknown` creates it again (you may pay twice)",
-            )
-        spec_avatar = run.prepared.spec.head.avatars[name]
-        image = self._asset(run, spec_avatar.image)
-        url = await self._upload(run, provider, image)
-        # A new record of this request (nothing kept of an earlier one, whatever it was).
-        base = AvatarRecord(
-            fingerprint=request.fingerprint,
-            inputs=request.inputs,
-            provider=provider.name,
-            model=request.model,
-        )
-        previous = run.journal.state.avatars.get(lock_key)
-
-        async def intent() -> None:
-            record = replace(base, status=Status.SUBMITTING, submitted_at=now())
-            run.journal.record("avatars", lock_key, record, durable=True)
-
-        async def withdraw() -> None:
-            run.journal.record("avatars", lock_key, previous, durable=True)
-
-        def send() -> Awaitable[PhotoAvatarState]:
-            return provider.create_photo_avatar(
-                PhotoAvatarRequest(
-                    key=f"rf-{request.fingerprint[:16]}",
-                    name=name,
-                    image=image,
-                    voice_id=spec_avatar.voice_id,
-                    model=request.model,
-                    asset_urls={image.sha256: url},
-                )
-            )
-
-        try:
-            state = await self._paid(provider, send, intent=intent, withdraw=withdraw)
-        except OutcomeUnknownError as exc:
-            record = replace(base, status=Status.UNKNOWN, error=self._scrub(str(exc)))
-            run.journal.record("avatars", lock_key, record, durable=True)
-            raise RejectedError(
-                provider.name, f"photo avatar {name!r}: outcome unknown (not resubmitted)"
-            ) from None
-        except RejectedError as exc:
-            record = replace(base, status=Status.FAILED, error=self._scrub(str(exc)))
-            run.journal.record("avatars", lock_key, record)
-            raise RejectedError(provider.name, f"photo avatar {name!r}: {exc}") from None
-        except NotTaken as exc:
-            raise RetryableError(provider.name, f"photo avatar {name!r}: {exc}") from None
-        submitted = replace(
-            base,
-            status=Status.SUBMITTED,
-            motion_id=state.motion_id,
-            avatar_id=state.avatar_id,
-            nulls=_AVATAR_IDS,  # no avatar id until the provider has made it
-        )
-        run.journal.record("avatars", lock_key, submitted, durable=True)
-        return await self._wait_avatar(run, provider, request, state.motion_id)
-
-    async def _wait_avatar(
-        self, run: SpecRun, provider: Provider, request: AvatarRequest, motion_id: str
-    ) -> int:
-        def finished(state: PhotoAvatarState) -> bool:
-            done = state.status is JobStatus.COMPLETED and state.avatar_id is not None
-            return done or state.status is JobStatus.FAILED
-
-        state = await self._poll(
-            provider.name,
-            lambda: provider.photo_avatar_status(motion_id),
-            finished,
-            first=self.options.poll.first_delay(provider.name, resumed=False) / 3,
-            rendering=False,  # the video itself was not sent yet
-        )
-        entry = run.journal.state.avatars.get(request.lock_key) or AvatarRecord()
-        if state.status is JobStatus.FAILED:
-            error = self._scrub(state.error or "no reason given")
-            run.journal.record(
-                "avatars", request.lock_key, replace(entry, status=Status.FAILED, error=error)
-            )
-            raise RejectedError(
-                provider.name,
-                f"photo avatar {request.name!r} failed: {state.error or 'no reason given'}",
-            )
-        assert state.avatar_id is not None  # ``finished`` says so
-        ready = replace(
-            entry, status=Status.COMPLETED, motion_id=motion_id, avatar_id=state.avatar_id
-        )
-        run.journal.record("avatars", request.lock_key, ready)
-        self.reporter.event("avatar-ready", run.label, request.name, avatar_id=state.avatar_id)
-        return state.avatar_id

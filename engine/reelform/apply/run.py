@@ -19,7 +19,8 @@ from pathlib import Path
 
 import httpx
 
-from reelform.apply.executor import ApplyOptions, Executor, Outcome, SpecRun
+from reelform.apply.executor import Executor
+from reelform.apply.model import ApplyOptions, Outcome, SpecRun
 from reelform.apply.progress import Reporter
 from reelform.plan.diff import SpecPlan
 from reelform.project import Prepared

@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from reelform.apply.executor import ApplyOptions, Outcome
+from reelform.apply.model import ApplyOptions, Outcome
 from reelform.apply.progress import Reporter
 from reelform.apply.run import apply_plans, locked
 from reelform.errors import ConfigError

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import click
 
-from reelform.apply.executor import ApplyOptions, Outcome
+from reelform.apply.model import ApplyOptions, Outcome
 from reelform.apply.progress import make_reporter
 from reelform.apply.session import SpecSelection, apply_specs
 from reelform.commands.common import default_targets, parse_vars, target_option, var_option

@@ -150,7 +150,7 @@ class Previewer:
 
     async def _render(self, work: Sequence[tuple[Prepared, SpecPlan]]) -> dict[str, str]:
         from reelform.api import SilentReporter
-        from reelform.apply.executor import ApplyOptions
+        from reelform.apply.model import ApplyOptions
         from reelform.apply.session import apply_session
         from reelform.state.lockfile import read_lock
 

@@ -1,0 +1,125 @@
+"""The records of an apply run: its options, each video's outcome, and why work stops.
+
+Frozen records shared by the session (``apply/session.py``), the executor and the
+summary; no behaviour of their own beyond a property or two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from reelform.apply.polling import PollPolicy
+from reelform.errors import ProviderError, RetryableError
+from reelform.plan.diff import SpecPlan
+from reelform.project import Prepared
+from reelform.providers.base import Provider
+from reelform.providers.http import RetryPolicy, Tries
+from reelform.speclang.model import Video
+from reelform.state.journal import GroupCommit, Journal
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    spec: str
+    name: str
+    status: str  # completed | failed | running | pending | unknown | pruned | skipped
+    reason: str | None = None
+    kind: str = "video"
+    #: The traceback of an unexpected exception (a bug): the run exits 3 after the
+    #: journal is safe.
+    bug: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("completed", "pruned", "skipped")
+
+
+@dataclass
+class SpecRun:
+    """One spec being applied: its plan and its journal."""
+
+    prepared: Prepared
+    plan: SpecPlan
+    journal: Journal
+    videos: dict[str, Video] = field(init=False, repr=False)
+    commit: GroupCommit = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.videos = {v.name: v.video for v in self.prepared.spec.videos}
+        self.commit = GroupCommit(self.journal)
+
+    @property
+    def label(self) -> str:
+        return str(self.prepared.spec.path)
+
+
+@dataclass(frozen=True)
+class ApplyOptions:
+    """How to apply: one frozen record for the CLI, the Python API and previews
+    (``dataclasses.replace`` makes a changed copy, e.g. the run's time scale)."""
+
+    parallel: int = 8
+    resubmit_unknown: bool = False
+    prune: bool = False
+    poll: PollPolicy = field(default_factory=PollPolicy)
+    #: `--timeout`: provider seconds after which nothing new is submitted and nothing
+    #: more is waited for (renders in flight are resumed by the next apply).
+    timeout: float | None = None
+    #: How often a paid submit that the provider did not take is sent again.
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    #: `--max-credits`: refuse a plan whose JoggAI estimate is larger.
+    max_credits: int | None = None
+    #: `--webhook-url` and `--listen`; the session starts a receiver for them.
+    webhook_url: str | None = None
+    listen: str | None = None
+    webhooks: Any = None  # the WebhookReceiver of a run with webhooks
+
+
+class OutOfTime(Exception):
+    """The run's --timeout has passed: stop before the next submit or wait.
+
+    ``rendering``: raised while waiting for a job this video has at the provider (it
+    is resumed next time), rather than before its submit (it was never sent)."""
+
+    def __init__(self, rendering: bool = False) -> None:
+        super().__init__()
+        self.rendering = rendering
+
+
+class StoppedWaiting(Exception):
+    """Status reads kept failing: the job stays on record, the next apply polls it."""
+
+    def __init__(self, errors: int, last: ProviderError) -> None:
+        super().__init__(
+            f"status reads failed {errors} times in a row (last: {last}); the job stays "
+            "submitted and the next apply polls it again"
+        )
+
+
+class NotTaken(Exception):
+    """A paid submit the provider kept refusing to take ("not now"): never sent."""
+
+    def __init__(self, tries: Tries, last: RetryableError) -> None:
+        super().__init__(
+            f"not submitted: {last} (tried {tries.total} times); the next apply tries again"
+        )
+
+
+class Unrecorded(Exception):
+    """A job id the provider returned that the journal could not keep: say it aloud."""
+
+    def __init__(self, job_id: str, error: OSError) -> None:
+        super().__init__(
+            f"job {job_id} was accepted but could not be recorded "
+            f"({error.strerror or error}); note this id: resume it by hand"
+        )
+
+
+ProviderFor = Callable[[SpecRun, str], Provider]
