@@ -191,6 +191,23 @@ class Project:
         """,
         )
 
+    def mirako_speech_spec(self, name: str = "spec.yaml") -> Path:
+        """One Mirako video, ``spoken``, whose script is synthesised first (billed)."""
+        self.write("assets/face.png", png_bytes())
+        return self.write(
+            name,
+            f"""
+            version: 1
+            provider: mirako
+            output: out/{Path(name).stem}
+            assets: {{face: assets/face.png}}
+            videos:
+              - name: spoken
+                image: face
+                voice: {{script: "Hello there.", voice_id: {MIRAKO_VOICE}}}
+        """,
+        )
+
     def lock(self, spec: str = "spec.yaml") -> LockState:
         return read_lock((self.root / spec).with_suffix(".lock"))
 

@@ -545,20 +545,7 @@ def test_a_kill_during_speech_buys_the_speech_again_never_the_video(
     twice"): speech is made before the video's intent, so a kill while its answer is
     on the way leaves a video to *create* (not an unknown one, which would need a
     person) at the price of buying that speech again. The video is made once."""
-    project.write("assets/face.png", png_bytes())
-    project.write(
-        "spec.yaml",
-        f"""
-        version: 1
-        provider: mirako
-        output: out/spec
-        assets: {{face: assets/face.png}}
-        videos:
-          - name: spoken
-            image: face
-            voice: {{script: "Hello there.", voice_id: {MIRAKO_VOICE}}}
-    """,
-    )
+    project.mirako_speech_spec()
     sim.config.slow_after_rate = 1.0  # made at once, answered 3 s later
     sim.config.slow_seconds = 3.0
     sim.config.fault_methods = {"POST"}

@@ -83,22 +83,9 @@ def test_a_kill_during_mirako_speech_synthesis_leaves_no_unknown(
     import signal
     import time
 
-    from applykit import MIRAKO_VOICE, png_bytes, run_cli, start_cli
+    from applykit import run_cli, start_cli
 
-    project.write("assets/face.png", png_bytes())
-    project.write(
-        "spec.yaml",
-        f"""
-        version: 1
-        provider: mirako
-        output: out/spec
-        assets: {{face: assets/face.png}}
-        videos:
-          - name: spoken
-            image: face
-            voice: {{script: "Hello there.", voice_id: {MIRAKO_VOICE}}}
-    """,
-    )
+    project.mirako_speech_spec()
     sim.config.slow_rate = 1.0
     sim.config.slow_seconds = 3.0
     sim.config.fault_methods = {"POST"}

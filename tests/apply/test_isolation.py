@@ -4,7 +4,8 @@ docs/design.md, "Never pay twice": an exception in one video's work (any excepti
 fails that video with a clear reason and never cancels the others; the journal is
 folded into the lockfile before apply reports (a bug still exits 3, after that);
 and everything a submit waits for comes before its intent, so a kill during a 429's
-backoff or a speech synthesis leaves a video to create, not an unknown one.
+backoff leaves a video to create, not an unknown one (a kill during speech synthesis:
+test_intent_timing.py).
 """
 
 from __future__ import annotations
@@ -18,11 +19,9 @@ from typing import Any
 
 import pytest
 from applykit import (
-    MIRAKO_VOICE,
     InProcess,
     Project,
     SimServer,
-    png_bytes,
     run_cli,
     start_cli,
 )
@@ -139,31 +138,3 @@ def test_a_kill_during_a_429_backoff_leaves_videos_to_create_not_unknown(
     # The one that went through is done (or resumed); the two in backoff were never
     # taken: nothing about them is unknown.
     assert sorted(a for a in actions.values() if a != "resume") == ["create", "create"], actions
-
-
-def test_a_kill_during_speech_synthesis_leaves_a_video_to_create(
-    sim: SimServer, project: Project
-) -> None:
-    # Mirako's speech is made before the intent: a slow TTS answer, then a kill.
-    sim.config.slow_rate = 1.0
-    sim.config.slow_seconds = 30.0
-    sim.config.fault_methods = {"POST"}
-    project.write("assets/face.png", png_bytes(600, 600))
-    project.write(
-        "spec.yaml",
-        f"""
-        version: 1
-        provider: mirako
-        output: out/spec
-        assets: {{face: assets/face.png}}
-        videos:
-          - {{name: m1, image: face, voice: {{script: "Hello there", voice_id: {MIRAKO_VOICE}}}}}
-        """,
-    )
-    env = sim.env()
-    process = start_cli(["apply", "--yes", "spec.yaml"], env, project.root)
-    kill_when(process, lambda: any(r.path.endswith("/speech/tts") for r in sim.requests()))
-    assert plan_actions(project, env) == {"m1": "create"}
-    sim.config.slow_rate = 0.0
-    done = run_cli(["apply", "--yes", "spec.yaml"], env, project.root)
-    assert done.code == 0, done.text
