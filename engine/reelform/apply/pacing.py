@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
@@ -34,6 +35,7 @@ from reelform.registry import provider_traits
 from reelform.secrets import redact
 
 T = TypeVar("T")
+log = logging.getLogger("reelform.apply")
 
 
 class Pacing:
@@ -150,7 +152,8 @@ class Pacing:
     ) -> T:
         """The one polling loop, for videos and photo avatars alike (rule 3).
 
-        A failed read is reported and counted; ``StoppedWaiting`` past the tolerance.
+        A failed read is logged and counted, and changes nothing on record;
+        ``StoppedWaiting`` (reported in the summary) past the tolerance.
         A job found again after a restart (``resumed``) is read at once and, under a
         --timeout that has passed, once more before this apply lets it go."""
         loop = asyncio.get_running_loop()
@@ -175,6 +178,7 @@ class Pacing:
                 state = await read()
             except ProviderError as exc:
                 errors += 1
+                log.info("%s", self._scrub(f"status read failed ({errors} in a row): {exc}"))
                 if not keep_polling(errors, policy.error_tolerance):
                     raise StoppedWaiting(errors, exc) from None
             else:
