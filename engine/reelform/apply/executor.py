@@ -115,7 +115,11 @@ class Executor(Prerequisites):
                     await run.commit()
             reason = self._describe(exc)
             self.reporter.event("render-failed", run.label, name, reason=reason)
-            return Outcome(run.label, name, summary_status(entry.status), reason, bug=bug)
+            request = run.plan.requests.get(name)
+            # A replaced video's old job may be on record: it says nothing of this one.
+            ours = request is not None and entry.fingerprint == request.fingerprint
+            status = summary_status(entry.status) if ours else "failed"
+            return Outcome(run.label, name, status, reason, bug=bug)
 
     def _describe(self, exc: BaseException) -> str:
         if isinstance(exc, OSError):
