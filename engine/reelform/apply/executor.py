@@ -323,8 +323,9 @@ class Executor(Prerequisites):
             # left no intent; a refused create did.
             return self._failed(run, request, str(exc))
         except NotTaken as exc:
-            self.reporter.event("render-failed", run.label, request.name, reason=str(exc))
-            return Outcome(run.label, request.name, "pending", self._scrub(str(exc)))
+            reason = self._scrub(str(exc))
+            self.reporter.event("render-failed", run.label, request.name, reason=reason)
+            return Outcome(run.label, request.name, "pending", reason)
         # Rule 1, second half: the job id is durable before we do anything else.
         try:
             self._record(run, request, Status.SUBMITTED, job_id=job_id)
