@@ -1,4 +1,4 @@
-"""`reelform lock`: look after lockfiles (`reelform lock repair SPEC`)."""
+"""`reelform lock`: look after lockfiles (`reelform lock repair SPEC`, `reelform lock merge`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def command() -> None:
     for; during an apply, changes go to an append-only journal beside it
     (welcome.lock.journal). When either cannot be read, plan and apply stop and
     leave it as it is: `reelform lock repair SPEC` recovers it without throwing
-    away the job ids it holds.
+    away the job ids it holds. `reelform lock merge` is git's merge driver for
+    lockfiles: it merges them record by record, keeping every job id.
     """
 
 
