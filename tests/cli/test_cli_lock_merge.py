@@ -145,6 +145,10 @@ def test_the_same_video_applied_on_both_branches_keeps_both_job_ids(
     ) in out
     code, out = run(capsys, "plan", "--target", "welcome-1", "--format", "json")
     assert "other-job" in json.loads(out)["specs"][0]["superseded"][0]
+    # An apply that touches the record (a download, here) keeps the superseded job.
+    (repo / "out/welcome/welcome-1.mp4").unlink()
+    assert run(capsys, "apply", "--yes", "--target", "welcome-1")[0] == 0
+    assert videos(repo)["welcome-1"]["superseded"] == merged["superseded"]
 
 
 def test_a_side_that_is_not_a_lockfile_is_a_conflict(
