@@ -1,4 +1,4 @@
-"""`reelform lock`: look after lockfiles (`reelform lock repair SPEC`)."""
+"""`reelform lock`: look after lockfiles (`reelform lock repair SPEC`, `reelform lock merge`)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def command() -> None:
     for; during an apply, changes go to an append-only journal beside it
     (welcome.lock.journal). When either cannot be read, plan and apply stop and
     leave it as it is: `reelform lock repair SPEC` recovers it without throwing
-    away the job ids it holds.
+    away the job ids it holds. `reelform lock merge` is git's merge driver for
+    lockfiles: it merges them record by record, keeping every job id.
     """
 
 
@@ -88,4 +89,51 @@ def repair(specs: tuple[Path, ...]) -> int:
             else f"Removed {journal}: nothing in it could be kept."
         )
         click.echo(f"{done} `reelform plan {spec}` shows what apply would do now.")
+    return 0
+
+
+@command.command("merge", short_help="Merge lockfiles three ways: a git merge driver.")
+@click.argument("base", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("ours", type=click.Path(path_type=Path, dir_okay=False))
+@click.argument("theirs", type=click.Path(path_type=Path, dir_okay=False))
+def merge(base: Path, ours: Path, theirs: Path) -> int:
+    """Merge the lockfiles BASE, OURS and THEIRS by record, writing the result to OURS.
+
+    A git merge driver: in .gitattributes, `*.lock merge=reelform-lock`, and
+
+        git config merge.reelform-lock.driver "reelform lock merge %O %A %B"
+
+    A record changed on one side only is taken from it. A video (or photo
+    avatar) changed on both sides keeps the side with more progress
+    (completed, submitted, submitting, unknown, failed; ours on a tie) and
+    never drops a job id: the other side's is kept in the record's
+    `superseded` list, which `plan` shows. Files and uploads changed on both
+    sides (caches) are taken from ours. Exits 1, writing nothing, only when a
+    side is not a lockfile reelform can read (corrupt, from a newer reelform).
+    """
+    from reelform.atomic import atomic_write
+    from reelform.state.merge import merge_bytes
+
+    try:
+        raw = [path.read_bytes() for path in (base, ours, theirs)]
+    except OSError as exc:
+        raise LockfileError(
+            f"{exc.filename}: cannot read it: {exc.strerror}; nothing was merged"
+        ) from None
+    try:
+        merged = merge_bytes(raw[0], raw[1], raw[2], (str(base), str(ours), str(theirs)))
+    except LockfileError as exc:
+        raise LockfileError(
+            f"reelform lock merge: conflict, not merged ({ours} left as it was): {exc}"
+        ) from None
+    data = merged.dump()
+    for note in merged.notes:
+        click.echo(note, err=True)
+    if data != raw[1]:
+        try:
+            atomic_write(ours, data)
+        except OSError as exc:
+            raise LockfileError(
+                f"{ours}: cannot write the merged lockfile: {exc.strerror or exc}"
+            ) from None
     return 0

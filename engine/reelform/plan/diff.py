@@ -17,7 +17,7 @@ from reelform.plan.fingerprint import Request, changed_fields
 from reelform.registry import provider_traits
 from reelform.state.lockfile import LockState
 from reelform.state.outputs import OutputStatus as OutputStatus  # part of the plan API
-from reelform.state.records import Status, VideoRecord
+from reelform.state.records import AvatarRecord, Status, VideoRecord
 
 #: Why an ``unknown`` item is left alone (docs/design.md, "Never pay twice").
 UNKNOWN_REASON = (
@@ -118,6 +118,9 @@ class SpecPlan:
     items: tuple[PlanItem, ...]  # everything but `unchanged`
     unchanged: int
     requests: Mapping[str, Request] = field(default_factory=dict, compare=False)
+    #: One line per selected video or photo avatar whose record keeps a superseded job
+    #: (``state.merge``: both sides of a merge paid for it): not a change, but said.
+    superseded: tuple[str, ...] = ()
 
     @property
     def changes(self) -> bool:
@@ -230,11 +233,20 @@ def diff(
                 PlanItem(Action.RESUME, avatar.name, avatar.provider, "avatar", avatar.fingerprint)
             )
     names = set()
+    superseded: list[str] = []
+    for avatar in avatars:
+        if used is None or (avatar.provider, avatar.fingerprint) in used:
+            record = lock.avatars.get(avatar.lock_key)
+            if record is not None and (jobs := superseded_jobs(record, "motion_id")):
+                superseded.append(f"avatar {avatar.name}: {jobs}")
     for request in desired:
         names.add(request.name)
         if not wanted(request.name):
             continue
-        item = _video_item(request, lock.videos.get(request.name), outputs)
+        recorded = lock.videos.get(request.name)
+        if recorded is not None and (jobs := superseded_jobs(recorded, "job_id")):
+            superseded.append(f"{request.name}: {jobs}")
+        item = _video_item(request, recorded, outputs)
         if item is None:
             unchanged += 1
         else:
@@ -252,7 +264,26 @@ def diff(
             )
     items.sort(key=lambda i: (i.kind != "avatar", i.name))
     requests = {r.name: r for r in desired if wanted(r.name)}
-    return SpecPlan(spec, lock_path, lock.digest, tuple(items), unchanged, requests)
+    return SpecPlan(
+        spec, lock_path, lock.digest, tuple(items), unchanged, requests, tuple(superseded)
+    )
+
+
+def superseded_jobs(record: VideoRecord | AvatarRecord, job: str) -> str:
+    """What `plan` says of a record's superseded jobs (``state.merge``); "" for none."""
+    entries = record.extra.get("superseded")
+    if not isinstance(entries, list) or not entries:
+        return ""
+    shown = [
+        f"{entry.get(job)} ({entry.get('status') or 'no status'})"
+        for entry in entries
+        if isinstance(entry, dict) and entry.get(job) is not None
+    ]
+    count = len(entries)
+    return (
+        f"{count} superseded job{'s' if count != 1 else ''} kept in the lockfile "
+        f"({', '.join(shown) or 'no job id'}), from a merge of two applies of it"
+    )
 
 
 def _video_item(
@@ -340,7 +371,7 @@ def force_replace(plan: SpecPlan, patterns: Sequence[str]) -> SpecPlan:
         )
     unchanged = plan.unchanged - len(chosen - changed)
     items = sorted([*kept, *added], key=lambda i: (i.kind != "avatar", i.name))
-    return SpecPlan(plan.spec, plan.lock, plan.lock_digest, tuple(items), unchanged, plan.requests)
+    return dataclasses.replace(plan, items=tuple(items), unchanged=unchanged)
 
 
 def resubmitting(plan: SpecPlan) -> SpecPlan:

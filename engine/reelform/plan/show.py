@@ -133,6 +133,8 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
             )
         if plan.unchanged:
             lines.append(paint(f"  = {plan.unchanged:,} unchanged", "dim"))
+        for note in plan.superseded:
+            lines.append(paint(f"  ! {note}", "yellow"))
         if not plan.items and not plan.unchanged:
             lines.append(paint("  (no videos)", "dim"))
     lines.append("")
@@ -174,6 +176,7 @@ def plan_json(plans: Sequence[SpecPlan]) -> dict[str, Any]:
                 "lock_digest": p.lock_digest,
                 "summary": {a.value: p.count(a) for a in ORDER},
                 "items": [i.to_json() for i in p.items],
+                **({"superseded": list(p.superseded)} if p.superseded else {}),
             }
             for p in plans
         ],

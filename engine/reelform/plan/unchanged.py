@@ -38,6 +38,8 @@ def unchanged_plan(
         if wanted(request.name):
             if summary.videos.get(request.name) != (request.fingerprint, Status.COMPLETED, True):
                 return None
+            if request.name in summary.superseded:
+                return None  # diff says so (``SpecPlan.superseded``)
             count += 1
     names = {r.name for r in desired}
     if any(wanted(name) and name not in names for name in summary.videos):
@@ -47,6 +49,8 @@ def unchanged_plan(
     for avatar in avatars:
         entry = summary.avatars.get(avatar.lock_key) or AvatarRecord()
         if entry.fingerprint != avatar.fingerprint or entry.status is not Status.COMPLETED:
+            return None
+        if "superseded" in entry.extra:
             return None
     requests = {r.name: r for r in desired if wanted(r.name)}
     return SpecPlan(spec, lock_path, summary.digest, (), count, requests)

@@ -23,6 +23,7 @@ FILES = {
     "data/customers.csv": "customers.csv",
     "assets/README.md": "assets-README.md",
     ".gitignore": "gitignore",
+    ".gitattributes": "gitattributes",
     ".github/workflows/reelform.yml": "reelform.yml",
     "README.md": "README.md",
 }

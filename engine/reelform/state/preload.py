@@ -35,6 +35,8 @@ class LockSummary:
     avatars: MutableMapping[str, AvatarRecord]
     #: name -> (fingerprint, status, output file intact)
     videos: dict[str, tuple[str | None, Status | None, bool]]
+    #: the videos whose record keeps superseded jobs (``state.merge``)
+    superseded: frozenset[str] = frozenset()
 
 
 def summarize(state: LockState, directory: Path) -> LockSummary:
@@ -44,8 +46,11 @@ def summarize(state: LockState, directory: Path) -> LockSummary:
     # Each video's JSON as read, not its record: building 100,000 records for three of
     # their fields would be a third of this child's work, and a no-op plan waits for it.
     json = table.json if isinstance(table, Records) else lambda name: table[name].to_json()
+    superseded = []
     for name in table:
         entry = json(name)
+        if "superseded" in entry:
+            superseded.append(name)
         status, output = entry.get("status"), entry.get("output")
         intact = (
             status == "completed"
@@ -64,7 +69,7 @@ def summarize(state: LockState, directory: Path) -> LockSummary:
             None if status is None else Status.of(status),
             intact,
         )
-    return LockSummary(state.digest, state.files, state.avatars, videos)
+    return LockSummary(state.digest, state.files, state.avatars, videos, frozenset(superseded))
 
 
 class Preload:
