@@ -275,7 +275,7 @@ class Video(VideoFields):
 
 
 MatrixAxis = Annotated[
-    str | list[dict[str, Any]],
+    Annotated[str, Field(min_length=1)] | Annotated[list[dict[str, Any]], Field(min_length=1)],
     Field(
         description="A data source's name, or inline rows.",
         examples=["team", [{"code": "en"}, {"code": "de"}]],
