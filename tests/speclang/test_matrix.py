@@ -5,11 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import jsonschema
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from reelform.speclang import render
 from reelform.speclang.expand import MAX_REPEATS, load_spec
+from reelform.speclang.interpolation import Interpolation, simple_parts
 from reelform.speclang.schema import json_schema
+from reelform.speclang.template_errors import PathFailure
 
 TEAM = "id,name\nann,Ann\nbob,Bob\ncid,Cid\n"
 
@@ -249,3 +255,47 @@ def test_the_schema_knows_matrix_and_its_exclusion() -> None:
     assert not valid(matrix={"lang": []})
     assert not valid(matrix="{{ vars.axes }}")  # not rendered: a matrix is written out
     assert not valid(matrix=None)
+
+
+# --- the fast path in a matrix context ----------------------------------------------
+# (tests/properties/test_interpolation.py checks it over rows; here the context has
+# `matrix` and no `row`, which Jinja calls "'row' is undefined".)
+
+_COLUMNS = ["id", "name", "items", "missing"]
+_LOOKUPS = st.builds(
+    "{{{{{0}{1}.{2}{0}}}}}".format,
+    st.sampled_from(["", " "]),
+    st.sampled_from(["row", "matrix", "vars", "loop", "spec", "matrix.x"]),
+    st.sampled_from([*_COLUMNS, "index", "x"]),
+)
+_TEMPLATES = st.lists(
+    _LOOKUPS | st.text(st.sampled_from(list("ab é{}'\n")), min_size=1, max_size=3),
+    min_size=1,
+    max_size=4,
+).map("".join)
+_ROWS = st.dictionaries(st.sampled_from(_COLUMNS[:3]), st.text(max_size=3) | st.integers())
+
+
+def _outcome(node: Any, ctx: dict[str, Any]) -> tuple[str, ...]:
+    try:
+        return ("ok", node.render(ctx))
+    except PathFailure as exc:
+        return ("error", exc.failure.describe())
+
+
+@settings(max_examples=300, deadline=None)
+@given(_TEMPLATES, _ROWS)
+def test_the_fast_path_is_jinja_in_a_matrix_context(source: str, row: dict[str, Any]) -> None:
+    env, _ = render.make_environment(Path("."))
+    ctx = render.row_context(
+        env, {"matrix": {"x": row}, "vars": {"id": "v"}, "loop": {"index": 1}, "spec": {}}
+    )
+    try:
+        template = env.from_string(source)
+    except jinja2.TemplateSyntaxError:
+        return
+    parts = simple_parts(source)
+    if parts is None:
+        return  # declined: Jinja renders it
+    fast = _outcome(Interpolation(("title",), source, parts), ctx)
+    assert fast == _outcome(render.Templated(("title",), source, template), ctx)
