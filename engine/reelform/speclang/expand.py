@@ -2,7 +2,8 @@
 
 ``load_spec`` runs every stage and collects every problem of the spec before it
 raises, so one run reports them all: YAML syntax, schema, unknown keys, data files,
-templates (per row, with the data row) and duplicate names.
+templates (per row, with the data row; per matrix combination, with its rows) and
+duplicate names.
 """
 
 from __future__ import annotations
@@ -78,7 +79,8 @@ class DesiredVideo(NamedTuple):
 
 
 def combination_text(combination: Sequence[tuple[str, Rows, int]]) -> str:
-    """``person=data/team.csv:3, lang=spec.yaml:9``: each axis's row, located."""
+    """``person=data/team.csv:3, lang={code: de}``: each axis's row, located in its
+    data file, or itself when it is written in the matrix (``Rows.inline``)."""
     return ", ".join(
         f"{axis}={item_text(rows.rows[i]) if rows.inline else rows.where(i)}"
         for axis, rows, i in combination
