@@ -27,6 +27,9 @@ class Rows:
     display: str  # the file as the user wrote it, or "<spec>:inline"
     rows: list[dict[str, Any]]
     lines: list[int]
+    #: Written in a `matrix:` axis: messages show the item itself (``{code: de}``),
+    #: which tells items apart where a line may not (``[{code: en}, {code: de}]``).
+    inline: bool = False
 
     def where(self, index: int) -> Location:
         return Location(self.display, self.lines[index] if self.lines else None)
@@ -63,8 +66,16 @@ def read_rows(path: Path, display: str) -> Rows:
     return _yaml_rows(text, display)
 
 
-def inline_rows(rows: list[dict[str, Any]], display: str, lines: list[int]) -> Rows:
-    return Rows(display, rows, lines)
+def inline_rows(
+    rows: list[dict[str, Any]], display: str, lines: list[int], *, matrix: bool = False
+) -> Rows:
+    return Rows(display, rows, lines, inline=matrix)
+
+
+def item_text(row: Mapping[str, Any], limit: int = 60) -> str:
+    """An inline row as it is written in flow YAML, ``{code: de}``, shortened if long."""
+    text = "{" + ", ".join(f"{key}: {value}" for key, value in row.items()) + "}"
+    return text if len(text) <= limit else text[: limit - 4] + "...}"
 
 
 def _csv_rows(text: str, display: str) -> Rows:

@@ -2,14 +2,17 @@
 
 ``load_spec`` runs every stage and collects every problem of the spec before it
 raises, so one run reports them all: YAML syntax, schema, unknown keys, data files,
-templates (per row, with the data row) and duplicate names.
+templates (per row, with the data row; per matrix combination, with its rows) and
+duplicate names.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -18,7 +21,7 @@ from pydantic import ValidationError
 
 from reelform.errors import Location, Problem, SpecError
 from reelform.speclang import model as m
-from reelform.speclang.data import DATA_SUFFIXES, Rows, inline_rows, read_rows
+from reelform.speclang.data import DATA_SUFFIXES, Rows, inline_rows, item_text, read_rows
 from reelform.speclang.load import PathKey, Source, load_yaml, real_spec_path
 from reelform.speclang.render import compile_tree, make_environment, render_tree, row_context
 from reelform.speclang.schema_errors import (
@@ -34,6 +37,7 @@ MAX_REPEATS = 3
 EXCLUSIVE = {"avatar": ({"id", "type"}, {"photo"}), "voice": ({"script"}, {"audio"})}
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0", "", "none"}
+_AXIS_RE = re.compile(m.IDENTIFIER_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -57,11 +61,30 @@ class DesiredVideo(NamedTuple):
     entry: int  # index in `videos:`
     rows: Rows | None = None  # the data source it came from, if any
     row_index: int = 0  # its row in that source
+    combination: tuple[tuple[str, Rows, int], ...] = ()  # a matrix's (axis, rows, row)
 
     @property
     def row(self) -> Location | None:
         """The data row it came from (``DATAFILE:LINE``), for messages."""
         return self.rows.where(self.row_index) if self.rows is not None else None
+
+    @property
+    def origin(self) -> str | None:
+        """Where it came from, for messages: ``row DATAFILE:LINE`` or a matrix
+        combination ``axis=DATAFILE:LINE, ...``; None for a plain video."""
+        if self.combination:
+            return combination_text(self.combination)
+        row = self.row
+        return f"row {row}" if row is not None else None
+
+
+def combination_text(combination: Sequence[tuple[str, Rows, int]]) -> str:
+    """``person=data/team.csv:3, lang={code: de}``: each axis's row, located in its
+    data file, or itself when it is written in the matrix (``Rows.inline``)."""
+    return ", ".join(
+        f"{axis}={item_text(rows.rows[i]) if rows.inline else rows.where(i)}"
+        for axis, rows, i in combination
+    )
 
 
 @dataclass(frozen=True)
@@ -258,9 +281,9 @@ def _reference_problems(
     return problems
 
 
-def _where(rows: Rows | None, index: int) -> Location | None:
+def _where(rows: Rows | None, index: int) -> str | None:
     """The data row of a problem; built only when there is a problem to report."""
-    return rows.where(index) if rows is not None else None
+    return f"row {rows.where(index)}" if rows is not None else None
 
 
 def merge(base: Any, override: Any) -> Any:
@@ -289,6 +312,18 @@ def merge(base: Any, override: Any) -> Any:
     return result
 
 
+def _truth(value: Any) -> bool | None:
+    """What a rendered `when` means; None if it is neither true nor false."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
+
+
 class _Expansion:
     """Expands every `videos:` entry over its rows, collecting problems."""
 
@@ -308,7 +343,7 @@ class _Expansion:
         self.data = data
         self.env, self.loader = make_environment(directory)
         self.problems: list[Problem] = []
-        self._repeats: Counter[tuple[Location, str]] = Counter()
+        self._repeats: Counter[tuple[Location, str, str]] = Counter()
         self._cache: dict[str, Any] = {}
 
     def run(self) -> list[DesiredVideo]:
@@ -335,21 +370,24 @@ class _Expansion:
             return self.source.locate(("defaults", *path))
         return self.source.locate(entry_path)
 
-    def _report(self, location: Location, message: str, row: Location | None) -> None:
-        if row is None:
+    def _report(
+        self, location: Location, message: str, origin: str | None, more: str = "rows"
+    ) -> None:
+        """A problem of one video; ``origin`` is its row or combination (``_where``)."""
+        if origin is None:
             # The same problem of several videos (a bad value in `defaults`) is one line.
             self.problems.append(Problem(location, message))
             return
-        key = (location, message)
+        key = (location, message, more)
         self._repeats[key] += 1
         if self._repeats[key] <= MAX_REPEATS:
-            self.problems.append(Problem(location, f"{message} (row {row})"))
+            self.problems.append(Problem(location, f"{message} ({origin})"))
 
     def _flush_repeats(self) -> None:
-        for (location, message), count in self._repeats.items():
+        for (location, message, more), count in self._repeats.items():
             if count > MAX_REPEATS:
                 self.problems.append(
-                    Problem(location, f"{message} (and {count - MAX_REPEATS} more rows)")
+                    Problem(location, f"{message} (and {count - MAX_REPEATS} more {more})")
                 )
 
     def _expand_entry(
@@ -360,7 +398,16 @@ class _Expansion:
         self.problems += unknown_key_problems(entry, m.VideoEntry, ("videos", index), self._at_key)
         if len(self.problems) > before:
             return []
-        body = {k: v for k, v in entry.items() if k not in ("for_each", "when")}
+        if "for_each" in entry and "matrix" in entry:
+            self.problems.append(
+                problem(
+                    ("videos", index, "matrix"),
+                    "`for_each` and `matrix` exclude each other: give one",
+                    key=True,
+                )
+            )
+            return []
+        body = {k: v for k, v in entry.items() if k not in ("for_each", "matrix", "when")}
         merged = merge(defaults, body)
         try:
             tree = compile_tree(merged, self.env, (), self._cache)
@@ -368,6 +415,8 @@ class _Expansion:
         except CompileFailure as exc:
             self.problems.append(Problem(self._locate(index, exc.path), exc.describe()))
             return []
+        if "matrix" in entry:
+            return self._expand_matrix(index, entry["matrix"], tree, when)
         for_each = entry.get("for_each")
         rows: Rows | None = None
         if for_each is not None:
@@ -419,19 +468,155 @@ class _Expansion:
         if when is None:
             return True
         value = render_tree(when, context)
-        if isinstance(value, bool):
-            return value
-        text = str(value).strip().lower()
-        if text in _TRUE:
-            return True
-        if text in _FALSE:
+        truth = _truth(value)
+        if truth is None:
+            self._report(
+                self._locate(index, ("when",)),
+                f"`when` must render true or false, got {str(value)!r}",
+                _where(rows, i),
+            )
             return False
-        self._report(
-            self._locate(index, ("when",)),
-            f"`when` must render true or false, got {str(value)!r}",
-            _where(rows, i),
+        return truth
+
+    def _matrix_axes(self, index: int, raw: Any) -> list[tuple[str, Rows]] | None:
+        """The axes of a `matrix:` (in the order written), or None after reporting."""
+        path: PathKey = ("videos", index, "matrix")
+        problem = self.source.problem
+        if not isinstance(raw, dict) or not raw:
+            self.problems.append(
+                problem(
+                    path,
+                    "`matrix` must map axis names to a data source's name or a list of rows",
+                )
+            )
+            return None
+        axes: list[tuple[str, Rows]] = []
+        complete = True
+        for axis, value in raw.items():
+            where: PathKey = (*path, axis)
+            if not isinstance(axis, str) or not _AXIS_RE.match(axis):
+                self.problems.append(
+                    problem(
+                        where,
+                        f"matrix axis {axis!r} is not a valid name (letters, digits, _ and -, "
+                        "not starting with a digit or -)",
+                        key=True,
+                    )
+                )
+                complete = False
+                continue
+            rows = self._axis_rows(axis, value, where)
+            if rows is None:
+                complete = False
+            else:
+                axes.append((axis, rows))
+        return axes if complete else None
+
+    def _axis_rows(self, axis: str, value: Any, where: PathKey) -> Rows | None:
+        problem = self.source.problem
+        if isinstance(value, str):
+            if value not in self.head.data:
+                self.problems.append(
+                    problem(where, did_you_mean("data source", value, self.head.data))
+                )
+                return None
+            if value not in self.data:
+                return None  # the data file itself failed; reported already
+            rows = self.data[value]
+            if not rows.rows:
+                self.problems.append(
+                    problem(
+                        where, f"matrix axis {axis!r} is empty: data source {value!r} has no rows"
+                    )
+                )
+                return None
+            return rows
+        if not isinstance(value, list):
+            self.problems.append(
+                problem(
+                    where,
+                    f"matrix axis {axis!r}: give a data source's name or a list of rows",
+                )
+            )
+            return None
+        if not value:
+            self.problems.append(problem(where, f"matrix axis {axis!r} is empty: give rows"))
+            return None
+        bad = [i for i, item in enumerate(value) if not isinstance(item, dict)]
+        for i in bad:
+            self.problems.append(
+                problem(
+                    (*where, i),
+                    f"matrix axis {axis!r}: item {i + 1} is not a mapping "
+                    "(a row: {key: value, ...})",
+                )
+            )
+        if bad:
+            return None
+        positions = self.source.positions
+        lines = [positions.get((*where, i), (1, 1))[0] for i in range(len(value))]
+        return inline_rows(value, self.source.display, lines, matrix=True)
+
+    def _expand_matrix(self, index: int, raw: Any, tree: Any, when: Any) -> list[DesiredVideo]:
+        """One video per combination of the axes' rows, like nested loops (the last
+        axis fastest). Through Jinja's general path: `matrix.AXIS.x` is not a lookup
+        the fast path takes."""
+        axes = self._matrix_axes(index, raw)
+        if axes is None:
+            return []
+        names = [axis for axis, _ in axes]
+        sources = [rows for _, rows in axes]
+        context = row_context(
+            self.env,
+            {
+                "matrix": {},
+                "vars": self.variables,
+                "loop": {"index": 0},
+                "spec": {"name": self.name},
+            },
         )
-        return False
+        default_provider = self.head.provider
+        videos: list[DesiredVideo] = []
+        ranges = [range(len(rows.rows)) for rows in sources]
+        for number, picks in enumerate(itertools.product(*ranges), start=1):
+            combination = tuple(zip(names, sources, picks, strict=True))
+            context["matrix"] = {axis: rows.rows[i] for axis, rows, i in combination}
+            context["loop"] = {"index": number}
+            try:
+                if when is not None:
+                    value = render_tree(when, context)
+                    truth = _truth(value)
+                    if truth is None:
+                        self._report(
+                            self._locate(index, ("when",)),
+                            f"`when` must render true or false, got {str(value)!r}",
+                            combination_text(combination),
+                            "combinations",
+                        )
+                    if not truth:
+                        continue
+                rendered = render_tree(tree, context)
+            except PathFailure as exc:
+                self._report(
+                    self._locate(index, exc.path),
+                    exc.failure.describe(),
+                    combination_text(combination),
+                    "combinations",
+                )
+                continue
+            try:
+                video = m.Video.model_validate(rendered)
+            except ValidationError as exc:
+                for p in validation_problems(
+                    exc, (), lambda path, msg: Problem(self._locate(index, path), msg)
+                ):
+                    self._report(
+                        p.location, p.message, combination_text(combination), "combinations"
+                    )
+                continue
+            provider = video.provider or default_provider
+            videos.append(DesiredVideo(video.name, provider, video, index, combination=combination))
+        return videos
 
     def _check_unique(self, videos: list[DesiredVideo]) -> None:
         first: dict[str, DesiredVideo] = {}
@@ -442,8 +627,8 @@ class _Expansion:
                 continue
             duplicates += 1
             if duplicates <= MAX_REPEATS * 3:
-                made_by = f"row {earlier.row}" if earlier.row else f"videos[{earlier.entry}]"
-                origin = f" (row {video.row})" if video.row else ""
+                made_by = earlier.origin or f"videos[{earlier.entry}]"
+                origin = f" ({video.origin})" if video.origin else ""
                 self.problems.append(
                     Problem(
                         self.source.locate(("videos", video.entry, "name")),

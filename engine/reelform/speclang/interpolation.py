@@ -107,7 +107,13 @@ class Interpolation:
             try:
                 value = context[name][attribute]
             except (KeyError, TypeError):
-                message = f"'dict object' has no attribute {attribute!r}"
+                # A name the context lacks (`row` in a matrix entry) is Jinja's
+                # "'row' is undefined"; a missing key, its "no attribute".
+                message = (
+                    f"'dict object' has no attribute {attribute!r}"
+                    if name in context
+                    else f"{name!r} is undefined"
+                )
                 raise PathFailure(
                     self.path, TemplateError(with_hint(message, context), self.template, line)
                 ) from None

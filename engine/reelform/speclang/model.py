@@ -274,15 +274,37 @@ class Video(VideoFields):
     voice: VoiceSpec = Field(description="Script or audio, and the voice.", examples=VOICE_EXAMPLES)
 
 
+MatrixAxis = Annotated[
+    Annotated[str, Field(min_length=1)] | Annotated[list[dict[str, Any]], Field(min_length=1)],
+    Field(
+        description="A data source's name, or inline rows.",
+        examples=["team", [{"code": "en"}, {"code": "de"}]],
+    ),
+]
+
+
 class VideoEntry(Video):
     """A video as written in the spec (before expansion)."""
+
+    # `for_each` and `matrix` exclude each other (expand.py says so, located).
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, json_schema_extra={"not": {"required": ["for_each", "matrix"]}}
+    )
 
     for_each: str | None = Field(
         None, description="A data source: one video per row.", examples=["customers"]
     )
+    matrix: dict[Annotated[str, Field(pattern=IDENTIFIER_PATTERN)], MatrixAxis] | None = Field(
+        None,
+        description="Named axes, each a data source's name or inline rows: one video per "
+        "combination (axes in the order written, like nested loops), the rows are "
+        "`matrix.AXIS`. Not with `for_each`.",
+        examples=[{"person": "team", "lang": [{"code": "en"}, {"code": "de"}]}],
+        min_length=1,
+    )
     when: bool | str | None = Field(
         None,
-        description="Skip rows where this renders false.",
+        description="Skip rows (or matrix combinations) where this renders false.",
         examples=["{{ row.active == 'yes' }}"],
     )
 
@@ -301,7 +323,10 @@ DEFAULTS_EXAMPLE = {
     "aspect": "portrait",
     "captions": True,
 }
-VIDEOS_TEXT = "The videos; one with `for_each` expands to one video per data row."
+VIDEOS_TEXT = (
+    "The videos; one with `for_each` expands to one video per data row, one with "
+    "`matrix` to one video per combination of its axes' rows."
+)
 VIDEOS_EXAMPLE = [
     {
         "name": "welcome-{{ row.id }}",
@@ -354,7 +379,7 @@ class SpecHead(Strict):
     )
     data: dict[Annotated[str, Field(pattern=IDENTIFIER_PATTERN)], DataSource] = Field(
         default_factory=dict,
-        description="Row sources for `for_each`.",
+        description="Row sources for `for_each` and `matrix`.",
         examples=[{"customers": "data/customers.csv", "langs": [{"code": "en"}]}],
     )
     avatars: dict[Annotated[str, Field(pattern=IDENTIFIER_PATTERN)], PhotoAvatarSpec] = Field(

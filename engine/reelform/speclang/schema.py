@@ -34,6 +34,14 @@ def json_schema() -> dict[str, Any]:
         model = photo["model"]
         strings = {k: model.pop(k) for k in ("enum", "type") if k in model}
         model["anyOf"] = [strings, {"type": "number", "enum": [1, 2, 3]}]
+    entry = schema.get("$defs", {}).get("VideoEntry", {}).get("properties", {})
+    if "matrix" in entry:
+        # Written out, never rendered (so no template string), and not null; an
+        # axis name that does not match the pattern is not an axis.
+        matrix = entry["matrix"]
+        [axes] = [v for v in matrix.pop("anyOf") if v.get("type") == "object"]
+        matrix.pop("default", None)
+        matrix.update(axes, additionalProperties=False)
     for name in ("Video", "VideoEntry", "VideoDefaults", "AvatarSpec", "VoiceSpec"):
         definition = schema.get("$defs", {}).get(name)
         if definition:
@@ -44,7 +52,7 @@ def json_schema() -> dict[str, Any]:
 
 def _allow_templates(prop: dict[str, Any]) -> None:
     """Let a non-string field also hold a template string."""
-    if "$ref" in prop:
+    if "$ref" in prop or prop.get("type") == "object":
         return
     variants = prop.get("anyOf", [prop])
     if any(

@@ -83,10 +83,17 @@ def with_hint(message: str, context: Mapping[str, Any]) -> str:
     if not match:
         return message
     missing = match.group(1) or match.group(2)
+    if missing == "row" and match.group(2) and isinstance(context.get("matrix"), Mapping):
+        return f"{message}; a `matrix` video's rows are `matrix.AXIS`"
     row = context.get("row")
     candidates = list(row) if isinstance(row, Mapping) else []
     if isinstance(context.get("vars"), Mapping):
         candidates += list(context["vars"])
+    matrix = context.get("matrix")
+    if isinstance(matrix, Mapping):
+        # A matrix entry: its axes, and the columns of the combination's rows.
+        candidates += [str(axis) for axis in matrix]
+        candidates += [str(c) for r in matrix.values() if isinstance(r, Mapping) for c in r]
     close = difflib.get_close_matches(missing, candidates, n=1)
     if close:
         return f"{message}; did you mean {close[0]!r}?"
