@@ -154,7 +154,8 @@ def wait_for_holder(project: Project, pid: int) -> dict[str, object]:
 
 
 def test_a_second_apply_stops_naming_the_holder_or_waits(sim: SimServer, project: Project) -> None:
-    sim.config.jogg_render_seconds = (1500.0, 1500.0)  # 1.5 s each
+    # 4 s each: the first apply must outlast the second's start-up on a busy machine.
+    sim.config.jogg_render_seconds = (4000.0, 4000.0)
     project.jogg_spec(3)
     env = sim.env()
     first = start_cli(["apply", "--yes", "spec.yaml"], env, project.root)
