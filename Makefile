@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck bench schema dist clean
+.PHONY: demo test lint typecheck bench schema dist clean system-deps
 
 # (Re)install only when the project's metadata changed.
 $(STAMP): pyproject.toml
@@ -18,11 +18,17 @@ demo: $(STAMP)
 	@echo
 	@echo "Videos are in out/demo/ (run 'make demo' again: nothing is rendered twice)."
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(BIN)/ruff check engine tests bench scripts
 	$(BIN)/ruff format --check engine tests bench scripts
 	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
+
+# Programs the tests need beyond Python (a database server, a browser): each script in
+# scripts/system-deps/ installs its own from Debian's packages when it is missing, and
+# does nothing when it is there.
+system-deps:
+	@for s in scripts/system-deps/*.sh; do [ -e "$$s" ] || continue; bash "$$s" || exit 1; done
 
 lint: $(STAMP)
 	$(BIN)/ruff check engine tests bench scripts
