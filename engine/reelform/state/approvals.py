@@ -93,11 +93,18 @@ EMPTY = Approvals({})
 def read_approvals(spec_path: Path) -> Approvals:
     """The spec's approvals; no file means none. A malformed line is a SpecError
     (``FILE:LINE:COL: message``), never silently skipped: approvals gate paying."""
+    found = find_approvals(spec_path)
+    return EMPTY if found is None else found
+
+
+def find_approvals(spec_path: Path) -> Approvals | None:
+    """As ``read_approvals``, but None when the spec has no approvals file (so that
+    `plan` says nothing of approvals to a project that does not use them)."""
     path = approvals_path(spec_path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return EMPTY
+        return None
     except OSError as exc:
         raise SpecError.at(str(path), None, None, f"cannot read: {exc.strerror}") from None
     return parse_approvals(raw, str(path))
