@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reelform.errors import Location, Problem, SpecError
-from reelform.plan.approval import annotate, needs_approval
 from reelform.plan.diff import AvatarRequest, SpecPlan, diff
 from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
 from reelform.plan.unchanged import unchanged_plan
@@ -23,7 +22,6 @@ from reelform.speclang.assets import FileFacts, probe
 from reelform.speclang.expand import LoadedSpec, expand_spec
 from reelform.speclang.fit import fit_problems
 from reelform.speclang.load import find_specs, lock_path_for, real_spec_path
-from reelform.state.approvals import EMPTY, approvals_path, find_approvals
 from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState, read_lock
 from reelform.state.outputs import OutputStatus, output_status
@@ -261,9 +259,12 @@ def with_approvals(plan: SpecPlan, *, required: bool = False) -> SpecPlan:
     """The plan with its renders' approval status, when the spec has an approvals file
     (or ``required``, for `apply --approved`: no file then means nothing approved).
 
-    Read only when something would render, so a no-op plan reads nothing more."""
-    if not any(needs_approval(i) for i in plan.items):
+    Read (and imported) only when something would render: a no-op plan does nothing more."""
+    if not any(i.kind == "video" and i.renders for i in plan.items):
         return plan
+    from reelform.plan.approval import annotate
+    from reelform.state.approvals import EMPTY, approvals_path, find_approvals
+
     path = approvals_path(Path(plan.spec))
     found = find_approvals(Path(plan.spec))
     if found is None and not required:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import pytest
 
-from conftest import Tree
 from reelform.cli import main
 from reelform.project import plan_prepared, prepare
 from reelform.state.approvals import read_approvals
+
+if TYPE_CHECKING:  # tests/conftest.py: imported by name, it would clash with apply's
+    from conftest import Tree
 
 SPEC = """
 version: 1

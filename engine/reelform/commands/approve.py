@@ -20,7 +20,7 @@ from reelform.state.approvals import approvals_path, read_approvals, record_appr
 
 @click.command("approve")
 @click.argument("spec", type=click.Path(path_type=Path))
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, metavar="[NAME]...")
 @click.option("--all", "everything", is_flag=True, help="Every video the plan would render.")
 @click.option(
     "--reject",

@@ -11,7 +11,6 @@ back a photo avatar to create only when no approved render uses it.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -162,6 +161,8 @@ def choose(
 
 
 def _nothing_matches(plan: SpecPlan, pattern: str, known: set[str], reject: bool) -> str:
+    import difflib
+
     what = "approved or to render" if reject else "to render"
     in_spec = [n for n in plan.requests if fnmatch.fnmatchcase(n, pattern)]
     if in_spec:

@@ -11,7 +11,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from reelform.plan.approval import approval_line, held_back_line, held_back_names
 from reelform.plan.diff import Action, Approval, Estimate, SpecPlan
 
 PLAN_FORMAT_VERSION = 1
@@ -139,6 +138,8 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
         for note in plan.superseded:
             lines.append(paint(f"  ! {note}", "yellow"))
         if plan.held_back:
+            from reelform.plan.approval import held_back_names
+
             count = sum(1 for i in plan.held_back if i.kind == "video")
             lines.append(
                 paint(f"  | {count:,} held back (not approved): {held_back_names(plan)}", "dim")
@@ -146,7 +147,11 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
         if not plan.items and not plan.unchanged and not plan.held_back:
             lines.append(paint("  (no videos)", "dim"))
     lines.append("")
-    held = held_back_line(plans)
+    held = approvals_summary = None
+    if any(p.approvals is not None or p.held_back for p in plans):
+        from reelform.plan.approval import approval_line, held_back_line
+
+        held, approvals_summary = held_back_line(plans), approval_line(plans)
     if not any(p.changes for p in plans):
         lines.append(
             f"Nothing to apply: {held}" if held else "No changes. The videos are up to date."
@@ -154,9 +159,8 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
     else:
         lines.append(summary_line(plans))
         lines.append(estimate_line(plans))
-        approvals = approval_line(plans)
-        if approvals:
-            lines.append(approvals)
+        if approvals_summary:
+            lines.append(approvals_summary)
         if held:
             lines.append(f"{held[0].upper()}{held[1:]}")
     return "\n".join(lines) + "\n"
