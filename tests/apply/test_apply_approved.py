@@ -99,6 +99,18 @@ def test_a_saved_plan_applies_with_the_approvals_of_the_moment(
     saved = json.loads((project.root / "reviewed.plan").read_text())
     assert "approved" not in json.dumps(saved["specs"])  # made before any approval
 
+    # Saved with approvals, applied with others: the approvals of the moment count.
+    assert cli("plan", "--out", "again.plan", "spec.yaml").code == 0
+    saved = json.loads((project.root / "again.plan").read_text())
+    assert {i["name"]: i["approved"] for i in saved["specs"][0]["items"]} == {
+        "v1": False,
+        "v3": False,
+    }
+    assert cli("approve", "spec.yaml", "v3").code == 0
+    result = cli("apply", "--yes", "--approved", "again.plan")
+    assert result.code == 0, result.text
+    assert made_videos(sim) == ["v2", "v3"]
+
 
 def test_json_events_say_what_was_held_back_on_stderr(
     cli: InProcess, sim: SimServer, project: Project

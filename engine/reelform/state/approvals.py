@@ -77,9 +77,6 @@ class Approvals:
         """The video was approved, but as another render: it changed since."""
         return name in self.by_name and not self.approved(name, identity)
 
-    def __len__(self) -> int:
-        return len(self.by_name)
-
     def lines(self) -> list[tuple[str, str]]:
         """Every (name, identity) pair, sorted: what the file holds."""
         pairs = {(name, identity) for name, identity in self.by_name.items()}
