@@ -29,6 +29,8 @@ REFUSAL_CODES = {
     18025: "no permission to call APIs",
     40000: "parameter error",
 }
+#: "Insufficient credit": the account's, not the video's (submits.Verdict.NO_CREDIT).
+NO_CREDIT = 18020
 V1_ASPECTS = {"portrait": 0, "landscape": 1, "square": 2}
 V2_STATUS = {
     "pending": JobStatus.PENDING,
@@ -72,7 +74,9 @@ def parse_envelope(response: httpx.Response, *, what: str, paid: bool, scrub: Sc
     else:
         text = f"{what}: {message or REFUSAL_CODES.get(code) or 'error'} (code {code})"
     if paid:
-        answer = Answer(status, retry_after, refusal=code in REFUSAL_CODES)
+        answer = Answer(
+            status, retry_after, refusal=code in REFUSAL_CODES, no_credit=code == NO_CREDIT
+        )
         raise submit_failure("jogg", answer, text, code=code)
     if status == 429:  # "not now" wins over whatever code came with it
         raise RetryableError(
