@@ -29,8 +29,9 @@ was sent
 A gateway answering 502 after its upstream made the job is ordinary, so no such
 answer proves anything. "Insufficient credit" is a refusal (nothing was made, nothing
 charged) that says nothing about the video: the same request succeeds after a top-up,
-so it is not the video's failure but the account's (docs/design.md, "Credits"). Reads and downloads are not judged here: repeating them is
-harmless, and ``http.Requester`` retries them.
+so it is not the video's failure but the account's (docs/design.md, "Credits").
+Reads and downloads are not judged here: repeating them is harmless, and
+``http.Requester`` retries them.
 """
 
 from __future__ import annotations
