@@ -8,6 +8,7 @@ tested without any I/O.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import httpx
@@ -135,6 +136,15 @@ def _number(value: object) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+def remaining_quota(data: Any) -> float:
+    """``data.remaining_quota`` of ``GET /v2/user/remaining_quota`` (jogg-v2.yaml: a
+    number; a numeric string is tolerated). Anything else is no reading at all."""
+    value = _number(data.get("remaining_quota")) if isinstance(data, dict) else None
+    if value is None or not math.isfinite(value):
+        raise RejectedError("jogg", "GET /v2/user/remaining_quota: answer without a number")
+    return value
 
 
 def v2_job_state(job_id: str, data: Any) -> JobState:
