@@ -254,3 +254,40 @@ def test_plan_never_fails_for_a_quota_it_cannot_read(
     assert reading["remaining"] is None and reading["check"] == "unread"
     assert "could not read the remaining quota" in reading["error"]
     assert "invalid API key" in reading["error"] and JOGG_KEY not in result.text
+
+
+@pytest.mark.sim(mirako_key_credits={MIRAKO_KEY: 0.0})
+def test_a_402_on_mirakos_speech_also_stops_and_leaves_the_video_to_create(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    project.mirako_speech_spec()
+    result = cli("apply", "--yes", "spec.yaml")
+    assert result.code == 1, result.text
+    assert "Stopped submitting to Mirako" in result.out and "1 video was not" in result.out
+    assert [r.path for r in sim.requests() if r.method == "POST"] == ["/mirako/v1/speech/tts"]
+    assert project.lock().videos == {} and actions(cli) == {"spoken": "create"}
+    refill(sim, "mirako", MIRAKO_KEY, 100)
+    assert cli("apply", "--yes", "spec.yaml").code == 0
+    assert [m.kind for m in sim.sim.made] == ["tts", "mirako"]
+
+
+@pytest.mark.sim(jogg_key_credits={JOGG_KEY: 1.0})
+def test_a_photo_avatar_refused_for_credit_leaves_it_and_its_videos_to_create(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    from test_avatars import MOTION, photo_spec
+
+    photo_spec(project)  # a motion (2 credits) and two videos (1 each): 4 needed
+    refused = cli("apply", "--yes", "spec.yaml")
+    assert refused.code == 1 and "needs about 4 JoggAI credits" in refused.err
+    result = cli("apply", "--yes", "--ignore-quota", "spec.yaml")
+    assert result.code == 1, result.text
+    assert "2 videos were not submitted and left to create" in result.out, result.out
+    paid = [r.path for r in sim.posts() if r.path == MOTION or r.path in JOGG_CREATES]
+    assert paid == [MOTION]  # neither video was sent
+    lock = project.lock()
+    assert lock.avatars == {} and lock.videos == {}  # the intent withdrawn, not failed
+    assert actions(cli) == {"founder": "create", "f1": "create", "f2": "create"}
+    refill(sim, "jogg", JOGG_KEY, 3)
+    assert cli("apply", "--yes", "spec.yaml").code == 0
+    assert sorted(m.kind for m in sim.sim.made) == ["jogg_v2", "jogg_v2", "motion"]

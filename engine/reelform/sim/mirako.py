@@ -269,6 +269,10 @@ async def tts(request: Request) -> Response:
         return problem(422, "validation failed", errors=errors)
     if body["voice_profile_id"] not in catalog.MIRAKO_VOICE_IDS:
         return problem(404, f"voice profile {body['voice_profile_id']} not found")
+    # Its price is undocumented and nothing is charged here, but an account with no
+    # credit left is refused speech as it is refused videos.
+    if sim.balance("mirako", _key(request)) <= 0:
+        return problem(402, "insufficient credits")
     audio, seconds = files.tts_wav(body["text"])
     request_id = str(uuid.UUID(int=sim.rng.getrandbits(128), version=4))
     data: dict[str, Any] = {
