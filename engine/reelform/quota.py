@@ -47,7 +47,9 @@ class QuotaReading:
         """`plan --check-remote`'s line, beside the estimate."""
         needs = f"the plan needs about {self.needed:,}"
         if self.remaining is None:
-            return f"Quota: {self.label}: {self.error}; {needs}."
+            # A provider without documented prices has no estimate to set beside it.
+            priced = provider_traits(self.provider).credits is not None
+            return f"Quota: {self.label}: {self.error}" + (f"; {needs}." if priced else ".")
         verdict = {
             QuotaCheck.SHORT: "NOT ENOUGH: apply refuses without --ignore-quota",
             QuotaCheck.ENOUGH: "enough",

@@ -114,7 +114,7 @@ def test_needed_credits_count_what_submits_per_provider() -> None:
         ),
         (
             QuotaReading("mirako", 0, error=NO_ENDPOINT),
-            f"Quota: Mirako: {NO_ENDPOINT}; the plan needs about 0.",
+            f"Quota: Mirako: {NO_ENDPOINT}.",  # no documented prices: no estimate
         ),
     ],
 )
