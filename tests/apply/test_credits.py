@@ -291,3 +291,21 @@ def test_a_photo_avatar_refused_for_credit_leaves_it_and_its_videos_to_create(
     refill(sim, "jogg", JOGG_KEY, 3)
     assert cli("apply", "--yes", "spec.yaml").code == 0
     assert sorted(m.kind for m in sim.sim.made) == ["jogg_v2", "jogg_v2", "motion"]
+
+
+@pytest.mark.sim(jogg_key_credits={JOGG_KEY: 1.0})
+def test_the_python_api_checks_the_quota_and_names_the_stop(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    import reelform
+    from reelform.errors import ConfigError
+
+    project.jogg_spec(2)
+    with pytest.raises(ConfigError, match=r"has 1 left.*pass ignore_quota=True"):
+        reelform.apply("spec.yaml")
+    outcomes = reelform.apply("spec.yaml", ignore_quota=True)
+    assert sorted((o.status, o.no_credit) for o in outcomes) == [
+        ("completed", None),
+        ("pending", "jogg"),
+    ]
+    assert len(sim.sim.made) == 1
