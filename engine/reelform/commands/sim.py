@@ -251,7 +251,9 @@ def command(
     for traits, _ in plugins:
         keys = "".join(f" {variable}=sim-key" for variable in traits.credentials[:1])
         click.echo(f"  export {traits.base_url_variable}={base}/{traits.name}{keys}")
-    click.echo(f"Control: {base}/_sim/health, /_sim/requests, /_sim/config. Ctrl-C stops.", nl=True)
+    click.echo(
+        f"Control: {base}/_sim/health, /_sim/requests, /_sim/config, /_sim/credits. Ctrl-C stops."
+    )
     app = with_plugins(create_app(config), plugins)
     server = make_server(app, host, port, log_level="warning")
     # uvicorn handles SIGINT/SIGTERM with a graceful shutdown, then re-raises the
