@@ -72,12 +72,14 @@ NO_ENDPOINT = (
 )
 
 
+def number_text(value: float) -> str:
+    """A balance as people read it: whole numbers plain, others to two decimals (a
+    balance of 4.5 must never read as "5" beside a need of 5)."""
+    return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}"
+
+
 def credits_text(value: float) -> str:
-    return (
-        f"{value:,.0f} credit{'' if value == 1 else 's'}"
-        if value == int(value)
-        else (f"{value:,.2f} credits")
-    )
+    return f"{number_text(value)} credit{'' if value == 1 else 's'}"
 
 
 def needed_credits(plans: Sequence[SpecPlan]) -> dict[str, int]:

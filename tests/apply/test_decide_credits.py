@@ -8,7 +8,13 @@ import pytest
 
 from reelform.apply.decide import QuotaCheck, credit_account, may_submit, quota_check
 from reelform.plan.diff import Action, PlanItem, SpecPlan
-from reelform.quota import NO_ENDPOINT, QuotaReading, charging_providers, needed_credits
+from reelform.quota import (
+    NO_ENDPOINT,
+    QuotaReading,
+    charging_providers,
+    needed_credits,
+    number_text,
+)
 
 NOT_NEEDED, UNREAD, ENOUGH, SHORT, OVERRIDDEN = (
     QuotaCheck.NOT_NEEDED,
@@ -120,3 +126,11 @@ def test_needed_credits_count_what_submits_per_provider() -> None:
 )
 def test_the_plan_line(reading: QuotaReading, line: str) -> None:
     assert reading.line() == line
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(0.0, "0"), (3.0, "3"), (1234.0, "1,234"), (4.5, "4.50"), (4.999, "5.00"), (-1.0, "-1")],
+)
+def test_a_balance_reads_as_it_is(value: float, text: str) -> None:
+    assert number_text(value) == text

@@ -161,7 +161,7 @@ async def check_quota(
 
     Only providers the plan spends credits at and whose API tells the balance are
     asked, so a plan of `local` videos (or one with nothing to render) reads nothing."""
-    from reelform.quota import needed_credits, read_quotas
+    from reelform.quota import needed_credits, number_text, read_quotas
 
     needed = needed_credits(plans)
     asked = sorted(p for p, n in needed.items() if n > 0 and provider_traits(p).reads_quota)
@@ -171,7 +171,7 @@ async def check_quota(
     readings = await read_quotas(plans, asked, env, time_scale=time_scale_from(env))
     for reading in readings:
         label, check = reading.label, reading.check(ignore=options.ignore_quota)
-        have = f"{reading.remaining:,.0f}" if reading.remaining is not None else "?"
+        have = number_text(reading.remaining) if reading.remaining is not None else "?"
         if check is QuotaCheck.SHORT:
             raise ConfigError(
                 f"the plan needs about {reading.needed:,} {label} credits and {label} has "
