@@ -231,7 +231,7 @@ def test_plan_check_remote_shows_the_quota_beside_the_estimate(
         {"provider": "jogg", "needed": 6, "remaining": 4.0, "check": "short"}
     ]
     markdown = cli("plan", "--check-remote", "--format", "markdown", "spec.yaml")
-    assert "Quota: JoggAI: 4 credits left" in markdown.out
+    assert re.search(r"\*\*Estimate: .*\*\*\n\nQuota: JoggAI: 4 credits left", markdown.out)
     # Without --check-remote, plan stays offline.
     before = sim.mark()
     assert "Quota" not in cli("plan", "spec.yaml").out

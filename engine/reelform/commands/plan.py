@@ -114,8 +114,7 @@ def command(
     elif fmt == "markdown":
         from reelform.plan.markdown import render_markdown
 
-        sys.stdout.write(render_markdown(plans))
-        sys.stdout.write("".join(f"{q.line()}\n\n" for q in quotas or ()))
+        sys.stdout.write(render_markdown(plans, [q.line() for q in quotas or ()]))
     else:
         write_text(plans)
         sys.stdout.write("".join(f"{q.line()}\n" for q in quotas or ()))
