@@ -88,6 +88,7 @@ def apply(
     replace: Sequence[str] = (),
     prune: bool = False,
     max_credits: int | None = None,
+    ignore_quota: bool = False,
     resubmit_unknown: bool = False,
     approved: bool = False,
     wait: bool = False,
@@ -106,7 +107,10 @@ def apply(
     has it, or waits with ``wait=True``), plans under the lock, and records every
     job in the lockfiles. An empty list means there was nothing to do.
     ``yes=False`` asks on the terminal first (and refuses without one).
-    ``reporter`` receives progress events (default: none are shown)::
+    Before starting it reads JoggAI's remaining credit and raises ``ConfigError``
+    when the estimate exceeds it, unless ``ignore_quota=True``; an account that runs
+    out mid-run leaves its videos not yet sent ``pending`` (``no_credit`` names the
+    provider). ``reporter`` receives progress events (default: none are shown)::
 
         outcomes = reelform.apply("specs/welcome.yaml", parallel=2)
         failed = [o for o in outcomes if not o.ok]
@@ -129,6 +133,7 @@ def apply(
         timeout=timeout,
         max_credits=max_credits,
         approved=approved,
+        ignore_quota=ignore_quota,
     )
     result = asyncio.run(
         apply_specs(
@@ -139,6 +144,7 @@ def apply(
             env=environment(),
             wait=wait,
             budget_name="max_credits=",
+            quota_name="ignore_quota=True",
         )
     )
     return result.outcomes or []

@@ -15,6 +15,7 @@ Anything else that escapes is a bug: exit 3 with a traceback.
     └── ProviderError              a provider answered with an error (or not at all)
         ├── RetryableError         429, 5xx, a connection that never got the request out
         ├── RejectedError          the provider refused the request (bad params, credits)
+        │   └── InsufficientCreditError  the account has no credit left: nothing made
         ├── OutcomeUnknownError    the request was sent, the answer was lost
         └── WebhookRejected        a webhook delivery that did not verify
 
@@ -146,6 +147,12 @@ class RetryableError(ProviderError):
 
 class RejectedError(ProviderError):
     """The provider refused the request for good (bad parameter, no credit, no permission)."""
+
+
+class InsufficientCreditError(RejectedError):
+    """A paid request refused because the account has no credit left (JoggAI 18020,
+    Mirako 402). Nothing was made or charged, and the request itself is fine: apply
+    stops submitting on that account and leaves the video to create, not failed."""
 
 
 class OutcomeUnknownError(ProviderError):

@@ -168,6 +168,9 @@ class ProviderTraits(NamedTuple):
     avatar_ids: bool = False
     #: `plan --check-remote` may fetch its catalog (an offline renderer has none to fetch).
     remote_catalog: bool = False
+    #: Its API tells the account's remaining credits (``providers.base.ReadsCredits``):
+    #: `plan --check-remote` shows them and `apply` refuses an estimate above them.
+    reads_quota: bool = False
     #: ``module:attribute`` of a zero-argument factory of an ASGI app that simulates the
     #: provider; `reelform sim` serves it at ``/NAME``. None for the built-ins, which
     #: `reelform sim` serves itself.
@@ -245,6 +248,7 @@ JOGG = ProviderTraits(
     webhook_secret_variable="JOGG_WEBHOOK_SECRET",
     avatar_ids=True,
     remote_catalog=True,
+    reads_quota=True,  # GET /v2/user/remaining_quota
 )
 
 _MIRAKO_SIZE = "its video has the image's size and no captions"
@@ -282,6 +286,9 @@ MIRAKO = ProviderTraits(
     # It animates an image: its videos name no avatar ids.
     avatar_ids=False,
     remote_catalog=True,
+    # mirako.yaml documents no balance endpoint and no prices: only its 402 answer
+    # tells that the credit ran out.
+    reads_quota=False,
 )
 
 BUILTIN: dict[str, ProviderTraits] = {t.name: t for t in (LOCAL, JOGG, MIRAKO)}

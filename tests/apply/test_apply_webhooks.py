@@ -188,5 +188,6 @@ def test_a_port_in_use_is_a_clear_error(cli: InProcess, sim: SimServer, project:
         )
     assert result.code == 1, result.text
     assert f"--listen 127.0.0.1:{port}: cannot listen there" in result.err
-    assert sim.requests() == []
+    # Only the quota read that precedes the review (docs/design.md, "Credits").
+    assert [r.path for r in sim.requests()] == ["/jogg/v2/user/remaining_quota"]
     assert not (project.root / "spec.lock.journal").exists()

@@ -23,7 +23,13 @@ from PIL import Image
 from starlette.requests import Request
 from starlette.responses import Response
 
-from reelform.errors import OutcomeUnknownError, RejectedError, RetryableError, WebhookRejected
+from reelform.errors import (
+    InsufficientCreditError,
+    OutcomeUnknownError,
+    RejectedError,
+    RetryableError,
+    WebhookRejected,
+)
 from reelform.providers import ProviderContext, make_provider
 from reelform.providers.base import (
     Asset,
@@ -32,6 +38,7 @@ from reelform.providers.base import (
     JobStatus,
     PhotoAvatarRequest,
     Provider,
+    ReadsCredits,
     VideoJob,
     VoiceRequest,
 )
@@ -281,7 +288,7 @@ async def test_simulated_refusals(sim: Sim) -> None:
         await jogg.job_status("0" * 32)
     assert missing.value.code == 10104
     sim.state.jogg_credits = 0
-    with pytest.raises(RejectedError) as credit:
+    with pytest.raises(InsufficientCreditError) as credit:
         await jogg.submit_video(job)
     assert credit.value.code == 18020
     with pytest.raises(RejectedError) as unknown_task:
@@ -304,7 +311,7 @@ async def test_simulated_mirako_refusals(sim: Sim, media: dict[str, Asset], tmp_
         )
     assert too_small.value.code == 422 and "image" in str(too_small.value)
     sim.state.mirako_credits = 0
-    with pytest.raises(RejectedError, match="insufficient credits"):
+    with pytest.raises(InsufficientCreditError, match="insufficient credits"):
         await mirako.submit_video(
             VideoJob(
                 key="rf-c", name="c", image=media["image"], voice=VoiceRequest(audio=media["audio"])
@@ -458,3 +465,21 @@ async def test_mirako_avatars_are_the_accounts_own(sim: Sim) -> None:
     assert all(a.kind == "custom" for a in avatars)
     assert await sim.provider("mirako").list_avatars("public") == []
     sim.assert_requests_match_openapi()
+
+
+async def test_the_remaining_quota_as_the_client_reads_it(sim: Sim) -> None:
+    """The client's GET /v2/user/remaining_quota, validated against jogg-v2.yaml, reads
+    the balance of its own key: the one its creates are charged to and refused by."""
+    jogg = sim.provider("jogg", api_version="v1")  # the quota endpoint is v2's anyway
+    assert isinstance(jogg, ReadsCredits)
+    sim.state.key_credits["jogg"]["jk_contract_key_1"] = 1.0
+    assert await jogg.remaining_credits() == 1.0
+    job = VideoJob(
+        key="rf-q", name="q", voice=VoiceRequest(voice_id=VOICE, script="x"), avatar=AvatarRef(81)
+    )
+    await jogg.submit_video(job)
+    assert await jogg.remaining_credits() == 0.0
+    with pytest.raises(InsufficientCreditError):
+        await jogg.submit_video(job)
+    sim.assert_requests_match_openapi()
+    assert not isinstance(sim.provider("mirako"), ReadsCredits)  # mirako.yaml has none

@@ -12,15 +12,23 @@ from typing import Any
 import httpx
 import pytest
 
-from reelform.errors import OutcomeUnknownError, ProviderError, RejectedError, RetryableError
+from reelform.errors import (
+    InsufficientCreditError,
+    OutcomeUnknownError,
+    ProviderError,
+    RejectedError,
+    RetryableError,
+)
 from reelform.providers.http import Scrubber, paid_error
 from reelform.providers.jogg_answers import parse_envelope
 from reelform.providers.mirako import parse_answer
 from reelform.providers.submits import Answer, Verdict, judge_answer, judge_error
 
 NOT_TAKEN, REJECTED, UNKNOWN = Verdict.NOT_TAKEN, Verdict.REJECTED, Verdict.UNKNOWN
+NO_CREDIT = Verdict.NO_CREDIT
 ERRORS: dict[Verdict, type[ProviderError]] = {
     NOT_TAKEN: RetryableError,
+    NO_CREDIT: InsufficientCreditError,
     REJECTED: RejectedError,
     UNKNOWN: OutcomeUnknownError,
 }
@@ -54,7 +62,12 @@ JOGG_CASES = [
     (httpx.Response(400, json=envelope(40000)), REJECTED, "parameter error, HTTP 400"),
     (httpx.Response(200, json=envelope(10104)), REJECTED, "record not found"),
     (httpx.Response(401, json=envelope(10105)), REJECTED, "invalid key"),
-    (httpx.Response(402, json=envelope(18020)), REJECTED, "insufficient credit"),
+    (httpx.Response(402, json=envelope(18020)), NO_CREDIT, "insufficient credit, HTTP 402"),
+    (httpx.Response(200, json=envelope(18020)), NO_CREDIT, "insufficient credit, HTTP 200"),
+    (httpx.Response(400, json=envelope(18020)), NO_CREDIT, "insufficient credit, HTTP 400"),
+    (httpx.Response(429, json=envelope(18020)), NOT_TAKEN, "429 wins over no credit too"),
+    (httpx.Response(200, json={"code": "18020", "msg": "x"}), NO_CREDIT, "18020 as a string"),
+    (html(402, "<html>Payment Required</html>"), UNKNOWN, "a 402 page, not JoggAI's envelope"),
     (httpx.Response(200, json=envelope(18025)), REJECTED, "no permission"),
     (httpx.Response(200, json=envelope(50000)), UNKNOWN, "system error, HTTP 200"),
     (httpx.Response(500, json=envelope(50000)), UNKNOWN, "system error, HTTP 500"),
@@ -76,7 +89,16 @@ MIRAKO_CASES = [
     (httpx.Response(503, json=problem(503)), UNKNOWN, "503 without Retry-After"),
     (httpx.Response(400, json=problem(400)), REJECTED, "400 problem"),
     (httpx.Response(401, json=problem(401)), REJECTED, "401 problem"),
-    (httpx.Response(402, json=problem(402)), REJECTED, "insufficient credits"),
+    (httpx.Response(402, json=problem(402)), NO_CREDIT, "insufficient credits"),
+    (
+        httpx.Response(
+            402, content=b'{"title":"x"}', headers={"content-type": "application/problem+json"}
+        ),
+        NO_CREDIT,
+        "402 problem+json content type",
+    ),
+    (httpx.Response(402), UNKNOWN, "a 402 without a problem document"),
+    (html(402, "<html>Payment Required</html>"), UNKNOWN, "a 402 page from someone else"),
     (httpx.Response(403, json=problem(403)), REJECTED, "403 problem"),
     (httpx.Response(404, json=problem(404)), REJECTED, "404 problem"),
     (httpx.Response(422, json=problem(422)), REJECTED, "422 problem"),
@@ -175,6 +197,9 @@ def test_paid_transport_errors(error: Exception, verdict: Verdict) -> None:
         (Answer(504), UNKNOWN),
         (Answer(400), UNKNOWN),
         (Answer(400, refusal=True), REJECTED),
+        (Answer(402, refusal=True, no_credit=True), NO_CREDIT),
+        (Answer(200, refusal=True, no_credit=True), NO_CREDIT),
+        (Answer(429, refusal=True, no_credit=True), NOT_TAKEN),
         (Answer(200, refusal=True), REJECTED),
         (Answer(200), UNKNOWN),
     ],

@@ -194,6 +194,8 @@ OPTIONS = [
     (["--slow-rate", "0.1"], "slow_rate", 0.1),
     (["--webhook-loss-rate", "0.1"], "webhook_loss_rate", 0.1),
     (["--signed-url-seconds", "600"], "signed_url_seconds", 600.0),
+    (["--jogg-credits", "3"], "jogg_credits", 3.0),
+    (["--mirako-credits", "12.5"], "mirako_credits", 12.5),
 ]
 
 

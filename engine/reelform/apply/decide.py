@@ -9,6 +9,10 @@ lockfile says lives in this module (docs/design.md, "Never pay twice"):
    ``--resubmit-unknown`` (or a free provider) sends it again.
 3. Only the provider saying a job failed makes it ``failed``; an error while polling
    changes nothing on record.
+4. Once an account answers "insufficient credit", nothing more is sent on it this
+   run; the video is left to create, not failed (``may_submit``). Apply does not
+   start a plan whose estimate exceeds the remaining quota unless told to
+   (``quota_check``).
 
 How a paid submit's *answer* is judged is ``providers.submits``; when to try again
 after a "not taken" is ``providers.http.retry_delay``.
@@ -17,6 +21,7 @@ after a "not taken" is ``providers.http.retry_delay``.
 from __future__ import annotations
 
 import enum
+from collections.abc import Collection
 from urllib.parse import urlsplit, urlunsplit
 
 from reelform.plan.diff import Action
@@ -113,3 +118,42 @@ def recordable_url(url: str) -> tuple[str, bool]:
     if not parts.query:
         return url, False
     return urlunsplit((parts.scheme, parts.netloc, parts.path, "", "")), True
+
+
+# --- credits (docs/design.md, "Credits") ------------------------------------------------
+
+
+def credit_account(provider: str) -> str:
+    """Which account a provider's "insufficient credit" exhausts: all that one run
+    sends with the same API key. The key is the provider's (one variable per provider,
+    from the environment), so every spec, every slot, JoggAI's v1 and v2 and its photo
+    avatars, and Mirako's speech and its videos share one account per provider."""
+    return provider
+
+
+def may_submit(provider: str, exhausted: Collection[str]) -> bool:
+    """Whether a paid request may be sent now: not once its account ran out of
+    credit during this run. Jobs already submitted are still polled and downloaded."""
+    return credit_account(provider) not in exhausted
+
+
+class QuotaCheck(enum.StrEnum):
+    NOT_NEEDED = "not_needed"  # the plan spends nothing there
+    UNREAD = "unread"  # the provider has no quota endpoint, or it could not be read
+    ENOUGH = "enough"
+    SHORT = "short"  # apply refuses to start
+    OVERRIDDEN = "overridden"  # short, and `--ignore-quota` starts anyway (said so)
+
+
+def quota_check(needed: float, remaining: float | None, *, ignore: bool) -> QuotaCheck:
+    """Apply's check before starting, of the estimate against the remaining quota.
+
+    An unread quota never stops apply (nor `plan`): the in-run stop on "insufficient
+    credit" still keeps it from failing videos for want of credit."""
+    if needed <= 0:
+        return QuotaCheck.NOT_NEEDED
+    if remaining is None:
+        return QuotaCheck.UNREAD
+    if needed <= remaining:
+        return QuotaCheck.ENOUGH
+    return QuotaCheck.OVERRIDDEN if ignore else QuotaCheck.SHORT

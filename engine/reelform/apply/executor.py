@@ -44,6 +44,7 @@ from reelform.apply.decide import (
 )
 from reelform.apply.download import clean_partials, download
 from reelform.apply.model import (
+    NoCredit,
     NotTaken,
     Outcome,
     OutOfTime,
@@ -181,6 +182,8 @@ class Executor(Prerequisites):
             state = await self._wait(run, request, provider, job_id, resumed)
         except OutOfTime as exc:
             return self._out_of_time(run, request.name, exc.rendering)
+        except NoCredit as exc:  # this submit, its speech or its photo avatar
+            return self._no_credit(run, request.name, exc)
         except RejectedError as exc:  # an upload or a photo avatar refused for good
             return self._failed(run, request, str(exc))
         except (ProviderError, NotTaken, StoppedWaiting) as exc:
@@ -221,6 +224,16 @@ class Executor(Prerequisites):
         self._record(run, request, Status.FAILED, job_id=job_id, error=reason)
         self.reporter.event("render-failed", run.label, request.name, reason=reason)
         return Outcome(run.label, request.name, "failed", reason)
+
+    def _no_credit(self, run: SpecRun, name: str, exc: NoCredit) -> Outcome:
+        """Left to create: nothing of it was made, and nothing is recorded as failed
+        (``_paid`` withdrew the intent durably, as for a submit that was not taken)."""
+        reason = self._scrub(str(exc))
+        if exc.first:
+            self.reporter.event("no-credit", run.label, name, reason=reason)
+        else:
+            self.reporter.event("not-submitted", run.label, name, reason="no credit left")
+        return Outcome(run.label, name, "pending", reason, no_credit=exc.provider)
 
     def _out_of_time(self, run: SpecRun, name: str, rendering: bool) -> Outcome:
         # Not from the lockfile's status: a changed video's old job may be `submitted`.
@@ -271,6 +284,7 @@ class Executor(Prerequisites):
 
     async def _submit(self, run: SpecRun, request: Request, provider: Provider) -> str | Outcome:
         """Submit one render; its job id, or the outcome when no job can be followed."""
+        self._check_credit(request.provider)  # no uploads for a video that cannot be sent
         job = await self._build_job(run, request, provider)
         previous = run.journal.state.videos.get(request.name)
         prepare = getattr(provider, "prepare_job", None)

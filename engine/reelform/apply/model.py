@@ -35,6 +35,9 @@ class Outcome:
     #: The traceback of an unexpected exception (a bug): the run exits 3 after the
     #: journal is safe.
     bug: str | None = None
+    #: The provider whose account ran out of credit, when that is why this video
+    #: was not submitted (the summary says so, and how many were left).
+    no_credit: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -76,6 +79,9 @@ class ApplyOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     #: `--max-credits`: refuse a plan whose JoggAI estimate is larger.
     max_credits: int | None = None
+    #: `--ignore-quota`: start even when the estimate exceeds a provider's remaining
+    #: quota (said so); the in-run stop on "insufficient credit" still holds.
+    ignore_quota: bool = False
     #: `--webhook-url` and `--listen`; the session starts a receiver for them.
     webhook_url: str | None = None
     listen: str | None = None
@@ -111,6 +117,24 @@ class NotTaken(Exception):
     def __init__(self, tries: Tries, last: RetryableError) -> None:
         super().__init__(
             f"not submitted: {last} (tried {tries.total} times); the next apply tries again"
+        )
+
+
+class NoCredit(Exception):
+    """A paid request not sent, or refused, because its account ran out of credit.
+
+    Nothing was made or charged and the intent is withdrawn: the video is left to
+    create (the next plan shows it as before), never ``failed``. ``provider`` is the
+    account's provider; ``first`` is whether this request got the refusal itself
+    (rather than being held back after another one did)."""
+
+    def __init__(self, provider: str, label: str, answer: str, *, first: bool) -> None:
+        self.provider = provider
+        self.first = first
+        where = "answered" if first else "had answered"
+        super().__init__(
+            f"not submitted: {label} {where} insufficient credit ({answer}); top up, "
+            "then apply again: it is left to create"
         )
 
 

@@ -16,10 +16,11 @@ from typing import TypeVar
 
 import httpx
 
-from reelform.apply.decide import keep_polling
+from reelform.apply.decide import credit_account, keep_polling, may_submit
 from reelform.apply.download import DownloadFiles
 from reelform.apply.model import (
     ApplyOptions,
+    NoCredit,
     NotTaken,
     OutOfTime,
     ProviderFor,
@@ -27,7 +28,7 @@ from reelform.apply.model import (
     StoppedWaiting,
 )
 from reelform.apply.progress import Reporter
-from reelform.errors import ProviderError, RetryableError
+from reelform.errors import InsufficientCreditError, ProviderError, RetryableError
 from reelform.providers.base import Provider
 from reelform.providers.http import Tries, retry_delay
 from reelform.providers.ratelimit import TokenBucket
@@ -69,6 +70,9 @@ class Pacing:
         self.polls = asyncio.Semaphore(max(1, options.parallel))
         self.files = DownloadFiles()
         self.deadline: float | None = None  # loop time; set when the run starts
+        #: Accounts that answered "insufficient credit" this run, with that answer:
+        #: nothing more is sent on them (``decide.may_submit``).
+        self.exhausted: dict[str, str] = {}
         self._uploads: dict[tuple[str, str], asyncio.Task[str]] = {}
         self._avatars: dict[tuple[int, str], asyncio.Task[int]] = {}
 
@@ -78,6 +82,22 @@ class Pacing:
 
     def _resubmits(self, provider: str) -> bool:
         return self.options.resubmit_unknown or provider_traits(provider).free
+
+    def _check_credit(self, provider: str) -> None:
+        """Before anything is prepared or sent: not on an account out of credit."""
+        if not may_submit(provider, self.exhausted):
+            answer = self.exhausted[credit_account(provider)]
+            raise NoCredit(provider, provider_traits(provider).label, answer, first=False)
+
+    def _out_of_credit(self, provider: str, exc: InsufficientCreditError) -> NoCredit:
+        """Stop every paid request on the account at once, from this answer on."""
+        # The provider's own words, without the "jogg: " prefix of every ProviderError.
+        answer = self._scrub(str(exc).removeprefix(f"{exc.provider}: "))
+        account = credit_account(provider)
+        if account not in self.exhausted:
+            self.exhausted[account] = answer
+            log.warning("%s", f"{provider}: insufficient credit; no more submits this run")
+        return NoCredit(provider, provider_traits(provider).label, answer, first=True)
 
     def _check_time(self) -> None:
         if self.deadline is not None and asyncio.get_running_loop().time() >= self.deadline:
@@ -105,24 +125,30 @@ class Pacing:
 
         A "not taken" answer withdraws the intent and waits (holding the slot: the
         provider asked everyone to slow down) before trying again, within the retry
-        budget; then ``NotTaken``. Rejections and unknown outcomes are raised as they
-        are, the intent still on record for the caller to settle.
+        budget; then ``NotTaken``. "Insufficient credit" withdraws the intent and
+        stops every paid request on that account, this one and all that come after
+        (``NoCredit``). Rejections and unknown outcomes are raised as they are, the
+        intent still on record for the caller to settle.
         """
         tries = Tries()
         async with self.slots:
             while True:
                 try:
+                    self._check_credit(provider.name)  # the slot can take long to come
                     if prepare is not None:
-                        await prepare()
+                        await prepare()  # Mirako's speech is paid too: 402 there stops all
                         prepare = None  # prepared once, kept across tries
                     async with self._token(provider):
                         self._check_time()  # the slot and the token can take long to come
+                        self._check_credit(provider.name)
                         await intent()
                         try:
                             return await send()
-                        except RetryableError:
-                            await withdraw()
+                        except (RetryableError, InsufficientCreditError):
+                            await withdraw()  # nothing was made: durably not sent
                             raise
+                except InsufficientCreditError as exc:
+                    raise self._out_of_credit(provider.name, exc) from None
                 except RetryableError as exc:
                     tries = tries.after(exc)
                     delay = retry_delay(tries, exc, self.options.retry)

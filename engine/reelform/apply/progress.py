@@ -35,6 +35,8 @@ DONE = {
     "rendered": "render",
     "render-failed": "render",
     "unknown": "render",
+    "no-credit": "render",
+    "not-submitted": "render",
     "downloaded": "download",
     "download-failed": "download",
 }
@@ -115,7 +117,7 @@ class LiveReporter:
 
     def event(self, kind: str, spec: str, name: str, **fields: Any) -> None:
         phase = DONE.get(kind)
-        if kind.endswith("failed") or kind == "unknown":
+        if kind.endswith("failed") or kind in ("unknown", "no-credit"):
             reason = fields.get("reason", "")
             self.progress.console.print(
                 redact(f"[red]{kind}[/red] {name}: {reason}"), markup=True, highlight=False

@@ -8,7 +8,8 @@ all apply through ``apply_session``; none repeats its steps, so a check added he
 2. ``planner`` plans *under* the locks: what is applied is what nobody else is
    changing. A saved plan is checked against a fresh one here.
    With `--approved`, the renders nobody approved are then taken out of it.
-3. The plan is checked: ``--max-credits`` (unknowns to resubmit included) and the
+3. The plan is checked: ``--max-credits`` (unknowns to resubmit included), the
+   providers' remaining quota (``--ignore-quota`` overrides, and it is said) and the
    webhook secret; then ``review`` shows it and says whether to go on.
 4. ``apply_plans`` executes it; the journals are folded into the lockfiles.
 """
@@ -20,9 +21,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reelform.apply.decide import QuotaCheck
 from reelform.apply.model import ApplyOptions, Outcome
 from reelform.apply.progress import Reporter
-from reelform.apply.run import apply_plans, locked
+from reelform.apply.run import apply_plans, locked, time_scale_from
 from reelform.errors import ConfigError
 from reelform.plan.approval import hold_back
 from reelform.plan.diff import Action, SpecPlan, force_replace, resubmitting
@@ -70,10 +72,14 @@ async def apply_specs(
     env: Mapping[str, str],
     wait: bool = False,
     budget_name: str = "--max-credits ",
+    quota_name: str = "--ignore-quota",
+    notice: Callable[[str], None] = lambda _line: None,
 ) -> SessionResult:
     """Apply spec files: the session of `reelform apply` and ``reelform.apply``.
 
-    ``budget_name`` names the credit limit in its error as the caller spells it."""
+    ``budget_name`` and ``quota_name`` name the credit limit and the quota override
+    in messages as the caller spells them; ``notice`` shows a line before the review
+    (a quota that could not be read, or was overridden)."""
 
     def planner() -> tuple[Sequence[Prepared], Sequence[SpecPlan]]:
         prepared = prepare_all(list(selection.paths), selection.variables)
@@ -102,6 +108,8 @@ async def apply_specs(
         env=env,
         wait=wait,
         budget_name=budget_name,
+        quota_name=quota_name,
+        notice=notice,
     )
 
 
@@ -116,12 +124,16 @@ async def apply_session(
     env: Mapping[str, str],
     wait: bool = False,
     budget_name: str = "--max-credits ",
+    quota_name: str = "--ignore-quota",
+    notice: Callable[[str], None] = lambda _line: None,
 ) -> SessionResult:
     """The steps of the module docstring, for any planner (specs, previews)."""
     with locked(lock_paths, labels, wait=wait):
         prepared, plans = planner()
         check_budget(plans, options.max_credits, budget_name)
         check_webhooks(plans, options, env)
+        for line in await check_quota(plans, options, env, quota_name):
+            notice(line)
         if not review(plans) or not any(p.changes for p in plans):
             reporter.close()
             return SessionResult(plans, None)
@@ -143,6 +155,49 @@ def check_budget(
             f"the plan needs about {estimate.credits:,} JoggAI credits, more "
             f"than {name}{max_credits:,}; nothing was done"
         )
+
+
+async def check_quota(
+    plans: Sequence[SpecPlan],
+    options: ApplyOptions,
+    env: Mapping[str, str],
+    name: str = "--ignore-quota",
+) -> list[str]:
+    """Refuse (``ConfigError``, nothing done) a plan whose estimate exceeds a
+    provider's remaining quota, unless overridden; the lines to show otherwise.
+
+    Only providers the plan spends credits at and whose API tells the balance are
+    asked, so a plan of `local` videos (or one with nothing to render) reads nothing."""
+    from reelform.quota import needed_credits, number_text, read_quotas
+
+    needed = needed_credits(plans)
+    asked = sorted(p for p, n in needed.items() if n > 0 and provider_traits(p).reads_quota)
+    if not asked:
+        return []
+    lines: list[str] = []
+    readings = await read_quotas(plans, asked, env, time_scale=time_scale_from(env))
+    for reading in readings:
+        label, check = reading.label, reading.check(ignore=options.ignore_quota)
+        have = number_text(reading.remaining) if reading.remaining is not None else "?"
+        if check is QuotaCheck.SHORT:
+            raise ConfigError(
+                f"the plan needs about {reading.needed:,} {label} credits and {label} has "
+                f"{have} left; nothing was done. Top up, apply fewer videos (--target), "
+                f"or pass {name} to start anyway (apply stops submitting when the credit "
+                "runs out, and leaves the rest to create)"
+            )
+        if check is QuotaCheck.OVERRIDDEN:
+            lines.append(
+                f"Quota: the plan needs about {reading.needed:,} {label} credits and {label} "
+                f"has {have} left; starting anyway ({name}). Apply stops submitting when "
+                "the credit runs out and leaves the rest to create."
+            )
+        elif check is QuotaCheck.UNREAD:
+            lines.append(
+                f"Quota: {label}: {reading.error}; not checked. Apply stops submitting if "
+                "the credit runs out."
+            )
+    return lines
 
 
 def check_webhooks(

@@ -23,6 +23,7 @@ from reelform.plan.approval import held_back_line
 from reelform.plan.diff import SpecPlan
 from reelform.plan.saved import is_plan_file, load_saved_plan
 from reelform.plan.show import render_text, use_color
+from reelform.registry import provider_traits
 from reelform.secrets import environment, redact
 from reelform.speclang.load import find_specs
 
@@ -77,6 +78,12 @@ def parse_duration(ctx: click.Context, param: click.Parameter, value: str | None
     help="Refuse to start when the plan's JoggAI credit estimate exceeds N.",
 )
 @click.option(
+    "--ignore-quota",
+    is_flag=True,
+    help="Start even when the estimate exceeds a provider's remaining credit "
+    "(read before starting; apply stops submitting when it runs out).",
+)
+@click.option(
     "--resubmit-unknown",
     is_flag=True,
     help="Submit again videos whose earlier submit has an unknown outcome "
@@ -118,6 +125,7 @@ def command(
     replace: tuple[str, ...],
     prune: bool,
     max_credits: int | None,
+    ignore_quota: bool,
     resubmit_unknown: bool,
     approved: bool,
     wait_lock: bool,
@@ -159,6 +167,7 @@ def command(
         prune=prune,
         timeout=timeout,
         max_credits=max_credits,
+        ignore_quota=ignore_quota,
         webhook_url=webhook_url,
         listen=listen,
         approved=approved,
@@ -176,7 +185,15 @@ def command(
     env = environment()  # keys may come from a .env file too (docs/design.md, "Secrets")
     with sigterm_as_interrupt():
         result = asyncio.run(
-            apply_specs(selection, options, review, make_reporter(as_json), env=env, wait=wait_lock)
+            apply_specs(
+                selection,
+                options,
+                review,
+                make_reporter(as_json),
+                env=env,
+                wait=wait_lock,
+                notice=lambda line: click.echo(line, err=True),
+            )
         )
     if result.outcomes is None:
         if as_json and not result.changes:
@@ -198,6 +215,21 @@ def held_back(plans: Sequence[SpecPlan], as_json: bool) -> None:
             "review gallery, then apply again.",
             file=stream,
         )
+
+
+def credit_lines(outcomes: list[Outcome]) -> list[str]:
+    """Why apply stopped submitting, per provider whose account ran out of credit."""
+    left = Counter(o.no_credit for o in outcomes if o.no_credit)
+    lines = []
+    for provider, count in sorted(left.items()):
+        label = provider_traits(provider).label
+        videos = "video was" if count == 1 else "videos were"
+        lines.append(
+            f"Stopped submitting to {label}: it answered insufficient credit. {count:,} "
+            f"{videos} not submitted and left to create (nothing was charged for them); "
+            "top up and run apply again."
+        )
+    return lines
 
 
 @contextlib.contextmanager
@@ -239,6 +271,8 @@ def summarize(outcomes: list[Outcome], as_json: bool) -> int:
     ]
     print("", file=stream)
     print("Apply: " + (", ".join(words) or "nothing to do") + ".", file=stream)
+    for line in credit_lines(outcomes):
+        print(line, file=stream)
     for outcome in sorted(outcomes, key=lambda o: (o.status, o.spec, o.name)):
         if not outcome.ok:
             print(

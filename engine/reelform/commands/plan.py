@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 import orjson
@@ -17,9 +19,25 @@ from reelform.commands.common import (
     var_option,
 )
 from reelform.errors import ConfigError
-from reelform.plan.diff import resubmitting
+from reelform.plan.diff import SpecPlan, resubmitting
 from reelform.plan.show import plan_json, write_text
-from reelform.project import plan_prepared, prepare_all, target_filter
+from reelform.project import Prepared, plan_prepared, prepare_all, target_filter
+from reelform.secrets import environment
+
+if TYPE_CHECKING:
+    from reelform.quota import QuotaReading
+
+
+def remote_quotas(prepared: Sequence[Prepared], plans: Sequence[SpecPlan]) -> list[QuotaReading]:
+    """`--check-remote`: each charging provider's remaining credit, beside the estimate.
+    A reading that fails is shown as such, never an error of the plan."""
+    import asyncio
+
+    from reelform.quota import charging_providers, read_quotas
+
+    used = {v.provider for p in prepared for v in p.spec.videos}
+    env = environment()  # keys may come from a .env file, as for apply
+    return asyncio.run(read_quotas(plans, charging_providers(plans, used), env))
 
 
 @click.command("plan")
@@ -47,7 +65,8 @@ from reelform.project import plan_prepared, prepare_all, target_filter
     "--check-remote",
     is_flag=True,
     help="Also check avatar and voice ids against the providers' catalogs "
-    "(needs the API keys; cached for a day in .reelform/).",
+    "(needs the API keys; cached for a day in .reelform/), and show each "
+    "provider's remaining credit beside the estimate.",
 )
 @click.option(
     "--resubmit-unknown",
@@ -85,15 +104,20 @@ def command(
     plans = [plan_prepared(p, selected) for p in prepared]
     if resubmit_unknown:
         plans = [resubmitting(plan) for plan in plans]
+    quotas = remote_quotas(prepared, plans) if check_remote else None
     fmt = "json" if as_json else (fmt or "text")
     if fmt == "json":
-        sys.stdout.write(orjson.dumps(plan_json(plans), option=orjson.OPT_INDENT_2).decode() + "\n")
+        document = plan_json(plans)
+        if quotas is not None:
+            document["quota"] = [q.to_json() for q in quotas]
+        sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
     elif fmt == "markdown":
         from reelform.plan.markdown import render_markdown
 
-        sys.stdout.write(render_markdown(plans))
+        sys.stdout.write(render_markdown(plans, [q.line() for q in quotas or ()]))
     else:
         write_text(plans)
+        sys.stdout.write("".join(f"{q.line()}\n" for q in quotas or ()))
     if out is not None:
         from reelform.plan.saved import saved_plan
 

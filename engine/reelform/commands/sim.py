@@ -198,6 +198,19 @@ def _gateway_answers(ctx: click.Context, param: click.Parameter, value: str) -> 
     help="Share of API GETs answered 401 at random.",
 )
 @click.option("--rate-limit", default=20, type=int, help="JoggAI POSTs per minute per key.")
+@click.option(
+    "--jogg-credits",
+    default=1_000_000.0,
+    type=click.FloatRange(0),
+    help="JoggAI's credit balance (1 per started 2 minutes of video); exhausted, a "
+    "create answers 18020. Top up with POST /_sim/credits.",
+)
+@click.option(
+    "--mirako-credits",
+    default=1_000_000.0,
+    type=click.FloatRange(0),
+    help="Mirako's credit balance (1 per started second); exhausted, a create answers 402.",
+)
 @click.option("--allow-remote", is_flag=True, help="Allow binding to a non-loopback interface.")
 def command(
     host: str, port: int, allow_remote: bool, fail_rate: float, rate_limit: int, **settings: Any
@@ -238,7 +251,9 @@ def command(
     for traits, _ in plugins:
         keys = "".join(f" {variable}=sim-key" for variable in traits.credentials[:1])
         click.echo(f"  export {traits.base_url_variable}={base}/{traits.name}{keys}")
-    click.echo(f"Control: {base}/_sim/health, /_sim/requests, /_sim/config. Ctrl-C stops.", nl=True)
+    click.echo(
+        f"Control: {base}/_sim/health, /_sim/requests, /_sim/config, /_sim/credits. Ctrl-C stops."
+    )
     app = with_plugins(create_app(config), plugins)
     server = make_server(app, host, port, log_level="warning")
     # uvicorn handles SIGINT/SIGTERM with a graceful shutdown, then re-raises the

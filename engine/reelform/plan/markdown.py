@@ -29,11 +29,13 @@ WORDS = {
 }
 
 
-def render_markdown(plans: Sequence[SpecPlan]) -> str:
+def render_markdown(plans: Sequence[SpecPlan], notes: Sequence[str] = ()) -> str:
+    """``notes``: lines shown beside the estimate (`plan --check-remote`'s quota)."""
     lines = ["## reelform plan", ""]
     unchanged = sum(p.unchanged for p in plans)
     if not any(p.changes for p in plans):
         lines += [f"No changes: {_videos(unchanged)} up to date.", ""]
+        lines += [line for note in notes for line in (note, "")]
         return "\n".join(lines)
     lines += ["| action | count |", "|---|---:|"]
     for action in ORDER:
@@ -41,6 +43,7 @@ def render_markdown(plans: Sequence[SpecPlan]) -> str:
         if count:
             lines.append(f"| {action.value} | {count:,} |")
     lines += ["", f"**{estimate_line(plans)}**", ""]
+    lines += [line for note in notes for line in (note, "")]
     approvals = approval_line(plans)
     if approvals:
         lines += [approvals, ""]

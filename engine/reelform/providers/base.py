@@ -197,3 +197,15 @@ class Provider(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class ReadsCredits(Protocol):
+    """A provider whose API tells the account's remaining credit (JoggAI's
+    ``GET /v2/user/remaining_quota``); ``traits.reads_quota`` says which do, without
+    building one. `plan --check-remote` shows it and `apply` checks the estimate
+    against it (docs/design.md, "Credits")."""
+
+    async def remaining_credits(self) -> float:
+        """The credits the account can still spend, in the provider's own unit."""
+        ...

@@ -51,6 +51,7 @@ from reelform.providers.jogg_answers import (
     field,
     parse_envelope,
     photo_state,
+    remaining_quota,
     v1_job_state,
     v2_job_state,
 )
@@ -119,6 +120,12 @@ class JoggProvider:
             params=params,
             label=what,
         )
+
+    async def remaining_credits(self) -> float:
+        """The key's remaining credits (``base.ReadsCredits``). The endpoint is v2's
+        whatever ``api_version`` says: the account is the key's, not the version's."""
+        data = await self._get("/v2/user/remaining_quota")
+        return remaining_quota(data)
 
     async def aclose(self) -> None:
         if self._owns_client:

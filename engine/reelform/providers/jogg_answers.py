@@ -8,6 +8,7 @@ tested without any I/O.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 import httpx
@@ -29,6 +30,8 @@ REFUSAL_CODES = {
     18025: "no permission to call APIs",
     40000: "parameter error",
 }
+#: "Insufficient credit": the account's, not the video's (submits.Verdict.NO_CREDIT).
+NO_CREDIT = 18020
 V1_ASPECTS = {"portrait": 0, "landscape": 1, "square": 2}
 V2_STATUS = {
     "pending": JobStatus.PENDING,
@@ -72,7 +75,9 @@ def parse_envelope(response: httpx.Response, *, what: str, paid: bool, scrub: Sc
     else:
         text = f"{what}: {message or REFUSAL_CODES.get(code) or 'error'} (code {code})"
     if paid:
-        answer = Answer(status, retry_after, refusal=code in REFUSAL_CODES)
+        answer = Answer(
+            status, retry_after, refusal=code in REFUSAL_CODES, no_credit=code == NO_CREDIT
+        )
         raise submit_failure("jogg", answer, text, code=code)
     if status == 429:  # "not now" wins over whatever code came with it
         raise RetryableError(
@@ -131,6 +136,15 @@ def _number(value: object) -> float | None:
         return float(value)
     except ValueError:
         return None
+
+
+def remaining_quota(data: Any) -> float:
+    """``data.remaining_quota`` of ``GET /v2/user/remaining_quota`` (jogg-v2.yaml: a
+    number; a numeric string is tolerated). Anything else is no reading at all."""
+    value = _number(data.get("remaining_quota")) if isinstance(data, dict) else None
+    if value is None or not math.isfinite(value):
+        raise RejectedError("jogg", "GET /v2/user/remaining_quota: answer without a number")
+    return value
 
 
 def v2_job_state(job_id: str, data: Any) -> JobState:

@@ -128,7 +128,8 @@ def parse_answer(response: httpx.Response, *, what: str, paid: bool, scrub: Scru
         text = f"{what}: {detail}"
     if paid:
         refusal = 400 <= status <= 422 and is_problem(response)
-        raise submit_failure("mirako", Answer(status, retry_after, refusal), text, code=status)
+        answer = Answer(status, retry_after, refusal, no_credit=refusal and status == 402)
+        raise submit_failure("mirako", answer, text, code=status)
     if status == 429 or status >= 500:
         raise RetryableError(
             "mirako", text, code=status, retry_after=retry_after, throttled=status == 429

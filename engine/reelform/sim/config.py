@@ -38,10 +38,17 @@ class SimConfig:
     # JoggAI rate limit: POSTs per key within a sliding window; GETs are unlimited.
     rate_limit_per_minute: int = 20
     rate_window_seconds: float = 60.0
-    # Account balances (credits). JoggAI: 1 per started 2 min of video, 2/3 per motion.
+    # Account balances (credits). JoggAI: 1 per started 2 min of video (the rule of the
+    # plan's estimate), 2/3 per motion; exhausted, a create answers 18020.
     jogg_credits: float = 1_000_000.0
-    # Mirako pricing is undocumented: the simulator charges 1 credit per started second.
+    # Mirako pricing is undocumented: the simulator charges 1 credit per started second;
+    # exhausted, a create answers a 402 problem.
     mirako_credits: float = 1_000_000.0
+    # Balances of particular API keys (key -> credits); a key not named here draws on
+    # the shared balance above. Setting one (here or POST /_sim/credits) starts that
+    # key's balance afresh; remaining_quota answers the asking key's balance.
+    jogg_key_credits: dict[str, float] = field(default_factory=dict)
+    mirako_key_credits: dict[str, float] = field(default_factory=dict)
     # JoggAI error HTTP status is undocumented: "ok" answers errors with HTTP 200 (the
     # envelope's code tells), "mapped" with 400/402/403/404/500. 10105 is always 401.
     jogg_error_status: str = "ok"
@@ -151,19 +158,34 @@ class SimConfig:
         if unknown:
             return unknown
         before = {key: getattr(self, key) for key in changes}
-        for key, value in changes.items():
-            current = getattr(self, key)
-            if value is not None and (isinstance(current, set) or key.endswith("_keys")):
-                value = set(value)
-            elif isinstance(current, tuple):
-                value = tuple(float(v) for v in value)
-            elif isinstance(current, float) and isinstance(value, int):
-                value = float(value)
-            setattr(self, key, value)
         try:
+            for key, value in changes.items():
+                setattr(self, key, self._coerced(key, value))
             self.check()
         except ValueError:
             for key, value in before.items():
                 setattr(self, key, value)
             raise
         return []
+
+    def _coerced(self, key: str, value: Any) -> Any:
+        current = getattr(self, key)
+        if value is not None and (isinstance(current, set) or key.endswith("_keys")):
+            return set(value)
+        if isinstance(current, tuple):
+            return tuple(float(v) for v in value)
+        if isinstance(current, float) and isinstance(value, int):
+            return float(value)
+        if key.endswith("_key_credits"):
+            return _balances(key, value)
+        return value
+
+
+def _balances(name: str, value: Any) -> dict[str, float]:
+    """A ``*_key_credits`` value from JSON: an object of key -> number (ValueError)."""
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, int | float) and not isinstance(v, bool)
+        for k, v in value.items()
+    ):
+        raise ValueError(f"{name}: expected an object of API key -> credits")
+    return {k: float(v) for k, v in value.items()}

@@ -8,7 +8,9 @@
   keys answer 400 and change nothing)
 * ``POST /_sim/reset`` (forget everything; the config stays)
 * ``GET /_sim/webhooks`` -> every delivery attempt (url, attempt, outcome)
-* ``GET /_sim/credits`` -> the remaining balances
+* ``GET /_sim/credits`` -> the remaining balances: the shared ones (``jogg``,
+  ``mirako``) and each key's own (``keys``); ``POST /_sim/credits``
+  ``{"provider", "key"?, "set" | "add"}`` sets or tops one up
 * ``GET /_sim/made`` -> the provider's ledger of paid things actually made (``core.Made``:
   kind, id, cost, the index of the request that made it, name, input sha256s); filters
   ``kind`` and ``ref`` (a name fragment such as ``[rf-...]`` or an input sha256)
@@ -72,10 +74,11 @@ async def config(request: Request) -> Response:
             return JSONResponse(
                 {"error": f"unknown config keys: {', '.join(unknown)}"}, status_code=400
             )
-        if "jogg_credits" in changes:
-            sim.jogg_credits = sim.config.jogg_credits
-        if "mirako_credits" in changes:
-            sim.mirako_credits = sim.config.mirako_credits
+        for provider in ("jogg", "mirako"):
+            if f"{provider}_credits" in changes:
+                sim.set_balance(provider, None, getattr(sim.config, f"{provider}_credits"))
+            for key, balance in changes.get(f"{provider}_key_credits", {}).items():
+                sim.set_balance(provider, key, float(balance))
     return JSONResponse(sim.config.to_json())
 
 
@@ -89,8 +92,45 @@ async def webhook_log(request: Request) -> Response:
 
 
 async def credits(request: Request) -> Response:
+    """The balances; a POST sets or tops one up first (a refill between two applies):
+    ``{"provider": "jogg"|"mirako", "key": KEY (optional: the shared balance),
+    "set": N}`` or ``{..., "add": N}``."""
     sim = _sim(request)
-    return JSONResponse({"jogg": sim.jogg_credits, "mirako": sim.mirako_credits})
+    if request.method == "POST":
+        try:
+            change = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            change = None
+        error = _credit_change_error(change)
+        if error is not None:
+            return JSONResponse({"error": error}, status_code=400)
+        provider, key = change["provider"], change.get("key")
+        if "add" in change:  # a key's balance as it stands (its own, or the shared one)
+            now = sim.balance(provider, key) if key is not None else sim.shared_balance(provider)
+            amount = now + change["add"]
+        else:
+            amount = change["set"]
+        sim.set_balance(provider, key, float(amount))
+    return JSONResponse(sim.credits_json())
+
+
+def _credit_change_error(change: Any) -> str | None:
+    if not isinstance(change, dict):
+        return "body must be a JSON object"
+    if change.get("provider") not in ("jogg", "mirako"):
+        return "provider: jogg or mirako"
+    if "key" in change and (not isinstance(change["key"], str) or not change["key"]):
+        return "key: a non-empty API key (leave it out for the shared balance)"
+    given = [name for name in ("set", "add") if name in change]
+    if len(given) != 1:
+        return "give exactly one of set and add"
+    value = change[given[0]]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{given[0]}: a number of credits"
+    unknown = sorted(set(change) - {"provider", "key", "set", "add"})
+    if unknown:
+        return f"unknown fields: {', '.join(unknown)}"
+    return None
 
 
 async def made(request: Request) -> Response:
@@ -111,7 +151,7 @@ CONTROL_ROUTES = [
     Route("/config", config, methods=["GET", "POST"]),
     Route("/reset", reset, methods=["POST"]),
     Route("/webhooks", webhook_log, methods=["GET"]),
-    Route("/credits", credits, methods=["GET"]),
+    Route("/credits", credits, methods=["GET", "POST"]),
     Route("/made", made, methods=["GET"]),
     Route("/counters", counters, methods=["GET"]),
 ]

@@ -165,6 +165,11 @@ class Simulator:
         self.fault_rng = random.Random(self.config.seed + 1)
         self.jogg_credits = self.config.jogg_credits
         self.mirako_credits = self.config.mirako_credits
+        # provider -> API key -> balance, for the keys that have one of their own.
+        self.key_credits: dict[str, dict[str, float]] = {
+            "jogg": dict(self.config.jogg_key_credits),
+            "mirako": dict(self.config.mirako_key_credits),
+        }
         self.post_windows: dict[str, deque[float]] = {}
         self.api_posts = 0
         self.api_reads = 0  # provider API GETs so far: the unauthorized window's clock
@@ -269,6 +274,49 @@ class Simulator:
         task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+
+    # --- credits -----------------------------------------------------------------
+    def balance(self, provider: str, key: str) -> float:
+        """What ``key`` may still spend at ``provider``: its own balance, or the shared
+        one (``jogg_credits``, ``mirako_credits``) when it has none of its own."""
+        own = self.key_credits[provider].get(key)
+        return own if own is not None else self.shared_balance(provider)
+
+    def shared_balance(self, provider: str) -> float:
+        return self.jogg_credits if provider == "jogg" else self.mirako_credits
+
+    def charge(self, provider: str, key: str, cost: float) -> bool:
+        """Take ``cost`` from the key's balance; False (nothing taken) when it is short.
+
+        Checked and taken in one step with no await between, so concurrent creates
+        can never overdraw the account."""
+        left = self.balance(provider, key)
+        if left < cost:
+            return False
+        if key in self.key_credits[provider]:
+            self.key_credits[provider][key] = left - cost
+        elif provider == "jogg":
+            self.jogg_credits = left - cost
+        else:
+            self.mirako_credits = left - cost
+        return True
+
+    def set_balance(self, provider: str, key: str | None, credits: float) -> None:
+        """Set a key's own balance, or (``key`` None) the shared one."""
+        if key is not None:
+            self.key_credits[provider][key] = credits
+        elif provider == "jogg":
+            self.jogg_credits = credits
+        else:
+            self.mirako_credits = credits
+
+    def credits_json(self) -> dict[str, Any]:
+        """``GET /_sim/credits``: the shared balances and each key's own."""
+        return {
+            "jogg": self.jogg_credits,
+            "mirako": self.mirako_credits,
+            "keys": {provider: dict(keys) for provider, keys in self.key_credits.items()},
+        }
 
     # --- limits ------------------------------------------------------------------
     def rate_limited(self, key: str) -> float | None:

@@ -169,7 +169,7 @@ async def create_video(request: Request) -> Response:
     if not avatar_exists(sim, avatar["avatar_id"], avatar["avatar_type"]):
         return jogg_error(sim, 10104, f"Record not found: avatar {avatar['avatar_id']}")
     cost = video_credits(seconds)
-    if not charge(sim, cost):
+    if not charge(request, cost):
         return jogg_error(sim, 18020)
     job = sim.new_job(
         "jogg_v2",
@@ -248,7 +248,7 @@ async def add_motion(request: Request) -> Response:
     if not accepted:
         return param_error(sim, "image_url", "is invalid: not an uploaded image")
     cost = MOTION_MODELS[body["model"]]
-    if not charge(sim, cost):
+    if not charge(request, cost):
         return jogg_error(sim, 18020)
     avatar_id = sim.next_avatar_id
     sim.next_avatar_id += 1
@@ -368,11 +368,13 @@ async def delete_endpoint(request: Request) -> Response:
 
 
 async def remaining_quota(request: Request) -> Response:
-    """The account's credit balance (what 18020 is decided on)."""
+    """The asking key's credit balance (what 18020 is decided on), as jogg-v2.yaml
+    documents it: ``data: {remaining_quota: number}``."""
     sim = sim_of(request)
     if (denied := guard(request)) is not None:
         return denied
-    return jogg_ok(sim, {"remaining_quota": float(sim.jogg_credits)})
+    key = request.headers.get("x-api-key", "")
+    return jogg_ok(sim, {"remaining_quota": float(sim.balance("jogg", key))})
 
 
 def routes() -> list[BaseRoute]:

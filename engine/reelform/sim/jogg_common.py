@@ -194,11 +194,9 @@ def audio_seconds(data: bytes | None) -> float | None:
     return None if info is None else info.seconds
 
 
-def charge(sim: Simulator, cost: float) -> bool:
-    if sim.jogg_credits < cost:
-        return False
-    sim.jogg_credits -= cost
-    return True
+def charge(request: Request, cost: float) -> bool:
+    """Charge the asking key's balance (``guard`` has let the key in)."""
+    return sim_of(request).charge("jogg", request.headers.get("x-api-key", ""), cost)
 
 
 def video_credits(seconds: float) -> int:

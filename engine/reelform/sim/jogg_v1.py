@@ -94,7 +94,7 @@ async def create_video(request: Request) -> Response:
     if not avatar_exists(sim, body["avatar_id"], body["avatar_type"]):
         return jogg_error(sim, 10104, f"Record not found: avatar {body['avatar_id']}", v1=True)
     cost = video_credits(seconds)
-    if not charge(sim, cost):
+    if not charge(request, cost):
         return jogg_error(sim, 18020, v1=True)
     title = body.get("video_name") or " ".join(str(body.get("script", "video")).split()[:6])
     job = sim.new_job(

@@ -42,16 +42,16 @@ def _sim(request: Request) -> Simulator:
     return sim
 
 
+def _key(request: Request) -> str:
+    """The bearer token of the request ("" when there is none)."""
+    scheme, _, key = request.headers.get("authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
 def _guard(request: Request) -> Response | None:
     cfg = _sim(request).config
-    header = request.headers.get("authorization", "")
-    scheme, _, key = header.partition(" ")
-    key = key.strip()
-    if (
-        scheme.lower() != "bearer"
-        or not key
-        or (cfg.mirako_api_keys is not None and key not in cfg.mirako_api_keys)
-    ):
+    key = _key(request)
+    if not key or (cfg.mirako_api_keys is not None and key not in cfg.mirako_api_keys):
         return mirako_unauthorized()
     if key in cfg.mirako_forbidden_keys:
         return problem(403, "this API token may not call this endpoint")
@@ -161,9 +161,8 @@ async def generate(request: Request) -> Response:
     if errors:
         return problem(422, "validation failed", errors=errors)
     cost = max(1, math.ceil(seconds))
-    if sim.mirako_credits < cost:
+    if not sim.charge("mirako", _key(request), cost):
         return problem(402, "insufficient credits")
-    sim.mirako_credits -= cost
     base = sim.public_base(request.url.scheme, request.url.netloc)
     job = sim.new_job(
         "mirako",
@@ -270,6 +269,10 @@ async def tts(request: Request) -> Response:
         return problem(422, "validation failed", errors=errors)
     if body["voice_profile_id"] not in catalog.MIRAKO_VOICE_IDS:
         return problem(404, f"voice profile {body['voice_profile_id']} not found")
+    # Its price is undocumented and nothing is charged here, but an account with no
+    # credit left is refused speech as it is refused videos.
+    if sim.balance("mirako", _key(request)) <= 0:
+        return problem(402, "insufficient credits")
     audio, seconds = files.tts_wav(body["text"])
     request_id = str(uuid.UUID(int=sim.rng.getrandbits(128), version=4))
     data: dict[str, Any] = {
