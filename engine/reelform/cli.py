@@ -28,6 +28,7 @@ COMMANDS = {
     "plan": "Show what apply would do (no network, no writes).",
     "apply": "Make the videos exist: upload, submit, poll, download, record.",
     "watch": "Re-validate and re-plan on every change.",
+    "review": "Build (or serve) a gallery of the videos to look at before paying.",
     "avatars": "List a provider's avatars.",
     "voices": "List a provider's voices.",
     "sim": "Serve simulators of the JoggAI and Mirako APIs on loopback.",

@@ -28,6 +28,7 @@ from reelform.plan.diff import Action, PlanItem, SpecPlan, credits_for
 from reelform.plan.fingerprint import Request
 from reelform.registry import provider_traits
 from reelform.speclang.expand import DesiredVideo, LoadedSpec
+from reelform.state.approvals import Approvals
 from reelform.state.lockfile import LockState
 from reelform.state.records import Status, VideoRecord
 
@@ -156,7 +157,7 @@ class SpecFacts:
     preview_lock: LockState | None = None  # the preview lockfile, when there are previews
     previews: Mapping[str, MediaFacts] | None = None  # by video name
     preview_identities: Mapping[str, str] | None = None  # the preview's fingerprint now
-    approved: Mapping[str, str] | None = None  # name -> approved identity
+    approvals: Approvals | None = None
 
 
 def cards_for(spec: LoadedSpec, plan: SpecPlan, lock: LockState, facts: SpecFacts) -> list[Card]:
@@ -168,9 +169,7 @@ def cards_for(spec: LoadedSpec, plan: SpecPlan, lock: LockState, facts: SpecFact
         request = plan.requests.get(video.name)
         if request is None:  # not selected (the gallery selects everything)
             continue
-        cards.append(
-            _card(label, spec, video, request, items.get(video.name), lock.videos, facts)
-        )
+        cards.append(_card(label, spec, video, request, items.get(video.name), lock.videos, facts))
     return cards
 
 
@@ -189,7 +188,6 @@ def _card(
     credits = item.credits if item is not None and item.renders else 0
     if status is CardStatus.COMPLETED or credits == 0:
         credits = credits_for(request.provider, request.seconds)
-    approved = facts.approved or {}
     return Card(
         id=card_id(label, video.name),
         spec=label,
@@ -211,7 +209,8 @@ def _card(
         free=provider_traits(request.provider).credits is None,
         output=_output(label, spec, video.name, record, facts),
         preview=_preview(label, spec, video.name, status, facts),
-        approved=approved.get(video.name) == request.fingerprint,
+        approved=facts.approvals is not None
+        and facts.approvals.approved(video.name, request.fingerprint),
     )
 
 

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any, cast
 
 from reelform.atomic import atomic_write
 
@@ -51,7 +52,7 @@ def extract_poster(video: Path) -> bytes:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             for frame in container.decode(stream):
-                image = frame.to_image()
+                image = cast(Any, frame).to_image()
                 break
             else:
                 raise PosterError("no video frame")
