@@ -119,7 +119,9 @@ class Served:
     def output(self) -> str:
         return "\n".join(self.lines)
 
-    def wait_for(self, predicate: Callable[[str], bool], timeout: float = 120, after: int = 0) -> str:
+    def wait_for(
+        self, predicate: Callable[[str], bool], timeout: float = 120, after: int = 0
+    ) -> str:
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
