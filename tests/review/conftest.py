@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from reviewkit import Served, copy_repo, render_repo
+from reviewkit import Page, Served, copy_repo, render_repo
 
 CHROMIUM = Path("/usr/bin/chromium")
 #: Known to work as root in a container; a fresh profile comes with each launch.
@@ -67,20 +67,6 @@ def browser() -> Iterator[Any]:
             yield launched
         finally:
             launched.close()
-
-
-class Page:
-    """A browser page that records every console error and uncaught exception."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-        self.errors: list[str] = []
-        page.on("console", self._console)
-        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
-
-    def _console(self, message: Any) -> None:
-        if message.type in ("error", "warning"):
-            self.errors.append(f"{message.type}: {message.text}")
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 SPEC = """\
 version: 1
@@ -144,3 +145,17 @@ class Served:
                 self.proc.wait(10)
         self._reader.join(5)
         return self.proc.returncode
+
+
+class Page:
+    """A browser page that records every console error and uncaught exception."""
+
+    def __init__(self, page: Any) -> None:
+        self.page = page
+        self.errors: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda exc: self.errors.append(f"uncaught: {exc}"))
+
+    def _console(self, message: Any) -> None:
+        if message.type in ("error", "warning"):
+            self.errors.append(f"{message.type}: {message.text}")

@@ -139,6 +139,7 @@
   });
 
   search.addEventListener("input", applyFilters);
+  search.form.addEventListener("submit", (event) => event.preventDefault());
   for (const box of document.querySelectorAll("input[name=status]")) {
     box.addEventListener("change", applyFilters);
   }

@@ -1,0 +1,188 @@
+"""The gallery in a real browser: Debian's Chromium, headless, driven by Playwright.
+
+Never skipped in CI (conftest.py fails there when /usr/bin/chromium is missing;
+scripts/system-deps/chromium.sh installs it for `make test` and `.ci/run`).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from reviewkit import SPEC, Page, Served, edit, write
+
+from reelform.state.lockfile import read_lock, write_lock
+from reelform.state.records import Status
+
+EXTRA = """\
+  - name: extra
+    voice: {script: "One more, not rendered yet"}
+"""
+
+
+def card(page: Any, name: str) -> Any:
+    return page.locator(f'article.card:has(h2.name:text-is("{name}"))')
+
+
+def visible_names(page: Any) -> list[str]:
+    names: list[str] = page.eval_on_selector_all(
+        "article.card:not([hidden]) h2.name", "nodes => nodes.map(n => n.textContent)"
+    )
+    return names
+
+
+def make_varied(repo: Path) -> None:
+    """ann and cat completed, bob failed (with a reason), extra to be created."""
+    lock_path = repo / "specs/team.lock"
+    state = read_lock(lock_path)
+    bob = state.videos["hello-bob"]
+    state.videos["hello-bob"] = type(bob)(
+        fingerprint=bob.fingerprint,
+        key=bob.key,
+        inputs=bob.inputs,
+        provider=bob.provider,
+        job_id=bob.job_id,
+        status=Status.FAILED,
+        error="the renderer said <b>no</b>",
+    )
+    write_lock(lock_path, state)
+    write(repo / "specs/team.yaml", SPEC + EXTRA)
+
+
+def test_the_gallery_in_a_real_browser(repo: Path, page: Page) -> None:
+    make_varied(repo)
+    server = Served(["review", "specs/team.yaml", "--serve", "127.0.0.1:0"], repo)
+    try:
+        view = page.page
+        view.goto(server.url)
+        view.wait_for_selector("body[data-ready=yes]")
+        assert visible_names(view) == ["hello-ann", "hello-bob", "hello-cat", "extra"]
+
+        # Posters load (lazily: each is scrolled into view first).
+        for img in view.query_selector_all("img.poster"):
+            img.scroll_into_view_if_needed()
+        view.wait_for_function(
+            "() => { const i = Array.from(document.querySelectorAll('img.poster'));"
+            " return i.length === 2 && i.every(x => x.complete && x.naturalWidth > 0); }",
+            timeout=15_000,
+        )
+        assert "not rendered yet" in card(view, "extra").inner_text()
+        assert "the renderer said <b>no</b>" in card(view, "hello-bob").inner_text()
+
+        # A row with <script> in it is text, and did not run.
+        assert "<script>window.pwned=1</script>Cat" in card(view, "hello-cat").inner_text()
+        assert view.evaluate("typeof window.pwned") == "undefined"
+
+        # A <video> plays: its time advances.
+        card(view, "hello-ann").locator("button.play").click()
+        view.wait_for_function(
+            "() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3; }",
+            timeout=15_000,
+        )
+
+        # Filters and search narrow the cards.
+        view.locator("label.chip.status-completed input").uncheck()
+        assert visible_names(view) == ["hello-bob", "extra"]
+        view.locator("label.chip.status-completed input").check()
+        view.fill("#search", "bob")
+        assert visible_names(view) == ["hello-bob"]
+        view.fill("#search", "<SCRIPT>")  # case-insensitive, and the row's text
+        assert visible_names(view) == ["hello-cat"]
+        view.fill("#search", "")
+        view.locator("label.chip.status-failed input").uncheck()
+        assert visible_names(view) == ["hello-ann", "hello-cat", "extra"]
+        view.locator("label.chip.status-failed input").check()
+        assert view.locator("#shown-count").inner_text() == "4"
+
+        # An approval click is persisted and survives a reload.
+        card(view, "hello-ann").locator("button.approve").click()
+        view.wait_for_selector('article.card[data-approved=yes]:has(h2.name:text-is("hello-ann"))')
+        approvals = (repo / "specs/team.approvals").read_text()
+        assert "\nhello-ann " in approvals
+        view.reload()
+        view.wait_for_selector("body[data-ready=yes]")
+        ann = card(view, "hello-ann")
+        assert ann.get_attribute("data-approved") == "yes"
+        assert "approved" in ann.locator(".approval-state").inner_text()
+        assert card(view, "hello-bob").get_attribute("data-approved") == "no"
+        assert view.locator("#approved-count").inner_text() == "1"
+
+        # Approve the shown (filtered) selection: only what the filter shows.
+        view.fill("#search", "cat")
+        view.click("#approve-shown")
+        view.wait_for_selector('article.card[data-approved=yes]:has(h2.name:text-is("hello-cat"))')
+        view.fill("#search", "")
+        assert card(view, "hello-bob").get_attribute("data-approved") == "no"
+        assert "\nhello-cat " in (repo / "specs/team.approvals").read_text()
+
+        assert page.errors == []
+    finally:
+        server.stop()
+
+
+LIVE_SPEC = """\
+version: 1
+name: promo
+provider: local
+defaults:
+  avatar: {id: 2}
+  voice: {voice_id: en}
+  aspect: square
+videos:
+  - name: hi
+    voice: {script: "Hi there"}
+  - name: yo
+    voice: {script: "Yo"}
+"""
+
+
+def test_a_spec_edit_updates_its_card_under_watch_preview_serve(tmp_path: Path, page: Page) -> None:
+    spec = write(tmp_path / "specs/promo.yaml", LIVE_SPEC)
+    server = Served(
+        ["watch", "--debounce", "30", "specs/promo.yaml", "--preview", "--serve", "127.0.0.1:0"],
+        tmp_path,
+        {"REELFORM_WATCH_POLL": "1", "REELFORM_WATCH_POLL_MS": "50"},
+    )
+    try:
+        server.wait_for(lambda line: "preview: 2 rendered" in line, timeout=120)
+        server.wait_for(lambda line: line.startswith("Watching "))
+        view = page.page
+        view.goto(server.url)
+        view.wait_for_selector("body[data-ready=yes]")
+        hi = card(view, "hi")
+        poster = hi.locator("figure.media-preview img.poster")
+        poster.wait_for(timeout=15_000)
+        before = poster.get_attribute("src")
+        assert before is not None
+        assert not (tmp_path / "specs/promo.lock").exists()  # the real lockfile: untouched
+
+        time.sleep(0.3)
+        edit(spec, LIVE_SPEC.replace('"Hi there"', '"Hi there, again"'))
+        saved = time.monotonic()
+        view.wait_for_function(
+            "([before]) => { const c = Array.from(document.querySelectorAll('article.card'))"
+            ".find(a => a.querySelector('h2.name').textContent === 'hi');"
+            " const s = c && c.querySelector('dd.script');"
+            " return s && s.textContent === 'Hi there, again'; }",
+            arg=[before],
+            timeout=5_000,
+        )
+        planned = time.monotonic() - saved
+        view.wait_for_function(
+            "([before]) => { const c = Array.from(document.querySelectorAll('article.card'))"
+            ".find(a => a.querySelector('h2.name').textContent === 'hi');"
+            " const i = c && c.querySelector('figure.media-preview img.poster');"
+            " return i && i.getAttribute('src') !== before && i.complete && i.naturalWidth > 0"
+            " && !c.querySelector('figure.media-preview.stale'); }",
+            arg=[before],
+            timeout=max(100, int((5 - planned) * 1000)),
+        )
+        rendered = time.monotonic() - saved
+        assert rendered < 5, f"the card showed the new preview {rendered:.1f} s after the save"
+        # The other card was not touched (no reload: the page kept its state).
+        assert card(view, "yo").locator("figure.media-preview img.poster").count() == 1
+        assert page.errors == []
+        print(f"edit -> card text {planned:.2f} s, -> new preview {rendered:.2f} s")
+    finally:
+        server.stop()
