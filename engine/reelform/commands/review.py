@@ -94,8 +94,6 @@ def command(
         asyncio.run(server.serve(host, port, ready=_announce))
     except KeyboardInterrupt:
         click.echo("\nStopped serving.")
-    except OSError as exc:
-        raise click.ClickException(f"--serve {serve}: {exc.strerror or exc}") from None
     return 0
 
 

@@ -22,8 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import errno
 import ipaddress
 import re
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -268,29 +270,31 @@ class GalleryServer:
     async def serve(
         self, host: str, port: int, *, ready: Callable[[str], None] | None = None
     ) -> None:
-        """Serve until cancelled; ``ready`` gets the URL once the socket listens."""
+        """Serve until cancelled; ``ready`` gets the URL once the socket listens.
+
+        The socket is bound here, not by uvicorn: a port in use is a UserError with
+        the reason, rather than uvicorn's log line and exit."""
         import uvicorn
 
+        sock = listen(host, port)
         config = uvicorn.Config(
             self.app(),
-            host=host,
-            port=port,
             log_level="warning",
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=1,
         )
         server = _server_without_signals(config)
-        task = asyncio.create_task(server.serve())
+        bound = sock.getsockname()[1]
+        self.host, self.port = host, bound
+        self.served_hosts = _own_hosts(host, bound)
+        task = asyncio.create_task(server.serve(sockets=[sock]))
         try:
             while not server.started:
                 if task.done():
-                    await task  # raises what failed (the port is taken, ...)
+                    await task
                     raise UserError(f"--serve {host}:{port}: the server did not start")
                 await asyncio.sleep(0.02)
-            bound = server.servers[0].sockets[0].getsockname()[1]
-            self.host, self.port = host, bound
-            self.served_hosts = _own_hosts(host, bound)
             if ready is not None:
                 ready(f"http://{_url_host(host)}:{bound}/")
             await asyncio.shield(task)
@@ -299,6 +303,27 @@ class GalleryServer:
             server.should_exit = True
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+            sock.close()
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (UserError when it cannot be had)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UserError(f"--serve {host}:{port}: {exc.strerror}") from None
+    family, kind, proto, _, address = infos[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        reason = "the port is in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise UserError(f"--serve {host}:{port}: {reason or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _server_without_signals(config: Any) -> Any:
