@@ -147,12 +147,18 @@ class GalleryServer:
         return changed
 
     def refresh_approvals(self) -> None:
-        """Read every spec's approvals again (another tab, `reelform approve`)."""
-        specs = [
-            _with_approvals(spec, read_approvals(spec.prepared.spec.path))
-            for spec in self.gallery.specs
-        ]
-        self._take(Gallery(specs, self.gallery.posters))
+        """Read every spec's approvals again (another tab, `reelform approve`); the
+        cards are rendered again only when one of them changed."""
+        specs = []
+        changed = False
+        for spec in self.gallery.specs:
+            fresh = _with_approvals(spec, read_approvals(spec.prepared.spec.path))
+            changed |= any(
+                a.approved != b.approved for a, b in zip(spec.cards, fresh.cards, strict=True)
+            )
+            specs.append(fresh)
+        if changed:
+            self._take(Gallery(specs, self.gallery.posters))
 
     def approve(self, body: Any) -> tuple[int, dict[str, Any]]:
         """Record a POST /api/approvals; (status code, answer)."""
