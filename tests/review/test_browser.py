@@ -125,6 +125,8 @@ LIVE_SPEC = """\
 version: 1
 name: promo
 provider: local
+data:
+  people: data/people.csv
 defaults:
   avatar: {id: 2}
   voice: {voice_id: en}
@@ -132,13 +134,36 @@ defaults:
 videos:
   - name: hi
     voice: {script: "Hi there"}
-  - name: yo
-    voice: {script: "Yo"}
+  - name: "yo-{{ row.id }}"
+    for_each: people
+    voice: {script: "{% include 'yo.txt.j2' %} {{ row.name }}"}
 """
 
+CARD_SHOWS = """([name, text, before]) => {
+  const c = Array.from(document.querySelectorAll('article.card'))
+    .find(a => a.querySelector('h2.name').textContent === name);
+  if (!c) return false;
+  const s = c.querySelector('dd.script');
+  if (!s || s.textContent !== text) return false;
+  if (before === null) return true;
+  const i = c.querySelector('figure.media-preview img.poster');
+  return !!i && i.getAttribute('src') !== before && i.complete && i.naturalWidth > 0
+    && !c.querySelector('figure.media-preview.stale');
+}"""
 
-def test_a_spec_edit_updates_its_card_under_watch_preview_serve(tmp_path: Path, page: Page) -> None:
+
+def preview_src(view: Any, name: str) -> str:
+    poster = card(view, name).locator("figure.media-preview img.poster")
+    poster.wait_for(timeout=15_000)
+    src = poster.get_attribute("src")
+    assert src is not None
+    return src
+
+
+def test_edits_update_their_cards_under_watch_preview_serve(tmp_path: Path, page: Page) -> None:
     spec = write(tmp_path / "specs/promo.yaml", LIVE_SPEC)
+    people = write(tmp_path / "specs/data/people.csv", "id,name\n1,Ann\n")
+    template = write(tmp_path / "templates/yo.txt.j2", "Yo")
     server = Served(
         ["watch", "--debounce", "30", "specs/promo.yaml", "--preview", "--serve", "127.0.0.1:0"],
         tmp_path,
@@ -150,39 +175,42 @@ def test_a_spec_edit_updates_its_card_under_watch_preview_serve(tmp_path: Path, 
         view = page.page
         view.goto(server.url)
         view.wait_for_selector("body[data-ready=yes]")
-        hi = card(view, "hi")
-        poster = hi.locator("figure.media-preview img.poster")
-        poster.wait_for(timeout=15_000)
-        before = poster.get_attribute("src")
-        assert before is not None
+        before = preview_src(view, "hi")
         assert not (tmp_path / "specs/promo.lock").exists()  # the real lockfile: untouched
 
+        # A spec edit: the card shows the new script, then the new preview, within 5 s.
         time.sleep(0.3)
         edit(spec, LIVE_SPEC.replace('"Hi there"', '"Hi there, again"'))
         saved = time.monotonic()
-        view.wait_for_function(
-            "([before]) => { const c = Array.from(document.querySelectorAll('article.card'))"
-            ".find(a => a.querySelector('h2.name').textContent === 'hi');"
-            " const s = c && c.querySelector('dd.script');"
-            " return s && s.textContent === 'Hi there, again'; }",
-            arg=[before],
-            timeout=5_000,
-        )
+        view.wait_for_function(CARD_SHOWS, arg=["hi", "Hi there, again", None], timeout=5_000)
         planned = time.monotonic() - saved
-        view.wait_for_function(
-            "([before]) => { const c = Array.from(document.querySelectorAll('article.card'))"
-            ".find(a => a.querySelector('h2.name').textContent === 'hi');"
-            " const i = c && c.querySelector('figure.media-preview img.poster');"
-            " return i && i.getAttribute('src') !== before && i.complete && i.naturalWidth > 0"
-            " && !c.querySelector('figure.media-preview.stale'); }",
-            arg=[before],
-            timeout=max(100, int((5 - planned) * 1000)),
-        )
+        left = max(100, int((5 - planned) * 1000))
+        view.wait_for_function(CARD_SHOWS, arg=["hi", "Hi there, again", before], timeout=left)
         rendered = time.monotonic() - saved
         assert rendered < 5, f"the card showed the new preview {rendered:.1f} s after the save"
-        # The other card was not touched (no reload: the page kept its state).
-        assert card(view, "yo").locator("figure.media-preview img.poster").count() == 1
-        assert page.errors == []
         print(f"edit -> card text {planned:.2f} s, -> new preview {rendered:.2f} s")
+
+        # A template edit, then a data row's: the card of the video that uses them.
+        yo = preview_src(view, "yo-1")
+        edit(template, "Hey")
+        view.wait_for_function(CARD_SHOWS, arg=["yo-1", "Hey Ann", yo], timeout=15_000)
+        yo = preview_src(view, "yo-1")
+        edit(people, "id,name\n1,Anna\n")
+        view.wait_for_function(CARD_SHOWS, arg=["yo-1", "Hey Anna", yo], timeout=15_000)
+
+        # A new row is a new card (the page reloads itself, its filters kept).
+        view.fill("#search", "yo-")
+        edit(people, "id,name\n1,Anna\n2,Bo\n")
+        view.wait_for_function(CARD_SHOWS, arg=["yo-2", "Hey Bo", None], timeout=15_000)
+        view.wait_for_selector("body[data-ready=yes]")
+        assert view.input_value("#search") == "yo-"
+        assert visible_names(view) == ["yo-1", "yo-2"]
+
+        # A spec that no longer loads keeps its cards; the terminal says what is wrong.
+        edit(spec, LIVE_SPEC.replace("videos:", "videos: [oops"))
+        server.wait_for(lambda line: "spec has errors" in line)
+        time.sleep(0.5)
+        assert card(view, "hi").count() == 1
+        assert page.errors == []
     finally:
-        server.stop()
+        assert server.stop() == 0
