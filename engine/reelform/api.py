@@ -89,6 +89,7 @@ def apply(
     prune: bool = False,
     max_credits: int | None = None,
     resubmit_unknown: bool = False,
+    approved: bool = False,
     wait: bool = False,
     timeout: float | None = None,
     reporter: Reporter | None = None,
@@ -98,6 +99,8 @@ def apply(
     pending, unknown, pruned, skipped; ``ok`` is True for the good ones).
     ``timeout`` (seconds) is `--timeout`: renders still running after it are
     ``running`` and resumed by the next apply; videos not yet sent are ``pending``.
+    ``approved=True`` is `--approved`: only renders approved in the spec's
+    ``.approvals`` file are submitted; the others have no outcome (held back).
 
     Holds each spec's apply lock for the whole run (``BusyError`` if another apply
     has it, or waits with ``wait=True``), plans under the lock, and records every
@@ -125,6 +128,7 @@ def apply(
         prune=prune,
         timeout=timeout,
         max_credits=max_credits,
+        approved=approved,
     )
     result = asyncio.run(
         apply_specs(

@@ -27,6 +27,7 @@ COMMANDS = {
     "validate": "Check specs, templates and data files; report every problem.",
     "plan": "Show what apply would do (no network, no writes).",
     "apply": "Make the videos exist: upload, submit, poll, download, record.",
+    "approve": "Approve (or --reject) the renders a plan would make, for `apply --approved`.",
     "watch": "Re-validate and re-plan on every change.",
     "review": "Build (or serve) a gallery of the videos to look at before paying.",
     "avatars": "List a provider's avatars.",

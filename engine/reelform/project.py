@@ -242,12 +242,31 @@ def plan_prepared(
             )
             if unchanged is not None:
                 return unchanged
-        return diff(
-            spec,
-            prepared.requests,
-            prepared.avatars,
-            prepared.lock,
-            observe_outputs(prepared, hash_file),
-            lock_path,
-            selected,
+        return with_approvals(
+            diff(
+                spec,
+                prepared.requests,
+                prepared.avatars,
+                prepared.lock,
+                observe_outputs(prepared, hash_file),
+                lock_path,
+                selected,
+            )
         )
+
+
+def with_approvals(plan: SpecPlan, *, required: bool = False) -> SpecPlan:
+    """The plan with its renders' approval status, when the spec has an approvals file
+    (or ``required``, for `apply --approved`: no file then means nothing approved).
+
+    Read (and imported) only when something would render: a no-op plan does nothing more."""
+    if not any(i.kind == "video" and i.renders for i in plan.items):
+        return plan
+    from reelform.plan.approval import annotate
+    from reelform.state.approvals import EMPTY, approvals_path, find_approvals
+
+    path = approvals_path(Path(plan.spec))
+    found = find_approvals(Path(plan.spec))
+    if found is None and not required:
+        return plan
+    return annotate(plan, EMPTY if found is None else found, str(path))

@@ -58,8 +58,17 @@ def test_init_writes_the_scaffold(repo: Path) -> None:
     assert spec.startswith("# yaml-language-server: $schema=../schemas/reelform.schema.json\n")
     assert "provider: local" in spec
     ignored = (repo / ".gitignore").read_text().split()
-    for pattern in ("out/", "preview/", ".reelform/", "*.lock.journal", "*.lock.pid"):
+    for pattern in (
+        "out/",
+        "preview/",
+        ".reelform/",
+        "*.lock.journal",
+        "*.lock.pid",
+        "*.approvals.flock",
+    ):
         assert pattern in ignored
+    attributes = (repo / ".gitattributes").read_text().splitlines()
+    assert "*.approvals merge=union" in attributes
 
 
 def test_the_new_repository_validates_and_plans(

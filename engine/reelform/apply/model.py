@@ -80,6 +80,8 @@ class ApplyOptions:
     webhook_url: str | None = None
     listen: str | None = None
     webhooks: Any = None  # the WebhookReceiver of a run with webhooks
+    #: `--approved`: submit only the renders a reviewer approved (plan/approval.py).
+    approved: bool = False
 
 
 class OutOfTime(Exception):

@@ -7,6 +7,7 @@ all apply through ``apply_session``; none repeats its steps, so a check added he
 1. Every spec's process lock is taken (and a dead run's journal folded).
 2. ``planner`` plans *under* the locks: what is applied is what nobody else is
    changing. A saved plan is checked against a fresh one here.
+   With `--approved`, the renders nobody approved are then taken out of it.
 3. The plan is checked: ``--max-credits`` (unknowns to resubmit included) and the
    webhook secret; then ``review`` shows it and says whether to go on.
 4. ``apply_plans`` executes it; the journals are folded into the lockfiles.
@@ -23,10 +24,11 @@ from reelform.apply.model import ApplyOptions, Outcome
 from reelform.apply.progress import Reporter
 from reelform.apply.run import apply_plans, locked
 from reelform.errors import ConfigError
+from reelform.plan.approval import hold_back
 from reelform.plan.diff import Action, SpecPlan, force_replace, resubmitting
 from reelform.plan.saved import SavedPlan, check_fresh
 from reelform.plan.show import total_estimate
-from reelform.project import Prepared, plan_prepared, prepare_all, target_filter
+from reelform.project import Prepared, plan_prepared, prepare_all, target_filter, with_approvals
 from reelform.registry import provider_traits
 from reelform.speclang.load import lock_path_for
 
@@ -80,8 +82,13 @@ async def apply_specs(
             plans = [force_replace(plan, selection.replace) for plan in plans]
         if options.resubmit_unknown:  # named, estimated and counted in --max-credits
             plans = [resubmitting(plan) for plan in plans]
+        if selection.replace or options.resubmit_unknown or options.approved:
+            # Those changed what renders: the approvals of the plan as it now is.
+            plans = [with_approvals(plan, required=options.approved) for plan in plans]
         if selection.saved is not None:
             check_fresh(selection.saved[0], plans, selection.saved[1])
+        if options.approved:  # after the check: a saved plan lists what it held back too
+            plans = [hold_back(plan) for plan in plans]
         return prepared, plans
 
     paths = list(selection.paths)

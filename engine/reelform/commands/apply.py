@@ -19,6 +19,7 @@ from reelform.apply.progress import make_reporter
 from reelform.apply.session import SpecSelection, apply_specs
 from reelform.commands.common import default_targets, parse_vars, target_option, var_option
 from reelform.errors import ConfigError
+from reelform.plan.approval import held_back_line
 from reelform.plan.diff import SpecPlan
 from reelform.plan.saved import is_plan_file, load_saved_plan
 from reelform.plan.show import render_text, use_color
@@ -82,6 +83,13 @@ def parse_duration(ctx: click.Context, param: click.Parameter, value: str | None
     "(you may pay twice for those).",
 )
 @click.option(
+    "--approved",
+    is_flag=True,
+    help="Submit only the renders approved in the review gallery or with `reelform "
+    "approve` (SPEC.approvals); says how many were held back. Resumes and downloads "
+    "of jobs already made go on.",
+)
+@click.option(
     "--wait",
     "wait_lock",
     is_flag=True,
@@ -111,6 +119,7 @@ def command(
     prune: bool,
     max_credits: int | None,
     resubmit_unknown: bool,
+    approved: bool,
     wait_lock: bool,
     webhook_url: str | None,
     listen: str | None,
@@ -124,7 +133,8 @@ def command(
     provider's rate limit, polls (or receives webhooks), downloads each
     finished video into the spec's output folder and records it in the
     lockfile. Safe to interrupt and run again: submitted jobs are resumed,
-    never submitted twice. Exit 0 only when every video of the plan succeeded.
+    never submitted twice. Exit 0 only when every video of the plan succeeded
+    (with --approved, videos held back for want of approval do not count).
     """
     if not yes and not sys.stdin.isatty():
         raise ConfigError("apply needs --yes when stdin is not a terminal")
@@ -151,6 +161,7 @@ def command(
         max_credits=max_credits,
         webhook_url=webhook_url,
         listen=listen,
+        approved=approved,
     )
 
     def review(plans: Sequence[SpecPlan]) -> bool:
@@ -168,8 +179,25 @@ def command(
             apply_specs(selection, options, review, make_reporter(as_json), env=env, wait=wait_lock)
         )
     if result.outcomes is None:
+        if as_json and not result.changes:
+            held_back(result.plans, as_json)  # the text plan said it already
         return 1 if result.changes else 0  # declined, or nothing to do
-    return summarize(result.outcomes, as_json)
+    code = summarize(result.outcomes, as_json)
+    held_back(result.plans, as_json)
+    return code
+
+
+def held_back(plans: Sequence[SpecPlan], as_json: bool) -> None:
+    """`--approved`: say what was not submitted, after the summary (holding back is
+    what was asked for, so it does not change the exit code)."""
+    line = held_back_line(plans)
+    if line:
+        stream = sys.stderr if as_json else sys.stdout
+        print(
+            f"{line[0].upper()}{line[1:]} Approve them with `reelform approve` or in the "
+            "review gallery, then apply again.",
+            file=stream,
+        )
 
 
 @contextlib.contextmanager

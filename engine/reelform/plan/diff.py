@@ -42,6 +42,17 @@ class Action(enum.StrEnum):
         return self in (Action.CREATE, Action.REPLACE, Action.RETRY)
 
 
+class Approval(enum.StrEnum):
+    """A rendering video's review status (state/approvals.py, plan/approval.py)."""
+
+    APPROVED = "approved"
+    UNAPPROVED = "not approved"
+    VOID = "void"  # approved as another render: the video changed since
+
+    def to_json(self) -> bool | str:
+        return {Approval.APPROVED: True, Approval.UNAPPROVED: False}.get(self, "void")
+
+
 @dataclass(frozen=True)
 class AvatarRequest:
     """A photo avatar that some video of the plan uses, at one provider."""
@@ -72,6 +83,9 @@ class PlanItem:
     #: An ``unknown`` item that `--resubmit-unknown` will submit again (and may pay
     #: for twice): counted in the estimate and in `--max-credits` like a create.
     resubmit: bool = False
+    #: Set on the videos it would render when the spec has approvals (or for
+    #: `apply --approved`): whether a reviewer approved exactly this render.
+    approval: Approval | None = None
 
     @property
     def renders(self) -> bool:
@@ -92,6 +106,8 @@ class PlanItem:
             data["changed"] = list(self.changed)
         if self.resubmit:
             data["resubmit"] = True
+        if self.approval is not None:
+            data["approved"] = self.approval.to_json()
         if self.renders or self.kind == "avatar":
             data["seconds"] = round(self.seconds, 1)
             data["credits"] = self.credits
@@ -121,6 +137,10 @@ class SpecPlan:
     #: One line per selected video or photo avatar whose record keeps a superseded job
     #: (``state.merge``: both sides of a merge paid for it): not a change, but said.
     superseded: tuple[str, ...] = ()
+    #: The approvals file whose status the items carry (None: the spec has none).
+    approvals: str | None = None
+    #: `apply --approved`: the renders taken out of ``items`` for want of approval.
+    held_back: tuple[PlanItem, ...] = ()
 
     @property
     def changes(self) -> bool:

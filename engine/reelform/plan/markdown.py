@@ -12,8 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from reelform.plan.approval import approval_line
 from reelform.plan.diff import Action, PlanItem, SpecPlan
-from reelform.plan.show import ORDER, SYMBOLS, duration_text, estimate_line
+from reelform.plan.show import ORDER, SYMBOLS, approval_text, duration_text, estimate_line
 
 FOLD_AFTER = 20
 WORDS = {
@@ -40,6 +41,9 @@ def render_markdown(plans: Sequence[SpecPlan]) -> str:
         if count:
             lines.append(f"| {action.value} | {count:,} |")
     lines += ["", f"**{estimate_line(plans)}**", ""]
+    approvals = approval_line(plans)
+    if approvals:
+        lines += [approvals, ""]
     for plan in plans:
         if plan.changes:
             lines += _section(plan)
@@ -86,6 +90,8 @@ def _row(item: PlanItem) -> str:
         details.append(f"~{duration_text(item.seconds)}")
     if item.kind == "avatar" and item.credits:
         details.append(f"{item.credits} credits")
+    if item.approval is not None:
+        details.append(f"**{approval_text(item.approval)}**")
     kind = "photo avatar " if item.kind == "avatar" else ""
     return (
         f"| `{symbol}` {item.action.value} | {kind}`{item.name}` | {item.provider} | "

@@ -143,8 +143,19 @@ def check_fresh(saved: SavedPlan, plans: Sequence[SpecPlan], path: Path) -> None
                 f"{path}: stale plan: {spec['lock']} changed since the plan "
                 "was made; make a new plan"
             )
-        if old.get("items") != spec["items"]:
+        # Approvals are read again when applied (`apply PLANFILE --approved`): a video
+        # approved since the plan was saved is no change to what was reviewed.
+        if _unapproved(old.get("items")) != _unapproved(spec["items"]):
             raise PlanFileError(
                 f"{path}: stale plan: {spec['spec']} or its files changed "
                 "since the plan was made; make a new plan"
             )
+
+
+def _unapproved(items: Any) -> Any:
+    if not isinstance(items, list):
+        return items
+    return [
+        {k: v for k, v in item.items() if k != "approved"} if isinstance(item, dict) else item
+        for item in items
+    ]

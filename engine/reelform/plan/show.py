@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from reelform.plan.diff import Action, Estimate, SpecPlan
+from reelform.plan.diff import Action, Approval, Estimate, SpecPlan
 
 PLAN_FORMAT_VERSION = 1
 SYMBOLS = {
@@ -127,6 +127,8 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
             if item.resubmit:  # say it where the person reads, before confirming
                 reason = "RESUBMIT (--resubmit-unknown): may pay twice"
             detail = _detail(item.changed, reason, item.seconds, item.renders)
+            if item.approval is not None:
+                detail = "; ".join(filter(None, [detail, approval_text(item.approval)]))
             lines.append(
                 f"  {paint(label, style)} {kind + item.name:<{width}}  "
                 f"{item.provider:<6}  {detail}".rstrip()
@@ -135,15 +137,40 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
             lines.append(paint(f"  = {plan.unchanged:,} unchanged", "dim"))
         for note in plan.superseded:
             lines.append(paint(f"  ! {note}", "yellow"))
-        if not plan.items and not plan.unchanged:
+        if plan.held_back:
+            from reelform.plan.approval import held_back_names
+
+            count = sum(1 for i in plan.held_back if i.kind == "video")
+            lines.append(
+                paint(f"  | {count:,} held back (not approved): {held_back_names(plan)}", "dim")
+            )
+        if not plan.items and not plan.unchanged and not plan.held_back:
             lines.append(paint("  (no videos)", "dim"))
     lines.append("")
+    held = approvals_summary = None
+    if any(p.approvals is not None or p.held_back for p in plans):
+        from reelform.plan.approval import approval_line, held_back_line
+
+        held, approvals_summary = held_back_line(plans), approval_line(plans)
     if not any(p.changes for p in plans):
-        lines.append("No changes. The videos are up to date.")
+        lines.append(
+            f"Nothing to apply: {held}" if held else "No changes. The videos are up to date."
+        )
     else:
         lines.append(summary_line(plans))
         lines.append(estimate_line(plans))
+        if approvals_summary:
+            lines.append(approvals_summary)
+        if held:
+            lines.append(f"{held[0].upper()}{held[1:]}")
     return "\n".join(lines) + "\n"
+
+
+def approval_text(approval: Approval) -> str:
+    """The marker of a render's approval in the text and markdown plans."""
+    if approval is Approval.VOID:
+        return "approval void (changed since)"
+    return str(approval)
 
 
 def _detail(changed: tuple[str, ...], reason: str | None, seconds: float, renders: bool) -> str:
@@ -177,9 +204,28 @@ def plan_json(plans: Sequence[SpecPlan]) -> dict[str, Any]:
                 "summary": {a.value: p.count(a) for a in ORDER},
                 "items": [i.to_json() for i in p.items],
                 **({"superseded": list(p.superseded)} if p.superseded else {}),
+                **({"approvals": p.approvals} if p.approvals is not None else {}),
+                **({"held_back": [i.to_json() for i in p.held_back]} if p.held_back else {}),
             }
             for p in plans
         ],
+        **_approvals_json(plans),
+    }
+
+
+def _approvals_json(plans: Sequence[SpecPlan]) -> dict[str, Any]:
+    """Counts of the renders' approvals, when some spec has approvals (or holds back)."""
+    statuses = [i.approval for p in plans for i in p.items if i.approval is not None]
+    held = [i for p in plans for i in p.held_back if i.kind == "video"]
+    if not statuses and not held and all(p.approvals is None for p in plans):
+        return {}
+    return {
+        "approvals": {
+            "renders": len(statuses),
+            "approved": statuses.count(Approval.APPROVED),
+            "void": statuses.count(Approval.VOID),
+            "held_back": len(held),
+        }
     }
 
 

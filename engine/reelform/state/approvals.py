@@ -77,9 +77,6 @@ class Approvals:
         """The video was approved, but as another render: it changed since."""
         return name in self.by_name and not self.approved(name, identity)
 
-    def __len__(self) -> int:
-        return len(self.by_name)
-
     def lines(self) -> list[tuple[str, str]]:
         """Every (name, identity) pair, sorted: what the file holds."""
         pairs = {(name, identity) for name, identity in self.by_name.items()}
@@ -93,11 +90,18 @@ EMPTY = Approvals({})
 def read_approvals(spec_path: Path) -> Approvals:
     """The spec's approvals; no file means none. A malformed line is a SpecError
     (``FILE:LINE:COL: message``), never silently skipped: approvals gate paying."""
+    found = find_approvals(spec_path)
+    return EMPTY if found is None else found
+
+
+def find_approvals(spec_path: Path) -> Approvals | None:
+    """As ``read_approvals``, but None when the spec has no approvals file (so that
+    `plan` says nothing of approvals to a project that does not use them)."""
     path = approvals_path(spec_path)
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return EMPTY
+        return None
     except OSError as exc:
         raise SpecError.at(str(path), None, None, f"cannot read: {exc.strerror}") from None
     return parse_approvals(raw, str(path))
