@@ -198,6 +198,8 @@ def test_an_approval_holds_for_the_render_it_names_only(tmp_path: Path) -> None:
     cards = by_name(cards_for(prepared.spec, plan, lock, SpecFacts({}, approvals=approvals)))
     assert cards["v-done"].approved
     assert not cards["v-new"].approved
+    assert cards["v-new"].void  # approved once, as another render: it changed since
+    assert not cards["v-done"].void and not cards["v-failed"].void
     assert not cards["v-failed"].approved
     assert cards["v-done"].identity == requests["v-done"].fingerprint
 

@@ -217,3 +217,21 @@ def test_a_missing_and_a_corrupt_output_show_on_their_cards(repo: Path) -> None:
         assert "hello-bob: output file missing" in server.output
     finally:
         server.stop()
+
+
+def test_a_change_after_an_approval_voids_it_on_the_card(repo: Path) -> None:
+    from reviewkit import PEOPLE, write
+
+    from reelform.state.approvals import record_approvals
+
+    spec = repo / "specs/team.yaml"
+    record_approvals(spec, {"hello-ann": fingerprints(repo)["hello-ann"]}, [])
+    write(repo / "specs/data/people.csv", PEOPLE.replace("ann,Ann", "ann,Annie"))
+    server = Served(["review", "specs/team.yaml", "--serve", "127.0.0.1:0"], repo)
+    try:
+        html = httpx.get(server.url).text
+        assert "approval void (changed since)" in html
+        assert 'data-approved="yes"' not in html
+        assert "will be replaced" in html and re.search(r"changed: [^<]*script", html)
+    finally:
+        server.stop()

@@ -127,6 +127,7 @@ class Card:
     output: Media | None = None
     preview: Media | None = None
     approved: bool = False
+    void: bool = False  # approved once, as another render: the video changed since
 
     @property
     def renders(self) -> bool:
@@ -211,6 +212,7 @@ def _card(
         preview=_preview(label, spec, video.name, status, facts),
         approved=facts.approvals is not None
         and facts.approvals.approved(video.name, request.fingerprint),
+        void=facts.approvals is not None and facts.approvals.void(video.name, request.fingerprint),
     )
 
 

@@ -42,7 +42,7 @@ from reelform.errors import UserError
 from reelform.review.build import Gallery, SpecCards, inside
 from reelform.review.model import Card
 from reelform.review.page import ASSETS, Links, asset_bytes, render_cards, render_page, served_links
-from reelform.state.approvals import read_approvals, record_approvals
+from reelform.state.approvals import Approvals, read_approvals, record_approvals
 
 DEFAULT_HOST = "127.0.0.1"
 _POSTER_RE = re.compile(r"^([0-9a-f]{64})\.jpg$")
@@ -154,7 +154,8 @@ class GalleryServer:
         for spec in self.gallery.specs:
             fresh = _with_approvals(spec, read_approvals(spec.prepared.spec.path))
             changed |= any(
-                a.approved != b.approved for a, b in zip(spec.cards, fresh.cards, strict=True)
+                (a.approved, a.void) != (b.approved, b.void)
+                for a, b in zip(spec.cards, fresh.cards, strict=True)
             )
             specs.append(fresh)
         if changed:
@@ -373,9 +374,14 @@ async def serve_while(
             await serving
 
 
-def _with_approvals(spec: SpecCards, approvals: Any) -> SpecCards:
+def _with_approvals(spec: SpecCards, approvals: Approvals) -> SpecCards:
     cards = [
-        dataclasses.replace(c, approved=approvals.approved(c.name, c.identity)) for c in spec.cards
+        dataclasses.replace(
+            c,
+            approved=approvals.approved(c.name, c.identity),
+            void=approvals.void(c.name, c.identity),
+        )
+        for c in spec.cards
     ]
     return SpecCards(spec.prepared, spec.plan, cards)
 
