@@ -54,8 +54,11 @@ def _need_chromium() -> None:
     pytest.skip(f"{CHROMIUM} is missing (`make system-deps` installs it)")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Module-scoped, not session-scoped: Playwright's sync API runs an event loop in
+    this thread while it is open, and every later test that calls asyncio.run would
+    find it running. Closed at the end of the module that uses it."""
     _need_chromium()
     from playwright.sync_api import sync_playwright
 
