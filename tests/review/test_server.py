@@ -235,3 +235,26 @@ def test_a_change_after_an_approval_voids_it_on_the_card(repo: Path) -> None:
         assert "will be replaced" in html and re.search(r"changed: [^<]*script", html)
     finally:
         server.stop()
+
+
+def test_a_corrupt_approvals_file_is_said_on_the_page_and_by_the_command(
+    served: Served, repo: Path
+) -> None:
+    approvals = repo / "specs/team.approvals"
+    approvals.write_text("hello-ann not-an-identity\n")
+    answer = httpx.get(served.url)
+    assert answer.status_code == 200
+    assert re.search(r"team\.approvals:1:\d+: .*not a render identity", answer.text)
+    assert len(cards_of(answer.text)) == 3
+    card, identity = next(iter(cards_of(answer.text).items()))
+    refused = httpx.post(
+        served.url + "api/approvals", json={"approve": [{"id": card, "identity": identity}]}
+    )
+    assert refused.status_code == 400 and "team.approvals:1:" in refused.json()["error"]
+    assert approvals.read_text() == "hello-ann not-an-identity\n"  # left as it was
+
+    from reviewkit import reelform
+
+    done = reelform(repo, "review", "specs/team.yaml", "--out", "site")
+    assert done.returncode == 1
+    assert re.search(r"team\.approvals:1:\d+: ", done.stderr) and "Traceback" not in done.stderr

@@ -11,8 +11,10 @@ terminal says what is wrong), so a typo does not empty the page.
 from __future__ import annotations
 
 import asyncio
+import traceback
 from pathlib import Path
 
+from reelform.errors import UserError
 from reelform.review.build import Gallery, SpecCards, collect
 from reelform.review.server import GalleryServer
 from reelform.watch.session import Session
@@ -26,8 +28,23 @@ class LiveGallery:
         self._last: dict[Path, SpecCards] = {}
 
     async def update(self) -> None:
-        gallery = await asyncio.to_thread(self._collect)
+        """Collect and publish; a failure is said on the page and never stops the
+        watcher (the cards stay as they were)."""
+        try:
+            gallery = await asyncio.to_thread(self._collect)
+        except UserError as exc:  # e.g. an approvals file that does not parse
+            self._fail("; ".join(exc.lines()))
+            return
+        except Exception:  # a bug: said in the terminal, the watcher goes on
+            traceback.print_exc()
+            self._fail("the gallery could not be updated (an internal error; see the terminal)")
+            return
+        self.server.notice = None
         self.server.publish(gallery)
+
+    def _fail(self, text: str) -> None:
+        self.server.notice = text
+        self.server.hub.publish("notice", {"text": text})
 
     def _collect(self) -> Gallery:
         paths = list(self.session.specs)

@@ -74,11 +74,15 @@ def title_of(gallery: Gallery) -> str:
     return f"{', '.join(labels[:2])} and {len(labels) - 2} more specs"
 
 
-def render_page(gallery: Gallery, links: Links) -> str:
+def render_page(gallery: Gallery, links: Links, notice: str | None = None) -> str:
     cards = gallery.cards
     template = _environment().get_template("page.html.j2")
     return template.render(
-        cards=cards, counts=Counts.of(cards), links=links, title=title_of(gallery)
+        cards=cards,
+        counts=Counts.of(cards),
+        links=links,
+        title=title_of(gallery),
+        notice=notice or "",
     )
 
 

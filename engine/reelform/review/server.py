@@ -26,7 +26,7 @@ import errno
 import ipaddress
 import re
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,8 +123,10 @@ class GalleryServer:
         self.links = served_links(self.gallery)
         self.fragments = render_cards(self.gallery.cards, self.links)
         self.media = self.gallery.media()
+        self.by_id = _index(self.gallery)
         self.host, self.port = DEFAULT_HOST, 0
         self.served_hosts: frozenset[str] | None = None  # None: any Host header
+        self.notice: str | None = None  # shown at the top of the page (a failed update)
 
     # --- state --------------------------------------------------------------------------
 
@@ -138,6 +140,7 @@ class GalleryServer:
         self.links = served_links(gallery)
         self.fragments = render_cards(gallery.cards, self.links)
         self.media = gallery.media()
+        self.by_id = _index(gallery)
         changed = {k: v for k, v in self.fragments.items() if before.get(k) != v}
         if not quiet:
             if list(before) != list(self.fragments):
@@ -146,28 +149,34 @@ class GalleryServer:
                 self.hub.publish("cards", {"cards": changed})
         return changed
 
-    def refresh_approvals(self) -> None:
-        """Read every spec's approvals again (another tab, `reelform approve`); the
-        cards are rendered again only when one of them changed."""
+    # State changes happen on the event loop only (the hub's queues are asyncio's);
+    # the file reads and writes they need run in a thread, between the steps.
+
+    def approvals_files(self) -> list[Path]:
+        return [spec.prepared.spec.path for spec in self.gallery.specs]
+
+    def take_approvals(self, states: Mapping[Path, Approvals]) -> dict[str, str]:
+        """Show these approvals on the current cards of their specs; the changed cards."""
         specs = []
         changed = False
         for spec in self.gallery.specs:
-            fresh = _with_approvals(spec, read_approvals(spec.prepared.spec.path))
+            state = states.get(spec.prepared.spec.path)
+            fresh = spec if state is None else _with_approvals(spec, state)
             changed |= any(
                 (a.approved, a.void) != (b.approved, b.void)
                 for a, b in zip(spec.cards, fresh.cards, strict=True)
             )
             specs.append(fresh)
-        if changed:
-            self._take(Gallery(specs, self.gallery.posters))
+        return self._take(Gallery(specs, self.gallery.posters)) if changed else {}
 
-    def approve(self, body: Any) -> tuple[int, dict[str, Any]]:
-        """Record a POST /api/approvals; (status code, answer)."""
-        approve, reject = _parse_request(body)
+    def check_request(
+        self, approve: Mapping[str, str], reject: Iterable[str]
+    ) -> tuple[int, dict[str, Any]] | dict[Path, tuple[dict[str, str], list[str]]]:
+        """What to record, by spec; or the refusal (status, answer) of a bad request."""
         found: dict[str, tuple[SpecCards, Card]] = {}
         unknown = []
         for card_id in [*approve, *reject]:
-            hit = self.gallery.spec_of(card_id)
+            hit = self.by_id.get(card_id)
             if hit is None:
                 unknown.append(card_id)
             else:
@@ -188,18 +197,7 @@ class GalleryServer:
                 wanted[0][card.name] = card.identity
             else:
                 wanted[1].append(card.name)
-        states = {}
-        for spec_path, (approved, rejected) in by_spec.items():
-            states[spec_path] = record_approvals(spec_path, approved, rejected)
-        specs = [
-            _with_approvals(s, states[s.prepared.spec.path])
-            if s.prepared.spec.path in states
-            else s
-            for s in self.gallery.specs
-        ]
-        changed = self._take(Gallery(specs, self.gallery.posters))
-        mine = {i: self.fragments[i] for i in found}
-        return 200, {"cards": {**changed, **mine}}
+        return by_spec
 
     # --- the ASGI app -------------------------------------------------------------------
 
@@ -217,8 +215,15 @@ class GalleryServer:
         )
 
     async def _page(self, request: Request) -> Response:
-        await asyncio.to_thread(self.refresh_approvals)
-        html = render_page(self.gallery, self.links)
+        # Approvals made elsewhere (another server, `reelform approve`) show on reload.
+        notice = self.notice
+        try:
+            states = await asyncio.to_thread(_read_all, self.approvals_files())
+        except UserError as exc:  # a bad approvals file: said on the page, never a 500
+            notice = "; ".join(exc.lines())
+        else:
+            self.take_approvals(states)
+        html = render_page(self.gallery, self.links, notice)
         return Response(html, media_type="text/html; charset=utf-8", headers=_PAGE_HEADERS)
 
     async def _asset(self, request: Request) -> Response:
@@ -260,10 +265,16 @@ class GalleryServer:
         except orjson.JSONDecodeError:
             return JSONResponse({"error": "the body is not JSON"}, 400)
         try:
-            status, answer = await asyncio.to_thread(self.approve, body)
+            approve, reject = _parse_request(body)
+            checked = self.check_request(approve, reject)
+            if isinstance(checked, tuple):
+                return JSONResponse(checked[1], checked[0])
+            states = await asyncio.to_thread(_record_all, checked)
         except UserError as exc:  # a bad request, or an approvals file that does not parse
             return JSONResponse({"error": "; ".join(exc.lines())}, 400)
-        return JSONResponse(answer, status)
+        changed = self.take_approvals(states)
+        mine = {i: self.fragments[i] for i in [*approve, *reject] if i in self.fragments}
+        return JSONResponse({"cards": {**changed, **mine}})
 
     async def _events(self, request: Request) -> Response:
         return StreamingResponse(
@@ -372,6 +383,20 @@ async def serve_while(
         serving.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await serving
+
+
+def _index(gallery: Gallery) -> dict[str, tuple[SpecCards, Card]]:
+    return {card.id: (spec, card) for spec in gallery.specs for card in spec.cards}
+
+
+def _read_all(specs: Iterable[Path]) -> dict[Path, Approvals]:
+    return {spec: read_approvals(spec) for spec in specs}
+
+
+def _record_all(wanted: Mapping[Path, tuple[dict[str, str], list[str]]]) -> dict[Path, Approvals]:
+    return {
+        spec: record_approvals(spec, approve, reject) for spec, (approve, reject) in wanted.items()
+    }
 
 
 def _with_approvals(spec: SpecCards, approvals: Approvals) -> SpecCards:

@@ -154,8 +154,10 @@
       }
       if (missing || data.layout) location.reload();  // cards came or went
       else applyFilters();
+      say("");
     });
     events.addEventListener("layout", () => location.reload());
+    events.addEventListener("notice", (event) => say(JSON.parse(event.data).text || ""));
   }
 
   restoreFilters();
