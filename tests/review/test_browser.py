@@ -95,9 +95,17 @@ def test_the_gallery_in_a_real_browser(repo: Path, page: Page) -> None:
         view.locator("label.chip.status-failed input").check()
         assert view.locator("#shown-count").inner_text() == "4"
 
-        # An approval click is persisted and survives a reload.
+        # An approval click is persisted and survives a reload; another open tab sees
+        # it at once (server-sent events).
+        other = view.context.new_page()
+        other.goto(server.url)
+        other.wait_for_selector("body[data-ready=yes]")
         card(view, "hello-ann").locator("button.approve").click()
         view.wait_for_selector('article.card[data-approved=yes]:has(h2.name:text-is("hello-ann"))')
+        other.wait_for_selector(
+            'article.card[data-approved=yes]:has(h2.name:text-is("hello-ann"))', timeout=5_000
+        )
+        other.close()
         approvals = (repo / "specs/team.approvals").read_text()
         assert "\nhello-ann " in approvals
         view.reload()
