@@ -222,3 +222,29 @@ def test_edits_update_their_cards_under_watch_preview_serve(tmp_path: Path, page
         assert page.errors == []
     finally:
         assert server.stop() == 0
+
+
+def test_a_static_build_works_from_the_file_system(repo: Path, page: Page) -> None:
+    from reviewkit import reelform
+
+    make_varied(repo)
+    done = reelform(repo, "review", "specs/team.yaml", "--out", "site")
+    assert done.returncode == 0, done.stderr
+    view = page.page
+    view.goto((repo / "site/index.html").as_uri())
+    view.wait_for_selector("body[data-ready=yes]")
+    view.wait_for_function(
+        "() => { const i = Array.from(document.querySelectorAll('img.poster'));"
+        " return i.length === 2 && i.every(x => x.complete && x.naturalWidth > 0); }",
+        timeout=15_000,
+    )
+    card(view, "hello-cat").locator("button.play").click()
+    view.wait_for_function(
+        "() => { const v = document.querySelector('video'); return v && v.currentTime > 0.3; }",
+        timeout=15_000,
+    )
+    view.fill("#search", "ann")
+    assert visible_names(view) == ["hello-ann"]
+    assert view.locator("button.approve").count() == 0  # no server: nothing to record to
+    assert view.evaluate("typeof window.pwned") == "undefined"
+    assert page.errors == []
