@@ -104,3 +104,24 @@ def test_a_port_in_use_is_a_message(tmp_path: Path) -> None:
         done = reelform(tmp_path, "review", "specs/ok.yaml", "--serve", f"127.0.0.1:{port}")
     assert done.returncode == 1, done.stdout + done.stderr
     assert "Traceback" not in done.stderr and "in use" in done.stderr
+
+
+def test_without_options_the_gallery_is_written_under_dot_reelform(repo: Path) -> None:
+    done = reelform(repo, "review")  # the `specs` folder, as every command
+    assert done.returncode == 0, done.stderr
+    assert f"Wrote {Path('.reelform/review/index.html')}" in done.stdout
+    assert (repo / ".reelform/review/index.html").is_file()
+
+
+def test_serving_beyond_loopback_is_said(repo: Path) -> None:
+    from reviewkit import Served
+
+    server = Served(["review", "specs/team.yaml", "--serve", "0.0.0.0:0"], repo)
+    try:
+        assert "reachable from the network" in server.output
+        import httpx
+
+        port = server.url.rsplit(":", 1)[1].strip("/")
+        assert httpx.get(f"http://127.0.0.1:{port}/").status_code == 200
+    finally:
+        assert server.stop() == 0
