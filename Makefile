@@ -41,7 +41,7 @@ schema: $(STAMP)
 	$(BIN)/reelform schema > schemas/reelform.schema.json
 
 bench: $(STAMP)
-	for b in bench/plan_noop.py bench/apply_overhead.py bench/apply_ratelimit.py bench/apply_polling.py bench/local_render.py bench/watch_replan.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+	for b in bench/plan_noop.py bench/apply_overhead.py bench/apply_ratelimit.py bench/apply_polling.py bench/local_render.py bench/watch_replan.py bench/review_gallery.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 # The sdist and the wheel into dist/, with the build tools of the test extras (no
 # download). A fresh build/ each time: stale files in it would end up in the wheel.

@@ -29,6 +29,7 @@ COMMANDS = {
     "apply": "Make the videos exist: upload, submit, poll, download, record.",
     "approve": "Approve (or --reject) the renders a plan would make, for `apply --approved`.",
     "watch": "Re-validate and re-plan on every change.",
+    "review": "Build (or serve) a gallery of the videos to look at before paying.",
     "avatars": "List a provider's avatars.",
     "voices": "List a provider's voices.",
     "sim": "Serve simulators of the JoggAI and Mirako APIs on loopback.",

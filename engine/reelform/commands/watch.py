@@ -31,12 +31,20 @@ from reelform.commands.common import default_targets, parse_vars, spec_arguments
     help="Wait until files were quiet for MS milliseconds before re-planning.",
 )
 @click.option("--clear", is_flag=True, help="Clear the terminal before each new plan.")
+@click.option(
+    "--serve",
+    metavar="[HOST:]PORT",
+    help="Also serve the review gallery (`reelform review`) on HOST:PORT (default host "
+    "127.0.0.1): its cards update by themselves after each change, and again when "
+    "their previews are rendered (with --preview).",
+)
 def command(
     targets: tuple[Path, ...],
     preview: bool,
     variables: tuple[str, ...],
     debounce_ms: int,
     clear: bool,
+    serve: str | None,
 ) -> int:
     """Watch SPEC files (or every spec under DIR) and re-plan on every change.
 
@@ -52,11 +60,30 @@ def command(
     from reelform.watch.session import Session
 
     session = Session(default_targets(targets), parse_vars(variables), color=use_color(sys.stdout))
+    live = None
+    if serve is not None:
+        from reelform.review.live import LiveGallery
+        from reelform.review.server import parse_address
+
+        address = parse_address(serve)
+        live = LiveGallery(session, previews=preview)
     watcher = Watcher(
-        session, previewer=Previewer() if preview else None, debounce_ms=debounce_ms, clear=clear
+        session,
+        previewer=Previewer() if preview else None,
+        debounce_ms=debounce_ms,
+        clear=clear,
+        on_update=live.update if live is not None else None,
     )
     try:
-        asyncio.run(watcher.run())
+        if live is None:
+            asyncio.run(watcher.run())
+        else:
+            from reelform.review.server import serve_while
+
+            def ready(url: str) -> None:
+                click.echo(f"Serving the gallery at {url} (Ctrl-C to stop)")
+
+            asyncio.run(serve_while(live.server, *address, watcher.run, ready))
     except KeyboardInterrupt:
         # Ctrl-C is how a watch ends: not an error.
         click.echo("\nStopped watching.")

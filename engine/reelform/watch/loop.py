@@ -25,7 +25,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import AsyncGenerator, Iterable, Mapping
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TextIO
 
@@ -159,9 +159,13 @@ class Watcher:
         clear: bool = False,
         out: TextIO | None = None,
         env: Mapping[str, str] | None = None,
+        on_update: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         env = os.environ if env is None else env
         self.session = session
+        # Called after each batch's plan and again after its previews: the review
+        # gallery of `watch --serve` (review/live.py) refreshes its cards there.
+        self.on_update = on_update
         self.previewer = previewer
         self.debounce_ms = max(1, debounce_ms)
         self.out = out or sys.stdout
@@ -251,11 +255,15 @@ class Watcher:
         if batch.text:
             self._say(batch.text)
         self._say(f"(planned in {batch.elapsed * 1000:.0f} ms)")
+        if self.on_update is not None:
+            await self.on_update()
         if self.previewer is not None:
             planned = self.session.planned(preview)
             if planned:
                 for line in await self.previewer.run(planned):
                     self._say(line)
+                if self.on_update is not None:
+                    await self.on_update()
 
     def _say(self, text: str) -> None:
         self.out.write(redact(text) + "\n")  # like every message that leaves reelform
