@@ -297,7 +297,8 @@ def plan_actions(project: Project, env: dict[str, str], spec: str = "spec.yaml")
     result = run_cli(["plan", "--json", spec], env, project.root)
     assert result.code == 0, result.text
     [planned] = json.loads(result.out)["specs"]
-    return {item["name"]: item["action"] for item in planned["items"]}
+    # Videos only: a photo avatar killed mid-submit is `unknown` too, under its own name.
+    return {i["name"]: i["action"] for i in planned["items"] if i.get("kind", "video") == "video"}
 
 
 def follow(process: subprocess.Popen[str]) -> list[str]:
