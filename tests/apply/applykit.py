@@ -23,7 +23,7 @@ import pytest
 from starlette.applications import Starlette
 
 from reelform.sim import RequestRecord, SimConfig, Simulator
-from reelform.state.lockfile import LockState, read_lock
+from reelform.state.lockfile import LockState, journal_path, read_lock
 
 #: One provider minute lasts 60 ms: renders of 2-5 min take 0.12-0.3 s.
 SCALE = 0.001
@@ -370,5 +370,13 @@ def assert_whole_outputs(
                 assert data == expected, f"{path.name} is not the whole video"
             else:
                 assert hashlib.sha256(data).hexdigest() == output_entry["sha256"], path.name
-    leftovers = [p.name for p in project.root.iterdir() if p.name.endswith(".tmp")]
+    # A SIGKILL inside the lockfile's atomic write leaves its temp file; that can only
+    # happen while the journal is still there, so the next run compacts and sweeps it.
+    journal = journal_path(project.root / f"{stem}.lock")
+    leftovers = [
+        p.name
+        for p in project.root.iterdir()
+        if p.name.endswith(".tmp")
+        and not (p.name.startswith(f".{stem}.lock.") and journal.exists())
+    ]
     assert not leftovers, leftovers

@@ -93,6 +93,20 @@ def test_compact_folds_the_journal_and_removes_it(tmp_path: Path) -> None:
     assert lock.read_bytes() == dump_lock(read_lock(lock))
 
 
+def test_compact_sweeps_the_temp_file_of_a_run_killed_inside_its_compaction(
+    tmp_path: Path,
+) -> None:
+    lock = tmp_path / "s.lock"
+    journal = Journal(lock, LockState())
+    journal.record("videos", "a", v("completed"))
+    journal.close()
+    # What SIGKILL inside atomic_write leaves; another file's temp is not ours to remove.
+    (tmp_path / ".s.lock.k1ll3d.tmp").write_bytes(b"half a lockf")
+    (tmp_path / ".other.lock.x.tmp").write_bytes(b"")
+    compact(lock)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.lock.x.tmp", "s.lock"]
+
+
 def test_compact_of_nothing_creates_no_lockfile(tmp_path: Path) -> None:
     lock = tmp_path / "s.lock"
     compact(lock)

@@ -20,6 +20,7 @@ from typing import Protocol
 
 import orjson
 
+from reelform.atomic import sweep_temps
 from reelform.batched import Batched
 from reelform.state.lockfile import (
     SECTIONS,
@@ -215,6 +216,7 @@ def compact(lock_path: Path, state: LockState | None = None) -> LockState:
     """
     if state is None:
         state = read_lock(lock_path)
+    sweep_temps(lock_path)  # a run killed inside its last compaction left one
     journal = journal_path(lock_path)
     # Never create a lockfile that records nothing.
     if lock_path.exists() or any(state.section(name) for name in SECTIONS):
