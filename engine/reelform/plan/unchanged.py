@@ -36,7 +36,8 @@ def unchanged_plan(
     count = 0
     for request in desired:
         if wanted(request.name):
-            if summary.videos.get(request.name) != (request.fingerprint, Status.COMPLETED, True):
+            line = (request.fingerprint, Status.COMPLETED, True, request.labels)
+            if summary.videos.get(request.name) != line:  # a label change is diff's too
                 return None
             count += 1
     names = {r.name for r in desired}
