@@ -20,9 +20,19 @@ command imports this module, and generating a dataclass costs start-up time
 # No `from __future__ import annotations`: typing.NamedTuple would compile every
 # annotation string into a ForwardRef at import, a millisecond for these records.
 import math
+from collections.abc import Mapping
 from typing import NamedTuple
 
 MB = 1024 * 1024
+
+#: Every field a provider may call a label (``ProviderTraits.label_fields``): the
+#: lockfile summary of a no-op plan carries these values (``state/preload.py``).
+LABELS = ("title",)
+
+
+def labels_of(inputs: Mapping[str, object] | None) -> tuple[object, ...]:
+    """The value of each of ``LABELS`` in a video's inputs (None where absent)."""
+    return tuple(inputs.get(name) for name in LABELS) if inputs else (None,) * len(LABELS)
 
 
 class Limit(NamedTuple):
@@ -148,6 +158,11 @@ class ProviderTraits(NamedTuple):
     #: they are left out of the fingerprint (a new `defaults.aspect` re-renders
     #: nothing there, and is not paid for).
     ignored_fields: tuple[str, ...] = ()
+    #: Top-level fields its request carries that do not change the picture (JoggAI's
+    #: ``title``, sent as ``video_name``): labels, kept out of the fingerprint, so a
+    #: new title is recorded, not rendered (docs/design.md, "Labels"). Each one is
+    #: in ``LABELS``.
+    label_fields: tuple[str, ...] = ()
     #: ``voice.voice_id`` only picks a text-to-speech voice: with ``audio`` it is not
     #: sent, so it is left out of the fingerprint too.
     voice_id_for_scripts: bool = False
@@ -232,6 +247,8 @@ JOGG = ProviderTraits(
         ),
     ),
     ignored_fields=("image",),
+    # The title only names the video in the dashboard (``video_name``).
+    label_fields=("title",),
     settings=(
         Setting(
             "api_version",

@@ -55,7 +55,7 @@ from reelform.apply.model import (
 from reelform.apply.prerequisites import Prerequisites
 from reelform.errors import OutcomeUnknownError, ProviderError, ReelformError, RejectedError
 from reelform.plan.diff import Action, PlanItem
-from reelform.plan.fingerprint import Request
+from reelform.plan.fingerprint import Request, same_render
 from reelform.providers.base import JobState, JobStatus, Provider, VideoJob
 from reelform.registry import provider_traits
 from reelform.state.records import FileRecord, Status, VideoOutput, VideoRecord
@@ -81,6 +81,8 @@ class Executor(Prerequisites):
         for run in self.runs:
             clean_partials(run.prepared.spec.output_dir)
             self._record_file_facts(run)
+            for item in run.plan.relabel:
+                self._relabel(run, item.name)
             for item in run.plan.items:
                 if item.kind == "avatar":
                     continue  # made on demand by the videos that use them
@@ -144,10 +146,33 @@ class Executor(Prerequisites):
             if cached is None or replace(record, extra=cached.extra, nulls=cached.nulls) != cached:
                 run.journal.record("files", key, record)
 
+    def _relabel(self, run: SpecRun, name: str) -> VideoRecord | None:
+        """Rewrite the entry of the request's render under the request's fingerprint,
+        labels and key: a journal record, no provider call (docs/design.md, "Labels").
+        None when the entry is not this request's render."""
+        request = run.plan.requests.get(name)
+        entry = run.journal.state.videos.get(name)
+        if request is None or entry is None:
+            return None
+        if entry.fingerprint == request.fingerprint and entry.inputs == request.inputs:
+            return entry
+        labels = provider_traits(request.provider).label_fields
+        if not same_render(entry.fingerprint, entry.inputs, request, labels):
+            return None
+        relabeled = replace(
+            entry, fingerprint=request.fingerprint, key=request.key, inputs=request.inputs
+        )
+        run.journal.record("videos", name, relabeled)
+        return relabeled
+
     async def _video(self, run: SpecRun, item: PlanItem) -> Outcome:
         request = run.plan.requests[item.name]
         provider = self.provider_for(run, request.provider)
         entry = run.journal.state.videos.get(item.name) or VideoRecord()
+        if entry.fingerprint != request.fingerprint and item.action is not Action.REPLACE:
+            # A legacy fingerprint of this render (a resume, a download): carry on under
+            # the new one, so that the job on record is this request's.
+            entry = self._relabel(run, item.name) or entry
         resubmit = self._resubmits(request.provider)
         traits = provider_traits(request.provider)
         step = video_step(

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reelform.plan.fingerprint import Request, changed_fields
+from reelform.plan.fingerprint import Request, changed_fields, labels_of, same_render
 from reelform.registry import provider_traits
 from reelform.state.lockfile import LockState
 from reelform.state.outputs import OutputStatus as OutputStatus  # part of the plan API
@@ -121,10 +121,19 @@ class SpecPlan:
     #: One line per selected video or photo avatar whose record keeps a superseded job
     #: (``state.merge``: both sides of a merge paid for it): not a change, but said.
     superseded: tuple[str, ...] = ()
+    #: Videos counted in ``unchanged`` whose lock entry apply rewrites without a render
+    #: (action ``unchanged``): a label changed (``changed`` names it), or the entry's
+    #: fingerprint is legacy (``changed`` empty). docs/design.md, "Labels".
+    relabel: tuple[PlanItem, ...] = ()
 
     @property
     def changes(self) -> bool:
-        return bool(self.items)
+        """Something for apply to do; a legacy fingerprint alone is not a change."""
+        return bool(self.items) or any(i.changed for i in self.relabel)
+
+    @property
+    def labels_changed(self) -> tuple[PlanItem, ...]:
+        return tuple(i for i in self.relabel if i.changed)
 
     def count(self, action: Action) -> int:
         if action is Action.UNCHANGED:
@@ -162,6 +171,7 @@ def diff(
 ) -> SpecPlan:
     """Compare what the spec asks for with what the lockfile records."""
     items: list[PlanItem] = []
+    relabel: list[PlanItem] = []
     unchanged = 0
     wanted = selected or (lambda _: True)
     # With --target, only the photo avatars that a selected video uses (each costs credits).
@@ -249,6 +259,9 @@ def diff(
         item = _video_item(request, recorded, outputs)
         if item is None:
             unchanged += 1
+        elif item.action is Action.UNCHANGED:
+            unchanged += 1
+            relabel.append(item)
         else:
             items.append(item)
     for name, video in lock.videos.items():
@@ -265,7 +278,14 @@ def diff(
     items.sort(key=lambda i: (i.kind != "avatar", i.name))
     requests = {r.name: r for r in desired if wanted(r.name)}
     return SpecPlan(
-        spec, lock_path, lock.digest, tuple(items), unchanged, requests, tuple(superseded)
+        spec=spec,
+        lock=lock_path,
+        lock_digest=lock.digest,
+        items=tuple(items),
+        unchanged=unchanged,
+        requests=requests,
+        superseded=tuple(superseded),
+        relabel=tuple(relabel),
     )
 
 
@@ -310,7 +330,13 @@ def _video_item(
 
     if entry is None:
         return item(Action.CREATE)
-    if entry.fingerprint != request.fingerprint:
+    legacy = entry.fingerprint != request.fingerprint
+    if legacy and not same_render(
+        entry.fingerprint,
+        entry.inputs,
+        request,
+        provider_traits(request.provider).label_fields,
+    ):
         return item(Action.REPLACE, changed=changed_fields(entry.inputs or {}, request.inputs))
     status = entry.status
     if status is Status.SUBMITTED:
@@ -334,7 +360,16 @@ def _video_item(
     if status is Status.COMPLETED:
         output = outputs.get(request.name, OutputStatus.MISSING)
         if output is OutputStatus.OK:
-            return None
+            if not legacy and labels_of(entry.inputs) == request.labels:
+                return None
+            # The same render under another label, or a legacy fingerprint: recorded
+            # by apply, never rendered (docs/design.md, "Labels").
+            fields = provider_traits(request.provider).label_fields
+            old, new = entry.inputs or {}, request.inputs
+            changed = tuple(f for f in fields if old.get(f) != new.get(f))
+            if not changed and not legacy:
+                return None
+            return item(Action.UNCHANGED, changed=changed, reason="label only: no render")
         reason = (
             "output file missing"
             if output is OutputStatus.MISSING
@@ -371,7 +406,8 @@ def force_replace(plan: SpecPlan, patterns: Sequence[str]) -> SpecPlan:
         )
     unchanged = plan.unchanged - len(chosen - changed)
     items = sorted([*kept, *added], key=lambda i: (i.kind != "avatar", i.name))
-    return dataclasses.replace(plan, items=tuple(items), unchanged=unchanged)
+    relabel = tuple(i for i in plan.relabel if i.name not in chosen)
+    return dataclasses.replace(plan, items=tuple(items), unchanged=unchanged, relabel=relabel)
 
 
 def resubmitting(plan: SpecPlan) -> SpecPlan:

@@ -143,7 +143,7 @@ def check_fresh(saved: SavedPlan, plans: Sequence[SpecPlan], path: Path) -> None
                 f"{path}: stale plan: {spec['lock']} changed since the plan "
                 "was made; make a new plan"
             )
-        if old.get("items") != spec["items"]:
+        if old.get("items") != spec["items"] or old.get("labels") != spec.get("labels"):
             raise PlanFileError(
                 f"{path}: stale plan: {spec['spec']} or its files changed "
                 "since the plan was made; make a new plan"

@@ -68,6 +68,9 @@ def summary_line(plans: Sequence[SpecPlan]) -> str:
     resubmits = sum(1 for p in plans for i in p.items if i.resubmit)
     if resubmits:
         words[Action.UNKNOWN] = f"unknown ({resubmits:,} to resubmit: may pay twice)"
+    relabeled = sum(len(p.labels_changed) for p in plans)
+    if relabeled:
+        words[Action.UNCHANGED] = f"unchanged ({relabeled:,} with a new label: no render)"
     parts = [f"{counts[a]:,} {words[a]}" for a in ORDER if counts[a] or a is Action.UNCHANGED]
     return "Plan: " + ", ".join(parts) + "."
 
@@ -131,6 +134,12 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
                 f"  {paint(label, style)} {kind + item.name:<{width}}  "
                 f"{item.provider:<6}  {detail}".rstrip()
             )
+        for item in plan.labels_changed:  # counted as unchanged: recorded, not rendered
+            label = f"= {'label':<9}"
+            lines.append(
+                f"  {paint(label, 'dim')} {item.name:<{width}}  {item.provider:<6}  "
+                f"changed: {', '.join(item.changed)}; no render, no cost"
+            )
         if plan.unchanged:
             lines.append(paint(f"  = {plan.unchanged:,} unchanged", "dim"))
         for note in plan.superseded:
@@ -177,6 +186,8 @@ def plan_json(plans: Sequence[SpecPlan]) -> dict[str, Any]:
                 "summary": {a.value: p.count(a) for a in ORDER},
                 "items": [i.to_json() for i in p.items],
                 **({"superseded": list(p.superseded)} if p.superseded else {}),
+                # Counted in `unchanged`: a new label, recorded by apply without a render.
+                **({"labels": [i.to_json() for i in p.labels_changed]} if p.labels_changed else {}),
             }
             for p in plans
         ],

@@ -36,7 +36,8 @@ def unchanged_plan(
     count = 0
     for request in desired:
         if wanted(request.name):
-            if summary.videos.get(request.name) != (request.fingerprint, Status.COMPLETED, True):
+            line = (request.fingerprint, Status.COMPLETED, True, request.labels)
+            if summary.videos.get(request.name) != line:  # a label change is diff's too
                 return None
             if request.name in summary.superseded:
                 return None  # diff says so (``SpecPlan.superseded``)
@@ -53,4 +54,11 @@ def unchanged_plan(
         if "superseded" in entry.extra:
             return None
     requests = {r.name: r for r in desired if wanted(r.name)}
-    return SpecPlan(spec, lock_path, summary.digest, (), count, requests)
+    return SpecPlan(
+        spec=spec,
+        lock=lock_path,
+        lock_digest=summary.digest,
+        items=(),
+        unchanged=count,
+        requests=requests,
+    )

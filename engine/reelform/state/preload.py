@@ -19,10 +19,12 @@ import threading
 from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from reelform.state.lockfile import LockState, Records, read_lock
 from reelform.state.outputs import OutputStatus, file_status
 from reelform.state.records import AvatarRecord, FileRecord, Status
+from reelform.traits import labels_of
 
 #: Below this size, reading the lockfile takes less than a fork costs.
 PRELOAD_MIN_BYTES = 4 * 1024 * 1024
@@ -33,14 +35,14 @@ class LockSummary:
     digest: str
     files: MutableMapping[str, FileRecord]
     avatars: MutableMapping[str, AvatarRecord]
-    #: name -> (fingerprint, status, output file intact)
-    videos: dict[str, tuple[str | None, Status | None, bool]]
+    #: name -> (fingerprint, status, output file intact, labels: ``fingerprint.labels_of``)
+    videos: dict[str, tuple[str | None, Status | None, bool, tuple[Any, ...]]]
     #: the videos whose record keeps superseded jobs (``state.merge``)
     superseded: frozenset[str] = frozenset()
 
 
 def summarize(state: LockState, directory: Path) -> LockSummary:
-    videos: dict[str, tuple[str | None, Status | None, bool]] = {}
+    videos: dict[str, tuple[str | None, Status | None, bool, tuple[Any, ...]]] = {}
     folder = str(directory)
     table = state.videos
     # Each video's JSON as read, not its record: building 100,000 records for three of
@@ -68,6 +70,7 @@ def summarize(state: LockState, directory: Path) -> LockSummary:
             entry.get("fingerprint"),
             None if status is None else Status.of(status),
             intact,
+            labels_of(entry.get("inputs")),
         )
     return LockSummary(state.digest, state.files, state.avatars, videos, frozenset(superseded))
 
