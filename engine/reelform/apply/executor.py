@@ -53,11 +53,13 @@ from reelform.apply.model import (
     now,
 )
 from reelform.apply.prerequisites import Prerequisites
+from reelform.atomic import fsync_dir
 from reelform.errors import OutcomeUnknownError, ProviderError, ReelformError, RejectedError
 from reelform.plan.diff import Action, PlanItem
 from reelform.plan.fingerprint import Request, same_render
 from reelform.providers.base import JobState, JobStatus, Provider, VideoJob
 from reelform.registry import provider_traits
+from reelform.state.outputs import OutputStatus, file_status
 from reelform.state.records import FileRecord, Status, VideoOutput, VideoRecord
 
 #: Written as null rather than left out when the provider gives none, as it always
@@ -88,6 +90,9 @@ class Executor(Prerequisites):
                     continue  # made on demand by the videos that use them
                 if item.action is Action.ORPHAN:
                     tasks.append(self._isolated(run, item.name, self._orphan(run, item)))
+                    continue
+                if item.action is Action.MOVE:
+                    tasks.append(self._isolated(run, item.name, self._move(run, item)))
                     continue
                 left_alone = item.action is Action.UNKNOWN and not self._resubmits(item.provider)
                 renders += item.action is not Action.DOWNLOAD and not left_alone
@@ -510,3 +515,60 @@ class Executor(Prerequisites):
         run.journal.record("videos", item.name, None)
         self.reporter.event("pruned", run.label, item.name)
         return Outcome(run.label, item.name, "pruned")
+
+    async def _move(self, run: SpecRun, item: PlanItem) -> Outcome:
+        """A renamed video (plan/moves.py): the output file is renamed, then the entry
+        re-keyed under the new name, in that order, with no provider call.
+
+        A crash after the rename leaves the old entry naming a file that is gone and
+        the file at the new name: the next plan is the same move, and this finds the
+        file already there. The re-keyed entry and the old one's removal are one
+        journal append, the new entry first: any prefix of it is an orphan at worst.
+        A file that is not there at all is downloaded again (free), never rendered.
+        """
+        request = run.plan.requests[item.name]
+        source = item.source or ""
+        entry = run.journal.state.videos.get(source)
+        if entry is None or entry.status is not Status.COMPLETED:
+            reason = f"{source}: its lock entry changed since the plan; make a new plan"
+            return Outcome(run.label, item.name, "failed", reason)
+        spec = run.prepared.spec
+        output = entry.output or VideoOutput()
+        suffix = Path(output.path).suffix if output.path else ""
+        target = spec.output_dir / f"{request.name}{suffix or '.mp4'}"
+        if output.path:
+            await asyncio.to_thread(_rename_output, spec.directory / output.path, target)
+            relative = Path(os.path.relpath(target, spec.directory)).as_posix()
+            output = replace(output, path=relative)
+        moved = replace(
+            entry,
+            fingerprint=request.fingerprint,
+            key=request.key,
+            inputs=request.inputs,
+            provider=request.provider,
+            output=output if entry.output is not None else None,
+        )
+        run.journal.record_all([("videos", request.name, moved), ("videos", source, None)])
+        await run.commit()
+        self.reporter.event("moved", run.label, request.name, source=source)
+        intact = file_status(
+            str(spec.directory), output.path, output.bytes, output.mtime_ns, output.sha256
+        )
+        if intact is OutputStatus.OK:
+            return Outcome(run.label, request.name, "moved")
+        traits = provider_traits(request.provider)
+        provider = None if traits.free else self.provider_for(run, request.provider)
+        return await self._download(run, request, moved, refresh=provider)
+
+
+def _rename_output(source: Path, target: Path) -> None:
+    """Rename an output file into place, durably; nothing when it is already gone
+    (an earlier move renamed it and crashed before its record, or a person removed
+    it: then the move downloads it)."""
+    if not source.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    fsync_dir(target.parent)
+    if source.parent != target.parent:
+        fsync_dir(source.parent)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from reelform.plan.fingerprint import Request, changed_fields, labels_of, same_render
+from reelform.plan.moves import Wanted, find_moves
 from reelform.registry import provider_traits
 from reelform.state.lockfile import LockState
 from reelform.state.outputs import OutputStatus as OutputStatus  # part of the plan API
@@ -26,6 +27,10 @@ UNKNOWN_REASON = (
 )
 
 
+#: What a ``move`` says: the output file is renamed and its entry re-keyed.
+MOVE_REASON = "the same render: renamed, not rendered"
+
+
 class Action(enum.StrEnum):
     CREATE = "create"
     REPLACE = "replace"
@@ -33,6 +38,7 @@ class Action(enum.StrEnum):
     RETRY = "retry"
     UNKNOWN = "unknown"
     DOWNLOAD = "download"
+    MOVE = "move"  # a completed orphan's render under a new name (plan/moves.py)
     ORPHAN = "orphan"
     UNCHANGED = "unchanged"
 
@@ -72,6 +78,8 @@ class PlanItem:
     #: An ``unknown`` item that `--resubmit-unknown` will submit again (and may pay
     #: for twice): counted in the estimate and in `--max-credits` like a create.
     resubmit: bool = False
+    #: A ``move``'s orphan: the entry and output file that become this video's.
+    source: str | None = None
 
     @property
     def renders(self) -> bool:
@@ -85,6 +93,8 @@ class PlanItem:
             "provider": self.provider,
             "kind": self.kind,
         }
+        if self.source is not None:
+            data["from"] = self.source
         for key in ("fingerprint", "key", "reason"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
@@ -275,6 +285,7 @@ def diff(
                     reason="no longer in the spec",
                 )
             )
+    items = with_moves(items, lock.videos)
     items.sort(key=lambda i: (i.kind != "avatar", i.name))
     requests = {r.name: r for r in desired if wanted(r.name)}
     return SpecPlan(
@@ -287,6 +298,38 @@ def diff(
         superseded=tuple(superseded),
         relabel=tuple(relabel),
     )
+
+
+def with_moves(items: list[PlanItem], videos: Mapping[str, VideoRecord]) -> list[PlanItem]:
+    """Each create that is a completed orphan's render, and that orphan, become one
+    ``move`` (plan/moves.py): no render, no credits."""
+    creates = [
+        Wanted(i.name, i.provider, i.fingerprint)
+        for i in items
+        if i.action is Action.CREATE and i.kind == "video" and i.fingerprint is not None
+    ]
+    orphans = [i.name for i in items if i.action is Action.ORPHAN]
+    if not creates or not orphans:
+        return items
+    moves = find_moves(creates, orphans, videos, lambda p: provider_traits(p).label_fields)
+    if not moves:
+        return items
+    sources = {m.target: m.source for m in moves}
+    moved = set(sources.values())
+    return [
+        dataclasses.replace(
+            i,
+            action=Action.MOVE,
+            source=sources[i.name],
+            seconds=0.0,
+            credits=0,
+            reason=MOVE_REASON,
+        )
+        if i.action is Action.CREATE and i.kind == "video" and i.name in sources
+        else i
+        for i in items
+        if not (i.action is Action.ORPHAN and i.name in moved)
+    ]
 
 
 def superseded_jobs(record: VideoRecord | AvatarRecord, job: str) -> str:
@@ -387,6 +430,12 @@ def force_replace(plan: SpecPlan, patterns: Sequence[str]) -> SpecPlan:
 
     chosen = {name for name in plan.requests if any(fnmatch.fnmatchcase(name, p) for p in patterns)}
     kept = [i for i in plan.items if not (i.kind == "video" and i.name in chosen)]
+    # A move replaced by a render leaves its orphan an orphan.
+    kept += [
+        PlanItem(Action.ORPHAN, i.source, i.provider, reason="no longer in the spec")
+        for i in plan.items
+        if i.action is Action.MOVE and i.name in chosen and i.source is not None
+    ]
     changed = {i.name for i in plan.items if i.kind == "video"}
     added = []
     for name in sorted(chosen):

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from reelform.plan.diff import Action, Estimate, SpecPlan
+from reelform.plan.diff import Action, Estimate, PlanItem, SpecPlan
 
 PLAN_FORMAT_VERSION = 1
 SYMBOLS = {
@@ -21,6 +21,7 @@ SYMBOLS = {
     Action.RETRY: ("!", "magenta"),
     Action.UNKNOWN: ("?", "red"),
     Action.DOWNLOAD: ("v", "blue"),
+    Action.MOVE: (">", "blue"),
     Action.ORPHAN: ("-", "red"),
 }
 ORDER = [
@@ -30,6 +31,7 @@ ORDER = [
     Action.RETRY,
     Action.UNKNOWN,
     Action.DOWNLOAD,
+    Action.MOVE,
     Action.ORPHAN,
     Action.UNCHANGED,
 ]
@@ -62,6 +64,7 @@ def summary_line(plans: Sequence[SpecPlan]) -> str:
         Action.RETRY: "to retry",
         Action.UNKNOWN: "unknown",
         Action.DOWNLOAD: "to download",
+        Action.MOVE: "to move",
         Action.ORPHAN: "orphaned",
         Action.UNCHANGED: "unchanged",
     }
@@ -100,9 +103,7 @@ def use_color(stream: TextIO) -> bool:
 def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
     """The human plan: one line per change, counts for the unchanged."""
     lines: list[str] = []
-    width = max(
-        (len(i.name) + 7 * (i.kind == "avatar") for p in plans for i in p.items), default=10
-    )
+    width = max((len(shown_name(i)) for p in plans for i in p.items), default=10)
     width = min(max(width, 10), 48)
 
     def paint(text: str, style: str) -> str:
@@ -125,13 +126,12 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
         for item in plan.items:
             symbol, style = SYMBOLS[item.action]
             label = f"{symbol} {item.action.value:<9}"
-            kind = "avatar " if item.kind == "avatar" else ""
             reason = item.reason
             if item.resubmit:  # say it where the person reads, before confirming
                 reason = "RESUBMIT (--resubmit-unknown): may pay twice"
             detail = _detail(item.changed, reason, item.seconds, item.renders)
             lines.append(
-                f"  {paint(label, style)} {kind + item.name:<{width}}  "
+                f"  {paint(label, style)} {shown_name(item):<{width}}  "
                 f"{item.provider:<6}  {detail}".rstrip()
             )
         for item in plan.labels_changed:  # counted as unchanged: recorded, not rendered
@@ -153,6 +153,13 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
         lines.append(summary_line(plans))
         lines.append(estimate_line(plans))
     return "\n".join(lines) + "\n"
+
+
+def shown_name(item: PlanItem) -> str:
+    """An item's name as the plan shows it: ``old -> new`` for a move."""
+    if item.source is not None:
+        return f"{item.source} -> {item.name}"
+    return f"avatar {item.name}" if item.kind == "avatar" else item.name
 
 
 def _detail(changed: tuple[str, ...], reason: str | None, seconds: float, renders: bool) -> str:
