@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from typing import Any
 
 from applykit import InProcess, Project, SimServer
 
@@ -30,10 +31,10 @@ def titled_spec(project: Project, title: str, count: int = 2) -> None:
     )
 
 
-def planned(cli: InProcess) -> dict[str, object]:
+def planned(cli: InProcess) -> dict[str, Any]:
     result = cli("plan", "--json", "--detailed-exitcode", "spec.yaml")
     assert result.code in (0, 2), result.text
-    document: dict[str, object] = json.loads(result.out)
+    document: dict[str, Any] = json.loads(result.out)
     document["exit"] = result.code
     return document
 
@@ -53,7 +54,7 @@ def test_a_new_title_is_recorded_not_rendered(
     titled_spec(project, "Hello")
 
     document = planned(cli)
-    [spec] = document["specs"]  # type: ignore[attr-defined]
+    [spec] = document["specs"]
     assert spec["items"] == [], spec
     assert spec["summary"]["unchanged"] == 2 and spec["summary"]["replace"] == 0
     assert [(i["action"], i["name"], i["changed"]) for i in spec["labels"]] == [
@@ -78,7 +79,7 @@ def test_a_new_title_is_recorded_not_rendered(
         assert new.output == old.output and new.status == old.status
     # Recorded: the next plan has nothing to do.
     again = planned(cli)
-    assert again["exit"] == 0 and "labels" not in again["specs"][0]  # type: ignore[index]
+    assert again["exit"] == 0 and "labels" not in again["specs"][0]
 
 
 def test_a_legacy_lockfile_plans_unchanged_and_migrates_for_free(
@@ -98,14 +99,14 @@ def test_a_legacy_lockfile_plans_unchanged_and_migrates_for_free(
     assert all(read_lock(lock_path).videos[n].fingerprint != current[n] for n in current)
 
     document = planned(cli)
-    [spec] = document["specs"]  # type: ignore[attr-defined]
+    [spec] = document["specs"]
     assert spec["items"] == [] and spec["summary"]["unchanged"] == 2, spec
     assert document["exit"] == 0 and "labels" not in spec  # a migration is no change
 
     # A legacy entry with a new title: still the same render.
     titled_spec(project, "Hello")
     document = planned(cli)
-    [spec] = document["specs"]  # type: ignore[attr-defined]
+    [spec] = document["specs"]
     assert spec["items"] == [] and [i["name"] for i in spec["labels"]] == ["v1", "v2"]
     mark = sim.mark()
     assert cli("apply", "--yes", "spec.yaml").code == 0
