@@ -25,14 +25,19 @@ from typing import NamedTuple
 
 MB = 1024 * 1024
 
-#: Every field a provider may call a label (``ProviderTraits.label_fields``): the
-#: lockfile summary of a no-op plan carries these values (``state/preload.py``).
+#: Every field a provider may call a label (``ProviderTraits.label_fields``): only the
+#: title. ``plan/fingerprint.py`` leaves it out of the digest and the lockfile summary
+#: of a no-op plan carries its value (``state/preload.py``); a second label needs both.
 LABELS = ("title",)
+
+
+#: ``labels_of`` of inputs without any label.
+NO_LABELS: tuple[object, ...] = (None,) * len(LABELS)
 
 
 def labels_of(inputs: Mapping[str, object] | None) -> tuple[object, ...]:
     """The value of each of ``LABELS`` in a video's inputs (None where absent)."""
-    return tuple(inputs.get(name) for name in LABELS) if inputs else (None,) * len(LABELS)
+    return tuple(map(inputs.get, LABELS)) if inputs else NO_LABELS
 
 
 class Limit(NamedTuple):

@@ -25,7 +25,7 @@ import orjson
 from reelform.registry import TraitsByName
 from reelform.speclang.assets import FileFacts
 from reelform.speclang.expand import AssetDecl, DesiredVideo, LoadedSpec
-from reelform.traits import LABELS
+from reelform.traits import LABELS, NO_LABELS
 from reelform.traits import labels_of as labels_of  # a lock entry's ``Request.labels``
 
 WORDS_PER_SECOND = 2.5  # 150 words a minute, a calm speaking pace
@@ -43,7 +43,7 @@ class Request(NamedTuple):
     fingerprint: str  # of the inputs without the labels: the render's identity
     seconds: float  # estimated length of the video
     #: The value of each of ``traits.LABELS`` in the inputs (None where absent).
-    labels: tuple[Any, ...] = ()
+    labels: tuple[Any, ...] = NO_LABELS
     #: The provider's label fields found in the inputs (empty: no labels).
     label_fields: tuple[str, ...] = ()
 
@@ -126,22 +126,22 @@ def _request(
     inputs["aspect"] = video.aspect or "portrait"
     inputs["screen_style"] = video.screen_style or 1
     inputs["captions"] = bool(video.captions)
-    if video.title is not None:
-        inputs["title"] = video.title
+    traits = traits_of[desired.provider]
+    title = video.title
+    # The title is the one label there is (``traits.LABELS``): where it is one, it goes
+    # into the inputs after the digest, recorded but not hashed (no pop, no copy).
+    labeled = title is not None and "title" in traits.label_fields
+    if title is not None and not labeled:
+        inputs["title"] = title
     # Only what the provider's request holds: a new `defaults.aspect` must not re-render
     # (and pay for) Mirako videos, whose request is just an image and audio.
-    traits = traits_of[desired.provider]
     for name in traits.ignored_fields:
         inputs.pop(name, None)
     if traits.voice_id_for_scripts and "audio" in spoken:
         spoken.pop("voice_id", None)  # a voice profile only speaks scripts
-    if traits.label_fields:  # out for the digest, back in for the record (no copy)
-        labels = {name: inputs.pop(name) for name in traits.label_fields if name in inputs}
-        fingerprint = digest(inputs)
-        inputs.update(labels)
-        present = tuple(labels)
-    else:
-        fingerprint, present = digest(inputs), ()
+    fingerprint = digest(inputs)
+    if labeled:
+        inputs["title"] = title
     return Request(
         desired.name,
         desired.provider,
@@ -149,7 +149,7 @@ def _request(
         fingerprint,
         seconds,
         tuple(map(inputs.get, LABELS)),
-        present,
+        LABELS if labeled else (),
     )
 
 
