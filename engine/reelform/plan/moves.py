@@ -54,6 +54,7 @@ def find_moves(
     asked only for an orphan whose provider some create uses."""
     if not creates:
         return []
+    wanted = {(c.provider, c.fingerprint) for c in creates}
     providers = {c.provider for c in creates}
     # (provider, render identity) -> orphans with it, in name order.
     available: dict[tuple[str, str], list[str]] = {}
@@ -64,7 +65,10 @@ def find_moves(
         provider = entry.provider
         if provider is None or provider not in providers or entry.fingerprint is None:
             continue
-        for identity in identities(entry, label_fields(provider)):
+        if (provider, entry.fingerprint) in wanted:  # the common case: no digest
+            available.setdefault((provider, entry.fingerprint), []).append(name)
+            continue
+        for identity in identities(entry, label_fields(provider))[1:]:  # a legacy one
             available.setdefault((provider, identity), []).append(name)
     if not available:
         return []
