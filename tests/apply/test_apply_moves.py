@@ -1,6 +1,6 @@
 """Moves end to end (docs/design.md, "Moves"): a renamed video is not paid again.
 
-Over real HTTP against the JoggAI simulator, whose request log is the proof: after
+Over real HTTP against the JoggAI and Mirako simulators, whose request log is the proof: after
 a rename of the `name:` template (and a new title with it) the plan is moves at no
 cost, and apply sends no create and no other POST: it renames the output files
 and re-keys their lock entries. Then the crash windows: the file renamed but the
@@ -216,3 +216,27 @@ def test_apply_of_a_saved_plan_with_moves(
     applied = cli("apply", "--yes", "moves.plan")
     assert applied.code == 0, applied.text
     assert sim.creates(mark) == [] and sorted(project.lock().videos) == ["hello-1", "hello-2"]
+
+
+def test_a_renamed_mirako_video_is_moved_without_speech_or_a_create(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    """Mirako bills the speech synthesis of a script as well as the render: a move
+    pays for neither."""
+    project.mirako_speech_spec()
+    assert cli("apply", "--yes", "spec.yaml").code == 0
+    assert len(sim.creates()) == 1
+    spec = project.root / "spec.yaml"
+    spec.write_text(
+        spec.read_text(encoding="utf-8").replace("- name: spoken", "- name: greeting"),
+        encoding="utf-8",
+    )
+    _, document = planned(cli)
+    [item] = document["specs"][0]["items"]
+    assert (item["action"], item["from"], item["name"]) == ("move", "spoken", "greeting")
+    mark = sim.mark()
+    applied = cli("apply", "--yes", "spec.yaml")
+    assert applied.code == 0, applied.text
+    assert sim.posts(mark) == [], [r.path for r in sim.posts(mark)]
+    assert [p.name for p in project.outputs()] == ["greeting.mp4"]
+    assert planned(cli)[0] == 0
