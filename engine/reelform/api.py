@@ -96,7 +96,7 @@ def apply(
     reporter: Reporter | None = None,
 ) -> list[Outcome]:
     """Make the specs' videos exist, as `reelform apply --yes` does, and return one
-    ``Outcome`` per video of the plan (``status``: completed, failed, running,
+    ``Outcome`` per video of the plan (``status``: completed, moved, failed, running,
     pending, unknown, pruned, skipped; ``ok`` is True for the good ones).
     ``timeout`` (seconds) is `--timeout`: renders still running after it are
     ``running`` and resumed by the next apply; videos not yet sent are ``pending``.

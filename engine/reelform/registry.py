@@ -24,7 +24,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from reelform.errors import ConfigError
-from reelform.traits import BUILTIN, Limit, ProviderTraits
+from reelform.traits import BUILTIN, LABELS, Limit, ProviderTraits
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -171,6 +171,9 @@ def traits_problem(traits: ProviderTraits) -> str | None:
         return "its poll times must be positive"
     if not isinstance(traits.image, Limit) or not isinstance(traits.audio, Limit):
         return "its image and audio limits must be reelform.traits.Limit records"
+    unknown = [f for f in traits.label_fields if f not in LABELS]
+    if unknown:  # the fingerprint leaves out only these (plan/fingerprint.py)
+        return f"its label_fields {unknown!r} are not labels reelform knows ({', '.join(LABELS)})"
     return None
 
 

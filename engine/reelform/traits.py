@@ -20,9 +20,24 @@ command imports this module, and generating a dataclass costs start-up time
 # No `from __future__ import annotations`: typing.NamedTuple would compile every
 # annotation string into a ForwardRef at import, a millisecond for these records.
 import math
+from collections.abc import Mapping
 from typing import NamedTuple
 
 MB = 1024 * 1024
+
+#: Every field a provider may call a label (``ProviderTraits.label_fields``): only the
+#: title. ``plan/fingerprint.py`` leaves it out of the digest and the lockfile summary
+#: of a no-op plan carries its value (``state/preload.py``); a second label needs both.
+LABELS = ("title",)
+
+
+#: ``labels_of`` of inputs without any label.
+NO_LABELS: tuple[object, ...] = (None,) * len(LABELS)
+
+
+def labels_of(inputs: Mapping[str, object] | None) -> tuple[object, ...]:
+    """The value of each of ``LABELS`` in a video's inputs (None where absent)."""
+    return tuple(map(inputs.get, LABELS)) if inputs else NO_LABELS
 
 
 class Limit(NamedTuple):
@@ -148,6 +163,11 @@ class ProviderTraits(NamedTuple):
     #: they are left out of the fingerprint (a new `defaults.aspect` re-renders
     #: nothing there, and is not paid for).
     ignored_fields: tuple[str, ...] = ()
+    #: Top-level fields its request carries that do not change the picture (JoggAI's
+    #: ``title``, sent as ``video_name``): labels, kept out of the fingerprint, so a
+    #: new title is recorded, not rendered (docs/design.md, "Labels"). Each one is
+    #: in ``LABELS``.
+    label_fields: tuple[str, ...] = ()
     #: ``voice.voice_id`` only picks a text-to-speech voice: with ``audio`` it is not
     #: sent, so it is left out of the fingerprint too.
     voice_id_for_scripts: bool = False
@@ -235,6 +255,8 @@ JOGG = ProviderTraits(
         ),
     ),
     ignored_fields=("image",),
+    # The title only names the video in the dashboard (``video_name``).
+    label_fields=("title",),
     settings=(
         Setting(
             "api_version",

@@ -15,7 +15,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from reelform.plan.fingerprint import Request, changed_fields, requests_for
+from reelform.plan.fingerprint import (
+    Request,
+    changed_fields,
+    fingerprint_of,
+    legacy_fingerprint,
+    requests_for,
+    same_render,
+)
 from reelform.project import prepare
 
 FAST = settings(
@@ -187,7 +194,6 @@ def edit(path: str, value: Any) -> dict[str, Any]:
         ("videos/2/aspect", "portrait", "outro", "aspect"),
         ("videos/1/screen_style", 2, "intro", "screen_style"),
         ("defaults/captions", False, "intro", "captions"),
-        ("videos/0/title", "Dear {{ row.first }}", "hi-2", "title"),
         ("defaults/avatar/id", 82, "outro", "avatar.id"),
         ("videos/1/avatar/type", "public", "intro", "avatar.type"),
         ("videos/4/provider", "jogg", "local-one", "provider"),
@@ -202,6 +208,94 @@ def test_changed_by_every_request_field(path: str, value: Any, video: str, field
     after = requests(edit(path, value))
     assert after[video].fingerprint != before[video].fingerprint
     assert field in changed_fields(before[video].inputs, after[video].inputs)
+
+
+@FAST
+@given(st.from_regex(r"[A-Za-z0-9 ,.!?'-]{1,40}", fullmatch=True).filter(lambda t: "{" not in t))
+def test_a_jogg_title_is_a_label_a_local_title_is_not(title: str) -> None:
+    """JoggAI's title only names the video (video_name); the local renderer draws it."""
+    before = requests(base_spec())
+    spec = edit("videos/0/title", title)
+    spec["videos"][4]["title"] = title
+    after = requests(spec)
+    old_title = before["hi-2"].inputs["title"]
+    assert after["hi-2"].fingerprint == before["hi-2"].fingerprint
+    assert after["hi-2"].key == before["hi-2"].key
+    assert after["hi-2"].inputs["title"] == title  # still recorded
+    assert ("title" in changed_fields(before["hi-2"].inputs, after["hi-2"].inputs)) == (
+        title != old_title
+    )
+    assert after["local-one"].fingerprint != before["local-one"].fingerprint
+
+
+def test_a_jogg_video_without_a_title_keeps_its_fingerprint() -> None:
+    """No label, nothing to leave out: the fingerprint is what it always was."""
+    for request in requests(base_spec()).values():
+        if "title" not in request.inputs or request.provider != "jogg":
+            assert request.fingerprint == legacy_fingerprint(request.inputs)
+        else:
+            assert request.fingerprint != legacy_fingerprint(request.inputs)
+
+
+_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-(2**53), 2**53), st.text(max_size=8))
+_VALUE = st.recursive(
+    _LEAF, lambda inner: st.dictionaries(st.text(max_size=6), inner, max_size=3), max_leaves=8
+)
+_INPUTS = st.dictionaries(
+    st.sampled_from(
+        ["provider", "avatar", "voice", "aspect", "captions", "screen_style", "settings", "title"]
+    ),
+    _VALUE,
+    min_size=1,
+)
+
+
+def _paths(value: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    if isinstance(value, dict) and value:
+        return [p for key, item in value.items() for p in _paths(item, (*prefix, key))]
+    return [prefix]
+
+
+def _set(value: dict[str, Any], path: tuple[str, ...], leaf: Any) -> dict[str, Any]:
+    changed = copy.deepcopy(value)
+    node = changed
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = leaf
+    return changed
+
+
+@settings(max_examples=200, deadline=None)
+@given(_INPUTS, st.data())
+def test_the_fingerprint_ignores_labels_and_nothing_else(
+    inputs: dict[str, Any], data: st.DataObject
+) -> None:
+    labels = ("title",)
+    path = data.draw(st.sampled_from(_paths(inputs)))
+    old = _set(inputs, path, None) if path else inputs
+    leaf = data.draw(_LEAF.filter(lambda v: v is not None))
+    new = _set(old, path, leaf)
+    changed = fingerprint_of(new, labels) != fingerprint_of(old, labels)
+    assert changed == (path[0] != "title")
+    # A label added or removed is not a render either.
+    assert fingerprint_of({**old, "title": "x"}, labels) == fingerprint_of(
+        {k: v for k, v in old.items() if k != "title"}, labels
+    )
+
+
+def test_a_legacy_fingerprint_is_the_same_render() -> None:
+    """A lock entry written before labels (its fingerprint hashed the title) matches,
+    with the same title or another; any other change does not."""
+    request = requests(base_spec())["hi-2"]
+    legacy = legacy_fingerprint(request.inputs)
+    labels = ("title",)
+    assert same_render(legacy, request.inputs, request, labels)
+    retitled = {**request.inputs, "title": "Old title"}
+    assert same_render(legacy_fingerprint(retitled), retitled, request, labels)
+    other = {**request.inputs, "aspect": "square"}
+    assert not same_render(legacy_fingerprint(other), other, request, labels)
+    assert not same_render(legacy_fingerprint(other), request.inputs, request, labels)
+    assert not same_render(legacy, request.inputs, request, ())
 
 
 def test_one_byte_of_an_audio_file_changes_only_the_videos_using_it() -> None:

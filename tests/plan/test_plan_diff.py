@@ -159,7 +159,8 @@ def test_orphan() -> None:
 
 
 def test_target_glob_selects_videos_and_orphans() -> None:
-    result = plan([req("x-1"), req("y-1")], {"x-old": entry(A), "y-old": entry(B)}, target="x-*")
+    new = [req("x-1", "new words"), req("y-1", "new words")]
+    result = plan(new, {"x-old": entry(A), "y-old": entry(B)}, target="x-*")
     assert actions(result) == [("create", "x-1"), ("orphan", "x-old")]
     assert set(result.requests) == {"x-1"}
 

@@ -57,10 +57,20 @@ def representative() -> list[SpecPlan]:
         "welcome-pending": entry(pending, "submitted"),
         "welcome-broken": entry(broken, "failed", error="jogg: avatar 81 | not found"),
         "welcome-lost": entry(lost),
-        "welcome-retired": entry(request("welcome-retired")),
+        "welcome-retired": entry(request("welcome-retired", script="Goodbye")),
+        # Renamed to welcome-renamed, the same render: a move.
+        "welcome-former": entry(request("welcome-former", script="Renamed")),
     }
     lock.digest = "1" * 64
-    wanted = [kept, edited, pending, broken, lost, request("welcome-new", seconds=150)]
+    wanted = [
+        kept,
+        edited,
+        pending,
+        broken,
+        lost,
+        request("welcome-new", script="Brand new", seconds=150),
+        request("welcome-renamed", script="Renamed"),
+    ]
     outputs = {"welcome-kept": OutputStatus.OK, "welcome-lost": OutputStatus.MISSING}
     welcome = diff("specs/welcome.yaml", wanted, [founder], lock, outputs, "specs/welcome.lock")
 

@@ -35,7 +35,11 @@ def test_no_changes_matches_the_golden_file() -> None:
 
 def test_the_comment_has_counts_estimate_changed_fields_and_folds() -> None:
     text = render_markdown(representative())
-    assert "| create | 27 |" in text and "| unchanged | 4 |" in text
+    assert "| create | 27 |" in text and "| unchanged | 4 |" in text and "| move | 1 |" in text
+    assert (
+        "| `>` move | `welcome-former` -> `welcome-renamed` | jogg | "
+        "the same render: renamed, not rendered |"
+    ) in text
     assert "**Estimate: 28 videos to render, ~6 min 30 s of video, 6 JoggAI credits.**" in text
     assert "| `~` replace | `welcome-edited` | jogg | changed: `avatar.id`, `voice.script`" in text
     assert "avatar 81 \\| not found" in text  # a `|` in a reason does not break the table

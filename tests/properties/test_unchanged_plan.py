@@ -5,14 +5,15 @@ rows with awkward values: unicode, empty strings, numbers and numbers as
 strings, quotes, braces; a photo avatar) and a lockfile for it (each video
 unchanged, or its output missing, changed or only touched, its fingerprint
 different, its entry missing, or failed, submitted, submitting, unknown; orphans;
-the avatar made, missing, failed or changed), and a `--target` selection. From
+the avatar made, missing, failed or changed; a JoggAI title changed, gone
+or not a string, a legacy fingerprint), and a `--target` selection. From
 the lockfile's summary ``unchanged_plan`` must give ``diff``'s plan or None, and
 must answer when nothing changed.
 
 Checked able to fail, by breaking ``unchanged_plan`` on purpose one way at a
 time: the orphan check removed; the avatar check's ``or`` made ``and``; the
 ``--target`` selection ignored; the output required not intact (so it never
-answers). Each failed within a few examples.
+answers); the label left out of the summary's key. Each failed within a few examples.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from hypothesis import strategies as st
 
 from reelform import project
 from reelform.plan.diff import AvatarRequest, diff
-from reelform.plan.fingerprint import Request
+from reelform.plan.fingerprint import Request, legacy_fingerprint
 from reelform.plan.unchanged import unchanged_plan
 from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState, read_lock, write_lock
@@ -69,6 +70,8 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
     per_row: dict[str, Any] = {
         "name": "hi-{{ row.id }}",
         "for_each": "people",
+        # JoggAI's title is a label (not in the fingerprint); the local renderer's is not.
+        "provider": draw(st.sampled_from(["local", "jogg"])),
         "title": draw(st.sampled_from(["For {{ row.first }} #{{ row.n }}", "{{ row.first }}"])),
         "voice": {"script": "Hi {{ row.first }}, {{ vars.company }} says {{ row.n }}."},
     }
@@ -131,6 +134,10 @@ VIDEO_CASES = [
     "output changed",
     "no output record",
     "other fingerprint",
+    "legacy fingerprint",  # written before labels: the digest of the inputs, title too
+    "other title",  # a label change: diff's (``SpecPlan.relabel``), not the summary's
+    "no title",
+    "odd title",  # not a string (a lockfile edited by hand)
     "absent",
     "failed",
     "submitted",
@@ -162,7 +169,15 @@ def video_entry(root: Path, request: Request, case: str) -> dict[str, Any] | Non
             "sha256": SHA,
         },
     }
-    if case == "touched":
+    if case == "legacy fingerprint":
+        entry["fingerprint"] = legacy_fingerprint(request.inputs)
+    elif case == "other title":
+        entry["inputs"] = {**request.inputs, "title": "Another title"}
+    elif case == "no title":
+        entry["inputs"] = {k: v for k, v in request.inputs.items() if k != "title"}
+    elif case == "odd title":
+        entry["inputs"] = {**request.inputs, "title": 7}
+    elif case == "touched":
         entry["output"]["mtime_ns"] -= 10**9
     elif case == "output missing":
         output.unlink()

@@ -173,6 +173,7 @@ def test_the_built_in_traits_are_well_formed() -> None:
         ({"name": "Echo"}, "provider name 'Echo'"),
         ({"client": "fake_plugin.Client"}, "its client 'fake_plugin.Client' is not 'module:name'"),
         ({"poll_minimum": 0}, "its poll times must be positive"),
+        ({"label_fields": ("caption",)}, "its label_fields ['caption'] are not labels"),
     ],
 )
 def test_a_plugin_s_traits_are_checked_when_loaded(

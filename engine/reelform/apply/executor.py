@@ -54,11 +54,13 @@ from reelform.apply.model import (
     now,
 )
 from reelform.apply.prerequisites import Prerequisites
+from reelform.atomic import fsync_dir
 from reelform.errors import OutcomeUnknownError, ProviderError, ReelformError, RejectedError
 from reelform.plan.diff import Action, PlanItem
-from reelform.plan.fingerprint import Request
+from reelform.plan.fingerprint import Request, same_render
 from reelform.providers.base import JobState, JobStatus, Provider, VideoJob
 from reelform.registry import provider_traits
+from reelform.state.outputs import OutputStatus, file_status
 from reelform.state.records import FileRecord, Status, VideoOutput, VideoRecord
 
 #: Written as null rather than left out when the provider gives none, as it always
@@ -82,11 +84,16 @@ class Executor(Prerequisites):
         for run in self.runs:
             clean_partials(run.prepared.spec.output_dir)
             self._record_file_facts(run)
+            for item in run.plan.relabel:
+                self._relabel(run, item.name)
             for item in run.plan.items:
                 if item.kind == "avatar":
                     continue  # made on demand by the videos that use them
                 if item.action is Action.ORPHAN:
                     tasks.append(self._isolated(run, item.name, self._orphan(run, item)))
+                    continue
+                if item.action is Action.MOVE:
+                    tasks.append(self._isolated(run, item.name, self._move(run, item)))
                     continue
                 left_alone = item.action is Action.UNKNOWN and not self._resubmits(item.provider)
                 renders += item.action is not Action.DOWNLOAD and not left_alone
@@ -145,10 +152,33 @@ class Executor(Prerequisites):
             if cached is None or replace(record, extra=cached.extra, nulls=cached.nulls) != cached:
                 run.journal.record("files", key, record)
 
+    def _relabel(self, run: SpecRun, name: str) -> VideoRecord | None:
+        """Rewrite the entry of the request's render under the request's fingerprint,
+        labels and key: a journal record, no provider call (docs/design.md, "Labels").
+        None when the entry is not this request's render."""
+        request = run.plan.requests.get(name)
+        entry = run.journal.state.videos.get(name)
+        if request is None or entry is None:
+            return None
+        if entry.fingerprint == request.fingerprint and entry.inputs == request.inputs:
+            return entry
+        labels = provider_traits(request.provider).label_fields
+        if not same_render(entry.fingerprint, entry.inputs, request, labels):
+            return None
+        relabeled = replace(
+            entry, fingerprint=request.fingerprint, key=request.key, inputs=request.inputs
+        )
+        run.journal.record("videos", name, relabeled)
+        return relabeled
+
     async def _video(self, run: SpecRun, item: PlanItem) -> Outcome:
         request = run.plan.requests[item.name]
         provider = self.provider_for(run, request.provider)
         entry = run.journal.state.videos.get(item.name) or VideoRecord()
+        if entry.fingerprint != request.fingerprint and item.action is not Action.REPLACE:
+            # A legacy fingerprint of this render (a resume, a download): carry on under
+            # the new one, so that the job on record is this request's.
+            entry = self._relabel(run, item.name) or entry
         resubmit = self._resubmits(request.provider)
         traits = provider_traits(request.provider)
         step = video_step(
@@ -499,3 +529,60 @@ class Executor(Prerequisites):
         run.journal.record("videos", item.name, None)
         self.reporter.event("pruned", run.label, item.name)
         return Outcome(run.label, item.name, "pruned")
+
+    async def _move(self, run: SpecRun, item: PlanItem) -> Outcome:
+        """A renamed video (plan/moves.py): the output file is renamed, then the entry
+        re-keyed under the new name, in that order, with no provider call.
+
+        A crash after the rename leaves the old entry naming a file that is gone and
+        the file at the new name: the next plan is the same move, and this finds the
+        file already there. The re-keyed entry and the old one's removal are one
+        journal append, the new entry first: any prefix of it is an orphan at worst.
+        A file that is not there at all is downloaded again (free), never rendered.
+        """
+        request = run.plan.requests[item.name]
+        source = item.source or ""
+        entry = run.journal.state.videos.get(source)
+        if entry is None or entry.status is not Status.COMPLETED:
+            reason = f"{source}: its lock entry changed since the plan; make a new plan"
+            return Outcome(run.label, item.name, "failed", reason)
+        spec = run.prepared.spec
+        output = entry.output or VideoOutput()
+        suffix = Path(output.path).suffix if output.path else ""
+        target = spec.output_dir / f"{request.name}{suffix or '.mp4'}"
+        if output.path:
+            await asyncio.to_thread(_rename_output, spec.directory / output.path, target)
+            relative = Path(os.path.relpath(target, spec.directory)).as_posix()
+            output = replace(output, path=relative)
+        moved = replace(
+            entry,
+            fingerprint=request.fingerprint,
+            key=request.key,
+            inputs=request.inputs,
+            provider=request.provider,
+            output=output if entry.output is not None else None,
+        )
+        run.journal.record_all([("videos", request.name, moved), ("videos", source, None)])
+        await run.commit()
+        self.reporter.event("moved", run.label, request.name, source=source)
+        intact = file_status(
+            str(spec.directory), output.path, output.bytes, output.mtime_ns, output.sha256
+        )
+        if intact is OutputStatus.OK:
+            return Outcome(run.label, request.name, "moved")
+        traits = provider_traits(request.provider)
+        provider = None if traits.free else self.provider_for(run, request.provider)
+        return await self._download(run, request, moved, refresh=provider)
+
+
+def _rename_output(source: Path, target: Path) -> None:
+    """Rename an output file into place, durably; nothing when it is already gone
+    (an earlier move renamed it and crashed before its record, or a person removed
+    it: then the move downloads it)."""
+    if not source.exists():
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(source, target)
+    fsync_dir(target.parent)
+    if source.parent != target.parent:
+        fsync_dir(source.parent)

@@ -29,7 +29,7 @@ def now() -> str:
 class Outcome:
     spec: str
     name: str
-    status: str  # completed | failed | running | pending | unknown | pruned | skipped
+    status: str  # completed | moved | failed | running | pending | unknown | pruned | skipped
     reason: str | None = None
     kind: str = "video"
     #: The traceback of an unexpected exception (a bug): the run exits 3 after the
@@ -41,7 +41,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("completed", "pruned", "skipped")
+        return self.status in ("completed", "moved", "pruned", "skipped")
 
 
 @dataclass

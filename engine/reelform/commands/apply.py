@@ -260,6 +260,7 @@ def summarize(outcomes: list[Outcome], as_json: bool) -> int:
         f"{counts[s]:,} {w}"
         for s, w in (
             ("completed", "completed"),
+            ("moved", "moved"),
             ("failed", "failed"),
             ("running", "still running"),
             ("pending", "not started"),

@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from reelform.plan.fingerprint import Request, changed_fields
+from reelform.plan.fingerprint import Request, changed_fields, labels_of, same_render
+from reelform.plan.moves import Wanted, find_moves
 from reelform.registry import provider_traits
 from reelform.state.lockfile import LockState
 from reelform.state.outputs import OutputStatus as OutputStatus  # part of the plan API
@@ -26,6 +27,10 @@ UNKNOWN_REASON = (
 )
 
 
+#: What a ``move`` says: the output file is renamed and its entry re-keyed.
+MOVE_REASON = "the same render: renamed, not rendered"
+
+
 class Action(enum.StrEnum):
     CREATE = "create"
     REPLACE = "replace"
@@ -33,6 +38,7 @@ class Action(enum.StrEnum):
     RETRY = "retry"
     UNKNOWN = "unknown"
     DOWNLOAD = "download"
+    MOVE = "move"  # a completed orphan's render under a new name (plan/moves.py)
     ORPHAN = "orphan"
     UNCHANGED = "unchanged"
 
@@ -86,6 +92,8 @@ class PlanItem:
     #: Set on the videos it would render when the spec has approvals (or for
     #: `apply --approved`): whether a reviewer approved exactly this render.
     approval: Approval | None = None
+    #: A ``move``'s orphan: the entry and output file that become this video's.
+    source: str | None = None
 
     @property
     def renders(self) -> bool:
@@ -99,6 +107,8 @@ class PlanItem:
             "provider": self.provider,
             "kind": self.kind,
         }
+        if self.source is not None:
+            data["from"] = self.source
         for key in ("fingerprint", "key", "reason"):
             if getattr(self, key) is not None:
                 data[key] = getattr(self, key)
@@ -141,10 +151,19 @@ class SpecPlan:
     approvals: str | None = None
     #: `apply --approved`: the renders taken out of ``items`` for want of approval.
     held_back: tuple[PlanItem, ...] = ()
+    #: Videos counted in ``unchanged`` whose lock entry apply rewrites without a render
+    #: (action ``unchanged``): a label changed (``changed`` names it), or the entry's
+    #: fingerprint is legacy (``changed`` empty). docs/design.md, "Labels".
+    relabel: tuple[PlanItem, ...] = ()
 
     @property
     def changes(self) -> bool:
-        return bool(self.items)
+        """Something for apply to do; a legacy fingerprint alone is not a change."""
+        return bool(self.items) or any(i.changed for i in self.relabel)
+
+    @property
+    def labels_changed(self) -> tuple[PlanItem, ...]:
+        return tuple(i for i in self.relabel if i.changed)
 
     def count(self, action: Action) -> int:
         if action is Action.UNCHANGED:
@@ -182,6 +201,7 @@ def diff(
 ) -> SpecPlan:
     """Compare what the spec asks for with what the lockfile records."""
     items: list[PlanItem] = []
+    relabel: list[PlanItem] = []
     unchanged = 0
     wanted = selected or (lambda _: True)
     # With --target, only the photo avatars that a selected video uses (each costs credits).
@@ -269,6 +289,9 @@ def diff(
         item = _video_item(request, recorded, outputs)
         if item is None:
             unchanged += 1
+        elif item.action is Action.UNCHANGED:
+            unchanged += 1
+            relabel.append(item)
         else:
             items.append(item)
     for name, video in lock.videos.items():
@@ -282,11 +305,51 @@ def diff(
                     reason="no longer in the spec",
                 )
             )
+    items = with_moves(items, lock.videos)
     items.sort(key=lambda i: (i.kind != "avatar", i.name))
     requests = {r.name: r for r in desired if wanted(r.name)}
     return SpecPlan(
-        spec, lock_path, lock.digest, tuple(items), unchanged, requests, tuple(superseded)
+        spec=spec,
+        lock=lock_path,
+        lock_digest=lock.digest,
+        items=tuple(items),
+        unchanged=unchanged,
+        requests=requests,
+        superseded=tuple(superseded),
+        relabel=tuple(relabel),
     )
+
+
+def with_moves(items: list[PlanItem], videos: Mapping[str, VideoRecord]) -> list[PlanItem]:
+    """Each create that is a completed orphan's render, and that orphan, become one
+    ``move`` (plan/moves.py): no render, no credits."""
+    creates = [
+        Wanted(i.name, i.provider, i.fingerprint)
+        for i in items
+        if i.action is Action.CREATE and i.kind == "video" and i.fingerprint is not None
+    ]
+    orphans = [i.name for i in items if i.action is Action.ORPHAN]
+    if not creates or not orphans:
+        return items
+    moves = find_moves(creates, orphans, videos, lambda p: provider_traits(p).label_fields)
+    if not moves:
+        return items
+    sources = {m.target: m.source for m in moves}
+    moved = set(sources.values())
+    return [
+        dataclasses.replace(
+            i,
+            action=Action.MOVE,
+            source=sources[i.name],
+            seconds=0.0,
+            credits=0,
+            reason=MOVE_REASON,
+        )
+        if i.action is Action.CREATE and i.kind == "video" and i.name in sources
+        else i
+        for i in items
+        if not (i.action is Action.ORPHAN and i.name in moved)
+    ]
 
 
 def superseded_jobs(record: VideoRecord | AvatarRecord, job: str) -> str:
@@ -330,7 +393,13 @@ def _video_item(
 
     if entry is None:
         return item(Action.CREATE)
-    if entry.fingerprint != request.fingerprint:
+    legacy = entry.fingerprint != request.fingerprint
+    if legacy and not same_render(
+        entry.fingerprint,
+        entry.inputs,
+        request,
+        provider_traits(request.provider).label_fields,
+    ):
         return item(Action.REPLACE, changed=changed_fields(entry.inputs or {}, request.inputs))
     status = entry.status
     if status is Status.SUBMITTED:
@@ -354,7 +423,16 @@ def _video_item(
     if status is Status.COMPLETED:
         output = outputs.get(request.name, OutputStatus.MISSING)
         if output is OutputStatus.OK:
-            return None
+            if not legacy and labels_of(entry.inputs) == request.labels:
+                return None
+            # The same render under another label, or a legacy fingerprint: recorded
+            # by apply, never rendered (docs/design.md, "Labels").
+            fields = provider_traits(request.provider).label_fields
+            old, new = entry.inputs or {}, request.inputs
+            changed = tuple(f for f in fields if old.get(f) != new.get(f))
+            if not changed and not legacy:
+                return None
+            return item(Action.UNCHANGED, changed=changed, reason="label only: no render")
         reason = (
             "output file missing"
             if output is OutputStatus.MISSING
@@ -372,6 +450,12 @@ def force_replace(plan: SpecPlan, patterns: Sequence[str]) -> SpecPlan:
 
     chosen = {name for name in plan.requests if any(fnmatch.fnmatchcase(name, p) for p in patterns)}
     kept = [i for i in plan.items if not (i.kind == "video" and i.name in chosen)]
+    # A move replaced by a render leaves its orphan an orphan.
+    kept += [
+        PlanItem(Action.ORPHAN, i.source, i.provider, reason="no longer in the spec")
+        for i in plan.items
+        if i.action is Action.MOVE and i.name in chosen and i.source is not None
+    ]
     changed = {i.name for i in plan.items if i.kind == "video"}
     added = []
     for name in sorted(chosen):
@@ -391,7 +475,8 @@ def force_replace(plan: SpecPlan, patterns: Sequence[str]) -> SpecPlan:
         )
     unchanged = plan.unchanged - len(chosen - changed)
     items = sorted([*kept, *added], key=lambda i: (i.kind != "avatar", i.name))
-    return dataclasses.replace(plan, items=tuple(items), unchanged=unchanged)
+    relabel = tuple(i for i in plan.relabel if i.name not in chosen)
+    return dataclasses.replace(plan, items=tuple(items), unchanged=unchanged, relabel=relabel)
 
 
 def resubmitting(plan: SpecPlan) -> SpecPlan:

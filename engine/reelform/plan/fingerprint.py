@@ -6,6 +6,12 @@ compact JSON), so key order, row order, file names and unrelated edits change
 nothing, while one changed byte of an audio file changes exactly the videos
 that use it. The inputs are stored in the lockfile so that `plan` can say
 *which* field changed.
+
+Labels (a provider's ``label_fields``: JoggAI's ``title``) are in the inputs but
+not in the fingerprint: they do not change the picture, so a new one is recorded,
+not rendered. A lockfile written before labels existed holds ``legacy`` fingerprints
+(the digest of all the inputs); ``same_render`` accepts those (docs/design.md,
+"Labels").
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ import orjson
 from reelform.registry import TraitsByName
 from reelform.speclang.assets import FileFacts
 from reelform.speclang.expand import AssetDecl, DesiredVideo, LoadedSpec
+from reelform.traits import LABELS, NO_LABELS
+from reelform.traits import labels_of as labels_of  # a lock entry's ``Request.labels``
 
 WORDS_PER_SECOND = 2.5  # 150 words a minute, a calm speaking pace
 
@@ -32,8 +40,12 @@ class Request(NamedTuple):
     name: str
     provider: str
     inputs: dict[str, Any]
-    fingerprint: str
+    fingerprint: str  # of the inputs without the labels: the render's identity
     seconds: float  # estimated length of the video
+    #: The value of each of ``traits.LABELS`` in the inputs (None where absent).
+    labels: tuple[Any, ...] = NO_LABELS
+    #: The provider's label fields found in the inputs (empty: no labels).
+    label_fields: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
@@ -114,17 +126,73 @@ def _request(
     inputs["aspect"] = video.aspect or "portrait"
     inputs["screen_style"] = video.screen_style or 1
     inputs["captions"] = bool(video.captions)
-    if video.title is not None:
-        inputs["title"] = video.title
+    traits = traits_of[desired.provider]
+    title = video.title
+    # The title is the one label there is (``traits.LABELS``): where it is one, it goes
+    # into the inputs after the digest, recorded but not hashed (no pop, no copy).
+    labeled = title is not None and "title" in traits.label_fields
+    if title is not None and not labeled:
+        inputs["title"] = title
     # Only what the provider's request holds: a new `defaults.aspect` must not re-render
     # (and pay for) Mirako videos, whose request is just an image and audio.
-    traits = traits_of[desired.provider]
     for name in traits.ignored_fields:
         inputs.pop(name, None)
     if traits.voice_id_for_scripts and "audio" in spoken:
         spoken.pop("voice_id", None)  # a voice profile only speaks scripts
     fingerprint = digest(inputs)
-    return Request(desired.name, desired.provider, inputs, fingerprint, seconds)
+    if labeled:
+        inputs["title"] = title
+    return Request(
+        desired.name,
+        desired.provider,
+        inputs,
+        fingerprint,
+        seconds,
+        tuple(map(inputs.get, LABELS)),
+        LABELS if labeled else (),
+    )
+
+
+def fingerprint_of(inputs: Mapping[str, Any], label_fields: tuple[str, ...]) -> str:
+    """The fingerprint of record: the digest of the inputs without the labels."""
+    return digest(identity(inputs, label_fields) if label_fields else inputs)
+
+
+def legacy_fingerprint(inputs: Mapping[str, Any]) -> str:
+    """The fingerprint before labels existed: the digest of all the inputs."""
+    return digest(inputs)
+
+
+def identity(inputs: Mapping[str, Any], label_fields: tuple[str, ...]) -> dict[str, Any]:
+    """The inputs that decide the render: all but the labels."""
+    return {key: value for key, value in inputs.items() if key not in label_fields}
+
+
+def same_render(
+    fingerprint: str | None,
+    inputs: Mapping[str, Any] | None,
+    request: Request,
+    label_fields: tuple[str, ...],
+) -> bool:
+    """Whether a lock entry (its fingerprint and recorded inputs) is ``request``'s render.
+
+    Either the fingerprints are equal, or the entry's is *legacy*: the digest of
+    all its inputs, labels included (before labels existed). Then the entry is the
+    request's render when its inputs without the labels are the request's identity.
+    At most two digests, and only for an entry whose fingerprint differs.
+    """
+    if fingerprint == request.fingerprint:
+        return True
+    if fingerprint is None or not label_fields:
+        return False
+    if request.label_fields and fingerprint == legacy_fingerprint(request.inputs):
+        return True  # the same inputs, labels and all, fingerprinted the old way
+    if not inputs or not any(name in inputs for name in label_fields):
+        return False
+    return (
+        fingerprint_of(inputs, label_fields) == request.fingerprint
+        and legacy_fingerprint(inputs) == fingerprint
+    )
 
 
 def changed_fields(old: Mapping[str, Any], new: Mapping[str, Any]) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ WORDS = {
     Action.RETRY: "to retry",
     Action.UNKNOWN: "unknown",
     Action.DOWNLOAD: "to download",
+    Action.MOVE: "to move",
     Action.ORPHAN: "orphaned",
     Action.UNCHANGED: "unchanged",
 }
@@ -96,8 +97,9 @@ def _row(item: PlanItem) -> str:
     if item.approval is not None:
         details.append(f"**{approval_text(item.approval)}**")
     kind = "photo avatar " if item.kind == "avatar" else ""
+    name = f"`{item.source}` -> `{item.name}`" if item.source is not None else f"`{item.name}`"
     return (
-        f"| `{symbol}` {item.action.value} | {kind}`{item.name}` | {item.provider} | "
+        f"| `{symbol}` {item.action.value} | {kind}{_cell(name)} | {item.provider} | "
         f"{_cell('; '.join(details))} |"
     )
 

@@ -145,7 +145,8 @@ def check_fresh(saved: SavedPlan, plans: Sequence[SpecPlan], path: Path) -> None
             )
         # Approvals are read again when applied (`apply PLANFILE --approved`): a video
         # approved since the plan was saved is no change to what was reviewed.
-        if _unapproved(old.get("items")) != _unapproved(spec["items"]):
+        same_items = _unapproved(old.get("items")) == _unapproved(spec["items"])
+        if not same_items or old.get("labels") != spec.get("labels"):
             raise PlanFileError(
                 f"{path}: stale plan: {spec['spec']} or its files changed "
                 "since the plan was made; make a new plan"

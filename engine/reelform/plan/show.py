@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-from reelform.plan.diff import Action, Approval, Estimate, SpecPlan
+from reelform.plan.diff import Action, Approval, Estimate, PlanItem, SpecPlan
 
 PLAN_FORMAT_VERSION = 1
 SYMBOLS = {
@@ -21,6 +21,7 @@ SYMBOLS = {
     Action.RETRY: ("!", "magenta"),
     Action.UNKNOWN: ("?", "red"),
     Action.DOWNLOAD: ("v", "blue"),
+    Action.MOVE: (">", "blue"),
     Action.ORPHAN: ("-", "red"),
 }
 ORDER = [
@@ -30,6 +31,7 @@ ORDER = [
     Action.RETRY,
     Action.UNKNOWN,
     Action.DOWNLOAD,
+    Action.MOVE,
     Action.ORPHAN,
     Action.UNCHANGED,
 ]
@@ -62,12 +64,16 @@ def summary_line(plans: Sequence[SpecPlan]) -> str:
         Action.RETRY: "to retry",
         Action.UNKNOWN: "unknown",
         Action.DOWNLOAD: "to download",
+        Action.MOVE: "to move",
         Action.ORPHAN: "orphaned",
         Action.UNCHANGED: "unchanged",
     }
     resubmits = sum(1 for p in plans for i in p.items if i.resubmit)
     if resubmits:
         words[Action.UNKNOWN] = f"unknown ({resubmits:,} to resubmit: may pay twice)"
+    relabeled = sum(len(p.labels_changed) for p in plans)
+    if relabeled:
+        words[Action.UNCHANGED] = f"unchanged ({relabeled:,} with a new label: no render)"
     parts = [f"{counts[a]:,} {words[a]}" for a in ORDER if counts[a] or a is Action.UNCHANGED]
     return "Plan: " + ", ".join(parts) + "."
 
@@ -97,9 +103,7 @@ def use_color(stream: TextIO) -> bool:
 def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
     """The human plan: one line per change, counts for the unchanged."""
     lines: list[str] = []
-    width = max(
-        (len(i.name) + 7 * (i.kind == "avatar") for p in plans for i in p.items), default=10
-    )
+    width = max((len(shown_name(i)) for p in plans for i in p.items), default=10)
     width = min(max(width, 10), 48)
 
     def paint(text: str, style: str) -> str:
@@ -122,7 +126,6 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
         for item in plan.items:
             symbol, style = SYMBOLS[item.action]
             label = f"{symbol} {item.action.value:<9}"
-            kind = "avatar " if item.kind == "avatar" else ""
             reason = item.reason
             if item.resubmit:  # say it where the person reads, before confirming
                 reason = "RESUBMIT (--resubmit-unknown): may pay twice"
@@ -130,8 +133,14 @@ def render_text(plans: Sequence[SpecPlan], color: bool) -> str:
             if item.approval is not None:
                 detail = "; ".join(filter(None, [detail, approval_text(item.approval)]))
             lines.append(
-                f"  {paint(label, style)} {kind + item.name:<{width}}  "
+                f"  {paint(label, style)} {shown_name(item):<{width}}  "
                 f"{item.provider:<6}  {detail}".rstrip()
+            )
+        for item in plan.labels_changed:  # counted as unchanged: recorded, not rendered
+            label = f"= {'label':<9}"
+            lines.append(
+                f"  {paint(label, 'dim')} {item.name:<{width}}  {item.provider:<6}  "
+                f"changed: {', '.join(item.changed)}; no render, no cost"
             )
         if plan.unchanged:
             lines.append(paint(f"  = {plan.unchanged:,} unchanged", "dim"))
@@ -173,6 +182,13 @@ def approval_text(approval: Approval) -> str:
     return str(approval)
 
 
+def shown_name(item: PlanItem) -> str:
+    """An item's name as the plan shows it: ``old -> new`` for a move."""
+    if item.source is not None:
+        return f"{item.source} -> {item.name}"
+    return f"avatar {item.name}" if item.kind == "avatar" else item.name
+
+
 def _detail(changed: tuple[str, ...], reason: str | None, seconds: float, renders: bool) -> str:
     parts = []
     if changed:
@@ -206,6 +222,8 @@ def plan_json(plans: Sequence[SpecPlan]) -> dict[str, Any]:
                 **({"superseded": list(p.superseded)} if p.superseded else {}),
                 **({"approvals": p.approvals} if p.approvals is not None else {}),
                 **({"held_back": [i.to_json() for i in p.held_back]} if p.held_back else {}),
+                # Counted in `unchanged`: a new label, recorded by apply without a render.
+                **({"labels": [i.to_json() for i in p.labels_changed]} if p.labels_changed else {}),
             }
             for p in plans
         ],

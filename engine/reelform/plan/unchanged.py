@@ -3,8 +3,8 @@
 A second planner, beside ``diff``, for one case only. A no-op `plan` of 100,000
 videos would otherwise read the whole lockfile into 100,000 dicts just to find
 every video unchanged; when a child process has already summarized the lockfile
-(``state/preload.py``: per video its fingerprint, status and whether its output
-file is intact), comparing each request with its line of the summary is enough.
+(``state/preload.py``: per video completed with its output file intact, its
+fingerprint and label in one string), comparing each request with its line of the summary is enough.
 
 Contract: ``unchanged_plan`` returns the ``SpecPlan`` that ``plan.diff.diff``
 returns for the same requests, lockfile and output files, or None. It answers
@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 from reelform.plan.diff import AvatarRequest, SpecPlan
 from reelform.plan.fingerprint import Request
-from reelform.state.preload import LockSummary
+from reelform.state.preload import LockSummary, unchanged_key
 from reelform.state.records import AvatarRecord, Status
 
 
@@ -36,8 +36,10 @@ def unchanged_plan(
     count = 0
     for request in desired:
         if wanted(request.name):
-            if summary.videos.get(request.name) != (request.fingerprint, Status.COMPLETED, True):
-                return None
+            # None, or no key: not completed with its output intact, or not recorded.
+            key = summary.videos.get(request.name)
+            if key is None or key != unchanged_key(request.fingerprint, request.labels[0]):
+                return None  # a label change is diff's too (``SpecPlan.relabel``)
             if request.name in summary.superseded:
                 return None  # diff says so (``SpecPlan.superseded``)
             count += 1
@@ -53,4 +55,11 @@ def unchanged_plan(
         if "superseded" in entry.extra:
             return None
     requests = {r.name: r for r in desired if wanted(r.name)}
-    return SpecPlan(spec, lock_path, summary.digest, (), count, requests)
+    return SpecPlan(
+        spec=spec,
+        lock=lock_path,
+        lock_digest=summary.digest,
+        items=(),
+        unchanged=count,
+        requests=requests,
+    )

@@ -100,6 +100,28 @@ class Journal:
         if durable:
             self.sync(position)
 
+    def record_all(
+        self, changes: Sequence[tuple[str, str, Record | None]], *, durable: bool = False
+    ) -> None:
+        """Record several changes in one append: all of them land, or none does.
+
+        A crash mid-write keeps a prefix of them (the torn last line is dropped on the
+        next open), so a caller orders them for every prefix to be a safe state.
+        """
+        lines = []
+        for section, key, value in changes:
+            check_change(section, value)
+            change = {"s": section, "k": key, "v": None if value is None else value.to_json()}
+            lines.append(orjson.dumps(change, option=orjson.OPT_SORT_KEYS) + b"\n")
+        with self._lock:
+            self._append(b"".join(lines))
+            self._written += len(lines)
+            position = self._written
+            for section, key, value in changes:
+                self.state.apply_change(section, key, value)
+        if durable:
+            self.sync(position)
+
     def _append(self, line: bytes) -> None:
         """Write all of ``line`` or none of it (raising the OSError)."""
         if self._broken is not None:

@@ -5,9 +5,10 @@ checking the output files as it does rendering templates, and the two do not
 depend on each other. So when the lockfile is large and the process has a
 single thread (forking a threaded process is unsafe), a forked child reads the
 lockfile and stats the outputs while the parent expands the spec, and sends
-back a ``LockSummary``: per video, its fingerprint, status and whether its
-output file is intact. If every video is unchanged, that summary is the whole
-plan; otherwise the caller reads the lockfile in full (``lock_source.py``).
+back a ``LockSummary``: per video that is completed with its output file intact,
+its fingerprint and label in one string (None for any other). If every video is unchanged, that
+summary is the whole plan; otherwise the caller reads the lockfile in full
+(``lock_source.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,12 @@ from pathlib import Path
 
 from reelform.state.lockfile import LockState, Records, read_lock
 from reelform.state.outputs import OutputStatus, file_status
-from reelform.state.records import AvatarRecord, FileRecord, Status
+from reelform.state.records import AvatarRecord, FileRecord
+from reelform.traits import LABELS
+
+#: The one label field (``traits.LABELS``) a summary carries: a second would need
+#: ``unchanged_key`` to say where each ends (this fails at import until it does).
+(LABEL,) = LABELS
 
 #: Below this size, reading the lockfile takes less than a fork costs.
 PRELOAD_MIN_BYTES = 4 * 1024 * 1024
@@ -33,14 +39,32 @@ class LockSummary:
     digest: str
     files: MutableMapping[str, FileRecord]
     avatars: MutableMapping[str, AvatarRecord]
-    #: name -> (fingerprint, status, output file intact)
-    videos: dict[str, tuple[str | None, Status | None, bool]]
+    #: name -> ``unchanged_key`` of a video completed with its output file intact, None
+    #: for any other: all a no-op plan compares, in one string (each object here is
+    #: pickled by the child and unpickled by the parent)
+    videos: dict[str, str | None]
     #: the videos whose record keeps superseded jobs (``state.merge``)
     superseded: frozenset[str] = frozenset()
 
 
+def unchanged_key(fingerprint: object, label: object) -> str | None:
+    """A video's fingerprint and label in one string, equal for two videos only when
+    both are (None: no key, the video is not unchanged by the summary's word).
+
+    A fingerprint is 64 hex digits, so the label after it cannot be mistaken for part
+    of it; no label, the fingerprint alone; a label that is not a string (a lockfile
+    edited by hand), no key: the full diff looks at it."""
+    if type(fingerprint) is not str or len(fingerprint) != 64:
+        return None
+    if label is None:
+        return fingerprint
+    if type(label) is str:
+        return f"{fingerprint}:{label}"
+    return None
+
+
 def summarize(state: LockState, directory: Path) -> LockSummary:
-    videos: dict[str, tuple[str | None, Status | None, bool]] = {}
+    videos: dict[str, str | None] = {}
     folder = str(directory)
     table = state.videos
     # Each video's JSON as read, not its record: building 100,000 records for three of
@@ -64,11 +88,12 @@ def summarize(state: LockState, directory: Path) -> LockSummary:
             )
             is OutputStatus.OK
         )
-        videos[name] = (
-            entry.get("fingerprint"),
-            None if status is None else Status.of(status),
-            intact,
-        )
+        if not intact:
+            videos[name] = None
+            continue
+        inputs = entry.get("inputs")
+        label = inputs.get(LABEL) if inputs else None
+        videos[name] = unchanged_key(entry.get("fingerprint"), label)
     return LockSummary(state.digest, state.files, state.avatars, videos, frozenset(superseded))
 
 
