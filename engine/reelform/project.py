@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reelform.errors import Location, Problem, SpecError
+from reelform.plan import reuse as reuse_rules
 from reelform.plan.diff import AvatarRequest, SpecPlan, diff
 from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
 from reelform.plan.unchanged import unchanged_plan
@@ -23,7 +24,8 @@ from reelform.speclang.expand import LoadedSpec, expand_spec
 from reelform.speclang.fit import fit_problems
 from reelform.speclang.load import find_specs, lock_path_for, real_spec_path
 from reelform.state.lock_source import LockSource
-from reelform.state.lockfile import LockState, read_lock
+from reelform.state.lockfile import LockState, Records, read_lock
+from reelform.state.neighbours import neighbour_specs, read_neighbour, repository_root, shown_path
 from reelform.state.outputs import OutputStatus, output_status
 from reelform.state.outputs import sha256_file as sha256_file  # watch reuses it
 from reelform.state.preload import LockSummary, Preload
@@ -251,3 +253,68 @@ def plan_prepared(
             lock_path,
             selected,
         )
+
+
+def plan_all(
+    prepared: Sequence[Prepared],
+    selected: Callable[[str], bool] | None = None,
+    *,
+    reuse: bool = True,
+) -> list[SpecPlan]:
+    """The plans of a run: each spec's, then with every render that an equal completed
+    video (or an equal render of this run) makes unnecessary turned into a ``copy``
+    (``plan/reuse.py``; ``reuse=False`` is `--no-reuse`)."""
+    plans = [plan_prepared(p, selected) for p in prepared]
+    if not reuse:
+        return plans
+    wanted = reuse_rules.wanted(plans)
+    if not wanted:  # a no-op plan reads nothing more
+        return plans
+    return reuse_rules.with_copies(plans, completed_videos(prepared, plans, wanted))
+
+
+def completed_videos(
+    prepared: Sequence[Prepared], plans: Sequence[SpecPlan], wanted: frozenset[str]
+) -> dict[str, list[reuse_rules.Completed]]:
+    """By fingerprint, the completed videos in ``wanted``: of the specs of the run and of
+    their neighbours under the same repository root (``state/neighbours.py``)."""
+    found: dict[str, list[reuse_rules.Completed]] = {}
+    for each, plan in zip(prepared, plans, strict=True):
+        summary = each.summary
+        if summary is not None and not any(
+            fingerprint in wanted and status is Status.COMPLETED
+            for fingerprint, status, _intact in summary.videos.values()
+        ):
+            continue  # a large lockfile summarized: nothing in it to copy, so not read
+        for completed in _completed_in(each.lock, each.spec.directory, plan.spec, wanted):
+            found.setdefault(completed.fingerprint, []).append(completed)
+    roots = {repository_root(each.spec.directory) for each in prepared}
+    own = [real_spec_path(each.spec.path) for each in prepared]
+    for spec in neighbour_specs(roots, own):
+        state = read_neighbour(spec)
+        if state is None:
+            continue
+        directory = real_spec_path(spec).parent
+        for completed in _completed_in(state, directory, shown_path(spec), wanted):
+            found.setdefault(completed.fingerprint, []).append(completed)
+    return found
+
+
+def _completed_in(
+    state: LockState, directory: Path, label: str, wanted: frozenset[str]
+) -> Iterator[reuse_rules.Completed]:
+    """The completed videos of ``state`` whose fingerprint is in ``wanted``.
+
+    Each record's JSON is looked at as read: building 100,000 records to find the
+    two a copy wants would cost most of reading the lockfile again."""
+    table = state.videos
+    json = table.json if isinstance(table, Records) else lambda name: table[name].to_json()
+    folder = str(directory)
+    for name in table:
+        data = json(name)
+        fingerprint = data.get("fingerprint")
+        if data.get("status") != "completed" or fingerprint not in wanted:
+            continue
+        record = table[name]
+        intact = output_status(folder, record) is OutputStatus.OK
+        yield reuse_rules.Completed(label, name, str(fingerprint), record, folder, intact)

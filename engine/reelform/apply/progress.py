@@ -37,6 +37,8 @@ DONE = {
     "unknown": "render",
     "downloaded": "download",
     "download-failed": "download",
+    "copied": "download",  # a copy's file is in place (apply/copies.py)
+    "copy-failed": "download",
 }
 
 

@@ -26,7 +26,7 @@ from reelform.errors import ConfigError
 from reelform.plan.diff import Action, SpecPlan, force_replace, resubmitting
 from reelform.plan.saved import SavedPlan, check_fresh
 from reelform.plan.show import total_estimate
-from reelform.project import Prepared, plan_prepared, prepare_all, target_filter
+from reelform.project import Prepared, plan_all, prepare_all, target_filter
 from reelform.registry import provider_traits
 from reelform.speclang.load import lock_path_for
 
@@ -57,6 +57,8 @@ class SpecSelection:
     replace: Sequence[str] = ()
     #: `apply PLANFILE`: the reviewed plan, and where it was read from.
     saved: tuple[SavedPlan, Path] | None = None
+    #: False: `--no-reuse`, every video the plan needs is rendered (``plan.reuse``).
+    reuse: bool = True
 
 
 async def apply_specs(
@@ -75,7 +77,7 @@ async def apply_specs(
 
     def planner() -> tuple[Sequence[Prepared], Sequence[SpecPlan]]:
         prepared = prepare_all(list(selection.paths), selection.variables)
-        plans = [plan_prepared(p, target_filter(selection.targets)) for p in prepared]
+        plans = plan_all(prepared, target_filter(selection.targets), reuse=selection.reuse)
         if selection.replace:
             plans = [force_replace(plan, selection.replace) for plan in plans]
         if options.resubmit_unknown:  # named, estimated and counted in --max-credits

@@ -11,13 +11,16 @@ import dataclasses
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reelform.plan.fingerprint import Request, changed_fields
 from reelform.registry import provider_traits
 from reelform.state.lockfile import LockState
 from reelform.state.outputs import OutputStatus as OutputStatus  # part of the plan API
 from reelform.state.records import AvatarRecord, Status, VideoRecord
+
+if TYPE_CHECKING:
+    from reelform.plan.reuse import Completed
 
 #: Why an ``unknown`` item is left alone (docs/design.md, "Never pay twice").
 UNKNOWN_REASON = (
@@ -33,6 +36,7 @@ class Action(enum.StrEnum):
     RETRY = "retry"
     UNKNOWN = "unknown"
     DOWNLOAD = "download"
+    COPY = "copy"  # the same render exists elsewhere: copy its file (plan/reuse.py)
     ORPHAN = "orphan"
     UNCHANGED = "unchanged"
 
@@ -72,6 +76,8 @@ class PlanItem:
     #: An ``unknown`` item that `--resubmit-unknown` will submit again (and may pay
     #: for twice): counted in the estimate and in `--max-credits` like a create.
     resubmit: bool = False
+    #: A ``copy``: the (spec, video name) whose render it copies (``plan.reuse``).
+    source: tuple[str, str] | None = None
 
     @property
     def renders(self) -> bool:
@@ -92,6 +98,8 @@ class PlanItem:
             data["changed"] = list(self.changed)
         if self.resubmit:
             data["resubmit"] = True
+        if self.source is not None:
+            data["copy_of"] = {"spec": self.source[0], "name": self.source[1]}
         if self.renders or self.kind == "avatar":
             data["seconds"] = round(self.seconds, 1)
             data["credits"] = self.credits
@@ -121,6 +129,9 @@ class SpecPlan:
     #: One line per selected video or photo avatar whose record keeps a superseded job
     #: (``state.merge``: both sides of a merge paid for it): not a change, but said.
     superseded: tuple[str, ...] = ()
+    #: The completed video each ``copy`` takes its file from, by the copy's name; a
+    #: copy of a render of this run is not here (``plan.reuse``).
+    copies: Mapping[str, Completed] = field(default_factory=dict, compare=False)
 
     @property
     def changes(self) -> bool:

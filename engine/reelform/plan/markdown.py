@@ -23,6 +23,7 @@ WORDS = {
     Action.RETRY: "to retry",
     Action.UNKNOWN: "unknown",
     Action.DOWNLOAD: "to download",
+    Action.COPY: "to copy",
     Action.ORPHAN: "orphaned",
     Action.UNCHANGED: "unchanged",
 }

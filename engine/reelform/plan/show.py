@@ -21,6 +21,7 @@ SYMBOLS = {
     Action.RETRY: ("!", "magenta"),
     Action.UNKNOWN: ("?", "red"),
     Action.DOWNLOAD: ("v", "blue"),
+    Action.COPY: ("=", "green"),  # "the same as": a render made once, copied here
     Action.ORPHAN: ("-", "red"),
 }
 ORDER = [
@@ -30,6 +31,7 @@ ORDER = [
     Action.RETRY,
     Action.UNKNOWN,
     Action.DOWNLOAD,
+    Action.COPY,
     Action.ORPHAN,
     Action.UNCHANGED,
 ]
@@ -62,6 +64,7 @@ def summary_line(plans: Sequence[SpecPlan]) -> str:
         Action.RETRY: "to retry",
         Action.UNKNOWN: "unknown",
         Action.DOWNLOAD: "to download",
+        Action.COPY: "to copy",
         Action.ORPHAN: "orphaned",
         Action.UNCHANGED: "unchanged",
     }
