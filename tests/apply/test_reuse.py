@@ -10,15 +10,16 @@ import hashlib
 import json
 from pathlib import Path
 
+import pytest
 from applykit import VOICE, InProcess, Project, SimServer
 
 
 def duplicated_spec(project: Project, name: str = "spec.yaml", texts: tuple[str, ...] = ()) -> Path:
     """One JoggAI video per CSV row; rows with the same text are the same render."""
-    stem = Path(name).stem
+    stem, folder = Path(name).stem, Path(name).parent
     texts = texts or ("Hello there", "Hello there", "Something else", "Hello there")
     rows = "id,text\n" + "".join(f"{i},{text}\n" for i, text in enumerate(texts, 1))
-    project.write(f"data/{stem}.csv", rows)
+    project.write(str(folder / "data" / f"{stem}.csv"), rows)
     return project.write(
         name,
         f"""
@@ -65,3 +66,152 @@ def test_identical_rows_render_once(cli: InProcess, sim: SimServer, project: Pro
     assert lock.videos["v2"].job_id is None
     again = cli("plan", "--detailed-exitcode", "spec.yaml")
     assert again.code == 0, again.text
+
+
+def test_plan_text_shows_the_copy_and_its_source(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    duplicated_spec(project)
+    shown = cli("plan", "--detailed-exitcode", "spec.yaml")
+    assert shown.code == 2, shown.text  # a copy is a change
+    lines = [line.split() for line in shown.out.splitlines()]
+    assert ["=", "copy", "v2", "jogg", "<-", "v1", "(rendered", "once,", "by", "this", "run)"] in (
+        lines
+    )
+    assert "Plan: 2 to create, 2 to copy, 0 unchanged." in shown.out
+    # Two renders of one short script each: 2 credits, not 4.
+    assert "Estimate: 2 videos to render" in shown.out and "2 JoggAI credits" in shown.out
+    markdown = cli("plan", "--format", "markdown", "spec.yaml")
+    assert "| copy | 2 |" in markdown.out
+    assert "| `=` copy | `v2` | jogg | <- v1 (rendered once, by this run) |" in markdown.out
+
+
+def test_a_new_row_equal_to_a_completed_one_is_copied_without_a_create(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    duplicated_spec(project, texts=("Hello there", "Something else"))
+    assert cli("apply", "--yes", "spec.yaml").code == 0
+    assert len(sim.sim.made) == 2
+    duplicated_spec(project, texts=("Hello there", "Something else", "Something else"))
+    before = sim.mark()
+    shown = cli("plan", "spec.yaml")
+    assert "= copy      v3" in shown.out and "<- v2" in shown.out, shown.out
+    result = cli("apply", "--yes", "spec.yaml")
+    assert result.code == 0, result.text
+    assert sim.creates(before) == [] and sim.requests(before) == []  # a local file copy
+    assert len(sim.sim.made) == 2
+    out = project.root / "out" / "spec"
+    assert sha(out / "v3.mp4") == sha(out / "v2.mp4")
+    assert project.lock().videos["v3"].copied_from == {"spec": "spec.yaml", "name": "v2"}
+    assert cli("plan", "--detailed-exitcode", "spec.yaml").code == 0
+
+
+def test_a_video_another_spec_of_the_repository_made_is_copied(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    (project.root / ".git").mkdir()  # the repository root, above both spec folders
+    duplicated_spec(project, "team-a/first.yaml", texts=("Hello there", "Something else"))
+    assert cli("apply", "--yes", "team-a/first.yaml").code == 0
+    made = len(sim.sim.made)
+    assert made == 2
+    duplicated_spec(project, "team-b/second.yaml", texts=("Something else", "Brand new"))
+    shown = cli("plan", "--json", "team-b/second.yaml")
+    items = {i["name"]: i for i in json.loads(shown.out)["specs"][0]["items"]}
+    assert items["v1"]["action"] == "copy"
+    assert items["v1"]["copy_of"] == {"spec": "team-a/first.yaml", "name": "v2"}
+    assert items["v2"]["action"] == "create"
+    before = sim.mark()
+    result = cli("apply", "--yes", "team-b/second.yaml")
+    assert result.code == 0, result.text
+    assert len(sim.creates(before)) == 1  # "Brand new" only
+    assert len(sim.sim.made) == made + 1
+    first = project.root / "team-a" / "out" / "first"
+    second = project.root / "team-b" / "out" / "second"
+    assert sha(second / "v1.mp4") == sha(first / "v2.mp4")
+    record = project.lock("team-b/second.yaml").videos["v1"]
+    assert record.copied_from == {"spec": "../team-a/first.yaml", "name": "v2"}
+    # The neighbour's lockfile is read, never written.
+    assert project.lock("team-a/first.yaml").videos.keys() == {"v1", "v2"}
+    assert cli("plan", "--detailed-exitcode", "team-b/second.yaml").code == 0
+
+
+def test_two_specs_of_one_run_render_a_shared_video_once(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    duplicated_spec(project, "a.yaml", texts=("Hello there",))
+    duplicated_spec(project, "b.yaml", texts=("Hello there",))
+    result = cli("apply", "--yes", "a.yaml", "b.yaml")
+    assert result.code == 0, result.text
+    assert len(sim.creates()) == 1 and len(sim.sim.made) == 1
+    assert sha(project.root / "out/b/v1.mp4") == sha(project.root / "out/a/v1.mp4")
+    assert project.lock("b.yaml").videos["v1"].copied_from == {"spec": "a.yaml", "name": "v1"}
+
+
+def test_a_source_whose_file_is_gone_is_downloaded_from_the_provider(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    duplicated_spec(project, "a.yaml", texts=("Hello there",))
+    assert cli("apply", "--yes", "a.yaml").code == 0
+    original = sha(project.root / "out/a/v1.mp4")
+    (project.root / "out/a/v1.mp4").unlink()
+    duplicated_spec(project, "b.yaml", texts=("Hello there",))
+    shown = cli("plan", "b.yaml")
+    assert "<- a.yaml:v1 (its file is gone: downloaded from its provider again)" in shown.out
+    before = sim.mark()
+    result = cli("apply", "--yes", "b.yaml")
+    assert result.code == 0, result.text
+    assert sim.creates(before) == []  # downloaded, not rendered
+    assert any(r.method == "GET" for r in sim.requests(before))
+    assert sha(project.root / "out/b/v1.mp4") == original
+
+
+def test_no_reuse_renders_every_row(cli: InProcess, sim: SimServer, project: Project) -> None:
+    duplicated_spec(project)
+    shown = cli("plan", "--no-reuse", "spec.yaml")
+    assert "copy" not in shown.out and "Plan: 4 to create" in shown.out, shown.out
+    result = cli("apply", "--yes", "--no-reuse", "spec.yaml")
+    assert result.code == 0, result.text
+    assert len(sim.creates()) == 4 and len(sim.sim.made) == 4
+    assert all(r.copied_from is None for r in project.lock().videos.values())
+
+
+def test_a_saved_plan_carries_its_copies_and_its_choice(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    duplicated_spec(project)
+    assert cli("plan", "--no-reuse", "--out", "norenew.plan", "spec.yaml").code == 0
+    assert cli("plan", "--out", "reuse.plan", "spec.yaml").code == 0
+    saved = json.loads((project.root / "reuse.plan").read_text())
+    assert saved["summary"]["copy"] == 2 and saved["inputs"]["no_reuse"] is False
+    assert json.loads((project.root / "norenew.plan").read_text())["inputs"]["no_reuse"] is True
+    result = cli("apply", "--yes", "reuse.plan")
+    assert result.code == 0, result.text
+    assert len(sim.sim.made) == 2
+
+
+def test_a_saved_plan_without_reuse_renders_every_row(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    duplicated_spec(project)
+    assert cli("plan", "--no-reuse", "--out", "saved.plan", "spec.yaml").code == 0
+    result = cli("apply", "--yes", "saved.plan")  # fresh: planned without reuse again
+    assert result.code == 0, result.text
+    assert len(sim.sim.made) == 4
+
+
+@pytest.mark.sim(render_fail_rate=1.0)
+def test_copies_of_a_failed_render_fail_with_its_reason_and_are_not_rendered(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    duplicated_spec(project, texts=("Hello there", "Hello there", "Hello there"))
+    result = cli("apply", "--yes", "spec.yaml")
+    assert result.code == 1, result.text
+    assert len(sim.creates()) == 1  # the copies waited for it, and were not rendered
+    lock = project.lock()
+    assert lock.videos["v1"].status == "failed"
+    assert "v2" not in lock.videos and "v3" not in lock.videos
+    reason = lock.videos["v1"].error or ""
+    assert f"failed   v2 (spec.yaml): its source v1 is failed: {reason}" in result.out
+    # The next plan retries the render once and copies it again.
+    again = json.loads(cli("plan", "--json", "spec.yaml").out)["specs"][0]["items"]
+    assert {i["name"]: i["action"] for i in again} == {"v1": "retry", "v2": "copy", "v3": "copy"}
