@@ -290,7 +290,8 @@ def completed_videos(
             found.setdefault(completed.fingerprint, []).append(completed)
     roots = {repository_root(each.spec.directory) for each in prepared}
     own = [real_spec_path(each.spec.path) for each in prepared]
-    for spec in neighbour_specs(roots, own):
+    outputs = [each.spec.output_dir for each in prepared]
+    for spec in neighbour_specs(roots, own, skip=outputs):
         state = read_neighbour(spec)
         if state is None:
             continue

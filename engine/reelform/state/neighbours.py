@@ -19,7 +19,7 @@ from collections.abc import Collection, Iterator
 from pathlib import Path
 
 from reelform.errors import ReelformError
-from reelform.speclang.load import find_specs, lock_path_for
+from reelform.speclang.load import NOT_SPEC_FOLDERS, SPEC_SUFFIXES, lock_path_for
 from reelform.state.lockfile import LockState, journal_path, read_lock
 
 
@@ -33,16 +33,16 @@ def repository_root(folder: Path) -> Path:
     return start
 
 
-def neighbour_specs(roots: Collection[Path], exclude: Collection[Path]) -> Iterator[Path]:
-    """Every spec under ``roots`` (as `plan DIR` finds them) that has a lockfile,
-    except the resolved paths in ``exclude``."""
+def neighbour_specs(
+    roots: Collection[Path], exclude: Collection[Path], skip: Collection[Path] = ()
+) -> Iterator[Path]:
+    """Every spec under ``roots`` that has a lockfile, found as `plan DIR` finds specs,
+    except the resolved paths in ``exclude``; the folders in ``skip`` (the output
+    folders of the run: thousands of videos, no spec) are not walked."""
     seen = {path.resolve() for path in exclude}
+    pruned = {str(path.resolve()) for path in skip}
     for root in sorted(roots):
-        try:
-            specs = find_specs([root])
-        except ReelformError:
-            continue
-        for spec in specs:
+        for spec in _specs_under(root, pruned):
             resolved = spec.resolve()
             if resolved in seen:
                 continue
@@ -50,6 +50,23 @@ def neighbour_specs(roots: Collection[Path], exclude: Collection[Path]) -> Itera
             lock = lock_path_for(spec)
             if lock.is_file() or journal_path(lock).is_file():
                 yield spec
+
+
+def _specs_under(root: Path, pruned: Collection[str]) -> Iterator[Path]:
+    for folder, dirs, files in os.walk(root):
+        # As `plan DIR` walks (speclang/load.py), and never into an output folder or a
+        # dependency tree: neither holds a spec, and either may hold 100,000 files.
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in NOT_SPEC_FOLDERS
+            and d != "node_modules"
+            and not d.startswith(".")
+            and os.path.join(folder, d) not in pruned
+        )
+        for name in sorted(files):
+            if name.endswith(SPEC_SUFFIXES) and not name.startswith("."):
+                yield Path(folder, name)
 
 
 def read_neighbour(spec: Path) -> LockState | None:
