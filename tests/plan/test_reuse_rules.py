@@ -197,3 +197,30 @@ def test_only_completed_videos_are_sources(tmp_path: Path, status: str) -> None:
     state.videos["c"] = record(req("c"))  # completed, the same render as a
     [found] = _completed_in(state, tmp_path, "s.yaml", frozenset({a.fingerprint}))
     assert (found.name, found.intact) == ("c", False)  # no output file on record
+
+
+def test_a_photo_avatar_only_copies_use_is_not_planned() -> None:
+    from reelform.plan.diff import AvatarRequest
+
+    photo = AvatarRequest("founder", "jogg", {"image": "x"}, "avatar-fp", "2.0")
+
+    def speaking(name: str, script: str = "hello there") -> Request:
+        inputs = {"provider": "jogg", "avatar": {"photo": "avatar-fp"}, "voice": {"script": script}}
+        return Request(name, "jogg", inputs, digest(inputs), 1.0)
+
+    a, b = speaking("a"), speaking("b")
+    lock = LockState(videos={})
+    plan = diff("s.yaml", [b], [photo], lock, {}, "s.lock")
+    assert [i.kind for i in plan.items] == ["avatar", "video"]
+    assert plan.estimate.credits == 1 + 2  # the video, and the avatar's motion
+    [result] = with_copies([plan], {a.fingerprint: [done("t.yaml", a)]})
+    assert [(i.kind, i.action.value) for i in result.items] == [("video", "copy")]
+    assert result.estimate.credits == 0
+    # A render still needing the avatar keeps it planned.
+    both = diff("s.yaml", [b, speaking("c", "other")], [photo], lock, {}, "s.lock")
+    [kept] = with_copies([both], {a.fingerprint: [done("t.yaml", a)]})
+    assert [(i.kind, i.action.value) for i in kept.items] == [
+        ("avatar", "create"),
+        ("video", "copy"),
+        ("video", "create"),
+    ]

@@ -110,6 +110,7 @@ def with_copies(
                 where = first[1] if first[0] == plan.spec else f"{first[0]}:{first[1]}"
                 items.append(_copy(item, first, f"<- {where} (rendered once, by this run)"))
         if sources or items != list(plan.items):
+            items = _without_idle_avatars(plan, items)
             plan = dataclasses.replace(plan, items=tuple(items), copies=sources)
         result.append(plan)
     return result
@@ -125,6 +126,25 @@ def best_source(spec: str, name: str, candidates: Iterable[Completed]) -> Comple
     if not usable:
         return None
     return min(usable, key=lambda c: (not c.intact, c.spec != spec, c.spec, c.name))
+
+
+def _without_idle_avatars(plan: SpecPlan, items: list[PlanItem]) -> list[PlanItem]:
+    """Drop the photo avatars only copies use: apply makes one for a render that needs
+    it, so the plan must not count its credits for nothing."""
+
+    def photo(item: PlanItem) -> tuple[str, object]:
+        request = plan.requests.get(item.name)
+        avatar = request.inputs.get("avatar") if request is not None else None
+        return item.provider, avatar.get("photo") if isinstance(avatar, dict) else None
+
+    videos = [i for i in items if i.kind == "video"]
+    copied = {photo(i) for i in videos if i.action is Action.COPY}
+    needed = {photo(i) for i in videos if i.action is not Action.COPY}
+    return [
+        i
+        for i in items
+        if i.kind != "avatar" or (i.provider, i.fingerprint) not in copied - needed
+    ]
 
 
 def _from_record(plan: SpecPlan, source: Completed) -> str:
