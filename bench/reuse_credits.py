@@ -57,7 +57,7 @@ def main() -> None:
         serve_in_thread(app=app) as base,
     ):
         repo = Path(tmp)
-        (repo / ".git").mkdir()  # the repository root (state/neighbours.py)
+        (repo / ".git").mkdir()  # the repository root (neighbours.py)
         shutil.copytree(HERE / "specs", repo / "specs")
         shutil.copytree(HERE / "templates", repo / "templates")
         customers = repo / "specs" / "data" / "customers.csv"

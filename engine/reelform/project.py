@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reelform.errors import Location, Problem, SpecError
+from reelform.neighbours import neighbour_specs, read_neighbour, repository_root, shown_path
 from reelform.plan import reuse as reuse_rules
 from reelform.plan.diff import AvatarRequest, SpecPlan, diff
 from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
@@ -25,7 +26,6 @@ from reelform.speclang.fit import fit_problems
 from reelform.speclang.load import find_specs, lock_path_for, real_spec_path
 from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState, Records, read_lock
-from reelform.state.neighbours import neighbour_specs, read_neighbour, repository_root, shown_path
 from reelform.state.outputs import OutputStatus, output_status
 from reelform.state.outputs import sha256_file as sha256_file  # watch reuses it
 from reelform.state.preload import LockSummary, Preload
@@ -277,7 +277,7 @@ def completed_videos(
     prepared: Sequence[Prepared], plans: Sequence[SpecPlan], wanted: frozenset[str]
 ) -> dict[str, list[reuse_rules.Completed]]:
     """By fingerprint, the completed videos in ``wanted``: of the specs of the run and of
-    their neighbours under the same repository root (``state/neighbours.py``)."""
+    their neighbours under the same repository root (``neighbours.py``)."""
     found: dict[str, list[reuse_rules.Completed]] = {}
     for each, plan in zip(prepared, plans, strict=True):
         summary = each.summary

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from reelform.neighbours import neighbour_specs, read_neighbour, repository_root
 from reelform.plan.diff import Action, OutputStatus, SpecPlan, diff, force_replace, resubmitting
 from reelform.plan.fingerprint import Request, digest
 from reelform.plan.reuse import Completed, best_source, copyable, wanted, with_copies
 from reelform.plan.show import plan_json, render_text
 from reelform.state.lockfile import LockState
-from reelform.state.neighbours import neighbour_specs, read_neighbour, repository_root
 from reelform.state.records import VideoOutput, VideoRecord
 
 

@@ -6,7 +6,7 @@ would render is a ``copy`` instead when the same render is already done:
 
 1. a completed video of the same spec (another row asking for the same thing);
 2. a completed video of another spec under the same repository root (its
-   lockfile, read only: ``state/neighbours.py``);
+   lockfile, read only: ``neighbours.py``);
 3. a video this plan renders anyway: of N identical renders in one plan, the first
    (in spec order, then by name) is rendered, the other N-1 copy it once it is done.
 
@@ -141,9 +141,7 @@ def _without_idle_avatars(plan: SpecPlan, items: list[PlanItem]) -> list[PlanIte
     copied = {photo(i) for i in videos if i.action is Action.COPY}
     needed = {photo(i) for i in videos if i.action is not Action.COPY}
     return [
-        i
-        for i in items
-        if i.kind != "avatar" or (i.provider, i.fingerprint) not in copied - needed
+        i for i in items if i.kind != "avatar" or (i.provider, i.fingerprint) not in copied - needed
     ]
 
 

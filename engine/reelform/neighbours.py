@@ -1,5 +1,8 @@
 """A spec's neighbours, whose completed videos reuse may copy (``plan/reuse.py``).
 
+Part of the read side, beside ``project.py``: it reads (never writes) lockfiles
+through ``state`` and finds specs as ``speclang.load`` does.
+
 A spec's neighbours are the other specs under the same repository root: the nearest
 folder above the spec (or its own) that holds ``.git``, as git itself finds a
 work tree; a spec outside any git repository has its own folder for a root. Their
