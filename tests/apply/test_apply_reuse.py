@@ -215,3 +215,68 @@ def test_copies_of_a_failed_render_fail_with_its_reason_and_are_not_rendered(
     # The next plan retries the render once and copies it again.
     again = json.loads(cli("plan", "--json", "spec.yaml").out)["specs"][0]["items"]
     assert {i["name"]: i["action"] for i in again} == {"v1": "retry", "v2": "copy", "v3": "copy"}
+
+
+@pytest.mark.sim(signed_url_seconds=600.0)
+def test_a_signed_source_url_is_asked_for_again_with_the_source_job(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    duplicated_spec(project, "a.yaml", texts=("Hello there",))
+    assert cli("apply", "--yes", "a.yaml").code == 0
+    source = project.lock("a.yaml").videos["v1"]
+    assert source.output is not None and source.output.signed is True
+    original = sha(project.root / "out/a/v1.mp4")
+    (project.root / "out/a/v1.mp4").unlink()
+    duplicated_spec(project, "b.yaml", texts=("Hello there",))
+    before = sim.mark()
+    result = cli("apply", "--yes", "b.yaml")
+    assert result.code == 0, result.text
+    assert sim.creates(before) == []
+    reads = [r for r in sim.requests(before) if r.path.startswith("/jogg/v2/avatar_video/")]
+    assert [r.path.rsplit("/", 1)[-1] for r in reads] == [source.job_id]  # a fresh URL
+    assert sha(project.root / "out/b/v1.mp4") == original
+    copy = project.lock("b.yaml").videos["v1"]
+    assert copy.output is not None and copy.output.signed is True
+    assert "X-Amz-Signature" not in (project.root / "b.lock").read_text()
+
+
+def test_a_copy_with_no_way_to_its_video_fails_and_renders_nothing(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    duplicated_spec(project, "a.yaml", texts=("Hello there",))
+    assert cli("apply", "--yes", "a.yaml").code == 0
+    # The source's file was edited, and the video is gone from the provider's storage.
+    (project.root / "out/a/v1.mp4").write_bytes(b"edited by hand")
+    lock = json.loads((project.root / "a.lock").read_text())
+    lock["videos"]["v1"]["output"]["url"] = f"{sim.base}/jogg/_files/gone.mp4"
+    del lock["videos"]["v1"]["job_id"]
+    (project.root / "a.lock").write_text(json.dumps(lock))
+    duplicated_spec(project, "b.yaml", texts=("Hello there",))
+    assert "<- a.yaml:v1 (its file is gone" in cli("plan", "b.yaml").out
+    before = sim.mark()
+    result = cli("apply", "--yes", "b.yaml")
+    assert result.code == 1, result.text
+    assert sim.creates(before) == []  # never rendered in its place
+    assert "not copied from a.yaml:v1: its output file differs from its record, and " in (
+        result.out
+    )
+    assert "(`apply --no-reuse` renders it)" in result.out
+    assert "v1" not in project.lock("b.yaml").videos
+    assert not (project.root / "out/b/v1.mp4").exists()
+
+
+def test_the_python_api_takes_reuse(
+    sim: SimServer, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import reelform
+
+    for key, value in sim.env().items():
+        monkeypatch.setenv(key, value)
+    duplicated_spec(project, texts=("Hello there", "Hello there"))
+    [planned] = reelform.plan("spec.yaml")
+    assert [i.action.value for i in planned.items] == ["create", "copy"]
+    [unreused] = reelform.plan("spec.yaml", reuse=False)
+    assert [i.action.value for i in unreused.items] == ["create", "create"]
+    outcomes = reelform.apply("spec.yaml", reuse=False)
+    assert [o.status for o in outcomes] == ["completed", "completed"]
+    assert len(sim.sim.made) == 2
