@@ -224,3 +224,32 @@ def test_a_photo_avatar_only_copies_use_is_not_planned() -> None:
         ("video", "copy"),
         ("video", "create"),
     ]
+
+
+def test_a_copy_record_is_a_journal_record_like_any_other(tmp_path: Path) -> None:
+    """Crash-safety: replayed from the journal before any compaction, the copy's record
+    (with where it came from) is all there."""
+    from reelform.state.journal import Journal
+    from reelform.state.lockfile import read_lock
+
+    lock_path = tmp_path / "s.lock"
+    copy = dataclasses.replace(
+        record(req("b")),
+        output=VideoOutput(path="out/b.mp4", sha256="ab", bytes=3, mtime_ns=1),
+        copied_from={"spec": "../t.yaml", "name": "a"},
+    )
+    journal = Journal(lock_path, LockState())
+    journal.record("videos", "b", copy, durable=True)
+    journal.close()  # killed here: never compacted
+    assert not lock_path.exists()
+    assert read_lock(lock_path).videos["b"] == copy
+
+
+def test_a_copied_from_of_the_wrong_shape_is_a_located_lockfile_error(tmp_path: Path) -> None:
+    from reelform.errors import LockfileError
+    from reelform.state.lockfile import parse_lock
+
+    raw = b'{"version": 1, "videos": {"b": {"copied_from": "a"}}}'
+    with pytest.raises(LockfileError) as info:
+        parse_lock(raw, tmp_path / "s.lock")
+    assert 'videos["b"]: copied_from must be an object (or null), not a string' in str(info.value)
