@@ -63,7 +63,8 @@ def test_identical_rows_render_once(cli: InProcess, sim: SimServer, project: Pro
     assert sha(out / "v2.mp4") == sha(out / "v1.mp4") == sha(out / "v4.mp4")
     lock = project.lock()
     assert lock.videos["v2"].copied_from == {"spec": "spec.yaml", "name": "v1"}
-    assert lock.videos["v2"].job_id is None
+    # The job that made its video (v1's): what a fresh URL is asked for with.
+    assert lock.videos["v2"].job_id == lock.videos["v1"].job_id is not None
     again = cli("plan", "--detailed-exitcode", "spec.yaml")
     assert again.code == 0, again.text
 
@@ -280,3 +281,25 @@ def test_the_python_api_takes_reuse(
     outcomes = reelform.apply("spec.yaml", reuse=False)
     assert [o.status for o in outcomes] == ["completed", "completed"]
     assert len(sim.sim.made) == 2
+
+
+@pytest.mark.sim(signed_url_seconds=600.0)
+def test_a_copy_whose_file_is_gone_is_downloaded_like_any_video(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    """A fresh clone has no outputs: the copy's record holds the job that made its
+    video, which asks the provider for a fresh URL; nothing is rendered."""
+    duplicated_spec(project, texts=("Hello there", "Hello there"))
+    assert cli("apply", "--yes", "spec.yaml").code == 0
+    out = project.root / "out" / "spec"
+    original = sha(out / "v2.mp4")
+    for path in out.iterdir():
+        path.unlink()
+    items = json.loads(cli("plan", "--json", "spec.yaml").out)["specs"][0]["items"]
+    assert {i["name"]: i["action"] for i in items} == {"v1": "download", "v2": "download"}
+    before = sim.mark()
+    result = cli("apply", "--yes", "spec.yaml")
+    assert result.code == 0, result.text
+    assert sim.creates(before) == []
+    assert sha(out / "v2.mp4") == sha(out / "v1.mp4") == original
+    assert project.lock().videos["v2"].copied_from == {"spec": "spec.yaml", "name": "v1"}

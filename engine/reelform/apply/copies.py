@@ -17,7 +17,9 @@ source's reason when the source failed, ``pending`` otherwise) and the next plan
 decides again.
 
 A finished copy is one journal record, written when its file is in place: a
-``completed`` video with its own output file and ``copied_from`` naming its source.
+``completed`` video with its own output file, ``copied_from`` naming its source, and
+the source's job id and URL (the job that made the video: what asks the provider for
+a fresh URL should this file have to be downloaded again).
 A kill before that leaves nothing on record, and the next plan shows the copy again.
 """
 
@@ -87,6 +89,9 @@ async def copy_video(executor: Executor, run: SpecRun, item: PlanItem) -> Outcom
         inputs=request.inputs,
         provider=request.provider,
         status=Status.COMPLETED,
+        # The job that made this video, which is the source's: with it a fresh URL can
+        # be asked for when this file must be downloaded again (a fresh clone).
+        job_id=record.job_id,
         completed_at=now(),
         output=output,
         copied_from={"spec": source_path.as_posix(), "name": name},
