@@ -303,3 +303,21 @@ def test_a_copy_whose_file_is_gone_is_downloaded_like_any_video(
     assert sim.creates(before) == []
     assert sha(out / "v2.mp4") == sha(out / "v1.mp4") == original
     assert project.lock().videos["v2"].copied_from == {"spec": "spec.yaml", "name": "v1"}
+
+
+@pytest.mark.sim(jogg_render_seconds=(3000.0, 3000.0))  # 3 s here, scaled
+def test_copies_of_a_render_still_running_wait_for_the_next_apply(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    duplicated_spec(project, texts=("Hello there", "Hello there"))
+    # 0.6 s, scaled: time enough to submit, not to render.
+    stopped = cli("apply", "--yes", "--timeout", "10m", "spec.yaml")
+    assert stopped.code == 1, stopped.text
+    assert "pending  v2 (spec.yaml): its source v1 is running: still rendering" in stopped.out
+    assert "v2" not in project.lock().videos
+    items = json.loads(cli("plan", "--json", "spec.yaml").out)["specs"][0]["items"]
+    assert {i["name"]: i["action"] for i in items} == {"v1": "resume", "v2": "copy"}
+    resumed = cli("apply", "--yes", "spec.yaml")
+    assert resumed.code == 0, resumed.text
+    assert len(sim.creates()) == 1 and len(sim.sim.made) == 1
+    assert project.lock().videos["v2"].copied_from == {"spec": "spec.yaml", "name": "v1"}
