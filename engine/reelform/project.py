@@ -17,7 +17,7 @@ from pathlib import Path
 from reelform.errors import Location, Problem, SpecError
 from reelform.neighbours import neighbour_specs, read_neighbour, repository_root, shown_path
 from reelform.plan import reuse as reuse_rules
-from reelform.plan.diff import AvatarRequest, SpecPlan, diff
+from reelform.plan.diff import AvatarRequest, SpecPlan, diff, force_replace, resubmitting
 from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
 from reelform.plan.unchanged import unchanged_plan
 from reelform.speclang.assets import FileFacts, probe
@@ -260,11 +260,19 @@ def plan_all(
     selected: Callable[[str], bool] | None = None,
     *,
     reuse: bool = True,
+    replace: Sequence[str] = (),
+    resubmit_unknown: bool = False,
 ) -> list[SpecPlan]:
-    """The plans of a run: each spec's, then with every render that an equal completed
-    video (or an equal render of this run) makes unnecessary turned into a ``copy``
-    (``plan/reuse.py``; ``reuse=False`` is `--no-reuse`)."""
+    """The plans of a run: each spec's, with `--replace` and `--resubmit-unknown`, then
+    with every render that an equal completed video (or an equal render of this run)
+    makes unnecessary turned into a ``copy`` (``plan/reuse.py``; ``reuse=False`` is
+    `--no-reuse`). Reuse comes last: what a person asked to render is rendered, and
+    becomes the source of the copies equal to it."""
     plans = [plan_prepared(p, selected) for p in prepared]
+    if replace:
+        plans = [force_replace(plan, replace) for plan in plans]
+    if resubmit_unknown:  # named, estimated and counted in --max-credits
+        plans = [resubmitting(plan) for plan in plans]
     if not reuse:
         return plans
     wanted = reuse_rules.wanted(plans)

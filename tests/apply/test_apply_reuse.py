@@ -321,3 +321,29 @@ def test_copies_of_a_render_still_running_wait_for_the_next_apply(
     assert resumed.code == 0, resumed.text
     assert len(sim.creates()) == 1 and len(sim.sim.made) == 1
     assert project.lock().videos["v2"].copied_from == {"spec": "spec.yaml", "name": "v1"}
+
+
+def test_a_resubmitted_unknown_is_the_one_render_of_its_kind(
+    cli: InProcess, sim: SimServer, project: Project
+) -> None:
+    duplicated_spec(project, texts=("Hello there",))
+    assert cli("apply", "--yes", "spec.yaml").code == 0
+    lock = json.loads((project.root / "spec.lock").read_text())
+    entry = lock["videos"]["v1"]
+    for field in ("job_id", "output", "completed_at"):
+        entry.pop(field, None)
+    entry["status"] = "unknown"  # as a lost answer to its submit leaves it
+    (project.root / "spec.lock").write_text(json.dumps(lock))
+    (project.root / "out/spec/v1.mp4").unlink()
+    duplicated_spec(project, texts=("Hello there", "Hello there"))
+    plain = json.loads(cli("plan", "--json", "spec.yaml").out)["specs"][0]["items"]
+    assert {i["name"]: i["action"] for i in plain} == {"v1": "unknown", "v2": "create"}
+    shown = json.loads(cli("plan", "--json", "--resubmit-unknown", "spec.yaml").out)
+    items = {i["name"]: i for i in shown["specs"][0]["items"]}
+    assert items["v1"]["resubmit"] is True
+    assert items["v2"]["action"] == "copy" and items["v2"]["copy_of"]["name"] == "v1"
+    before = sim.mark()
+    result = cli("apply", "--yes", "--resubmit-unknown", "spec.yaml")
+    assert result.code == 0, result.text
+    assert len(sim.creates(before)) == 1  # v1 again (a person's choice), v2 copied
+    assert sha(project.root / "out/spec/v2.mp4") == sha(project.root / "out/spec/v1.mp4")

@@ -23,7 +23,7 @@ from reelform.apply.model import ApplyOptions, Outcome
 from reelform.apply.progress import Reporter
 from reelform.apply.run import apply_plans, locked
 from reelform.errors import ConfigError
-from reelform.plan.diff import Action, SpecPlan, force_replace, resubmitting
+from reelform.plan.diff import Action, SpecPlan
 from reelform.plan.saved import SavedPlan, check_fresh
 from reelform.plan.show import total_estimate
 from reelform.project import Prepared, plan_all, prepare_all, target_filter
@@ -77,11 +77,13 @@ async def apply_specs(
 
     def planner() -> tuple[Sequence[Prepared], Sequence[SpecPlan]]:
         prepared = prepare_all(list(selection.paths), selection.variables)
-        plans = plan_all(prepared, target_filter(selection.targets), reuse=selection.reuse)
-        if selection.replace:
-            plans = [force_replace(plan, selection.replace) for plan in plans]
-        if options.resubmit_unknown:  # named, estimated and counted in --max-credits
-            plans = [resubmitting(plan) for plan in plans]
+        plans = plan_all(
+            prepared,
+            target_filter(selection.targets),
+            reuse=selection.reuse,
+            replace=selection.replace,
+            resubmit_unknown=options.resubmit_unknown,
+        )
         if selection.saved is not None:
             check_fresh(selection.saved[0], plans, selection.saved[1])
         return prepared, plans

@@ -18,7 +18,6 @@ from reelform.commands.common import (
     var_option,
 )
 from reelform.errors import ConfigError
-from reelform.plan.diff import resubmitting
 from reelform.plan.show import plan_json, write_text
 from reelform.project import plan_all, prepare_all, target_filter
 
@@ -86,9 +85,7 @@ def command(
 
         check(prepared)
     selected = target_filter(targets_glob)
-    plans = plan_all(prepared, selected, reuse=not no_reuse)
-    if resubmit_unknown:
-        plans = [resubmitting(plan) for plan in plans]
+    plans = plan_all(prepared, selected, reuse=not no_reuse, resubmit_unknown=resubmit_unknown)
     fmt = "json" if as_json else (fmt or "text")
     if fmt == "json":
         sys.stdout.write(orjson.dumps(plan_json(plans), option=orjson.OPT_INDENT_2).decode() + "\n")

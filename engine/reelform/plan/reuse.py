@@ -93,6 +93,7 @@ def with_copies(
     for plan in plans:
         items: list[PlanItem] = []
         sources: dict[str, Completed] = {}
+        copies = 0
         for item in plan.items:
             if not copyable(item):
                 items.append(item)
@@ -102,14 +103,16 @@ def with_copies(
             if source is not None:
                 sources[item.name] = source
                 items.append(_copy(item, (source.spec, source.name), _from_record(plan, source)))
+                copies += 1
                 continue
             first = renders.setdefault(item.fingerprint, (plan.spec, item.name))
             if first == (plan.spec, item.name):
                 items.append(item)  # the one render of its kind
-            else:
-                where = first[1] if first[0] == plan.spec else f"{first[0]}:{first[1]}"
-                items.append(_copy(item, first, f"<- {where} (rendered once, by this run)"))
-        if sources or items != list(plan.items):
+                continue
+            where = first[1] if first[0] == plan.spec else f"{first[0]}:{first[1]}"
+            items.append(_copy(item, first, f"<- {where} (rendered once, by this run)"))
+            copies += 1
+        if copies:
             items = _without_idle_avatars(plan, items)
             plan = dataclasses.replace(plan, items=tuple(items), copies=sources)
         result.append(plan)
