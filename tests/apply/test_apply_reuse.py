@@ -323,7 +323,7 @@ def test_copies_of_a_render_still_running_wait_for_the_next_apply(
     assert project.lock().videos["v2"].copied_from == {"spec": "spec.yaml", "name": "v1"}
 
 
-def test_a_resubmitted_unknown_is_the_one_render_of_its_kind(
+def test_an_unknown_to_resubmit_copies_an_equal_render_instead(
     cli: InProcess, sim: SimServer, project: Project
 ) -> None:
     duplicated_spec(project, texts=("Hello there",))
@@ -340,10 +340,13 @@ def test_a_resubmitted_unknown_is_the_one_render_of_its_kind(
     assert {i["name"]: i["action"] for i in plain} == {"v1": "unknown", "v2": "create"}
     shown = json.loads(cli("plan", "--json", "--resubmit-unknown", "spec.yaml").out)
     items = {i["name"]: i for i in shown["specs"][0]["items"]}
-    assert items["v1"]["resubmit"] is True
-    assert items["v2"]["action"] == "copy" and items["v2"]["copy_of"]["name"] == "v1"
+    assert items["v2"]["action"] == "create"
+    # v1's job may exist (and be paid for): a copy of v2 resolves it without a resend.
+    assert items["v1"]["action"] == "copy" and items["v1"]["copy_of"]["name"] == "v2"
+    assert "resubmit" not in items["v1"]
     before = sim.mark()
     result = cli("apply", "--yes", "--resubmit-unknown", "spec.yaml")
     assert result.code == 0, result.text
-    assert len(sim.creates(before)) == 1  # v1 again (a person's choice), v2 copied
+    assert len(sim.creates(before)) == 1  # v2; v1 was not sent again
     assert sha(project.root / "out/spec/v2.mp4") == sha(project.root / "out/spec/v1.mp4")
+    assert project.lock().videos["v1"].status == "completed"

@@ -126,14 +126,22 @@ def test_a_job_in_flight_is_the_source_of_the_renders_equal_to_it() -> None:
     assert actions(result) == {"a": ("resume", None), "b": ("copy", ("s.yaml", "a"))}
 
 
-def test_unknown_items_are_left_alone_even_when_resubmitted() -> None:
+def test_an_unknown_left_alone_stays_and_one_to_resubmit_copies_instead() -> None:
     a, b = req("a"), req("b")
     plan = planned("s.yaml", [a, b], {"b": record(b, "unknown")})
     [result] = with_copies([plan], {})
     assert actions(result) == {"a": ("create", None), "b": ("unknown", None)}
     [resubmitted] = with_copies([resubmitting(plan)], {})
-    # The resubmit pays (maybe again) for b; a is then a copy of it, not a second render.
-    assert actions(resubmitted) == {"a": ("copy", ("s.yaml", "b")), "b": ("unknown", None)}
+    # a is rendered anyway: b copies it rather than risk paying twice for itself.
+    assert actions(resubmitted) == {"a": ("create", None), "b": ("copy", ("s.yaml", "a"))}
+    copy = resubmitted.items[1]
+    assert not copy.resubmit and not copy.renders and resubmitted.estimate.videos == 1
+    # With no other render, the first unknown to resubmit is it; its equals copy it.
+    c = req("c")
+    unknown = {"b": record(b, "unknown"), "c": record(c, "unknown")}
+    [result] = with_copies([resubmitting(planned("s.yaml", [b, c], unknown))], {})
+    assert actions(result) == {"b": ("unknown", None), "c": ("copy", ("s.yaml", "b"))}
+    assert result.items[0].resubmit
 
 
 def test_an_intact_file_wins_then_the_same_spec_then_by_name() -> None:

@@ -7,15 +7,19 @@ would render is a ``copy`` instead when the same render is already done:
 1. a completed video of the same spec (another row asking for the same thing);
 2. a completed video of another spec under the same repository root (its
    lockfile, read only: ``neighbours.py``);
-3. a video this plan renders anyway: of N identical renders in one plan, the first
-   (in spec order, then by name) is rendered, the other N-1 copy it once it is done.
+3. a video this plan renders anyway: of N identical renders in one plan one is
+   made, and the other N-1 copy it once it is done. That one is a job already at
+   the provider (a ``resume``), else the first create, replace or retry (in spec
+   order, then by name), else the first unknown to resubmit.
 
 A copy costs nothing (no credits, not counted among the renders to make). Apply
 copies the source's output file when it is intact, or downloads the video from
 the provider URL on the source's record (`apply/copies.py`); it never renders a
-copy. Only ``create``, ``replace`` and ``retry`` items become copies: a ``resume``
-is a job already paid for, an ``unknown`` is left to a person, and a video named by
-``apply --replace`` is rendered because someone asked for that.
+copy. ``create``, ``replace`` and ``retry`` items become copies, and so does an
+``unknown`` that `--resubmit-unknown` would send again (a copy resolves it without
+the risk of paying twice). A ``resume`` is a job already paid for (the source of
+its equals), an ``unknown`` left alone is a person's to decide, and a video named
+by ``apply --replace`` is rendered because someone asked for that.
 
 Pure: the caller reads the lockfiles and checks the output files (``project``), and
 passes what it found as ``Completed`` records.
@@ -55,13 +59,14 @@ class Completed:
 
 
 def copyable(item: PlanItem) -> bool:
-    """Whether ``item`` would pay for a render that an equal one could save."""
+    """Whether ``item`` would pay for a render that an equal one could save: a create,
+    replace or retry, or an unknown that `--resubmit-unknown` sends again (a copy
+    resolves it without the risk of paying twice)."""
     return (
         item.kind == "video"
-        and item.action in COPYABLE
+        and (item.action in COPYABLE or (item.action is Action.UNKNOWN and item.resubmit))
         and item.fingerprint is not None
         and item.reason != "--replace"
-        and not item.resubmit
     )
 
 
@@ -81,14 +86,23 @@ def with_copies(
     """The plans with every render that can be a copy made one (module docstring).
 
     ``completed``: by fingerprint, the completed videos found (any order)."""
-    # Renders this run makes anyway, each the source of the copies equal to it: jobs
-    # already at the provider first (paid for), then the first render of each kind.
+    found: dict[tuple[str, str], Completed | None] = {
+        (plan.spec, item.name): best_source(
+            plan.spec, item.name, completed.get(item.fingerprint or "", ())
+        )
+        for plan in plans
+        for item in plan.items
+        if copyable(item)
+    }
+    # The one render of each kind that this run makes, the source of the copies equal
+    # to it: a job already at the provider (paid for), else the first create, replace
+    # or retry, else the first unknown to resubmit (a copy of anything else spares it).
     renders: dict[str, tuple[str, str]] = {}
-    for plan in plans:
-        for item in plan.items:
-            paid = item.action is Action.RESUME or item.resubmit
-            if paid and item.kind == "video" and item.fingerprint is not None:
-                renders.setdefault(item.fingerprint, (plan.spec, item.name))
+    for rank in range(3):
+        for plan in plans:
+            for item in plan.items:
+                if item.fingerprint is not None and _rank(item, found, plan.spec) == rank:
+                    renders.setdefault(item.fingerprint, (plan.spec, item.name))
     result = []
     for plan in plans:
         items: list[PlanItem] = []
@@ -99,13 +113,13 @@ def with_copies(
                 items.append(item)
                 continue
             assert item.fingerprint is not None
-            source = best_source(plan.spec, item.name, completed.get(item.fingerprint, ()))
+            source = found[(plan.spec, item.name)]
             if source is not None:
                 sources[item.name] = source
                 items.append(_copy(item, (source.spec, source.name), _from_record(plan, source)))
                 copies += 1
                 continue
-            first = renders.setdefault(item.fingerprint, (plan.spec, item.name))
+            first = renders[item.fingerprint]
             if first == (plan.spec, item.name):
                 items.append(item)  # the one render of its kind
                 continue
@@ -117,6 +131,20 @@ def with_copies(
             plan = dataclasses.replace(plan, items=tuple(items), copies=sources)
         result.append(plan)
     return result
+
+
+def _rank(
+    item: PlanItem, found: Mapping[tuple[str, str], Completed | None], spec: str
+) -> int | None:
+    """How good a source of its equals ``item`` is, rendered by this run (0 best;
+    None: it is no source)."""
+    if item.kind != "video":
+        return None
+    if item.action is Action.RESUME:
+        return 0
+    if not copyable(item) or found[(spec, item.name)] is not None:
+        return None
+    return 2 if item.resubmit else 1
 
 
 def best_source(spec: str, name: str, candidates: Iterable[Completed]) -> Completed | None:
@@ -157,5 +185,11 @@ def _from_record(plan: SpecPlan, source: Completed) -> str:
 
 def _copy(item: PlanItem, source: tuple[str, str], reason: str) -> PlanItem:
     return dataclasses.replace(
-        item, action=Action.COPY, reason=reason, source=source, seconds=0.0, credits=0
+        item,
+        action=Action.COPY,
+        reason=reason,
+        source=source,
+        seconds=0.0,
+        credits=0,
+        resubmit=False,  # an unknown copied is not sent again
     )
