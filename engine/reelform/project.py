@@ -275,10 +275,11 @@ def plan_all(
         plans = [resubmitting(plan) for plan in plans]
     if not reuse:
         return plans
-    wanted = reuse_rules.wanted(plans)
-    if not wanted:  # a no-op plan reads nothing more
-        return plans
-    return reuse_rules.with_copies(plans, completed_videos(prepared, plans, wanted))
+    with _gc_paused():  # as planning: 100,000 items allocate much, and no cycles
+        wanted = reuse_rules.wanted(plans)
+        if not wanted:  # a no-op plan reads nothing more
+            return plans
+        return reuse_rules.with_copies(plans, completed_videos(prepared, plans, wanted))
 
 
 def completed_videos(

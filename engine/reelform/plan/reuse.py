@@ -86,23 +86,22 @@ def with_copies(
     """The plans with every render that can be a copy made one (module docstring).
 
     ``completed``: by fingerprint, the completed videos found (any order)."""
-    found: dict[tuple[str, str], Completed | None] = {
-        (plan.spec, item.name): best_source(
-            plan.spec, item.name, completed.get(item.fingerprint or "", ())
-        )
-        for plan in plans
-        for item in plan.items
-        if copyable(item)
-    }
+    found: dict[tuple[str, str], Completed | None] = {}
+    for plan in plans:
+        for item in plan.items:
+            candidates = completed.get(item.fingerprint or "")
+            if candidates and copyable(item):
+                found[(plan.spec, item.name)] = best_source(plan.spec, item.name, candidates)
     # The one render of each kind that this run makes, the source of the copies equal
     # to it: a job already at the provider (paid for), else the first create, replace
     # or retry, else the first unknown to resubmit (a copy of anything else spares it).
-    renders: dict[str, tuple[str, str]] = {}
-    for rank in range(3):
-        for plan in plans:
-            for item in plan.items:
-                if item.fingerprint is not None and _rank(item, found, plan.spec) == rank:
-                    renders.setdefault(item.fingerprint, (plan.spec, item.name))
+    firsts: tuple[dict[str, tuple[str, str]], ...] = ({}, {}, {})
+    for plan in plans:
+        for item in plan.items:
+            rank = _rank(item, found, plan.spec)
+            if rank is not None and item.fingerprint is not None:
+                firsts[rank].setdefault(item.fingerprint, (plan.spec, item.name))
+    renders = {**firsts[2], **firsts[1], **firsts[0]}  # the better rank wins
     result = []
     for plan in plans:
         items: list[PlanItem] = []
@@ -113,7 +112,7 @@ def with_copies(
                 items.append(item)
                 continue
             assert item.fingerprint is not None
-            source = found[(plan.spec, item.name)]
+            source = found.get((plan.spec, item.name))
             if source is not None:
                 sources[item.name] = source
                 items.append(_copy(item, (source.spec, source.name), _from_record(plan, source)))
@@ -142,7 +141,7 @@ def _rank(
         return None
     if item.action is Action.RESUME:
         return 0
-    if not copyable(item) or found[(spec, item.name)] is not None:
+    if not copyable(item) or found.get((spec, item.name)) is not None:
         return None
     return 2 if item.resubmit else 1
 
