@@ -52,8 +52,9 @@ async def copy_video(executor: Executor, run: SpecRun, item: PlanItem) -> Outcom
         record, directory, source_spec = completed.record, Path(completed.directory), spec
     else:
         rendered = executor.rendering(spec, name)
-        if rendered is None:  # a saved plan names a source no longer in this run
-            return _not_copied(executor, run, item, "failed", f"its source {shown} is not here")
+        if rendered is None:  # its source is not made by this run (held back, say)
+            reason = f"its source {shown} is not made by this run; the next apply copies it"
+            return _not_copied(executor, run, item, "pending", reason)
         task, source_run = rendered
         outcome = await asyncio.shield(task)  # cancelling a copy must not stop its source
         entry = source_run.journal.state.videos.get(name)
