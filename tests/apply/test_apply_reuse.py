@@ -430,3 +430,32 @@ def test_killed_applies_never_lose_or_tear_a_copy_and_pay_once_per_render(
         source = lock.videos[lock.videos[name].copied_from["name"]]  # type: ignore[index]
         assert source.fingerprint == lock.videos[name].fingerprint
         assert sha(out / f"{name}.mp4") == source.output.sha256  # type: ignore[union-attr]
+
+
+def test_a_copy_whose_source_this_run_does_not_make_is_pending(
+    sim: SimServer, project: Project, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A render taken out of the plan after reuse (held back for want of approval,
+    say) leaves its copies pending, never rendered in its place."""
+    import asyncio
+    import dataclasses
+
+    from reelform.api import SilentReporter
+    from reelform.apply.model import ApplyOptions
+    from reelform.apply.run import apply_plans
+    from reelform.project import plan_all, prepare_all
+
+    for key, value in sim.env().items():
+        monkeypatch.setenv(key, value)
+    duplicated_spec(project, texts=("Hello there", "Hello there"))
+    prepared = prepare_all([Path("spec.yaml")])
+    [plan] = plan_all(prepared)
+    assert [(i.name, i.action.value) for i in plan.items] == [("v1", "create"), ("v2", "copy")]
+    without_source = dataclasses.replace(plan, items=plan.items[1:])
+    [outcome] = asyncio.run(
+        apply_plans(prepared, [without_source], ApplyOptions(), SilentReporter())
+    )
+    assert (outcome.name, outcome.status) == ("v2", "pending")
+    assert outcome.reason == "its source v1 is not made by this run; the next apply copies it"
+    assert sim.creates() == []
+    assert "v2" not in project.lock().videos
