@@ -62,20 +62,22 @@ def plan(
     paths: PathLike | Iterable[PathLike],
     vars: Mapping[str, str] | None = None,
     targets: Sequence[str] = (),
+    *,
+    reuse: bool = True,
 ) -> list[SpecPlan]:
     """What `apply` would do, per spec: reads only (no network, no writes).
 
     ``paths``: spec files and folders (every spec below). ``targets``: globs of
     video names, like ``--target``. Each ``SpecPlan`` has ``items`` (``action``,
-    ``name``, ``changed`` fields...), ``unchanged`` and ``estimate``::
+    ``name``, ``changed`` fields...), ``unchanged`` and ``estimate``. ``reuse=False``
+    is `--no-reuse`: no video is a ``copy`` of an identical render::
 
         for spec_plan in reelform.plan(["specs"], targets=["welcome-*"]):
             print(spec_plan.spec, spec_plan.estimate.videos, "to render")
     """
-    from reelform.project import plan_prepared, prepare_all, target_filter
+    from reelform.project import plan_all, prepare_all, target_filter
 
-    selected = target_filter(targets)
-    return [plan_prepared(p, selected) for p in prepare_all(_paths(paths), vars)]
+    return plan_all(prepare_all(_paths(paths), vars), target_filter(targets), reuse=reuse)
 
 
 def apply(
@@ -94,6 +96,7 @@ def apply(
     wait: bool = False,
     timeout: float | None = None,
     reporter: Reporter | None = None,
+    reuse: bool = True,
 ) -> list[Outcome]:
     """Make the specs' videos exist, as `reelform apply --yes` does, and return one
     ``Outcome`` per video of the plan (``status``: completed, moved, failed, running,
@@ -110,7 +113,9 @@ def apply(
     Before starting it reads JoggAI's remaining credit and raises ``ConfigError``
     when the estimate exceeds it, unless ``ignore_quota=True``; an account that runs
     out mid-run leaves its videos not yet sent ``pending`` (``no_credit`` names the
-    provider). ``reporter`` receives progress events (default: none are shown)::
+    provider). ``reporter`` receives progress events (default: none are shown).
+    ``reuse=False`` is `--no-reuse`: a video whose identical render is done is
+    rendered anyway::
 
         outcomes = reelform.apply("specs/welcome.yaml", parallel=2)
         failed = [o for o in outcomes if not o.ok]
@@ -125,7 +130,9 @@ def apply(
 
     if not yes and not sys.stdin.isatty():
         raise ConfigError("apply needs yes=True when stdin is not a terminal")
-    selection = SpecSelection(find_specs(_paths(paths)), dict(vars or {}), targets, replace)
+    selection = SpecSelection(
+        find_specs(_paths(paths)), dict(vars or {}), targets, replace, reuse=reuse
+    )
     options = ApplyOptions(
         parallel=parallel,
         resubmit_unknown=resubmit_unknown,

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reelform.errors import Location, Problem, SpecError
-from reelform.plan.diff import AvatarRequest, SpecPlan, diff
+from reelform.neighbours import neighbour_specs, read_neighbour, repository_root, shown_path
+from reelform.plan import reuse as reuse_rules
+from reelform.plan.diff import AvatarRequest, SpecPlan, diff, force_replace, resubmitting
 from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
 from reelform.plan.unchanged import unchanged_plan
 from reelform.speclang.assets import FileFacts, probe
@@ -23,7 +25,7 @@ from reelform.speclang.expand import LoadedSpec, expand_spec
 from reelform.speclang.fit import fit_problems
 from reelform.speclang.load import find_specs, lock_path_for, real_spec_path
 from reelform.state.lock_source import LockSource
-from reelform.state.lockfile import LockState, read_lock
+from reelform.state.lockfile import LockState, Records, read_lock
 from reelform.state.outputs import OutputStatus, output_status
 from reelform.state.outputs import sha256_file as sha256_file  # watch reuses it
 from reelform.state.preload import LockSummary, Preload
@@ -270,3 +272,79 @@ def with_approvals(plan: SpecPlan, *, required: bool = False) -> SpecPlan:
     if found is None and not required:
         return plan
     return annotate(plan, EMPTY if found is None else found, str(path))
+
+
+def plan_all(
+    prepared: Sequence[Prepared],
+    selected: Callable[[str], bool] | None = None,
+    *,
+    reuse: bool = True,
+    replace: Sequence[str] = (),
+    resubmit_unknown: bool = False,
+) -> list[SpecPlan]:
+    """The plans of a run: each spec's, with `--replace` and `--resubmit-unknown`, then
+    with every render that an equal completed video (or an equal render of this run)
+    makes unnecessary turned into a ``copy`` (``plan/reuse.py``; ``reuse=False`` is
+    `--no-reuse`). Reuse comes last: what a person asked to render is rendered, and
+    becomes the source of the copies equal to it."""
+    plans = [plan_prepared(p, selected) for p in prepared]
+    if replace:
+        plans = [force_replace(plan, replace) for plan in plans]
+    if resubmit_unknown:  # named, estimated and counted in --max-credits
+        plans = [resubmitting(plan) for plan in plans]
+    if not reuse:
+        return plans
+    with _gc_paused():  # as planning: 100,000 items allocate much, and no cycles
+        wanted = reuse_rules.wanted(plans)
+        if not wanted:  # a no-op plan reads nothing more
+            return plans
+        return reuse_rules.with_copies(plans, completed_videos(prepared, plans, wanted))
+
+
+def completed_videos(
+    prepared: Sequence[Prepared], plans: Sequence[SpecPlan], wanted: frozenset[str]
+) -> dict[str, list[reuse_rules.Completed]]:
+    """By fingerprint, the completed videos in ``wanted``: of the specs of the run and of
+    their neighbours under the same repository root (``neighbours.py``)."""
+    found: dict[str, list[reuse_rules.Completed]] = {}
+    for each, plan in zip(prepared, plans, strict=True):
+        summary = each.summary
+        # A large lockfile summarized: not read when no entry of it can be a source. A
+        # key is a completed video's fingerprint (and label); None is any other entry.
+        if summary is not None and not any(
+            key is None or key[:64] in wanted for key in summary.videos.values()
+        ):
+            continue
+        for completed in _completed_in(each.lock, each.spec.directory, plan.spec, wanted):
+            found.setdefault(completed.fingerprint, []).append(completed)
+    roots = {repository_root(each.spec.directory) for each in prepared}
+    own = [real_spec_path(each.spec.path) for each in prepared]
+    outputs = [each.spec.output_dir for each in prepared]
+    for spec in neighbour_specs(roots, own, skip=outputs):
+        state = read_neighbour(spec)
+        if state is None:
+            continue
+        directory = real_spec_path(spec).parent
+        for completed in _completed_in(state, directory, shown_path(spec), wanted):
+            found.setdefault(completed.fingerprint, []).append(completed)
+    return found
+
+
+def _completed_in(
+    state: LockState, directory: Path, label: str, wanted: frozenset[str]
+) -> Iterator[reuse_rules.Completed]:
+    """The completed videos of ``state`` whose fingerprint is in ``wanted``.
+
+    Each record's JSON is looked at as read: building 100,000 records to find the
+    two a copy wants would cost most of reading the lockfile again."""
+    table = state.videos
+    json = table.json if isinstance(table, Records) else lambda name: table[name].to_json()
+    folder = str(directory)
+    for name in table:
+        data = json(name)
+        fingerprint = data.get("fingerprint")
+        if data.get("status") != "completed" or fingerprint not in wanted:
+            continue
+        record = table[name]
+        intact = output_status(folder, record) is OutputStatus.OK
+        yield reuse_rules.Completed(label, name, str(fingerprint), record, folder, intact)

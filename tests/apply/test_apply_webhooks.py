@@ -35,6 +35,8 @@ def two_providers(project: Project, videos: int = 6) -> None:
         videos:
           - {name: "m{{ row.n }}", for_each: rows, image: face, voice: {audio: hello}}
     """,
+        # Three identical Mirako videos: the tests apply them with --no-reuse, so each
+        # is a job of its own (not a copy, plan/reuse.py).
     )
 
 
@@ -57,7 +59,7 @@ def test_webhooks_complete_with_at_most_two_status_requests(
     cli: InProcess, sim: SimServer, project: Project
 ) -> None:
     two_providers(project)
-    result = cli("apply", "--yes", *webhook_args(), "spec.yaml", "mirako.yaml")
+    result = cli("apply", "--yes", "--no-reuse", *webhook_args(), "spec.yaml", "mirako.yaml")
     assert result.code == 0, result.text
     jobs = {
         e.job_id
@@ -81,7 +83,7 @@ def test_lost_webhooks_complete_through_the_safety_poll(
 ) -> None:
     two_providers(project, videos=3)
     started = time.monotonic()
-    result = cli("apply", "--yes", *webhook_args(), "spec.yaml", "mirako.yaml")
+    result = cli("apply", "--yes", "--no-reuse", *webhook_args(), "spec.yaml", "mirako.yaml")
     assert result.code == 0, result.text
     assert all(w["outcome"] == "lost" for w in sim.sim.webhook_log)
     assert len(sim.sim.webhook_log) == 6
@@ -98,7 +100,7 @@ def test_forged_deliveries_are_rejected_and_complete_nothing(
     args = webhook_args()
     url = args[1]
     process = start_cli(
-        ["apply", "--yes", *args, "spec.yaml", "mirako.yaml"], sim.env(), project.root
+        ["apply", "--yes", "--no-reuse", *args, "spec.yaml", "mirako.yaml"], sim.env(), project.root
     )
     try:
         deadline = time.monotonic() + 30

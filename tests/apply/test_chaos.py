@@ -67,7 +67,11 @@ def motions(sim: SimServer) -> int:
 def chaos_spec(project: Project) -> None:
     """200 JoggAI videos: most by script, every 5th by an uploaded audio file, every
     7th with a photo avatar that must be made first, so kills land in uploads and
-    photo-avatar creation too."""
+    photo-avatar creation too.
+
+    The audio videos are all one render: applied with --no-reuse, each is a create of
+    its own, which is what this test counts (copies under kills:
+    test_apply_reuse.py)."""
     from applykit import VOICE, png_bytes, wav_bytes
 
     project.write("assets/intro.wav", wav_bytes(2.0, 16000, tone=5))
@@ -144,7 +148,7 @@ def test_twenty_sigkills_never_pay_twice_unasked(sim: SimServer, project: Projec
     with httpx.Client() as http:
         for _round in range(KILLS):
             process = start_cli(
-                ["apply", "--yes", "--parallel", "16", "spec.yaml"], env, project.root
+                ["apply", "--yes", "--no-reuse", "--parallel", "16", "spec.yaml"], env, project.root
             )
             events = follow(process)
             if rng.random() < 0.5:  # at a random instant, start-up included
@@ -168,7 +172,9 @@ def test_twenty_sigkills_never_pay_twice_unasked(sim: SimServer, project: Projec
             check_after_kill(project, env, http)
         assert killed_during["run"] >= KILLS // 2, killed_during
 
-        final = run_cli(["apply", "--yes", "--parallel", "16", "spec.yaml"], env, project.root)
+        final = run_cli(
+            ["apply", "--yes", "--no-reuse", "--parallel", "16", "spec.yaml"], env, project.root
+        )
         state = project.lock()
         unknown = {n for n, e in state.videos.items() if e.status == "unknown"}
         [avatar] = state.avatars.values()
@@ -203,7 +209,9 @@ def test_twenty_sigkills_never_pay_twice_unasked(sim: SimServer, project: Projec
             assert {n for n, a in actions.items() if a == "unknown"} == unknown
             assert set(actions.values()) <= {"unknown", "retry"}
 
-        again = run_cli(["apply", "--yes", "--resubmit-unknown", "spec.yaml"], env, project.root)
+        again = run_cli(
+            ["apply", "--yes", "--no-reuse", "--resubmit-unknown", "spec.yaml"], env, project.root
+        )
         assert again.code == 0, again.text
         state = project.lock()
         assert {e.status for e in state.videos.values()} == {"completed"}

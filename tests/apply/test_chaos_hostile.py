@@ -168,7 +168,10 @@ def hostile_spec(project: Project) -> Fleet:
     """One spec, both providers: JoggAI videos by script, by an uploaded audio (every
     4th) or with a photo avatar made first (every 10th); Mirako videos each with an
     image of their own (the ledger names a Mirako task only by its files' sha256), by
-    an uploaded audio or, every 3rd, by a script spoken with Mirako's speech first."""
+    an uploaded audio or, every 3rd, by a script spoken with Mirako's speech first.
+
+    The JoggAI audio videos are one render: applied with --no-reuse, each is paid for
+    on its own, which is what the ledger checks count (copies: test_apply_reuse.py)."""
     fleet = Fleet()
     project.write("assets/intro.wav", wav_bytes(2.0, 16000, tone=5))
     project.write("assets/founder.png", png_bytes(800, 800))
@@ -333,7 +336,9 @@ def kill_at_random(
 ) -> Run:
     """One apply, SIGKILLed at a seeded-random instant (as in test_chaos.py)."""
     start = time.time()
-    process = start_cli(["apply", "--yes", "--parallel", "16", "spec.yaml"], env, project.root)
+    process = start_cli(
+        ["apply", "--yes", "--no-reuse", "--parallel", "16", "spec.yaml"], env, project.root
+    )
     events = follow(process)
     if rng.random() < 0.5:  # at a random instant, start-up included
         deadline = time.monotonic() + rng.uniform(0.2, 1.5)
@@ -397,7 +402,9 @@ def test_hostile_provider_and_sigkills_never_pay_twice_unasked(
         # Faults still on: apply until only a person's decision is left.
         for _ in range(SETTLE_APPLIES):
             start = time.time()
-            result = run_cli(["apply", "--yes", "--parallel", "16", "spec.yaml"], env, project.root)
+            result = run_cli(
+                ["apply", "--yes", "--no-reuse", "--parallel", "16", "spec.yaml"], env, project.root
+            )
             assert result.code in (0, 1), result.text  # 3 is a bug (a traceback)
             assert "a bug; please report" not in result.text, result.text
             state = JsonLock.read(project.root / "spec.lock")
@@ -424,7 +431,9 @@ def test_hostile_provider_and_sigkills_never_pay_twice_unasked(
 
         # A person decides to risk paying twice for what is unknown; faults are off.
         sim.config.merge(FAULTS_OFF)
-        again = run_cli(["apply", "--yes", "--resubmit-unknown", "spec.yaml"], env, project.root)
+        again = run_cli(
+            ["apply", "--yes", "--no-reuse", "--resubmit-unknown", "spec.yaml"], env, project.root
+        )
         assert again.code == 0, again.text
         state = JsonLock.read(project.root / "spec.lock")
         assert {e["status"] for e in state.videos.values()} == {"completed"}

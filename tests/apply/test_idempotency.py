@@ -70,7 +70,7 @@ def test_mirako_audio_and_script_second_apply_makes_no_request(
     cli: InProcess, sim: SimServer, project: Project
 ) -> None:
     mirako_project(project)
-    first = cli("apply", "--yes", "spec.yaml")
+    first = cli("apply", "--yes", "--no-reuse", "spec.yaml")  # by-audio-2: not a copy
     assert first.code == 0, first.text
     creates = sim.creates()
     assert len(creates) == 3
@@ -133,7 +133,8 @@ def test_an_asset_is_uploaded_once_per_provider_and_content(
     project.write("specs/assets/copy-of-intro.wav", audio)
     shared_audio_spec(project, "specs/one.yaml", 10)
     shared_audio_spec(project, "specs/two.yaml", 10)
-    result = cli("apply", "--yes", "--parallel", "16", "specs")
+    # Identical videos on purpose (one asset): each rendered, not a copy (plan/reuse.py).
+    result = cli("apply", "--yes", "--no-reuse", "--parallel", "16", "specs")
     assert result.code == 0, result.text
     assert len(sim.uploads()) == 1
     puts = [r for r in sim.requests() if r.method == "PUT"]

@@ -108,7 +108,7 @@ def test_uploads_and_photo_avatars_are_planned_phases_too(
             done[e["event"]] = done.get(e["event"], 0) + 1
         return planned, done
 
-    first = cli("apply", "--yes", "--json", "spec.yaml")
+    first = cli("apply", "--yes", "--no-reuse", "--json", "spec.yaml")  # f2 is f1's equal
     assert first.code == 0, first.text
     planned, done = phases(first.out)
     # The portrait and the audio, each once however many videos use them; one avatar.

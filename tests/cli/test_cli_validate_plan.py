@@ -213,6 +213,7 @@ def test_plan_out_writes_a_plan_file(tree, capsys) -> None:
         "vars": {"x": "1"},
         "targets": ["hi-*"],
         "resubmit_unknown": False,
+        "no_reuse": False,
     }
     assert [i["name"] for i in saved["specs"][0]["items"]] == ["hi-1", "hi-2"]
     from reelform.plan.saved import is_plan_file, load_saved_plan

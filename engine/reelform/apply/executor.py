@@ -35,6 +35,7 @@ from collections.abc import Awaitable
 from dataclasses import replace
 from pathlib import Path
 
+from reelform.apply.copies import copy_video
 from reelform.apply.decide import (
     VideoStep,
     after_lost_answer,
@@ -71,13 +72,17 @@ _DURATION = frozenset({"duration"})
 class Executor(Prerequisites):
     """Carries out the plans of a run, one task per video (the module docstring)."""
 
+    #: (spec, name) -> the task of each video this run renders, downloads or resumes.
+    _videos: dict[tuple[str, str], tuple[asyncio.Future[Outcome], SpecRun]]
+
     async def run(self) -> list[Outcome]:
+        self._videos = {}
         if self.options.timeout is not None:
             self.deadline = (
                 asyncio.get_running_loop().time()
                 + self.options.timeout * self.options.poll.time_scale
             )
-        tasks: list[Awaitable[Outcome]] = []
+        tasks: list[asyncio.Future[Outcome]] = []
         renders = downloads = 0
         uploads: set[tuple[str, str]] = set()
         avatars: set[tuple[int, str]] = set()
@@ -90,22 +95,35 @@ class Executor(Prerequisites):
                 if item.kind == "avatar":
                     continue  # made on demand by the videos that use them
                 if item.action is Action.ORPHAN:
-                    tasks.append(self._isolated(run, item.name, self._orphan(run, item)))
+                    tasks.append(self._task(run, item.name, self._orphan(run, item)))
+                    continue
+                if item.action is Action.COPY:  # no render: its source's file (apply/copies)
+                    downloads += 1
+                    tasks.append(self._task(run, item.name, copy_video(self, run, item)))
                     continue
                 if item.action is Action.MOVE:
-                    tasks.append(self._isolated(run, item.name, self._move(run, item)))
+                    tasks.append(self._task(run, item.name, self._move(run, item)))
                     continue
                 left_alone = item.action is Action.UNKNOWN and not self._resubmits(item.provider)
                 renders += item.action is not Action.DOWNLOAD and not left_alone
                 downloads += not left_alone
                 if item.action.renders or item.action is Action.UNKNOWN:
                     self._first_steps(run, item, uploads, avatars)
-                tasks.append(self._isolated(run, item.name, self._video(run, item)))
+                task = self._task(run, item.name, self._video(run, item))
+                self._videos[(run.plan.spec, item.name)] = (task, run)
+                tasks.append(task)
         self.reporter.planned("upload", len(uploads))
         self.reporter.planned("avatar", len(avatars))
         self.reporter.planned("render", renders)
         self.reporter.planned("download", downloads)
         return list(await asyncio.gather(*tasks))
+
+    def _task(self, run: SpecRun, name: str, work: Awaitable[Outcome]) -> asyncio.Future[Outcome]:
+        return asyncio.ensure_future(self._isolated(run, name, work))
+
+    def rendering(self, spec: str, name: str) -> tuple[asyncio.Future[Outcome], SpecRun] | None:
+        """The task making video ``name`` of ``spec`` in this run, for its copies."""
+        return self._videos.get((spec, name))
 
     async def _isolated(self, run: SpecRun, name: str, work: Awaitable[Outcome]) -> Outcome:
         """Rule 4: whatever one video raises fails that video, never its neighbours."""

@@ -39,6 +39,8 @@ DONE = {
     "not-submitted": "render",
     "downloaded": "download",
     "download-failed": "download",
+    "copied": "download",  # a copy's file is in place (apply/copies.py)
+    "copy-failed": "download",
 }
 
 

@@ -27,10 +27,10 @@ from reelform.apply.progress import Reporter
 from reelform.apply.run import apply_plans, locked, time_scale_from
 from reelform.errors import ConfigError
 from reelform.plan.approval import hold_back
-from reelform.plan.diff import Action, SpecPlan, force_replace, resubmitting
+from reelform.plan.diff import Action, SpecPlan
 from reelform.plan.saved import SavedPlan, check_fresh
 from reelform.plan.show import total_estimate
-from reelform.project import Prepared, plan_prepared, prepare_all, target_filter, with_approvals
+from reelform.project import Prepared, plan_all, prepare_all, target_filter, with_approvals
 from reelform.registry import provider_traits
 from reelform.speclang.load import lock_path_for
 
@@ -61,6 +61,8 @@ class SpecSelection:
     replace: Sequence[str] = ()
     #: `apply PLANFILE`: the reviewed plan, and where it was read from.
     saved: tuple[SavedPlan, Path] | None = None
+    #: False: `--no-reuse`, every video the plan needs is rendered (``plan.reuse``).
+    reuse: bool = True
 
 
 async def apply_specs(
@@ -83,11 +85,13 @@ async def apply_specs(
 
     def planner() -> tuple[Sequence[Prepared], Sequence[SpecPlan]]:
         prepared = prepare_all(list(selection.paths), selection.variables)
-        plans = [plan_prepared(p, target_filter(selection.targets)) for p in prepared]
-        if selection.replace:
-            plans = [force_replace(plan, selection.replace) for plan in plans]
-        if options.resubmit_unknown:  # named, estimated and counted in --max-credits
-            plans = [resubmitting(plan) for plan in plans]
+        plans = plan_all(
+            prepared,
+            target_filter(selection.targets),
+            reuse=selection.reuse,
+            replace=selection.replace,
+            resubmit_unknown=options.resubmit_unknown,
+        )
         if selection.replace or options.resubmit_unknown or options.approved:
             # Those changed what renders: the approvals of the plan as it now is.
             plans = [with_approvals(plan, required=options.approved) for plan in plans]

@@ -17,7 +17,13 @@ import click
 from reelform.apply.model import ApplyOptions, Outcome
 from reelform.apply.progress import make_reporter
 from reelform.apply.session import SpecSelection, apply_specs
-from reelform.commands.common import default_targets, parse_vars, target_option, var_option
+from reelform.commands.common import (
+    default_targets,
+    no_reuse_option,
+    parse_vars,
+    target_option,
+    var_option,
+)
 from reelform.errors import ConfigError
 from reelform.plan.approval import held_back_line
 from reelform.plan.diff import SpecPlan
@@ -116,6 +122,7 @@ def parse_duration(ctx: click.Context, param: click.Parameter, value: str | None
     "renders still running are picked up by the next apply.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON event stream (for CI).")
+@no_reuse_option
 @var_option
 def command(
     targets: tuple[Path, ...],
@@ -133,6 +140,7 @@ def command(
     listen: str | None,
     timeout: float | None,
     as_json: bool,
+    no_reuse: bool,
     variables: tuple[str, ...],
 ) -> int:
     """Apply SPEC files (or every spec under DIR, or a saved PLANFILE).
@@ -154,12 +162,18 @@ def command(
             tuple(saved.targets),
             replace,
             saved=(saved, targets[0]),
+            # What was reviewed: a plan saved with --no-reuse renders its copies too.
+            reuse=not (no_reuse or saved.no_reuse),
         )
         # What was reviewed: a plan saved with --resubmit-unknown resubmits, and no other.
         resubmit_unknown = resubmit_unknown or saved.resubmit_unknown
     else:
         selection = SpecSelection(
-            find_specs(default_targets(targets)), parse_vars(variables), targets_glob, replace
+            find_specs(default_targets(targets)),
+            parse_vars(variables),
+            targets_glob,
+            replace,
+            reuse=not no_reuse,
         )
     options = ApplyOptions(
         parallel=parallel,

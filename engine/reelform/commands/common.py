@@ -56,6 +56,16 @@ def target_option(func: F) -> F:
     )(func)
 
 
+def no_reuse_option(func: F) -> F:
+    return click.option(
+        "--no-reuse",
+        is_flag=True,
+        help="Render every video the plan needs, even one whose identical render is "
+        "already done (elsewhere in this spec, another spec of the repository, or this "
+        "run): by default that video is copied instead of paid for again.",
+    )(func)
+
+
 def default_targets(targets: tuple[Path, ...]) -> list[Path]:
     if targets:
         return list(targets)

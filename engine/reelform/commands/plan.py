@@ -13,15 +13,16 @@ import orjson
 from reelform.atomic import atomic_write
 from reelform.commands.common import (
     default_targets,
+    no_reuse_option,
     parse_vars,
     spec_arguments,
     target_option,
     var_option,
 )
 from reelform.errors import ConfigError
-from reelform.plan.diff import SpecPlan, resubmitting
+from reelform.plan.diff import SpecPlan
 from reelform.plan.show import plan_json, write_text
-from reelform.project import Prepared, plan_prepared, prepare_all, target_filter
+from reelform.project import Prepared, plan_all, prepare_all, target_filter
 from reelform.secrets import environment
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ def remote_quotas(prepared: Sequence[Prepared], plans: Sequence[SpecPlan]) -> li
     help="Plan to submit again the videos whose earlier submit has an unknown outcome "
     "(named, and counted in the estimate); a saved plan keeps the choice.",
 )
+@no_reuse_option
 @var_option
 @target_option
 def command(
@@ -84,13 +86,15 @@ def command(
     detailed_exitcode: bool,
     check_remote: bool,
     resubmit_unknown: bool,
+    no_reuse: bool,
     variables: tuple[str, ...],
     targets_glob: tuple[str, ...],
 ) -> int:
     """Compare SPEC files (or every spec under DIR) with their lockfiles.
 
     Shows each video that apply would create, replace (naming the changed
-    fields), resume (poll, never resubmit), retry, download again, or leave
+    fields), resume (poll, never resubmit), retry, download again, copy
+    (the same render is already done, or made once by this run), or leave
     alone, the orphans (in the lockfile, no longer in the spec), and an
     estimate: videos to render, seconds of video, JoggAI credits.
     """
@@ -101,9 +105,7 @@ def command(
 
         check(prepared)
     selected = target_filter(targets_glob)
-    plans = [plan_prepared(p, selected) for p in prepared]
-    if resubmit_unknown:
-        plans = [resubmitting(plan) for plan in plans]
+    plans = plan_all(prepared, selected, reuse=not no_reuse, resubmit_unknown=resubmit_unknown)
     quotas = remote_quotas(prepared, plans) if check_remote else None
     fmt = "json" if as_json else (fmt or "text")
     if fmt == "json":
@@ -122,7 +124,10 @@ def command(
         from reelform.plan.saved import saved_plan
 
         try:
-            atomic_write(out, saved_plan(plans, var_overrides, targets_glob, resubmit_unknown))
+            saved = saved_plan(
+                plans, var_overrides, targets_glob, resubmit_unknown, no_reuse=no_reuse
+            )
+            atomic_write(out, saved)
         except OSError as exc:
             raise ConfigError(
                 f"--out {out}: cannot write the plan: {exc.strerror or exc}"

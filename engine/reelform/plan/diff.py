@@ -11,7 +11,7 @@ import dataclasses
 import enum
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from reelform.plan.fingerprint import Request, changed_fields, labels_of, same_render
 from reelform.plan.moves import Wanted, find_moves
@@ -19,6 +19,9 @@ from reelform.registry import provider_traits
 from reelform.state.lockfile import LockState
 from reelform.state.outputs import OutputStatus as OutputStatus  # part of the plan API
 from reelform.state.records import AvatarRecord, Status, VideoRecord
+
+if TYPE_CHECKING:
+    from reelform.plan.reuse import Completed
 
 #: Why an ``unknown`` item is left alone (docs/design.md, "Never pay twice").
 UNKNOWN_REASON = (
@@ -39,6 +42,7 @@ class Action(enum.StrEnum):
     UNKNOWN = "unknown"
     DOWNLOAD = "download"
     MOVE = "move"  # a completed orphan's render under a new name (plan/moves.py)
+    COPY = "copy"  # the same render exists elsewhere: copy its file (plan/reuse.py)
     ORPHAN = "orphan"
     UNCHANGED = "unchanged"
 
@@ -94,6 +98,8 @@ class PlanItem:
     approval: Approval | None = None
     #: A ``move``'s orphan: the entry and output file that become this video's.
     source: str | None = None
+    #: A ``copy``: the (spec, video name) whose render it copies (``plan.reuse``).
+    copy_of: tuple[str, str] | None = None
 
     @property
     def renders(self) -> bool:
@@ -118,6 +124,8 @@ class PlanItem:
             data["resubmit"] = True
         if self.approval is not None:
             data["approved"] = self.approval.to_json()
+        if self.copy_of is not None:
+            data["copy_of"] = {"spec": self.copy_of[0], "name": self.copy_of[1]}
         if self.renders or self.kind == "avatar":
             data["seconds"] = round(self.seconds, 1)
             data["credits"] = self.credits
@@ -155,6 +163,9 @@ class SpecPlan:
     #: (action ``unchanged``): a label changed (``changed`` names it), or the entry's
     #: fingerprint is legacy (``changed`` empty). docs/design.md, "Labels".
     relabel: tuple[PlanItem, ...] = ()
+    #: The completed video each ``copy`` takes its file from, by the copy's name; a
+    #: copy of a render of this run is not here (``plan.reuse``).
+    copies: Mapping[str, Completed] = field(default_factory=dict, compare=False)
 
     @property
     def changes(self) -> bool:

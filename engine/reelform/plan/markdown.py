@@ -25,6 +25,7 @@ WORDS = {
     Action.UNKNOWN: "unknown",
     Action.DOWNLOAD: "to download",
     Action.MOVE: "to move",
+    Action.COPY: "to copy",
     Action.ORPHAN: "orphaned",
     Action.UNCHANGED: "unchanged",
 }

@@ -1,7 +1,8 @@
 """Saved plans (`plan --out FILE`, `apply FILE`).
 
 A saved plan holds what was shown (items with fingerprints), how it was made
-(specs, `--var`, `--target`), and the digest of each lockfile as it was read.
+(specs, `--var`, `--target`, `--resubmit-unknown`, `--no-reuse`), and the digest
+of each lockfile as it was read.
 `apply FILE` re-plans from the same inputs and refuses when the lockfile or the
 plan changed since: it applies exactly what was reviewed or nothing.
 """
@@ -28,6 +29,7 @@ class SavedPlan:
     targets: list[str]
     document: dict[str, Any]
     resubmit_unknown: bool = False
+    no_reuse: bool = False
 
 
 def saved_plan(
@@ -35,6 +37,8 @@ def saved_plan(
     variables: Mapping[str, str],
     targets: Sequence[str],
     resubmit_unknown: bool = False,
+    *,
+    no_reuse: bool = False,
 ) -> bytes:
     document = plan_json(plans)
     document["inputs"] = {
@@ -42,6 +46,7 @@ def saved_plan(
         "vars": dict(variables),
         "targets": list(targets),
         "resubmit_unknown": resubmit_unknown,
+        "no_reuse": no_reuse,
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS) + b"\n"
 
@@ -127,7 +132,10 @@ def _checked(document: dict[str, Any], path: Path) -> SavedPlan:
     resubmit = inputs.get("resubmit_unknown", False)
     if type(resubmit) is not bool:
         raise bad("inputs.resubmit_unknown", "true or false", resubmit)
-    return SavedPlan(list(specs), dict(variables), list(targets), document, resubmit)
+    no_reuse = inputs.get("no_reuse", False)
+    if type(no_reuse) is not bool:
+        raise bad("inputs.no_reuse", "true or false", no_reuse)
+    return SavedPlan(list(specs), dict(variables), list(targets), document, resubmit, no_reuse)
 
 
 def check_fresh(saved: SavedPlan, plans: Sequence[SpecPlan], path: Path) -> None:

@@ -22,6 +22,7 @@ SYMBOLS = {
     Action.UNKNOWN: ("?", "red"),
     Action.DOWNLOAD: ("v", "blue"),
     Action.MOVE: (">", "blue"),
+    Action.COPY: ("=", "green"),  # "the same as": a render made once, copied here
     Action.ORPHAN: ("-", "red"),
 }
 ORDER = [
@@ -32,6 +33,7 @@ ORDER = [
     Action.UNKNOWN,
     Action.DOWNLOAD,
     Action.MOVE,
+    Action.COPY,
     Action.ORPHAN,
     Action.UNCHANGED,
 ]
@@ -65,6 +67,7 @@ def summary_line(plans: Sequence[SpecPlan]) -> str:
         Action.UNKNOWN: "unknown",
         Action.DOWNLOAD: "to download",
         Action.MOVE: "to move",
+        Action.COPY: "to copy",
         Action.ORPHAN: "orphaned",
         Action.UNCHANGED: "unchanged",
     }

@@ -225,6 +225,9 @@ class VideoRecord(_Record):
     submitted_at: str | None = None
     completed_at: str | None = None
     output: VideoOutput | None = None
+    #: A copy (``plan.reuse``): ``{"spec": ..., "name": ...}`` of the video whose render
+    #: it copied, the spec relative to this one's folder. Its file is its own.
+    copied_from: Mapping[str, Any] | None = None
     extra: Mapping[str, Any] = _EMPTY
     nulls: frozenset[str] = _NO_NULLS
 

@@ -68,6 +68,7 @@ FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
         "submitted_at": _OPT_STR,
         "completed_at": _OPT_STR,
         "output": _DICT,
+        "copied_from": (dict, _NONE),
     },
 }
 
