@@ -52,7 +52,7 @@ def done(
 
 
 def actions(plan: SpecPlan) -> dict[str, tuple[str, tuple[str, str] | None]]:
-    return {i.name: (i.action.value, i.source) for i in plan.items}
+    return {i.name: (i.action.value, i.copy_of) for i in plan.items}
 
 
 def test_identical_creates_in_one_plan_are_one_create_and_copies_of_it() -> None:
