@@ -291,14 +291,14 @@ def start_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Pop
 
 
 def plan_actions(project: Project, env: dict[str, str], spec: str = "spec.yaml") -> dict[str, str]:
-    """`plan --json` as {video name: action} (a real process, like the apply it follows)."""
+    """`plan --json` as {name: action} (a real process, like the apply it follows); a
+    photo avatar is there under its own name."""
     import json
 
     result = run_cli(["plan", "--json", spec], env, project.root)
     assert result.code == 0, result.text
     [planned] = json.loads(result.out)["specs"]
-    # Videos only: a photo avatar killed mid-submit is `unknown` too, under its own name.
-    return {i["name"]: i["action"] for i in planned["items"] if i.get("kind", "video") == "video"}
+    return {item["name"]: item["action"] for item in planned["items"]}
 
 
 def follow(process: subprocess.Popen[str]) -> list[str]:
