@@ -233,3 +233,30 @@ def test_plan_prepared_gives_the_same_cards(tmp_path: Path) -> None:
     cards = cards_for(prepared.spec, plan_prepared(prepared), prepared.lock, SpecFacts({}))
     assert {c.status for c in cards} == {CardStatus.CREATE}
     assert len(cards) == 10
+
+
+def test_a_renamed_video_shows_the_picture_it_already_has(tmp_path: Path) -> None:
+    """A move renders nothing: its card is the completed video under its old name."""
+    from reelform.plan.diff import Action, diff
+
+    prepared, lock, _plan = planned(tmp_path)
+    new = next(r for r in prepared.requests if r.name == "v-new")
+    moved = VideoOutput(path="out/v-old.mp4", sha256="c" * 64, bytes=10, mtime_ns=1)
+    lock.videos["v-old"] = VideoRecord(
+        fingerprint=new.fingerprint,
+        key=new.key,
+        inputs=new.inputs,
+        provider=new.provider,
+        status=Status.COMPLETED,
+        job_id="j9",
+        output=moved,
+    )
+    outputs = {"v-done": _ok(), "v-gone": _missing(), "v-old": _ok()}
+    plan = diff(str(prepared.spec.path), prepared.requests, prepared.avatars, lock, outputs)
+    assert {i.name: i.action for i in plan.items}.get("v-new") is Action.MOVE
+    facts = SpecFacts({"v-old": MediaFacts(MediaState.OK, "c" * 64)})  # as the lock has it
+    card = by_name(cards_for(prepared.spec, plan, lock, facts))["v-new"]
+    assert card.status is CardStatus.COMPLETED
+    assert card.reason == "renamed from v-old: no render, no cost"
+    assert card.output is not None and card.output.path.name == "v-old.mp4"
+    assert card.output.state is MediaState.OK

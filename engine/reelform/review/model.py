@@ -183,7 +183,10 @@ def _card(
     records: Mapping[str, VideoRecord],
     facts: SpecFacts,
 ) -> Card:
-    record = records.get(video.name)
+    recorded_as = video.name
+    if item is not None and item.action is Action.MOVE and item.source is not None:
+        recorded_as = item.source  # a rename: the entry and file that become this video's
+    record = records.get(recorded_as)
     status, reason = _status(item, record)
     v = video.video
     credits = item.credits if item is not None and item.renders else 0
@@ -208,7 +211,7 @@ def _card(
         seconds=request.seconds,
         credits=credits,
         free=provider_traits(request.provider).credits is None,
-        output=_output(label, spec, video.name, record, facts),
+        output=_output(label, spec, video.name, record, facts, recorded_as),
         preview=_preview(label, spec, video.name, status, facts),
         approved=facts.approvals is not None
         and facts.approvals.approved(video.name, request.fingerprint),
@@ -228,6 +231,11 @@ def _status(item: PlanItem | None, record: VideoRecord | None) -> tuple[CardStat
         return CardStatus.FAILED, (record.error if record is not None else None) or item.reason
     if action is Action.UNKNOWN:
         return CardStatus.UNKNOWN, item.reason
+    if action is Action.MOVE:  # a rename: the picture is done, under its old name
+        return CardStatus.COMPLETED, f"renamed from {item.source}: no render, no cost"
+    if action is Action.COPY and item.copy_of is not None:
+        spec, name = item.copy_of
+        return CardStatus.COMPLETED, f"a copy of {spec}:{name}: no render, no cost"
     if action is Action.RESUME:
         if record is not None and record.status is Status.SUBMITTED:
             return CardStatus.RUNNING, item.reason
@@ -236,11 +244,16 @@ def _status(item: PlanItem | None, record: VideoRecord | None) -> tuple[CardStat
 
 
 def _output(
-    label: str, spec: LoadedSpec, name: str, record: VideoRecord | None, facts: SpecFacts
+    label: str,
+    spec: LoadedSpec,
+    name: str,
+    record: VideoRecord | None,
+    facts: SpecFacts,
+    recorded_as: str,
 ) -> Media | None:
     if record is None or record.output is None or not record.output.path:
         return None
-    seen = facts.outputs.get(name, MediaFacts(MediaState.MISSING))
+    seen = facts.outputs.get(recorded_as, MediaFacts(MediaState.MISSING))
     return Media(
         spec.directory / record.output.path,
         media_key("output", label, name),
