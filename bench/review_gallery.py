@@ -36,18 +36,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from plan_noop import build
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--mute-audio",
-]
+from reelform.review.headless import CHROMIUM, CHROMIUM_ARGS
 
 
 def env(**extra: str) -> dict[str, str]:
@@ -174,7 +163,7 @@ def page_load(url: str, repeat: int) -> list[tuple[float, float]]:
     results = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
         )
         for _ in range(repeat):
             context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -233,7 +222,7 @@ def live(folder: Path, edits: int) -> list[tuple[float, float]]:
         served.wait_for(lambda line: "preview: 2 rendered" in line)
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
-                executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+                executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
             )
             page = browser.new_page()
             page.goto(served.url)

@@ -25,18 +25,9 @@ from pathlib import Path
 
 from PIL import Image
 
+from reelform.review.headless import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--mute-audio",
-]
 
 
 def reelform(cwd: Path, *args: str) -> None:
@@ -93,7 +84,7 @@ def main() -> None:
         try:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(
-                    executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
+                    executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
                 )
                 page = browser.new_page(viewport={"width": 1440, "height": 1000})
                 page.goto(url)

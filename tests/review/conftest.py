@@ -11,20 +11,7 @@ from typing import Any
 import pytest
 from reviewkit import Page, Served, copy_repo, render_repo
 
-CHROMIUM = Path("/usr/bin/chromium")
-#: Known to work as root in a container; a fresh profile comes with each launch.
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--autoplay-policy=no-user-gesture-required",
-    "--mute-audio",
-]
+from reelform.review.headless import CHROMIUM, CHROMIUM_ARGS
 
 
 @pytest.fixture(scope="session")
