@@ -253,7 +253,7 @@ def pg_url(pg_server: PgServer) -> str:
 @pytest.fixture(params=["lockfile", "postgres"])
 def state_backend(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> str:
+) -> Iterator[str]:
     """Runs a test on both state backends: with ``postgres``, a reelform.toml in the
     test's folder chooses the database and REELFORM_STATE_URL names a fresh one."""
     backend: str = request.param
@@ -261,4 +261,7 @@ def state_backend(
         url = request.getfixturevalue("pg_url")
         (tmp_path / "reelform.toml").write_text('[state]\nbackend = "postgres"\n')
         monkeypatch.setenv("REELFORM_STATE_URL", url)
-    return backend
+    yield backend
+    if backend == "postgres":  # the state really was in the database
+        written = [str(p) for p in tmp_path.rglob("*.lock*")]
+        assert written == [], f"the postgres backend wrote lockfiles: {written}"

@@ -209,6 +209,15 @@ class Project:
         )
 
     def lock(self, spec: str = "spec.yaml") -> LockState:
+        """The spec's state: its lockfile, or its rows where reelform.toml says the
+        state is in PostgreSQL (the ``state_backend`` fixture)."""
+        from reelform.state.backend import state_config
+
+        config = state_config(self.root / spec)
+        if config.postgres:
+            from reelform.state.pg.read import read_state
+
+            return read_state(config, self.root / spec)
         return read_lock((self.root / spec).with_suffix(".lock"))
 
     def outputs(self, stem: str = "spec") -> list[Path]:

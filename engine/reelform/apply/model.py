@@ -18,7 +18,7 @@ from reelform.project import Prepared
 from reelform.providers.base import Provider
 from reelform.providers.http import RetryPolicy, Tries
 from reelform.speclang.model import Video
-from reelform.state.journal import GroupCommit, Journal
+from reelform.state.journal import GroupCommit, StateJournal
 
 
 def now() -> str:
@@ -47,7 +47,7 @@ class SpecRun:
 
     prepared: Prepared
     plan: SpecPlan
-    journal: Journal
+    journal: StateJournal
     videos: dict[str, Video] = field(init=False, repr=False)
     commit: GroupCommit = field(init=False, repr=False)
 

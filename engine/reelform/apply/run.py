@@ -16,6 +16,7 @@ import secrets
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -29,7 +30,8 @@ from reelform.providers.base import Provider
 from reelform.providers.ratelimit import TokenBucket
 from reelform.providers.transport import async_client
 from reelform.registry import provider_traits
-from reelform.state.journal import Journal, compact
+from reelform.state.backend import StateConfig, state_config
+from reelform.state.journal import Journal, StateJournal, compact
 from reelform.state.lock import spec_lock
 
 
@@ -99,18 +101,67 @@ class ProviderPool:
                 await provider.aclose()
 
 
+@dataclass
+class Held:
+    """What ``locked`` holds: the state database session of the specs kept there,
+    and each such spec's id in it (by its lock path)."""
+
+    pg: Any = None  # state.pg.journal.PgSession, imported only when used
+    ids: dict[Path, int] = field(default_factory=dict)
+
+
+def spec_of_lock(lock_path: Path) -> Path:
+    """The spec a lock path stands for (``x.lock``: ``x.yaml``, or ``x.yml``)."""
+    for suffix in (".yml", ".yaml"):
+        spec = lock_path.with_suffix(suffix)
+        if spec.is_file():
+            return spec
+    return lock_path.with_suffix(".yaml")
+
+
 @contextlib.contextmanager
-def locked(lock_paths: Sequence[Path], labels: Sequence[str], wait: bool) -> Iterator[None]:
-    """Hold every spec's apply lock, and fold any journal a dead run left behind."""
+def locked(lock_paths: Sequence[Path], labels: Sequence[str], wait: bool) -> Iterator[Held]:
+    """Hold every spec's apply lock, and fold any journal a dead run left behind.
+
+    A spec whose state is in PostgreSQL (reelform.toml) is held by a lease in the
+    database instead (``state/pg``): a file lock excludes nobody on another machine.
+    """
+    held = Held()
     with contextlib.ExitStack() as stack:
         for path, label in sorted(zip(lock_paths, labels, strict=True)):  # fixed order
+            config = state_config(spec_of_lock(path))
+            if config.postgres:
+                if held.pg is None:
+                    held.pg = stack.enter_context(_pg_session(config))
+                key = config.spec_key(spec_of_lock(path))
+                held.ids[path] = held.pg.acquire(key, label, wait=wait)
+                continue
             stack.enter_context(spec_lock(path, label, wait=wait))
             # A lockfile is only rewritten under this lock: a temp file of it is left by
             # an apply killed mid-write (the lockfile itself is whole either way).
             for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
                 temp.unlink(missing_ok=True)
             compact(path)
-        yield
+        yield held
+
+
+def _pg_session(config: StateConfig) -> contextlib.AbstractContextManager[Any]:
+    from reelform.state.pg.journal import session
+
+    assert config.url is not None
+    return session(config.url)
+
+
+def open_journal(prepared: Prepared, held: Held | None) -> StateJournal:
+    """The spec's journal: its lockfile's, or its rows' in the state database."""
+    if prepared.backend is None:
+        return Journal(prepared.spec.lock_path, prepared.lock)
+    from reelform.state.pg.journal import PgJournal
+
+    if held is None or held.pg is None or prepared.spec.lock_path not in held.ids:
+        raise RuntimeError(f"{prepared.spec.path}: applied without its state lease (a bug)")
+    ident = held.ids[prepared.spec.lock_path]
+    return PgJournal(held.pg, ident, prepared.lock, prepared.spec.path)
 
 
 async def apply_plans(
@@ -121,6 +172,7 @@ async def apply_plans(
     *,
     env: Mapping[str, str] | None = None,
     http: httpx.AsyncClient | None = None,
+    held: Held | None = None,
 ) -> list[Outcome]:
     """Execute plans (the caller holds the locks). Journals are compacted at the end."""
     env = os.environ if env is None else env
@@ -152,8 +204,7 @@ async def apply_plans(
             for name in sorted({item.provider for item in plan.items if item.kind == "video"}):
                 provider_of(each, name)
         runs = [
-            SpecRun(p, plan, Journal(p.spec.lock_path, p.lock))
-            for p, plan in zip(prepared, plans, strict=True)
+            SpecRun(p, plan, open_journal(p, held)) for p, plan in zip(prepared, plans, strict=True)
         ]
         try:
             if options.webhooks is not None:

@@ -1,0 +1,244 @@
+"""The PostgreSQL backend's journal: each change committed in a short transaction.
+
+The executor records changes exactly as it does with the lockfile's journal
+(``state.journal.Journal``): ``record`` mirrors the change into the state at once,
+and ``durable`` (or ``await run.commit()``) returns only once it is committed. So
+the intent is committed before a submit and the job id right after it, each in
+its own transaction, and a runner killed at any instant loses nothing the
+provider accepted.
+
+Changes are committed by whoever asks first: a waiting caller (``sync``) or a
+background thread that commits whatever was recorded without waiting (a
+download's record), within milliseconds rather than at the end of the run. The
+changes waiting when a commit starts go in one transaction (group commit), as the
+lockfile journal's callers share one fsync: a transaction per change would cost
+a round trip and a WAL flush each.
+
+A transaction that fails because the server went away (a restart, a dropped
+connection) is sent again on a new connection (``db.retrying``); it only sets
+rows to values, so one that did commit before its answer was lost is harmless to
+run again. Each transaction also renews this runner's lease on the spec; one
+that finds the lease taken by another runner writes nothing and raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TypeVar
+
+import psycopg
+
+from reelform.errors import BusyError
+from reelform.state.lockfile import LockState, check_change
+from reelform.state.pg import db, store
+from reelform.state.records import Record
+
+T = TypeVar("T")
+
+
+class LeaseLost(db.StateDatabaseError):
+    """Another runner took the spec over: this one must write nothing more."""
+
+
+class PgSession:
+    """The state database of one apply: one connection for its writes, pinned to
+    this process (never shared through a pool), and the leases it holds."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.holder = (
+            f"{socket.gethostname()}:{os.getpid()}:"
+            f"{datetime.now(UTC).isoformat(timespec='seconds')}"
+        )
+        self._conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()
+        self.held: dict[int, str] = {}  # spec id -> spec path
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+        #: Set when a renewal found the lease gone; every later write refuses.
+        self.lost: str | None = None
+
+    def run(self, work: Callable[[psycopg.Connection], T]) -> T:
+        """``work`` (one idempotent transaction), retried over reconnects."""
+        with self._lock:
+            result, self._conn = db.retrying(self.url, work, self._conn)
+            return result
+
+    def open(self) -> None:
+        conn = db.connect(self.url)
+        try:
+            db.migrate(conn)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def acquire(
+        self, path: str, label: str, *, wait: bool, poll: float = 0.5, timeout: float | None = None
+    ) -> int:
+        """The spec's id, its lease taken (or BusyError naming who has it)."""
+        started = time.monotonic()
+        while True:
+
+            def take(conn: psycopg.Connection) -> tuple[int, store.Lease | None]:
+                with conn.transaction():
+                    ident = store.spec_id(conn, path, create=True)
+                    assert ident is not None
+                    return ident, store.take_lease(conn, ident, self.holder)
+
+            ident, other = self.run(take)
+            if other is None:
+                self.held[ident] = path
+                self._start_heartbeat()
+                return ident
+            until = other.until.isoformat(timespec="seconds") if other.until else "?"
+            message = (
+                f"{label}: another apply is running ({other.holder}, its lease runs to "
+                f"{until} unless it renews it)"
+            )
+            if not wait:
+                raise BusyError(f"{message}; try again later or use --wait")
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise BusyError(f"{message} (still so after {timeout:g} s)")
+            time.sleep(poll)
+
+    def _start_heartbeat(self) -> None:
+        if self._heartbeat is None:
+            self._heartbeat = threading.Thread(target=self._renew_loop, daemon=True)
+            self._heartbeat.start()
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(store.LEASE_SECONDS / 3):
+            with contextlib.suppress(db.StateDatabaseError):
+                self.run(self._renew_all)
+
+    def _renew_all(self, conn: psycopg.Connection) -> None:
+        with conn.transaction():
+            for ident, path in self.held.items():
+                if not store.renew(conn, ident, self.holder, bump=False):
+                    self.lost = f"{path}: another runner took this spec over (the lease expired)"
+
+    def write(self, ident: int, changes: Sequence[store.Change]) -> None:
+        def transaction(conn: psycopg.Connection) -> None:
+            with conn.transaction():
+                if not store.renew(conn, ident, self.holder, bump=True):
+                    path = self.held.get(ident, str(ident))
+                    self.lost = f"{path}: another runner took this spec over (the lease expired)"
+                    raise LeaseLost(0, f"state database: {self.lost}; nothing more is written")
+                store.write_changes(conn, ident, changes)
+
+        if self.lost is not None:
+            raise LeaseLost(0, f"state database: {self.lost}; nothing more is written")
+        self.run(transaction)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=5)
+        with contextlib.suppress(db.StateDatabaseError):
+
+            def release(conn: psycopg.Connection) -> None:
+                with conn.transaction():
+                    for ident in self.held:
+                        store.release(conn, ident, self.holder)
+
+            if self.held:
+                db.retrying(self.url, release, self._conn, patience=5.0)
+        if self._conn is not None:
+            self._conn.close()
+        self.held.clear()
+
+
+@contextlib.contextmanager
+def session(url: str) -> Iterator[PgSession]:
+    pg = PgSession(url)
+    pg.open()
+    try:
+        yield pg
+    finally:
+        pg.close()
+
+
+class PgJournal:
+    """``Journal``'s interface over the state database (the module docstring)."""
+
+    def __init__(self, pg: PgSession, ident: int, state: LockState, label: Path) -> None:
+        self.pg = pg
+        self.ident = ident
+        self.state = state
+        self.label = label
+        self._lock = threading.Lock()
+        self._pending: list[store.Change] = []
+        self._written = 0
+        self._synced = 0
+        self._sync_lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._closed = False
+        self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
+        self._flusher.start()
+
+    def record(
+        self, section: str, key: str, value: Record | None, *, durable: bool = False
+    ) -> None:
+        check_change(section, value)
+        with self._lock:
+            self._pending.append(store.Change(section, key, value))
+            self._written += 1
+            position = self._written
+            self.state.apply_change(section, key, value)
+            self._wake.notify()
+        if durable:
+            self.sync(position)
+
+    @property
+    def written(self) -> int:
+        return self._written
+
+    @property
+    def synced(self) -> int:
+        return self._synced
+
+    def sync(self, upto: int | None = None) -> None:
+        """Commit every change up to ``upto`` (default: all) unless already done."""
+        target = self._written if upto is None else upto
+        with self._sync_lock:
+            if self._synced >= target:
+                return
+            with self._lock:
+                batch, covered = list(self._pending), self._written
+            self.pg.write(self.ident, batch)
+            with self._lock:
+                del self._pending[: len(batch)]
+            self._synced = max(self._synced, covered)
+
+    def _flush_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._pending and not self._closed:
+                    self._wake.wait()
+                if self._closed and not self._pending:
+                    return
+            try:
+                self.sync()
+            except OSError:
+                time.sleep(0.5)  # the next caller's sync raises it; do not spin
+            if self._closed:
+                return
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._wake.notify()
+        self.sync()
+        self._flusher.join(timeout=5)
+
+    def compact(self) -> None:
+        """Nothing to fold: the rows are the state. Commits what is left."""
+        self.close()
