@@ -40,6 +40,8 @@ def no_real_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     for name in SECRET_VARIABLES:  # a developer's real credentials
         monkeypatch.delenv(name, raising=False)
+    # nor a developer's real state database (the pg tests name their own)
+    monkeypatch.delenv("REELFORM_STATE_URL", raising=False)
     monkeypatch.setenv("JOGG_BASE_URL", NOWHERE)
     monkeypatch.setenv("MIRAKO_BASE_URL", NOWHERE)
 
