@@ -15,6 +15,7 @@ before anything is read or written.
 
 from __future__ import annotations
 
+import errno
 import time
 from collections.abc import Callable
 from typing import TypeVar
@@ -22,7 +23,7 @@ from typing import TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 
-from reelform.errors import ConfigError, LockfileError
+from reelform.errors import ConfigError, LockfileError, UserError
 from reelform.secrets import STATE_URL_VARIABLE, redact, url_secrets
 
 #: pg_advisory_xact_lock(MIGRATION_LOCK): "reelform" in ASCII, one key of its own.
@@ -95,12 +96,20 @@ RETRY_SECONDS = 60.0
 T = TypeVar("T")
 
 
-class StateDatabaseError(OSError):
-    """A write to the state database that did not happen (or may not have).
+class StateDatabaseError(OSError, UserError):
+    """A read or write of the state database that did not happen (or may not have).
 
     An OSError, as a journal's failed write is: the executor treats it the same
     way (an intent that failed is no submit; a job id that failed is said aloud).
+    A UserError too: outside a video's work (taking the lease, reading the state)
+    it is one line and exit 1, never a traceback.
     """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(errno.EIO, message)
+
+    def __str__(self) -> str:
+        return str(self.strerror)
 
 
 def describe(exc: BaseException) -> str:
@@ -220,11 +229,11 @@ def retrying(
                 except psycopg.Error:
                     conn.close()
             if not transient(exc):
-                raise StateDatabaseError(0, f"state database: {describe(exc)}") from None
+                raise StateDatabaseError(f"state database: {describe(exc)}") from None
             last = exc
         if time.monotonic() > deadline:
             raise StateDatabaseError(
-                0, f"state database unreachable for {patience:g} s: {describe(last)}"
+                f"state database unreachable for {patience:g} s: {describe(last)}"
             )
         time.sleep(delay)
         delay = min(delay * 2, 1.0)

@@ -72,13 +72,10 @@ class PgSession:
             return result
 
     def open(self) -> None:
-        conn = db.connect(self.url)
-        try:
-            db.migrate(conn)
-        except BaseException:
-            conn.close()
-            raise
-        self._conn = conn
+        # The first connection says clearly what is wrong (credentials, host); after
+        # it, a dropped connection is reconnected like any other.
+        self._conn = db.connect(self.url)
+        self.run(db.migrate)
 
     def acquire(
         self, path: str, label: str, *, wait: bool, poll: float = 0.5, timeout: float | None = None
@@ -131,11 +128,11 @@ class PgSession:
                 if not store.renew(conn, ident, self.holder, bump=True):
                     path = self.held.get(ident, str(ident))
                     self.lost = f"{path}: another runner took this spec over (the lease expired)"
-                    raise LeaseLost(0, f"state database: {self.lost}; nothing more is written")
+                    raise LeaseLost(f"state database: {self.lost}; nothing more is written")
                 store.write_changes(conn, ident, changes)
 
         if self.lost is not None:
-            raise LeaseLost(0, f"state database: {self.lost}; nothing more is written")
+            raise LeaseLost(f"state database: {self.lost}; nothing more is written")
         self.run(transaction)
 
     def close(self) -> None:
@@ -181,6 +178,11 @@ class PgJournal:
         self._sync_lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._closed = False
+        #: Set when a commit failed for good (the server refused it, or stayed away
+        #: past the retries): like a journal that cannot be appended to, this one
+        #: takes no more changes, and what it could not commit is never committed
+        #: later behind its caller's back (a withdrawn intent, say).
+        self._broken: OSError | None = None
         self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
         self._flusher.start()
 
@@ -188,6 +190,7 @@ class PgJournal:
         self, section: str, key: str, value: Record | None, *, durable: bool = False
     ) -> None:
         check_change(section, value)
+        self._check()
         with self._lock:
             self._pending.append(store.Change(section, key, value))
             self._written += 1
@@ -196,6 +199,13 @@ class PgJournal:
             self._wake.notify()
         if durable:
             self.sync(position)
+
+    def _check(self) -> None:
+        if self._broken is not None:
+            raise db.StateDatabaseError(
+                f"{self.label}: an earlier write to the state database failed "
+                f"({self._broken.strerror}); nothing more is written by this apply"
+            )
 
     @property
     def written(self) -> int:
@@ -211,9 +221,14 @@ class PgJournal:
         with self._sync_lock:
             if self._synced >= target:
                 return
+            self._check()
             with self._lock:
                 batch, covered = list(self._pending), self._written
-            self.pg.write(self.ident, batch)
+            try:
+                self.pg.write(self.ident, batch)
+            except OSError as exc:
+                self._broken = exc
+                raise
             with self._lock:
                 del self._pending[: len(batch)]
             self._synced = max(self._synced, covered)
@@ -228,7 +243,7 @@ class PgJournal:
             try:
                 self.sync()
             except OSError:
-                time.sleep(0.5)  # the next caller's sync raises it; do not spin
+                return  # broken: the callers' own syncs raise it
             if self._closed:
                 return
 
@@ -236,8 +251,8 @@ class PgJournal:
         with self._lock:
             self._closed = True
             self._wake.notify()
-        self.sync()
         self._flusher.join(timeout=5)
+        self.sync()
 
     def compact(self) -> None:
         """Nothing to fold: the rows are the state. Commits what is left."""

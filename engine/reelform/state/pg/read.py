@@ -21,26 +21,28 @@ from reelform.state.pg import db, store
 
 def _read(config: StateConfig, key: str, summary: bool, directory: Path) -> object:
     assert config.url is not None
-    conn = db.connect(config.url, autocommit=False)
-    try:
+    folder = str(directory)
+
+    def intact(path: str, size: int | None, mtime: int | None, sha: str | None) -> bool:
+        return file_status(folder, path, size, mtime, sha) is OutputStatus.OK
+
+    def read(conn: psycopg.Connection) -> object:
         version = db.schema_version(conn)
         conn.rollback()
         db.check_version(version)
-        if version == 0:
-            ident = None
-        else:
+        ident = None
+        if version:
             ident = store.spec_id(conn, key, create=False)
             conn.rollback()
         if not summary:
             return store.read_state(conn, key, ident)
-        folder = str(directory)
-
-        def intact(path: str, size: int | None, mtime: int | None, sha: str | None) -> bool:
-            return file_status(folder, path, size, mtime, sha) is OutputStatus.OK
-
         return store.read_summary(conn, key, ident, intact)
-    except psycopg.Error as exc:
-        raise db.StateDatabaseError(0, f"state database: {db.describe(exc)}") from None
+
+    # The first connection says clearly what is wrong; later ones are retried.
+    conn = db.connect(config.url)
+    try:
+        result, conn = db.retrying(config.url, read, conn)
+        return result
     finally:
         conn.close()
 
