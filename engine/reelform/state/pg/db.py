@@ -120,10 +120,21 @@ def describe(exc: BaseException) -> str:
     return redact(text)
 
 
-def connect(url: str, *, autocommit: bool = False, timeout: float = 10.0) -> psycopg.Connection:
-    """A connection, or a ConfigError saying why not (the URL never in it)."""
+def connect(
+    url: str, *, autocommit: bool = False, timeout: float = 10.0, name: str = "reelform"
+) -> psycopg.Connection:
+    """A connection, or a ConfigError saying why not (the URL never in it).
+
+    ``name`` is the connection's ``application_name``: a runner's connections are
+    named after it, which is how others see that it is alive (``store.take_lease``).
+    """
     try:
-        return psycopg.connect(url, autocommit=autocommit, connect_timeout=max(1, int(timeout)))
+        return psycopg.connect(
+            url,
+            autocommit=autocommit,
+            connect_timeout=max(1, int(timeout)),
+            application_name=name,
+        )
     except psycopg.Error as exc:
         raise ConfigError(_connect_error(exc, url)) from None
 
@@ -203,7 +214,7 @@ def retrying(
     conn: psycopg.Connection | None,
     *,
     patience: float = RETRY_SECONDS,
-    on_connect: Callable[[psycopg.Connection], None] | None = None,
+    name: str = "reelform",
 ) -> tuple[T, psycopg.Connection]:
     """Run ``work`` (one transaction, safe to run again) on ``conn``; on a transient
     failure reconnect and run it again, for up to ``patience`` seconds.
@@ -218,9 +229,7 @@ def retrying(
     while True:
         try:
             if conn is None or conn.closed or conn.broken:
-                conn = psycopg.connect(url, connect_timeout=5)
-                if on_connect is not None:
-                    on_connect(conn)
+                conn = psycopg.connect(url, connect_timeout=5, application_name=name)
             return work(conn), conn
         except psycopg.Error as exc:
             if conn is not None and not conn.closed:

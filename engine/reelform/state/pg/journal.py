@@ -25,11 +25,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -53,10 +53,9 @@ class PgSession:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.holder = (
-            f"{socket.gethostname()}:{os.getpid()}:"
-            f"{datetime.now(UTC).isoformat(timespec='seconds')}"
-        )
+        # Also its connections' application_name (at most 63 bytes): how the
+        # others see that it is alive (``store.take_lease``).
+        self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
         self._conn: psycopg.Connection | None = None
         self._lock = threading.Lock()
         self.held: dict[int, str] = {}  # spec id -> spec path
@@ -68,13 +67,13 @@ class PgSession:
     def run(self, work: Callable[[psycopg.Connection], T]) -> T:
         """``work`` (one idempotent transaction), retried over reconnects."""
         with self._lock:
-            result, self._conn = db.retrying(self.url, work, self._conn)
+            result, self._conn = db.retrying(self.url, work, self._conn, name=self.holder)
             return result
 
     def open(self) -> None:
         # The first connection says clearly what is wrong (credentials, host); after
         # it, a dropped connection is reconnected like any other.
-        self._conn = db.connect(self.url)
+        self._conn = db.connect(self.url, name=self.holder)
         self.run(db.migrate)
 
     def acquire(
@@ -147,7 +146,7 @@ class PgSession:
                         store.release(conn, ident, self.holder)
 
             if self.held:
-                db.retrying(self.url, release, self._conn, patience=5.0)
+                db.retrying(self.url, release, self._conn, patience=5.0, name=self.holder)
         if self._conn is not None:
             self._conn.close()
         self.held.clear()

@@ -250,11 +250,21 @@ class Lease:
 
 
 def take_lease(conn: psycopg.Connection, ident: int, holder: str) -> Lease | None:
-    """Take (or renew) the spec's lease for ``holder``: None when taken, else who has it."""
+    """Take (or renew) the spec's lease for ``holder``: None when taken, else who has it.
+
+    Free is a lease nobody holds, one that expired, or one whose holder has no
+    connection to the server (each runner names its connections after itself,
+    ``application_name``): a runner that was killed is taken over at once, not
+    after its lease runs out. A holder whose connection dropped for a moment (a
+    server restart) may so lose its lease: its next write finds that and stops
+    (``renew``), and the taker, reading the state, resumes what it left.
+    """
     row = conn.execute(
         "UPDATE reelform.specs SET holder = %s,"
         " lease_until = now() + make_interval(secs => %s)"
-        " WHERE id = %s AND (holder IS NULL OR holder = %s OR lease_until < now())"
+        " WHERE id = %s AND (holder IS NULL OR holder = %s OR lease_until < now()"
+        "  OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+        "   WHERE a.application_name = reelform.specs.holder))"
         " RETURNING id",
         (holder, LEASE_SECONDS, ident, holder),
     ).fetchone()
