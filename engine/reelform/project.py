@@ -90,11 +90,16 @@ def _prepare(
     # Both from the real file, as the spec's own lock_path and directory are.
     real = real_spec_path(path)
     backend = state_config(real)  # a bad reelform.toml is reported before anything else
-    preload = (
-        Preload.start(real.with_suffix(".lock"), real.parent)
-        if lock_reader is read_lock and not backend.postgres
-        else None
-    )
+    if backend.postgres:
+        # The database is read on the other core too (a child process: its own
+        # connection), while the spec expands.
+        from reelform.state.pg.read import read_summary
+
+        preload = Preload.of(lambda: read_summary(backend, real, real.parent))
+    elif lock_reader is read_lock:
+        preload = Preload.start(real.with_suffix(".lock"), real.parent)
+    else:
+        preload = None
     try:
         spec, problems = expand_spec(path, var_overrides)
     finally:
@@ -102,7 +107,9 @@ def _prepare(
     if backend.postgres:
         from reelform.state.pg.read import lock_source
 
-        source = lock_source(backend, real, spec.directory)
+        # Without the child's summary (it failed, or could not fork) the parent reads
+        # the database itself, and reports what went wrong.
+        source = lock_source(backend, real, spec.directory, summary)
     elif summary is not None:
         source = LockSource.summarized(spec.lock_path, summary)
     else:

@@ -17,6 +17,7 @@ from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState
 from reelform.state.outputs import OutputStatus, file_status
 from reelform.state.pg import db, store
+from reelform.state.preload import LockSummary
 
 
 def _read(config: StateConfig, key: str, summary: bool, directory: Path) -> object:
@@ -53,13 +54,19 @@ def read_state(config: StateConfig, spec_path: Path) -> LockState:
     return state
 
 
-def lock_source(config: StateConfig, spec_path: Path, directory: Path) -> LockSource:
-    """The spec's state as a summary now, read in full on first use."""
-    key = config.spec_key(spec_path)
-    summary = _read(config, key, True, directory)
-    from reelform.state.preload import LockSummary
-
+def read_summary(config: StateConfig, spec_path: Path, directory: Path) -> LockSummary:
+    summary = _read(config, config.spec_key(spec_path), True, directory)
     assert isinstance(summary, LockSummary)
+    return summary
+
+
+def lock_source(
+    config: StateConfig, spec_path: Path, directory: Path, summary: LockSummary | None = None
+) -> LockSource:
+    """The spec's state as a summary now (``summary``, if a child already read it),
+    read in full on first use."""
+    if summary is None:
+        summary = read_summary(config, spec_path, directory)
     return LockSource.summarized(
         spec_path.with_suffix(".lock"), summary, loader=lambda: read_state(config, spec_path)
     )
