@@ -13,7 +13,7 @@ import dataclasses
 import glob
 import os
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +60,9 @@ class ProviderPool:
         default_factory=dict
     )
     _limiters: dict[str, TokenBucket] = field(default_factory=dict)
+    #: Makes a provider's limiter from (name, rate per minute, time scale): with the
+    #: state in PostgreSQL, one whose budget every runner using the key shares.
+    make_limiter: Callable[[str, float, float], TokenBucket] | None = None
 
     def get(self, name: str, settings: Mapping[str, str], work_dir: Path) -> Provider:
         key = (name, tuple(sorted(settings.items())), str(work_dir))
@@ -89,7 +92,11 @@ class ProviderPool:
         if rate is None:
             return None
         if name not in self._limiters:
-            self._limiters[name] = TokenBucket(rate, time_scale=self.time_scale)
+            self._limiters[name] = (
+                self.make_limiter(name, rate, self.time_scale)
+                if self.make_limiter is not None
+                else TokenBucket(rate, time_scale=self.time_scale)
+            )
         return self._limiters[name]
 
     def all(self) -> list[Provider]:
@@ -192,6 +199,14 @@ async def apply_plans(
         timeout=httpx.Timeout(60.0, connect=10.0), limits=limits, follow_redirects=True
     )
     pool = ProviderPool(env=env, http=api_http, http_reads=reads_http, time_scale=scale)
+    rate_pool = None
+    if held is not None and held.pg is not None:
+        from reelform.state.pg.ratelimit import open_pool, shared_limiters
+
+        # Pooled: each slot of the shared budget is one short transaction under a
+        # transaction-level lock, so any connection will do.
+        rate_pool = open_pool(held.pg.url, held.pg.holder)
+        pool.make_limiter = shared_limiters(env, rate_pool)
 
     def provider_of(each: Prepared, name: str) -> Provider:
         spec = each.spec
@@ -227,6 +242,8 @@ async def apply_plans(
                 run.journal.compact()
     finally:
         await pool.aclose()
+        if rate_pool is not None:
+            rate_pool.close()
         if own_http:
             for each_client in (client, api_http, reads_http):
                 await each_client.aclose()

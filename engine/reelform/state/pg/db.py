@@ -87,6 +87,23 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        2,
+        """
+        -- One provider rate limit per API key, shared by every runner using the key
+        -- (state/pg/ratelimit.py): the requests of the last window, and a pause
+        -- after a 429. Keyed by a sha256 of the provider and key, never the key.
+        CREATE TABLE reelform.rate_events (
+            key_hash text NOT NULL,
+            at       timestamptz NOT NULL
+        );
+        CREATE INDEX rate_events_key_at ON reelform.rate_events (key_hash, at);
+        CREATE TABLE reelform.rate_pauses (
+            key_hash text PRIMARY KEY,
+            until    timestamptz NOT NULL
+        );
+        """,
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 
