@@ -80,3 +80,34 @@ def test_a_killed_runner_is_taken_over_at_once_and_nothing_is_resubmitted(
     assert time.monotonic() - started < 20
     assert sim.creates(before) == []  # resumed by polling, not submitted again
     assert len(project.outputs()) == 3
+
+
+@pytest.mark.sim(signed_url_seconds=600.0)  # 0.6 s at the tests' time scale
+def test_another_clone_downloads_what_one_rendered_asking_for_fresh_urls(
+    sim: SimServer,
+    project: Project,
+    env: dict[str, str],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """CI renders; a laptop's apply, on its own clone, downloads the batch: nothing
+    is rendered again, and the signed URLs (expired by now) are asked for afresh."""
+    import shutil
+
+    project.jogg_spec(4)
+    ci = run_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+    assert ci.code == 0, ci.text
+    laptop = tmp_path_factory.mktemp("laptop") / "repo"
+    shutil.copytree(project.root, laptop, ignore=shutil.ignore_patterns("out"))
+    time.sleep(1.0)  # every signed URL has expired
+    plan = run_cli(["plan", "spec.yaml"], env, laptop)
+    assert plan.out.count("download") >= 4, plan.out
+    before = sim.mark()
+    done = run_cli(["apply", "--yes", "spec.yaml"], env, laptop)
+    assert done.code == 0, done.text
+    assert sim.creates(before) == []  # downloaded, never rendered again
+    reads = [r for r in sim.requests(before) if r.path.startswith("/jogg/v2/avatar_video/")]
+    assert len(reads) == 4  # one status read per video: a fresh signed URL
+    assert sorted(p.name for p in (laptop / "out/spec").iterdir()) == [
+        f"v{i}.mp4" for i in range(1, 5)
+    ]
+    assert not list(laptop.rglob("*.lock"))
