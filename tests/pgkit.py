@@ -124,6 +124,24 @@ class PgServer:
         if done.returncode != 0:
             raise RuntimeError(f"pg_ctl start failed: {done.stderr}\n{self.log_tail()}")
 
+    def watch_parent(self) -> None:
+        """Stop the server if this process dies without its teardown (a killed
+        pytest): a watchdog polls our pid and stops the cluster, then removes it."""
+        stop = [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+        if self._user is not None:
+            stop = ["runuser", "-u", self._user, "--", *stop]
+        script = (
+            f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; "
+            f"{' '.join(stop)} >/dev/null 2>&1; rm -rf {self.root}"
+        )
+        subprocess.Popen(
+            ["sh", "-c", script],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
     def stop(self, mode: str = "fast") -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop", check=False)
 
@@ -174,6 +192,7 @@ def running_server(*, fsync: bool = False) -> Iterator[PgServer]:
     server = PgServer(bindir, fsync=fsync)
     try:
         server.start()
+        server.watch_parent()
         yield server
     finally:
         server.destroy()
