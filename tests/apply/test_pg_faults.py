@@ -83,7 +83,8 @@ def test_a_server_restart_mid_apply_is_survived(
 
 @pytest.fixture
 def terminator(pg_url: str) -> Iterator[threading.Event]:
-    """Drops every other connection to the test's database, every 30 ms, until set."""
+    """Drops every other connection to the test's database, every 30 ms, until set
+    (dozens of times in one apply: some land between an intent and its submit)."""
     stop = threading.Event()
     database = pg_url.rsplit("/", 1)[1]
     kills: list[int] = []

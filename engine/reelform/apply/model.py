@@ -112,6 +112,16 @@ class NotTaken(Exception):
         )
 
 
+class HeldElsewhere(Exception):
+    """Another runner applying the same spec has this video (state in PostgreSQL):
+    this one follows it instead of working on it (``Executor._follow``). With
+    ``avatar``, what the other runner has is the photo avatar the video needs."""
+
+    def __init__(self, reason: str, avatar: str | None = None) -> None:
+        super().__init__(reason)
+        self.avatar = avatar
+
+
 class Unrecorded(Exception):
     """A job id the provider returned that the journal could not keep: say it aloud."""
 

@@ -130,8 +130,9 @@ def spec_of_lock(lock_path: Path) -> Path:
 def locked(lock_paths: Sequence[Path], labels: Sequence[str], wait: bool) -> Iterator[Held]:
     """Hold every spec's apply lock, and fold any journal a dead run left behind.
 
-    A spec whose state is in PostgreSQL (reelform.toml) is held by a lease in the
-    database instead (``state/pg``): a file lock excludes nobody on another machine.
+    A spec whose state is in PostgreSQL (reelform.toml) is joined instead: several
+    runners, on any machines, apply it at once, each video claimed by one of them
+    (``state/pg``); a file lock would exclude nobody on another machine anyway.
     """
     held = Held()
     with contextlib.ExitStack() as stack:
@@ -140,8 +141,9 @@ def locked(lock_paths: Sequence[Path], labels: Sequence[str], wait: bool) -> Ite
             if config.postgres:
                 if held.pg is None:
                     held.pg = stack.enter_context(_pg_session(config))
-                key = config.spec_key(spec_of_lock(path))
-                held.ids[path] = held.pg.acquire(key, label, wait=wait)
+                # Not exclusive: every runner applying the spec shares its videos,
+                # each claimed by one of them (state/pg/journal.py).
+                held.ids[path] = held.pg.join(config.spec_key(spec_of_lock(path)))
                 continue
             stack.enter_context(spec_lock(path, label, wait=wait))
             # A lockfile is only rewritten under this lock: a temp file of it is left by

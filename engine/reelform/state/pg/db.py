@@ -104,6 +104,22 @@ MIGRATIONS: list[tuple[int, str]] = [
         );
         """,
     ),
+    (
+        3,
+        """
+        -- Several runners on one spec share its videos: each video is worked on by
+        -- the runner that claims it (state/pg/journal.py), for as long as it renews
+        -- the claim and has a connection to the server.
+        CREATE TABLE reelform.claims (
+            spec_id bigint NOT NULL REFERENCES reelform.specs (id) ON DELETE CASCADE,
+            name    text NOT NULL,
+            runner  text NOT NULL,
+            until   timestamptz NOT NULL,
+            PRIMARY KEY (spec_id, name)
+        );
+        CREATE INDEX claims_runner ON reelform.claims (runner);
+        """,
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -33,12 +33,13 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+import orjson
 import psycopg
 
 from reelform.errors import BusyError
 from reelform.state.lockfile import LockState, check_change
 from reelform.state.pg import db, store
-from reelform.state.records import Record
+from reelform.state.records import RECORD_TYPES, Record, Status
 
 T = TypeVar("T")
 
@@ -58,7 +59,8 @@ class PgSession:
         self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
         self._conn: psycopg.Connection | None = None
         self._lock = threading.Lock()
-        self.held: dict[int, str] = {}  # spec id -> spec path
+        self.held: dict[int, str] = {}  # spec id -> spec path, held alone (a lease)
+        self.joined: dict[int, str] = {}  # spec id -> spec path, shared (claims)
         self._stop = threading.Event()
         self._heartbeat: threading.Thread | None = None
         #: Set when a renewal found the lease gone; every later write refuses.
@@ -76,10 +78,26 @@ class PgSession:
         self._conn = db.connect(self.url, name=self.holder)
         self.run(db.migrate)
 
+    def join(self, path: str) -> int:
+        """Take part in applying the spec: its id (made if new). Not exclusive: other
+        runners may apply it at once, sharing its videos by claims."""
+
+        def find(conn: psycopg.Connection) -> int:
+            with conn.transaction():
+                ident = store.spec_id(conn, path, create=True)
+                assert ident is not None
+                return ident
+
+        ident: int = self.run(find)
+        self.joined[ident] = path
+        self._start_heartbeat()
+        return ident
+
     def acquire(
         self, path: str, label: str, *, wait: bool, poll: float = 0.5, timeout: float | None = None
     ) -> int:
-        """The spec's id, its lease taken (or BusyError naming who has it)."""
+        """The spec's id, held by this runner alone (``state push``), or BusyError
+        naming who has it."""
         started = time.monotonic()
         while True:
 
@@ -96,11 +114,11 @@ class PgSession:
                 return ident
             until = other.until.isoformat(timespec="seconds") if other.until else "?"
             message = (
-                f"{label}: another apply is running ({other.holder}, its lease runs to "
+                f"{label}: another runner holds it ({other.holder}, its lease runs to "
                 f"{until} unless it renews it)"
             )
             if not wait:
-                raise BusyError(f"{message}; try again later or use --wait")
+                raise BusyError(f"{message}; try again later")
             if timeout is not None and time.monotonic() - started > timeout:
                 raise BusyError(f"{message} (still so after {timeout:g} s)")
             time.sleep(poll)
@@ -117,22 +135,71 @@ class PgSession:
 
     def _renew_all(self, conn: psycopg.Connection) -> None:
         with conn.transaction():
+            store.renew_claims(conn, self.holder)
             for ident, path in self.held.items():
                 if not store.renew(conn, ident, self.holder, bump=False):
                     self.lost = f"{path}: another runner took this spec over (the lease expired)"
 
-    def write(self, ident: int, changes: Sequence[store.Change]) -> None:
-        def transaction(conn: psycopg.Connection) -> None:
+    def claim(self, ident: int, name: str) -> str | None:
+        """Claim a video: None when this runner has it, else the live runner that has."""
+
+        def work(conn: psycopg.Connection) -> str | None:
             with conn.transaction():
-                if not store.renew(conn, ident, self.holder, bump=True):
-                    path = self.held.get(ident, str(ident))
-                    self.lost = f"{path}: another runner took this spec over (the lease expired)"
-                    raise LeaseLost(f"state database: {self.lost}; nothing more is written")
-                store.write_changes(conn, ident, changes)
+                return store.claim(conn, ident, name, self.holder)
+
+        result: str | None = self.run(work)
+        return result
+
+    def look(self, ident: int, name: str) -> tuple[str | None, str | None]:
+        """A video's record as the database has it (its JSON), and the live runner
+        other than this one that claims it, if any."""
+
+        def work(conn: psycopg.Connection) -> tuple[str | None, str | None]:
+            with conn.transaction():
+                found = store.video_text(conn, ident, name, lock=False)
+                return found, store.holder_of(conn, ident, name, self.holder)
+
+        result: tuple[str | None, str | None] = self.run(work)
+        return result
+
+    def write(self, ident: int, changes: Sequence[store.Change]) -> dict[tuple[str, str], str]:
+        """Commit ``changes`` in one transaction. Returns the guarded changes (submit
+        intents) that were not written, and why: another runner has that video."""
+
+        def transaction(conn: psycopg.Connection) -> dict[tuple[str, str], str]:
+            with conn.transaction():
+                refused: dict[tuple[str, str], str] = {}
+                for change in changes:
+                    target = (change.section, change.key)
+                    if change.guarded and target not in refused:
+                        why = store.claim_and_check(conn, ident, change, self.holder)
+                        if why is not None:
+                            refused[target] = why
+                kept = [c for c in changes if (c.section, c.key) not in refused]
+                if ident in self.held:
+                    if not store.renew(conn, ident, self.holder, bump=True):
+                        path = self.held[ident]
+                        self.lost = f"{path}: another runner took this spec over"
+                        raise LeaseLost(f"state database: {self.lost}; nothing more is written")
+                else:
+                    conn.execute(
+                        "UPDATE reelform.specs SET revision = revision + 1 WHERE id = %s",
+                        (ident,),
+                    )
+                store.write_changes(conn, ident, kept)
+                settled = [
+                    store.claim_name(c.section, c.key)
+                    for c in kept
+                    if c.section in ("videos", "avatars")
+                    and (c.value is None or str(getattr(c.value, "status", "")) in store.SETTLED)
+                ]
+                store.release_claims(conn, ident, settled, self.holder)
+                return refused
 
         if self.lost is not None:
             raise LeaseLost(f"state database: {self.lost}; nothing more is written")
-        self.run(transaction)
+        result: dict[tuple[str, str], str] = self.run(transaction)
+        return result
 
     def close(self) -> None:
         self._stop.set()
@@ -144,12 +211,14 @@ class PgSession:
                 with conn.transaction():
                     for ident in self.held:
                         store.release(conn, ident, self.holder)
+                    store.drop_claims(conn, self.holder)
 
-            if self.held:
+            if self.held or self.joined:
                 db.retrying(self.url, release, self._conn, patience=5.0, name=self.holder)
         if self._conn is not None:
             self._conn.close()
         self.held.clear()
+        self.joined.clear()
 
 
 @contextlib.contextmanager
@@ -182,6 +251,8 @@ class PgJournal:
         #: takes no more changes, and what it could not commit is never committed
         #: later behind its caller's back (a withdrawn intent, say).
         self._broken: OSError | None = None
+        #: Intents another runner's claim refused: (section, key) -> why.
+        self._refused: dict[tuple[str, str], str] = {}
         self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
         self._flusher.start()
 
@@ -191,13 +262,57 @@ class PgJournal:
         check_change(section, value)
         self._check()
         with self._lock:
-            self._pending.append(store.Change(section, key, value))
+            # A submit's intent is written only if nobody else has the video (or the
+            # photo avatar) and its row is what this runner read: two runners on one
+            # spec never both submit it (``store.claim_and_check``).
+            guarded = (
+                section in ("videos", "avatars")
+                and value is not None
+                and getattr(value, "status", None) is Status.SUBMITTING
+            )
+            expect = store.record_text(self.state.section(section).get(key)) if guarded else None
+            self._pending.append(store.Change(section, key, value, expect, guarded))
             self._written += 1
             position = self._written
             self.state.apply_change(section, key, value)
             self._wake.notify()
         if durable:
             self.sync(position)
+
+    def taken(self, section: str, key: str) -> str | None:
+        """Why a committed intent of ``key`` was not written (another runner has the
+        video or photo avatar), once; None when it was written."""
+        with self._lock:
+            return self._refused.pop((section, key), None)
+
+    def claim(self, name: str) -> str | None:
+        """Claim video ``name``: None when this runner has it, else who has."""
+        return self.pg.claim(self.ident, name)
+
+    def look(self, name: str) -> str | None:
+        """Refresh video ``name`` from its row; the live runner that claims it, if any."""
+        found, holder = self.pg.look(self.ident, name)
+        with self._lock:
+            self._set("videos", name, found)
+        return holder
+
+    def look_avatar(self, key: str) -> None:
+        """Refresh photo avatar ``key`` from its row."""
+        with self._lock:
+            self._restore("avatars", key)
+
+    def _restore(self, section: str, key: str) -> None:
+        """Set ``state`` to the row's record (called holding ``_lock``)."""
+
+        def work(conn: psycopg.Connection) -> str | None:
+            with conn.transaction():
+                return store.video_text(conn, self.ident, key, lock=False, section=section)
+
+        self._set(section, key, self.pg.run(work))
+
+    def _set(self, section: str, key: str, text: str | None) -> None:
+        record = None if text is None else RECORD_TYPES[section].from_json(orjson.loads(text))
+        self.state.apply_change(section, key, record)
 
     def _check(self) -> None:
         if self._broken is not None:
@@ -224,12 +339,17 @@ class PgJournal:
             with self._lock:
                 batch, covered = list(self._pending), self._written
             try:
-                self.pg.write(self.ident, batch)
+                refused = self.pg.write(self.ident, batch)
             except OSError as exc:
                 self._broken = exc
                 raise
             with self._lock:
                 del self._pending[: len(batch)]
+                for (section, key), why in refused.items():
+                    # Not written: the state goes back to the row's, as the caller
+                    # (waiting on this commit) learns from ``taken``.
+                    self._refused[(section, key)] = why
+                    self._restore(section, key)
             self._synced = max(self._synced, covered)
 
     def _flush_loop(self) -> None:

@@ -53,11 +53,20 @@ class SharedBucket(TokenBucket):
         self._key = key
         self._lock_key = int(key[:8], 16) - 2**31
         self.shared_waits = 0
+        self.unshared = 0  # slots taken without the database (it could not be asked)
 
     async def acquire(self) -> None:
         await super().acquire()  # this process's own spacing and order
         while True:
-            wait = await anyio.to_thread.run_sync(self._take)
+            try:
+                wait = await anyio.to_thread.run_sync(self._take)
+            except db.StateDatabaseError:
+                # The database cannot be asked (a restart): this runner goes on at its
+                # own limit. The shared budget is a courtesy, not a safety rule: a
+                # request over the provider's limit gets a 429, which proves it was
+                # not taken and is sent again later (never paid twice).
+                self.unshared += 1
+                return
             if wait <= 0:
                 return
             self.shared_waits += 1
@@ -123,10 +132,14 @@ class SharedBucket(TokenBucket):
             _with_pool(self._pool, work)
 
 
+#: How long a slot of the shared budget is tried for before going on without it.
+PATIENCE = 3.0
+
+
 def _with_pool(pool: ConnectionPool[Any], work: Callable[[psycopg.Connection], Any]) -> Any:
     """``work`` (one transaction) on a pooled connection; a transient failure (a
-    restart, a dropped connection) is retried on another, for ``db.RETRY_SECONDS``."""
-    deadline = time.monotonic() + db.RETRY_SECONDS
+    restart, a dropped connection) is retried on another, for ``PATIENCE`` seconds."""
+    deadline = time.monotonic() + PATIENCE
     delay = 0.05
     while True:
         try:
@@ -137,7 +150,7 @@ def _with_pool(pool: ConnectionPool[Any], work: Callable[[psycopg.Connection], A
                 raise db.StateDatabaseError(f"state database: {db.describe(exc)}") from None
             if time.monotonic() > deadline:
                 raise db.StateDatabaseError(
-                    f"state database unreachable for {db.RETRY_SECONDS:g} s: {db.describe(exc)}"
+                    f"state database unreachable for {PATIENCE:g} s: {db.describe(exc)}"
                 ) from None
         time.sleep(delay)
         delay = min(delay * 2, 1.0)
@@ -149,7 +162,10 @@ def open_pool(url: str, name: str) -> ConnectionPool[Any]:
         min_size=1,
         max_size=4,
         kwargs={"application_name": name, "connect_timeout": 5},
-        timeout=10.0,
+        timeout=PATIENCE,
+        # A connection dropped while idle in the pool (a restart) is found on
+        # checkout and replaced, not handed out to fail.
+        check=ConnectionPool.check_connection,
         open=True,
     )
     return pool

@@ -39,11 +39,20 @@ KEY = {"videos": "name", "avatars": "key", "uploads": "key", "files": "key"}
 LEASE_SECONDS = 30.0
 
 
+#: Video statuses after which nobody works on the video: its claim is released.
+SETTLED = frozenset({"completed", "failed", "unknown"})
+
+
 @dataclass(frozen=True)
 class Change:
     section: str
     key: str
     value: Record | None
+    #: For a submit's intent: the record (its JSON) the runner believes is on record.
+    #: If the row holds anything else, or another live runner claims the video, the
+    #: intent is not written (``claim_and_check``): someone else got there first.
+    expect: str | None = None
+    guarded: bool = False
 
 
 def spec_id(conn: psycopg.Connection, path: str, *, create: bool) -> int | None:
@@ -149,6 +158,10 @@ def read_summary(
         videos,
         frozenset(superseded),
     )
+
+
+def record_text(record: Record | None) -> str | None:
+    return None if record is None else _dumps(record)
 
 
 def _dumps(record: Record) -> str:
@@ -309,3 +322,101 @@ def spec_rows(conn: psycopg.Connection) -> Iterable[tuple[Any, ...]]:
             " FROM reelform.specs ORDER BY path"
         )
     ]
+
+
+#: Free: nobody's, expired, or its runner has no connection to the server.
+_CLAIMABLE = (
+    "reelform.claims.runner = EXCLUDED.runner OR reelform.claims.until < now()"
+    " OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
+    "  WHERE a.application_name = reelform.claims.runner)"
+)
+
+
+def claim(conn: psycopg.Connection, ident: int, name: str, runner: str) -> str | None:
+    """Claim the video for ``runner`` (None) or name the live runner that has it."""
+    row = conn.execute(
+        "INSERT INTO reelform.claims (spec_id, name, runner, until)"
+        " VALUES (%s, %s, %s, now() + make_interval(secs => %s))"
+        " ON CONFLICT (spec_id, name) DO UPDATE SET runner = EXCLUDED.runner,"
+        f" until = EXCLUDED.until WHERE {_CLAIMABLE} RETURNING runner",
+        (ident, name, runner, LEASE_SECONDS),
+    ).fetchone()
+    if row is not None:
+        return None
+    holder = conn.execute(
+        "SELECT runner FROM reelform.claims WHERE spec_id = %s AND name = %s", (ident, name)
+    ).fetchone()
+    return str(holder[0]) if holder else None
+
+
+def holder_of(conn: psycopg.Connection, ident: int, name: str, runner: str) -> str | None:
+    """The live runner other than ``runner`` that claims the video, if any."""
+    row = conn.execute(
+        "SELECT c.runner FROM reelform.claims c WHERE c.spec_id = %s AND c.name = %s"
+        " AND c.runner <> %s AND c.until >= now() AND EXISTS (SELECT 1 FROM"
+        " pg_stat_activity a WHERE a.application_name = c.runner)",
+        (ident, name, runner),
+    ).fetchone()
+    return str(row[0]) if row else None
+
+
+def claim_name(section: str, key: str) -> str:
+    """A claim's name: the video's, or ``avatar/<key>`` for a photo avatar."""
+    return key if section == "videos" else f"avatar/{key}"
+
+
+def video_text(
+    conn: psycopg.Connection, ident: int, name: str, *, lock: bool, section: str = "videos"
+) -> str | None:
+    with conn.cursor(binary=False) as cursor:
+        query = f"SELECT record::text FROM reelform.{section} WHERE spec_id = %s"
+        query += f" AND {KEY[section]} = %s" + (" FOR UPDATE" if lock else "")
+        cursor.execute(query, (ident, name))
+        row = cursor.fetchone()
+    return None if row is None else str(row[0])
+
+
+def claim_and_check(
+    conn: psycopg.Connection, ident: int, change: Change, runner: str
+) -> str | None:
+    """For a guarded change (a submit's intent), in the write's transaction: claim the
+    video and check that its row is what the runner believes. None: go on; else why
+    not (another runner has it, or moved it on)."""
+    found = video_text(conn, ident, change.key, lock=True, section=change.section)
+    holder = claim(conn, ident, claim_name(change.section, change.key), runner)
+    if holder is not None:
+        return f"another runner ({holder}) is working on it"
+    if found != change.expect:
+        return "another runner moved it on since this one read it"
+    return None
+
+
+def release_claims(conn: psycopg.Connection, ident: int, names: Sequence[str], runner: str) -> None:
+    if names:
+        conn.execute(
+            "DELETE FROM reelform.claims WHERE spec_id = %s AND runner = %s AND name = ANY(%s)",
+            (ident, runner, list(names)),
+        )
+
+
+def renew_claims(conn: psycopg.Connection, runner: str) -> None:
+    conn.execute(
+        "UPDATE reelform.claims SET until = now() + make_interval(secs => %s) WHERE runner = %s",
+        (LEASE_SECONDS, runner),
+    )
+
+
+def drop_claims(conn: psycopg.Connection, runner: str) -> None:
+    conn.execute("DELETE FROM reelform.claims WHERE runner = %s", (runner,))
+
+
+def claim_counts(conn: psycopg.Connection) -> dict[int, dict[str, int]]:
+    """spec id -> live runner -> how many videos it claims."""
+    counts: dict[int, dict[str, int]] = {}
+    for ident, runner, count in conn.execute(
+        "SELECT spec_id, runner, count(*) FROM reelform.claims c WHERE until >= now()"
+        " AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = c.runner)"
+        " GROUP BY 1, 2"
+    ):
+        counts.setdefault(ident, {})[runner] = count
+    return counts
