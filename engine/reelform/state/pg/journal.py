@@ -43,6 +43,9 @@ from reelform.state.records import RECORD_TYPES, Record, Status
 
 T = TypeVar("T")
 
+#: How long the background commit lets changes gather (seconds).
+FLUSH_DELAY = 0.02
+
 
 class LeaseLost(db.StateDatabaseError):
     """Another runner took the spec over: this one must write nothing more."""
@@ -359,6 +362,9 @@ class PgJournal:
                     self._wake.wait()
                 if self._closed and not self._pending:
                     return
+            # A moment for more changes to join this transaction: each costs a round
+            # trip and a WAL flush, and nobody is waiting on these (a waiter syncs).
+            time.sleep(FLUSH_DELAY)
             try:
                 self.sync()
             except OSError:
