@@ -152,11 +152,15 @@ def test_list_shows_who_holds_a_spec(
     from reelform.state.pg.journal import session
 
     use_postgres(project, monkeypatch, pg_url)
-    with session(pg_url) as pg:
+    with session(pg_url) as pg, session(pg_url) as other:
         pg.acquire("spec.yaml", "spec.yaml", wait=False)
+        ident = other.join("spec.yaml")
+        assert other.claim(ident, "v1") is None and other.claim(ident, "v2") is None
+        assert pg.claim(ident, "v1") == other.holder  # one runner per video
         listed = local_cli("state", "list")
     assert listed.code == 0, listed.text
     assert f"spec.yaml: 0 videos (no videos); applied by {pg.holder}" in listed.out
+    assert f"{other.holder} is working on 2 of them" in listed.out
     after = local_cli("state", "list")
     assert "applied by" not in after.out  # released
 

@@ -139,7 +139,7 @@ def push(specs: tuple[Path, ...]) -> int:
 @command.command("list", short_help="Show the specs in the database, by status.")
 def list_() -> int:
     """Every spec the database holds for this repository: its videos counted by
-    status, and which runner is applying it (until when its lease runs)."""
+    status, and which runners are working on how many of them right now."""
     from reelform.state.pg import db, store
 
     config = _config(Path.cwd())
@@ -154,7 +154,7 @@ def list_() -> int:
     if not rows:
         click.echo("The state database holds no spec yet.")
         return 0
-    for path, holder, until, counts in rows:
+    for path, holder, until, counts, claims in rows:
         total = sum(counts.values())
         statuses = ", ".join(f"{counts[s]:,} {s}" for s in sorted(counts)) or "no videos"
         held = (
@@ -163,4 +163,6 @@ def list_() -> int:
             else ""
         )
         click.echo(f"{path}: {total:,} videos ({statuses}){held}")
+        for runner in sorted(claims):
+            click.echo(f"  {runner} is working on {claims[runner]:,} of them")
     return 0

@@ -309,14 +309,16 @@ def release(conn: psycopg.Connection, ident: int, holder: str) -> None:
 
 
 def spec_rows(conn: psycopg.Connection) -> Iterable[tuple[Any, ...]]:
-    """(path, holder, lease_until, {status: count}) of every spec, by path."""
+    """(path, holder, lease_until, {status: count}, {runner: videos claimed}) of every
+    spec, by path."""
     counts: dict[int, dict[str, int]] = {}
     for ident, status, count in conn.execute(
         "SELECT spec_id, coalesce(status, 'none'), count(*) FROM reelform.videos GROUP BY 1, 2"
     ):
         counts.setdefault(ident, {})[status] = count
+    claims = claim_counts(conn)
     return [
-        (path, holder, until, counts.get(ident, {}))
+        (path, holder, until, counts.get(ident, {}), claims.get(ident, {}))
         for ident, path, holder, until in conn.execute(
             "SELECT id, path, holder, CASE WHEN lease_until > now() THEN lease_until END"
             " FROM reelform.specs ORDER BY path"
