@@ -25,7 +25,7 @@ import anyio
 import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from reelform.providers.ratelimit import TokenBucket
+from reelform.providers.ratelimit import _PREPAID, TokenBucket
 from reelform.state.pg import db
 
 #: Two keys of the advisory lock: a namespace, then the key's hash folded to 32 bits.
@@ -56,6 +56,9 @@ class SharedBucket(TokenBucket):
         self.unshared = 0  # slots taken without the database (it could not be asked)
 
     async def acquire(self) -> None:
+        if id(self) in _PREPAID.get():
+            await super().acquire()  # taken ahead (``ahead``), the shared slot with it
+            return
         await super().acquire()  # this process's own spacing and order
         while True:
             try:
