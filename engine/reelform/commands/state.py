@@ -53,9 +53,8 @@ def pull(specs: tuple[Path, ...]) -> int:
     gets no lockfile; a lockfile with a journal beside it (an apply of the
     lockfile backend that did not finish) is left alone: push or fold it first.
     """
-    from reelform.state.lockfile import SECTIONS, journal_path, write_lock
     from reelform.state.pg import db, store
-    from reelform.state.pg.read import read_state
+    from reelform.state.pg.pull import pull as pull_spec
 
     if specs:
         paths = _specs(specs)
@@ -71,19 +70,11 @@ def pull(specs: tuple[Path, ...]) -> int:
             conn.close()
         paths = [config.root / row[0] for row in rows]
     for spec in paths:
-        lock_path = spec.with_suffix(".lock")
-        if journal_path(lock_path).exists():
-            raise LockfileError(
-                f"{journal_path(lock_path)}: a lockfile journal is there (an unfinished apply "
-                "of the lockfile backend); pulling would hide it. `reelform state push "
-                f"{spec}` imports it, or `reelform lock repair {spec}` folds it"
-            )
-        state = read_state(config, spec)
-        if not lock_path.exists() and not any(state.section(n) for n in SECTIONS):
+        pulled = pull_spec(config, spec)
+        if pulled is None:
             click.echo(f"{spec}: no state in the database; no lockfile written")
             continue
-        changed = write_lock(lock_path, state)
-        count = len(state.videos)
+        lock_path, changed, count = pulled
         click.echo(f"{lock_path}: {'written' if changed else 'unchanged'} ({count:,} videos)")
     return 0
 
