@@ -174,3 +174,33 @@ def test_a_runner_killed_beside_another_is_taken_over_by_it(
     assert recorded == sorted(jobs)  # every job the provider made is on record
     done = sum(1 for e in state.videos.values() if str(e.status) == "completed")
     assert len(list((second / "out/spec").iterdir())) == done
+
+
+def test_two_applies_in_one_clone_still_take_turns(
+    sim: SimServer, project: Project, env: dict[str, str]
+) -> None:
+    """Runners share a spec across clones; in one clone's folder a second apply is
+    refused as with lockfiles (both would write the same output folder)."""
+    from reelform.state.lock import pid_path
+
+    sim.config.jogg_render_seconds = (4000.0, 4000.0)
+    project.jogg_spec(2)
+    first = start_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+    try:
+        deadline = time.monotonic() + 30
+        while f'"pid":{first.pid}' not in _read(pid_path(project.root / "spec.lock")):
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.02)
+        second = run_cli(["apply", "--yes", "spec.yaml"], env, project.root)
+        assert second.code == 1 and f"another apply is running (pid {first.pid}" in second.err
+        assert first.poll() is None
+    finally:
+        first.kill()
+        first.wait()
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().replace(" ", "")
+    except OSError:
+        return ""

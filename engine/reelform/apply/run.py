@@ -130,15 +130,20 @@ def spec_of_lock(lock_path: Path) -> Path:
 def locked(lock_paths: Sequence[Path], labels: Sequence[str], wait: bool) -> Iterator[Held]:
     """Hold every spec's apply lock, and fold any journal a dead run left behind.
 
-    A spec whose state is in PostgreSQL (reelform.toml) is joined instead: several
-    runners, on any machines, apply it at once, each video claimed by one of them
-    (``state/pg``); a file lock would exclude nobody on another machine anyway.
+    A spec whose state is in PostgreSQL (reelform.toml) is joined as well: several
+    runners, each in its own clone on any machine, apply it at once, each video
+    claimed by one of them (``state/pg``); the file lock only keeps two applies out
+    of one clone's folder.
     """
     held = Held()
     with contextlib.ExitStack() as stack:
         for path, label in sorted(zip(lock_paths, labels, strict=True)):  # fixed order
             config = state_config(spec_of_lock(path))
             if config.postgres:
+                # Within one clone, still one apply at a time: two in the same folder
+                # would clear each other's partial downloads (runners share a spec
+                # across clones, each with its own output folder).
+                stack.enter_context(spec_lock(path, label, wait=wait))
                 if held.pg is None:
                     held.pg = stack.enter_context(_pg_session(config))
                 # Not exclusive: every runner applying the spec shares its videos,
