@@ -28,6 +28,9 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from reelform.providers.ratelimit import _PREPAID, TokenBucket
 from reelform.state.pg import db
 
+#: Windows shorter than this (seconds) are not shared: see ``SharedBucket.acquire``.
+MIN_SHARED_WINDOW = 0.05
+
 #: Two keys of the advisory lock: a namespace, then the key's hash folded to 32 bits.
 _LOCK_NAMESPACE = 0x72617465  # "rate"
 
@@ -56,8 +59,12 @@ class SharedBucket(TokenBucket):
         self.unshared = 0  # slots taken without the database (it could not be asked)
 
     async def acquire(self) -> None:
-        if id(self) in _PREPAID.get():
-            await super().acquire()  # taken ahead (``ahead``), the shared slot with it
+        if id(self) in _PREPAID.get() or self._window < MIN_SHARED_WINDOW:
+            # Taken ahead (``ahead``): the shared slot was taken with it. Or a window
+            # (time-scaled) shorter than a database round trip: no transaction could
+            # share it in time, and serializing every request through one would only
+            # slow every runner down.
+            await super().acquire()
             return
         await super().acquire()  # this process's own spacing and order
         while True:
