@@ -171,14 +171,9 @@ class PgSession:
 
         def transaction(conn: psycopg.Connection) -> dict[tuple[str, str], str]:
             with conn.transaction():
-                refused: dict[tuple[str, str], str] = {}
-                for change in changes:
-                    target = (change.section, change.key)
-                    if change.guarded and target not in refused:
-                        why = store.claim_and_check(conn, ident, change, self.holder)
-                        if why is not None:
-                            refused[target] = why
-                kept = [c for c in changes if (c.section, c.key) not in refused]
+                # The spec's row first, in every write: writers of one spec queue here
+                # and then lock its video rows, always in this order, so two runners'
+                # transactions never deadlock (a video row, then the spec's, crosswise).
                 if ident in self.held:
                     if not store.renew(conn, ident, self.holder, bump=True):
                         path = self.held[ident]
@@ -189,6 +184,14 @@ class PgSession:
                         "UPDATE reelform.specs SET revision = revision + 1 WHERE id = %s",
                         (ident,),
                     )
+                refused: dict[tuple[str, str], str] = {}
+                for change in changes:
+                    target = (change.section, change.key)
+                    if change.guarded and target not in refused:
+                        why = store.claim_and_check(conn, ident, change, self.holder)
+                        if why is not None:
+                            refused[target] = why
+                kept = [c for c in changes if (c.section, c.key) not in refused]
                 store.write_changes(conn, ident, kept)
                 settled = [
                     store.claim_name(c.section, c.key)
