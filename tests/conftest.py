@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from pgkit import PgServer
 from reelform import registry
 from reelform.registry import GROUP
 from reelform.secrets import SECRET_VARIABLES
@@ -39,6 +40,8 @@ def no_real_provider(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     for name in SECRET_VARIABLES:  # a developer's real credentials
         monkeypatch.delenv(name, raising=False)
+    # nor a developer's real state database (the pg tests name their own)
+    monkeypatch.delenv("REELFORM_STATE_URL", raising=False)
     monkeypatch.setenv("JOGG_BASE_URL", NOWHERE)
     monkeypatch.setenv("MIRAKO_BASE_URL", NOWHERE)
 
@@ -218,3 +221,49 @@ def installed(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[EntryPoint]]:
     yield points
     registry._scan.cache_clear()
     registry.loaded_secret_variables.cache_clear()
+
+
+# --- a real PostgreSQL server (the state backend's tests) -----------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PgServer]:
+    """A private cluster for the whole session (``pgkit``). Under CI a missing
+    server is a failure: `make test` installs it (scripts/system-deps/postgresql.sh)."""
+    import os
+
+    from pgkit import running_server, server_bin
+
+    if server_bin() is None:
+        message = "no PostgreSQL server: run scripts/system-deps/postgresql.sh"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    with running_server() as server:
+        yield server
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def pg_url(pg_server: PgServer) -> str:
+    """A fresh, empty database of its own for each test (CREATE DATABASE ... TEMPLATE)."""
+    return pg_server.create_database(f"test_{next(_databases)}")
+
+
+@pytest.fixture(params=["lockfile", "postgres"])
+def state_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """Runs a test on both state backends: with ``postgres``, a reelform.toml in the
+    test's folder chooses the database and REELFORM_STATE_URL names a fresh one."""
+    backend: str = request.param
+    if backend == "postgres":
+        url = request.getfixturevalue("pg_url")
+        (tmp_path / "reelform.toml").write_text('[state]\nbackend = "postgres"\n')
+        monkeypatch.setenv("REELFORM_STATE_URL", url)
+    yield backend
+    if backend == "postgres":  # the state really was in the database
+        written = [str(p) for p in tmp_path.rglob("*.lock*")]
+        assert written == [], f"the postgres backend wrote lockfiles: {written}"

@@ -35,6 +35,7 @@ COMMANDS = {
     "sim": "Serve simulators of the JoggAI and Mirako APIs on loopback.",
     "schema": "Print the JSON Schema of the spec format.",
     "init": "Scaffold a video-as-code repository.",
+    "state": "PostgreSQL state: `state pull` writes lockfiles, `push` imports them, `list`.",
     "lock": "Look after lockfiles: `lock repair SPEC` recovers a damaged one; `lock merge` merges.",
 }
 

@@ -24,6 +24,7 @@ from reelform.speclang.assets import FileFacts, probe
 from reelform.speclang.expand import LoadedSpec, expand_spec
 from reelform.speclang.fit import fit_problems
 from reelform.speclang.load import find_specs, lock_path_for, real_spec_path
+from reelform.state.backend import StateConfig, state_config
 from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState, Records, read_lock
 from reelform.state.outputs import OutputStatus, output_status
@@ -41,6 +42,8 @@ class Prepared:
     facts: dict[str, FileFacts | None]  # by asset name
     requests: list[Request]
     avatars: list[AvatarRequest]
+    #: Where the spec's state lives (reelform.toml); None: lockfiles, no file read.
+    backend: StateConfig | None = None
 
     @property
     def lock(self) -> LockState:
@@ -88,18 +91,31 @@ def _prepare(
     # The lockfile is read on the other core while the spec expands (state/preload.py).
     # Both from the real file, as the spec's own lock_path and directory are.
     real = real_spec_path(path)
-    preload = (
-        Preload.start(real.with_suffix(".lock"), real.parent) if lock_reader is read_lock else None
-    )
+    backend = state_config(real)  # a bad reelform.toml is reported before anything else
+    if backend.postgres:
+        # The database is read on the other core too (a child process: its own
+        # connection), while the spec expands.
+        from reelform.state.pg.read import read_summary
+
+        preload = Preload.of(lambda: read_summary(backend, real, real.parent))
+    elif lock_reader is read_lock:
+        preload = Preload.start(real.with_suffix(".lock"), real.parent)
+    else:
+        preload = None
     try:
         spec, problems = expand_spec(path, var_overrides)
     finally:
         summary = preload.result() if preload is not None else None
-    source = (
-        LockSource.summarized(spec.lock_path, summary)
-        if summary is not None
-        else LockSource.of(lock_reader(spec.lock_path))
-    )
+    if backend.postgres:
+        from reelform.state.pg.read import lock_source
+
+        # Without the child's summary (it failed, or could not fork) the parent reads
+        # the database itself, and reports what went wrong.
+        source = lock_source(backend, real, spec.directory, summary)
+    elif summary is not None:
+        source = LockSource.summarized(spec.lock_path, summary)
+    else:
+        source = LockSource.of(lock_reader(spec.lock_path))
     facts: dict[str, FileFacts | None] = {}
     for name, decl in spec.assets.items():
         if decl.path is None or not decl.path.is_file():  # a missing file is reported
@@ -118,7 +134,14 @@ def _prepare(
     problems += fit_problems(spec, facts)
     if problems:
         raise SpecError(problems)
-    return Prepared(spec, source, facts, requests_for(spec, facts), avatar_requests(spec, facts))
+    return Prepared(
+        spec,
+        source,
+        facts,
+        requests_for(spec, facts),
+        avatar_requests(spec, facts),
+        backend if backend.postgres else None,
+    )
 
 
 def prepare_all(

@@ -11,6 +11,7 @@ from every message, tracebacks included.
 from __future__ import annotations
 
 import os
+import re
 import unicodedata
 from collections.abc import Mapping
 
@@ -20,6 +21,9 @@ from reelform.traits import BUILTIN
 
 #: The built-in providers' secrets; ``secret_variables()`` adds the plugins'.
 SECRET_VARIABLES = tuple(v for traits in BUILTIN.values() for v in traits.secret_variables)
+
+#: The PostgreSQL state backend's connection URL (``state/pg``): a secret like a key.
+STATE_URL_VARIABLE = "REELFORM_STATE_URL"
 
 #: Quotes a key picks up when copied from a document, a chat or a shell line
 #: (the typographic ones: what word processors turn straight quotes into).
@@ -40,7 +44,37 @@ def secret_values(env: Mapping[str, str] | None = None) -> list[str]:
     # words; real keys are long.
     values = {v for k in secret_variables() if len(v := env.get(k, "").strip()) >= 6}
     values |= {v for v in _from_files if len(v) >= 6}
+    # The state database's URL, and its password on its own (a driver's message may
+    # quote either); read from os.environ too, the only place it may come from.
+    for url in {env.get(STATE_URL_VARIABLE, ""), os.environ.get(STATE_URL_VARIABLE, "")}:
+        values |= {v for v in url_secrets(url.strip()) if len(v) >= 6}
     return sorted(values, key=len)[::-1]
+
+
+def url_secrets(url: str) -> list[str]:
+    """What of a database URL must never be shown: all of it, and its password (in
+    the URL's userinfo or a ``password=`` parameter), raw and percent-decoded."""
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    if not url:
+        return []
+    found = [url]
+    try:
+        parts = urlsplit(url)
+        userinfo = parts.netloc.rpartition("@")[0]
+        if ":" in userinfo:
+            raw = userinfo.split(":", 1)[1]
+            found += [raw, unquote(raw)]
+        for value in parse_qs(parts.query).get("password", []):
+            found.append(value)
+    except ValueError:
+        pass
+    for match in _KEYWORD_PASSWORD.finditer(url):  # a "host=... password=..." conninfo
+        found.append(match.group(1).strip("'"))
+    return [v for v in found if v]
+
+
+_KEYWORD_PASSWORD = re.compile(r"password\s*=\s*('[^']*'|\S+)")
 
 
 def secret_variables() -> tuple[str, ...]:

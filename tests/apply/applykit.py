@@ -209,7 +209,47 @@ class Project:
         )
 
     def lock(self, spec: str = "spec.yaml") -> LockState:
+        """The spec's state: its lockfile, or its rows where reelform.toml says the
+        state is in PostgreSQL (the ``state_backend`` fixture)."""
+        from reelform.state.backend import state_config
+
+        config = state_config(self.root / spec)
+        if config.postgres:
+            from reelform.state.pg.read import read_state
+
+            return read_state(config, self.root / spec)
         return read_lock((self.root / spec).with_suffix(".lock"))
+
+    def write_state(self, state: LockState, spec: str = "spec.yaml") -> None:
+        """Set the spec's state (a test's hand edit): its lockfile, or its rows."""
+        from reelform.state.backend import state_config
+
+        config = state_config(self.root / spec)
+        if not config.postgres:
+            from reelform.state.lockfile import write_lock
+
+            write_lock((self.root / spec).with_suffix(".lock"), state)
+            return
+        from reelform.state.pg import store
+        from reelform.state.pg.journal import session
+
+        assert config.url is not None
+        with session(config.url) as pg:
+            ident = pg.acquire(config.spec_key(self.root / spec), spec, wait=False)
+
+            def replace(conn: Any) -> None:
+                with conn.transaction():
+                    for table in ("videos", "avatars", "uploads", "files"):
+                        conn.execute(f"DELETE FROM reelform.{table} WHERE spec_id = %s", (ident,))
+                    store.write_all(conn, ident, state)
+
+            pg.run(replace)
+
+    def state_text(self, spec: str = "spec.yaml") -> str:
+        """The spec's state as lockfile text (the rows as `state pull` writes them)."""
+        from reelform.state.lockfile import dump_lock
+
+        return dump_lock(self.lock(spec)).decode()
 
     def outputs(self, stem: str = "spec") -> list[Path]:
         folder = self.root / "out" / stem

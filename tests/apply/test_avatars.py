@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from applykit import VOICE, InProcess, Project, SimServer, png_bytes
 
 from reelform.project import prepare
-from reelform.state.lockfile import read_lock, write_lock
 from reelform.state.records import AvatarRecord, Status
+
+#: On both state backends: lockfiles, and rows in PostgreSQL.
+pytestmark = pytest.mark.usefixtures("state_backend")
 
 MOTION = "/jogg/v2/photo_avatar/add_motion"
 
@@ -46,7 +49,7 @@ def test_an_interrupted_photo_avatar_is_unknown_until_a_person_decides(
     asked whether it made one, so apply neither waits for nor re-creates it."""
     photo_spec(project)
     [avatar] = prepare(Path("spec.yaml")).avatars
-    state = read_lock(project.root / "spec.lock")
+    state = project.lock()
     state.avatars[avatar.lock_key] = AvatarRecord(
         fingerprint=avatar.fingerprint,
         inputs=avatar.inputs,
@@ -55,7 +58,7 @@ def test_an_interrupted_photo_avatar_is_unknown_until_a_person_decides(
         status=Status.SUBMITTING,
         submitted_at="2026-01-01T00:00Z",
     )
-    write_lock(project.root / "spec.lock", state)
+    project.write_state(state)
 
     for _ in range(2):  # found interrupted, then already recorded unknown
         result = cli("apply", "--yes", "spec.yaml")

@@ -13,6 +13,9 @@ import re
 import pytest
 from applykit import InProcess, Project, SimServer
 
+#: On both state backends: lockfiles, and rows in PostgreSQL.
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 KEY = re.compile(r"\[(rf-[0-9a-f]+)\]")
 
 

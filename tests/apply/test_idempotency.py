@@ -12,6 +12,11 @@ import hashlib
 import pytest
 from applykit import MIRAKO_VOICE, VOICE, InProcess, Project, SimServer, png_bytes, wav_bytes
 
+from reelform.state.lockfile import dump_lock
+
+#: Every test here on both state backends: lockfiles, and rows in PostgreSQL.
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 
 def assert_second_apply_is_a_no_op(cli: InProcess, sim: SimServer, *targets: str) -> None:
     before = sim.mark()
@@ -93,12 +98,12 @@ def test_local_second_apply_renders_nothing(local_cli: InProcess, project: Proje
     first = local_cli("apply", "--yes", "spec.yaml")
     assert first.code == 0, first.text
     mtime = (project.root / "out/spec/hi.mp4").stat().st_mtime_ns
-    lock_bytes = (project.root / "spec.lock").read_bytes()
+    lock_bytes = dump_lock(project.lock())  # the lockfile's bytes, or the rows' as pulled
     second = local_cli("apply", "--yes", "spec.yaml")
     assert second.code == 0, second.text
     assert "submitted" not in second.err and "rendered" not in second.err
     assert (project.root / "out/spec/hi.mp4").stat().st_mtime_ns == mtime
-    assert (project.root / "spec.lock").read_bytes() == lock_bytes
+    assert dump_lock(project.lock()) == lock_bytes
 
 
 def shared_audio_spec(project: Project, name: str, count: int) -> None:

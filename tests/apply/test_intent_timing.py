@@ -12,6 +12,9 @@ from applykit import Project, SimServer
 
 from reelform.providers.ratelimit import TokenBucket
 
+#: On both state backends: lockfiles, and rows in PostgreSQL.
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 
 class FakeClock:
     def __init__(self) -> None:

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
 from applykit import InProcess, Project, SimServer
+
+#: On both state backends: lockfiles, and rows in PostgreSQL.
+pytestmark = pytest.mark.usefixtures("state_backend")
 
 
 def test_missing_and_edited_outputs_are_downloaded_not_rendered(
@@ -99,17 +103,15 @@ def test_an_expired_output_url_is_asked_again_not_rendered_again(
 ) -> None:
     from dataclasses import replace
 
-    from reelform.state.lockfile import read_lock, write_lock
-
     project.jogg_spec(2)
     assert cli("apply", "--yes", "spec.yaml").code == 0
-    state = read_lock(project.root / "spec.lock")
+    state = project.lock()
     entry = state.videos["v1"]
     assert entry.output is not None
     real_url = entry.output.url
     expired = replace(entry.output, url=f"{sim.base}/jogg/_files/expired.mp4")
     state.videos["v1"] = replace(entry, output=expired)
-    write_lock(project.root / "spec.lock", state)
+    project.write_state(state)
     (project.root / "out/spec/v1.mp4").unlink()
     before = sim.mark()
     result = cli("apply", "--yes", "spec.yaml")

@@ -9,6 +9,9 @@ from __future__ import annotations
 import pytest
 from applykit import InProcess, Project, SimServer
 
+#: On both state backends: lockfiles, and rows in PostgreSQL.
+pytestmark = pytest.mark.usefixtures("state_backend")
+
 
 @pytest.mark.sim(signed_url_seconds=600.0)
 def test_signed_urls_stay_out_of_the_lockfile_and_are_asked_for_again(
@@ -16,7 +19,7 @@ def test_signed_urls_stay_out_of_the_lockfile_and_are_asked_for_again(
 ) -> None:
     project.jogg_spec(2)
     assert cli("apply", "--yes", "spec.yaml").code == 0
-    text = (project.root / "spec.lock").read_text()
+    text = project.state_text()
     assert "X-Amz-Signature" not in text and "X-Amz-Date" not in text
     entry = project.lock().videos["v1"]
     assert entry.output.signed is True and "?" not in entry.output.url
@@ -32,4 +35,4 @@ def test_signed_urls_stay_out_of_the_lockfile_and_are_asked_for_again(
     files = [r for r in sim.requests(before) if "/_files/" in r.path]
     assert [r.status for r in files] == [200]  # the stale one was never even tried
     assert (project.root / "out" / "spec" / "v1.mp4").stat().st_size > 0
-    assert "X-Amz-Signature" not in (project.root / "spec.lock").read_text()
+    assert "X-Amz-Signature" not in project.state_text()

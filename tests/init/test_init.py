@@ -333,3 +333,19 @@ def test_the_workflow_is_valid_for_github(tmp_path: Path, options: list[str]) ->
     argv = [sys.executable, "-m", "check_jsonschema", *schema, str(tmp_path / WORKFLOW)]
     done = subprocess.run(argv, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_init_scaffolds_reelform_toml_with_the_postgres_backend_commented_out(
+    tmp_path: Path,
+) -> None:
+    """The repository's root marker: lockfiles stay the state until a person chooses."""
+    from reelform.scaffold import contents, write
+    from reelform.state.backend import read_config, state_config
+
+    write(tmp_path, contents(Origin.of(None)))
+    toml = tmp_path / "reelform.toml"
+    assert '# backend = "postgres"' in toml.read_text()
+    assert read_config(toml)[0] == "lockfile"
+    env = {"REELFORM_STATE_URL": "postgresql://x"}
+    config = state_config(tmp_path / "specs/welcome.yaml", env)
+    assert config.backend == "lockfile" and config.root == tmp_path.resolve()

@@ -34,6 +34,7 @@ import traceback
 from collections.abc import Awaitable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from reelform.apply.copies import copy_video
 from reelform.apply.decide import (
@@ -45,6 +46,7 @@ from reelform.apply.decide import (
 )
 from reelform.apply.download import clean_partials, download
 from reelform.apply.model import (
+    HeldElsewhere,
     NoCredit,
     NotTaken,
     Outcome,
@@ -207,6 +209,8 @@ class Executor(Prerequisites):
             finds_jobs=traits.finds_jobs,
         )
         try:
+            if step in (VideoStep.POLL, VideoStep.FIND):
+                self._claim(run, item.name)  # another runner may be on it already
             if step is VideoStep.DOWNLOAD:
                 outcome = await self._download(
                     run, request, entry, refresh=None if traits.free else provider
@@ -232,6 +236,10 @@ class Executor(Prerequisites):
             return self._out_of_time(run, request.name, exc.rendering)
         except NoCredit as exc:  # this submit, its speech or its photo avatar
             return self._no_credit(run, request.name, exc)
+        except HeldElsewhere as exc:
+            if exc.avatar is not None:
+                return await self._await_avatar(run, item, exc.avatar, str(exc))
+            return await self._follow(run, item, str(exc))
         except RejectedError as exc:  # an upload or a photo avatar refused for good
             return self._failed(run, request, str(exc))
         except (ProviderError, NotTaken, StoppedWaiting) as exc:
@@ -350,6 +358,12 @@ class Executor(Prerequisites):
         async def intent() -> None:
             self._record(run, request, Status.SUBMITTING, submitted_at=now())
             await run.commit()
+            # Shared state (PostgreSQL): the intent is written only if no other runner
+            # has the video; if one has, it is never sent from here.
+            taken = getattr(run.journal, "taken", None)
+            why = taken("videos", request.name) if taken is not None else None
+            if why is not None:
+                raise HeldElsewhere(why)
 
         async def withdraw() -> None:
             run.journal.record("videos", request.name, previous)
@@ -396,6 +410,60 @@ class Executor(Prerequisites):
             raise Unrecorded(job_id, exc) from exc
         self.reporter.event("submitted", run.label, request.name, job=job_id)
         return job_id
+
+    def _claim(self, run: SpecRun, name: str) -> None:
+        """Claim a video before working on it, where runners share the state."""
+        claim = getattr(run.journal, "claim", None)
+        holder = claim(name) if claim is not None else None
+        if holder is not None:
+            raise HeldElsewhere(f"another runner ({holder}) is working on it")
+
+    async def _follow(self, run: SpecRun, item: PlanItem, reason: str) -> Outcome:
+        """A video another runner has: wait until it is done there (then download it
+        here, if this machine lacks it) or that runner is gone (then take it over and
+        go on from its record: a submitted job is polled, never submitted again)."""
+        self.reporter.event("held-elsewhere", run.label, item.name, reason=reason)
+        journal: Any = run.journal
+        request = run.plan.requests[item.name]
+        provider = self.provider_for(run, request.provider)
+        pause = max(0.05, 2.0 * self.options.poll.time_scale)
+        try:
+            while True:
+                await self._sleep(pause)
+                holder = await asyncio.to_thread(journal.look, item.name)
+                entry = run.journal.state.videos.get(item.name) or VideoRecord()
+                ours = entry.fingerprint == request.fingerprint
+                if ours and entry.status is Status.COMPLETED:
+                    refresh = None if provider_traits(request.provider).free else provider
+                    return await self._download(run, request, entry, refresh=refresh)
+                if ours and entry.status is Status.FAILED:
+                    return Outcome(run.label, item.name, "failed", entry.error)
+                if holder is not None:
+                    continue
+                if await asyncio.to_thread(journal.claim, item.name) is not None:
+                    continue  # another runner took it over first
+                self.reporter.event("taken-over", run.label, item.name)
+                interrupted = entry.status in (Status.SUBMITTING, Status.SUBMITTED, Status.UNKNOWN)
+                action = Action.RESUME if ours and interrupted else Action.CREATE
+                return await self._video(run, replace(item, action=action))
+        except OutOfTime:
+            return self._out_of_time(run, item.name, rendering=True)
+
+    async def _await_avatar(self, run: SpecRun, item: PlanItem, key: str, reason: str) -> Outcome:
+        """The photo avatar a video needs is being made by another runner: wait until
+        its record moves on (a motion id, made, failed), then go on with the video."""
+        self.reporter.event("held-elsewhere", run.label, item.name, reason=reason)
+        journal: Any = run.journal
+        pause = max(0.05, 2.0 * self.options.poll.time_scale)
+        try:
+            while True:
+                await self._sleep(pause)
+                await asyncio.to_thread(journal.look_avatar, key)
+                entry = run.journal.state.avatars.get(key)
+                if entry is None or entry.status is not Status.SUBMITTING or entry.motion_id:
+                    return await self._video(run, item)
+        except OutOfTime:
+            return self._out_of_time(run, item.name, rendering=False)
 
     async def _look_up(self, provider: Provider, request: Request) -> str | None:
         """The job an earlier submit of ``request`` made, where the provider can say."""

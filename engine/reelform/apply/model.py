@@ -18,7 +18,7 @@ from reelform.project import Prepared
 from reelform.providers.base import Provider
 from reelform.providers.http import RetryPolicy, Tries
 from reelform.speclang.model import Video
-from reelform.state.journal import GroupCommit, Journal
+from reelform.state.journal import GroupCommit, StateJournal
 
 
 def now() -> str:
@@ -50,7 +50,7 @@ class SpecRun:
 
     prepared: Prepared
     plan: SpecPlan
-    journal: Journal
+    journal: StateJournal
     videos: dict[str, Video] = field(init=False, repr=False)
     commit: GroupCommit = field(init=False, repr=False)
 
@@ -136,6 +136,16 @@ class NoCredit(Exception):
             f"not submitted: {label} {where} insufficient credit ({answer}); top up, "
             "then apply again: it is left to create"
         )
+
+
+class HeldElsewhere(Exception):
+    """Another runner applying the same spec has this video (state in PostgreSQL):
+    this one follows it instead of working on it (``Executor._follow``). With
+    ``avatar``, what the other runner has is the photo avatar the video needs."""
+
+    def __init__(self, reason: str, avatar: str | None = None) -> None:
+        super().__init__(reason)
+        self.avatar = avatar
 
 
 class Unrecorded(Exception):

@@ -9,7 +9,7 @@ from collections.abc import Awaitable
 from dataclasses import replace
 
 from reelform.apply.decide import AvatarStep, avatar_step
-from reelform.apply.model import NotTaken, SpecRun, now
+from reelform.apply.model import HeldElsewhere, NotTaken, SpecRun, now
 from reelform.apply.pacing import Pacing
 from reelform.errors import OutcomeUnknownError, RejectedError, RetryableError
 from reelform.plan.diff import AvatarRequest, PlanItem
@@ -188,6 +188,10 @@ class Prerequisites(Pacing):
         async def intent() -> None:
             record = replace(base, status=Status.SUBMITTING, submitted_at=now())
             run.journal.record("avatars", lock_key, record, durable=True)
+            taken = getattr(run.journal, "taken", None)  # shared state: see _submit
+            why = taken("avatars", lock_key) if taken is not None else None
+            if why is not None:
+                raise HeldElsewhere(f"photo avatar {name!r}: {why}", avatar=lock_key)
 
         async def withdraw() -> None:
             run.journal.record("avatars", lock_key, previous, durable=True)

@@ -13,9 +13,10 @@ import dataclasses
 import glob
 import os
 import secrets
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -29,7 +30,8 @@ from reelform.providers.base import Provider
 from reelform.providers.ratelimit import TokenBucket
 from reelform.providers.transport import async_client
 from reelform.registry import provider_traits
-from reelform.state.journal import Journal, compact
+from reelform.state.backend import StateConfig, state_config
+from reelform.state.journal import Journal, StateJournal, compact
 from reelform.state.lock import spec_lock
 
 
@@ -58,6 +60,9 @@ class ProviderPool:
         default_factory=dict
     )
     _limiters: dict[str, TokenBucket] = field(default_factory=dict)
+    #: Makes a provider's limiter from (name, rate per minute, time scale): with the
+    #: state in PostgreSQL, one whose budget every runner using the key shares.
+    make_limiter: Callable[[str, float, float], TokenBucket] | None = None
 
     def get(self, name: str, settings: Mapping[str, str], work_dir: Path) -> Provider:
         key = (name, tuple(sorted(settings.items())), str(work_dir))
@@ -87,7 +92,11 @@ class ProviderPool:
         if rate is None:
             return None
         if name not in self._limiters:
-            self._limiters[name] = TokenBucket(rate, time_scale=self.time_scale)
+            self._limiters[name] = (
+                self.make_limiter(name, rate, self.time_scale)
+                if self.make_limiter is not None
+                else TokenBucket(rate, time_scale=self.time_scale)
+            )
         return self._limiters[name]
 
     def all(self) -> list[Provider]:
@@ -99,18 +108,74 @@ class ProviderPool:
                 await provider.aclose()
 
 
+@dataclass
+class Held:
+    """What ``locked`` holds: the state database session of the specs kept there,
+    and each such spec's id in it (by its lock path)."""
+
+    pg: Any = None  # state.pg.journal.PgSession, imported only when used
+    ids: dict[Path, int] = field(default_factory=dict)
+
+
+def spec_of_lock(lock_path: Path) -> Path:
+    """The spec a lock path stands for (``x.lock``: ``x.yaml``, or ``x.yml``)."""
+    for suffix in (".yml", ".yaml"):
+        spec = lock_path.with_suffix(suffix)
+        if spec.is_file():
+            return spec
+    return lock_path.with_suffix(".yaml")
+
+
 @contextlib.contextmanager
-def locked(lock_paths: Sequence[Path], labels: Sequence[str], wait: bool) -> Iterator[None]:
-    """Hold every spec's apply lock, and fold any journal a dead run left behind."""
+def locked(lock_paths: Sequence[Path], labels: Sequence[str], wait: bool) -> Iterator[Held]:
+    """Hold every spec's apply lock, and fold any journal a dead run left behind.
+
+    A spec whose state is in PostgreSQL (reelform.toml) is joined as well: several
+    runners, each in its own clone on any machine, apply it at once, each video
+    claimed by one of them (``state/pg``); the file lock only keeps two applies out
+    of one clone's folder.
+    """
+    held = Held()
     with contextlib.ExitStack() as stack:
         for path, label in sorted(zip(lock_paths, labels, strict=True)):  # fixed order
+            config = state_config(spec_of_lock(path))
+            if config.postgres:
+                # Within one clone, still one apply at a time: two in the same folder
+                # would clear each other's partial downloads (runners share a spec
+                # across clones, each with its own output folder).
+                stack.enter_context(spec_lock(path, label, wait=wait))
+                if held.pg is None:
+                    held.pg = stack.enter_context(_pg_session(config))
+                # Not exclusive: every runner applying the spec shares its videos,
+                # each claimed by one of them (state/pg/journal.py).
+                held.ids[path] = held.pg.join(config.spec_key(spec_of_lock(path)))
+                continue
             stack.enter_context(spec_lock(path, label, wait=wait))
             # A lockfile is only rewritten under this lock: a temp file of it is left by
             # an apply killed mid-write (the lockfile itself is whole either way).
             for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
                 temp.unlink(missing_ok=True)
             compact(path)
-        yield
+        yield held
+
+
+def _pg_session(config: StateConfig) -> contextlib.AbstractContextManager[Any]:
+    from reelform.state.pg.journal import session
+
+    assert config.url is not None
+    return session(config.url)
+
+
+def open_journal(prepared: Prepared, held: Held | None) -> StateJournal:
+    """The spec's journal: its lockfile's, or its rows' in the state database."""
+    if prepared.backend is None:
+        return Journal(prepared.spec.lock_path, prepared.lock)
+    from reelform.state.pg.journal import PgJournal
+
+    if held is None or held.pg is None or prepared.spec.lock_path not in held.ids:
+        raise RuntimeError(f"{prepared.spec.path}: applied without its state lease (a bug)")
+    ident = held.ids[prepared.spec.lock_path]
+    return PgJournal(held.pg, ident, prepared.lock, prepared.spec.path)
 
 
 async def apply_plans(
@@ -121,6 +186,7 @@ async def apply_plans(
     *,
     env: Mapping[str, str] | None = None,
     http: httpx.AsyncClient | None = None,
+    held: Held | None = None,
 ) -> list[Outcome]:
     """Execute plans (the caller holds the locks). Journals are compacted at the end."""
     env = os.environ if env is None else env
@@ -140,6 +206,14 @@ async def apply_plans(
         timeout=httpx.Timeout(60.0, connect=10.0), limits=limits, follow_redirects=True
     )
     pool = ProviderPool(env=env, http=api_http, http_reads=reads_http, time_scale=scale)
+    rate_pool = None
+    if held is not None and held.pg is not None:
+        from reelform.state.pg.ratelimit import open_pool, shared_limiters
+
+        # Pooled: each slot of the shared budget is one short transaction under a
+        # transaction-level lock, so any connection will do.
+        rate_pool = open_pool(held.pg.url, held.pg.holder)
+        pool.make_limiter = shared_limiters(env, rate_pool)
 
     def provider_of(each: Prepared, name: str) -> Provider:
         spec = each.spec
@@ -152,8 +226,7 @@ async def apply_plans(
             for name in sorted({item.provider for item in plan.items if item.kind == "video"}):
                 provider_of(each, name)
         runs = [
-            SpecRun(p, plan, Journal(p.spec.lock_path, p.lock))
-            for p, plan in zip(prepared, plans, strict=True)
+            SpecRun(p, plan, open_journal(p, held)) for p, plan in zip(prepared, plans, strict=True)
         ]
         try:
             if options.webhooks is not None:
@@ -176,6 +249,8 @@ async def apply_plans(
                 run.journal.compact()
     finally:
         await pool.aclose()
+        if rate_pool is not None:
+            rate_pool.close()
         if own_http:
             for each_client in (client, api_http, reads_http):
                 await each_client.aclose()

@@ -132,7 +132,7 @@ async def apply_session(
     notice: Callable[[str], None] = lambda _line: None,
 ) -> SessionResult:
     """The steps of the module docstring, for any planner (specs, previews)."""
-    with locked(lock_paths, labels, wait=wait):
+    with locked(lock_paths, labels, wait=wait) as held:
         prepared, plans = planner()
         check_budget(plans, options.max_credits, budget_name)
         check_webhooks(plans, options, env)
@@ -146,7 +146,7 @@ async def apply_session(
 
             receiver = WebhookReceiver(options.webhook_url, options.listen)
             options = dataclasses.replace(options, webhooks=receiver)
-        outcomes = await apply_plans(prepared, plans, options, reporter, env=env)
+        outcomes = await apply_plans(prepared, plans, options, reporter, env=env, held=held)
     return SessionResult(plans, outcomes)
 
 

@@ -26,6 +26,7 @@ FILES = {
     ".gitattributes": "gitattributes",
     ".github/workflows/reelform.yml": "reelform.yml",
     "README.md": "README.md",
+    "reelform.toml": "reelform.toml",
 }
 SCHEMA = "schemas/reelform.schema.json"
 WORKFLOW = ".github/workflows/reelform.yml"

@@ -47,6 +47,30 @@ class AppendFile(Protocol):
     def close(self) -> None: ...
 
 
+class StateJournal(Protocol):
+    """What apply records its changes through: ``Journal`` (the lockfile's) or the
+    PostgreSQL backend's ``PgJournal`` (``state/pg/journal.py``). ``record`` changes
+    ``state`` at once; a change is durable when ``record(durable=True)`` returns or
+    once ``synced`` has reached its position (``sync``)."""
+
+    @property
+    def state(self) -> LockState: ...
+    @property
+    def written(self) -> int: ...
+    @property
+    def synced(self) -> int: ...
+
+    def record(
+        self, section: str, key: str, value: Record | None, *, durable: bool = False
+    ) -> None: ...
+    def record_all(
+        self, changes: Sequence[tuple[str, str, Record | None]], *, durable: bool = False
+    ) -> None: ...
+    def sync(self, upto: int | None = None) -> None: ...
+    def close(self) -> None: ...
+    def compact(self) -> None: ...
+
+
 def open_append(path: Path) -> AppendFile:
     # Unbuffered: every write() reaches the kernel, so its count is what landed.
     return path.open("ab", buffering=0)
@@ -184,7 +208,7 @@ class GroupCommit:
     before it started; callers arriving meanwhile share the next one (``Batched``).
     """
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: StateJournal) -> None:
         self._journal = journal
         self._sync: Batched[None, None] = Batched(self._sync_all)
 

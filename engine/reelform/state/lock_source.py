@@ -12,7 +12,7 @@ first time anyone asks for it: equal to ``read_lock`` of the same files
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 
 from reelform.state.lockfile import LockState, read_lock
@@ -23,15 +23,22 @@ from reelform.state.records import FileRecord
 class LockSource:
     """A ``LockState``, or the path and summary to make one from when it is needed."""
 
-    __slots__ = ("_path", "_state", "summary")
+    __slots__ = ("_loader", "_path", "_state", "summary")
 
     def __init__(
-        self, state: LockState | None, path: Path | None = None, summary: LockSummary | None = None
+        self,
+        state: LockState | None,
+        path: Path | None = None,
+        summary: LockSummary | None = None,
+        loader: Callable[[], LockState] | None = None,
     ) -> None:
         if state is None and (path is None or summary is None):
             raise ValueError("a LockSource needs a state, or a path and its summary")
         self._state = state
         self._path = path
+        #: Reads the whole state (default: the lockfile at ``path``); the
+        #: PostgreSQL backend reads the database (``state/pg/read.py``).
+        self._loader = loader
         #: Set when a child process read the lockfile (``preload.py``).
         self.summary = summary
 
@@ -41,9 +48,11 @@ class LockSource:
         return cls(state)
 
     @classmethod
-    def summarized(cls, path: Path, summary: LockSummary) -> LockSource:
+    def summarized(
+        cls, path: Path, summary: LockSummary, loader: Callable[[], LockState] | None = None
+    ) -> LockSource:
         """A lockfile known from its summary; read in full on first use."""
-        return cls(None, path, summary)
+        return cls(None, path, summary, loader)
 
     @property
     def loaded(self) -> bool:
@@ -69,7 +78,7 @@ class LockSource:
         """The whole state; read from disk the first time, when only summarized."""
         if self._state is None:
             assert self._path is not None and self.summary is not None
-            full = read_lock(self._path)
+            full = self._loader() if self._loader is not None else read_lock(self._path)
             # Only the sections the summary left out: `files`, `avatars` and the digest
             # are the child's read, which `prepare` and the plan already used (and
             # ``files`` may have been updated since); never replace them.

@@ -17,7 +17,7 @@ import contextlib
 import os
 import pickle
 import threading
-from collections.abc import MutableMapping
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,17 +98,28 @@ def summarize(state: LockState, directory: Path) -> LockSummary:
 
 
 class Preload:
-    """``summarize`` running in a forked child; ``result`` waits for it."""
+    """``summarize`` (or any ``work`` making a summary: the PostgreSQL backend's read)
+    running in a forked child; ``result`` waits for it."""
 
     def __init__(self, lock_path: Path, directory: Path) -> None:
+        self._start(lambda: summarize(read_lock(lock_path), directory))
+
+    @classmethod
+    def of(cls, work: Callable[[], LockSummary]) -> Preload | None:
+        """``work`` in a child, where forking is safe (one thread); else None."""
+        if not hasattr(os, "fork") or threading.active_count() != 1:
+            return None
+        preload = cls.__new__(cls)
+        preload._start(work)
+        return preload
+
+    def _start(self, work: Callable[[], LockSummary]) -> None:
         self._read, write = os.pipe()
         self._pid = os.fork()
         if self._pid == 0:  # the child: compute, send, and leave without cleanup
             os.close(self._read)
             try:
-                payload = pickle.dumps(
-                    summarize(read_lock(lock_path), directory), protocol=pickle.HIGHEST_PROTOCOL
-                )
+                payload = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
             except BaseException:
                 payload = b""  # the parent reads the lockfile itself and reports errors
             with contextlib.suppress(BaseException), os.fdopen(write, "wb") as pipe:

@@ -1,0 +1,408 @@
+"""The PostgreSQL backend's journal: each change committed in a short transaction.
+
+The executor records changes exactly as it does with the lockfile's journal
+(``state.journal.Journal``): ``record`` mirrors the change into the state at once,
+and ``durable`` (or ``await run.commit()``) returns only once it is committed. So
+the intent is committed before a submit and the job id right after it, each in
+its own transaction, and a runner killed at any instant loses nothing the
+provider accepted.
+
+Changes are committed by whoever asks first: a waiting caller (``sync``) or a
+background thread that commits whatever was recorded without waiting (a
+download's record), within milliseconds rather than at the end of the run. The
+changes waiting when a commit starts go in one transaction (group commit), as the
+lockfile journal's callers share one fsync: a transaction per change would cost
+a round trip and a WAL flush each.
+
+A transaction that fails because the server went away (a restart, a dropped
+connection) is sent again on a new connection (``db.retrying``); it only sets
+rows to values, so one that did commit before its answer was lost is harmless to
+run again. Each transaction also renews this runner's lease on the spec; one
+that finds the lease taken by another runner writes nothing and raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TypeVar
+
+import orjson
+import psycopg
+
+from reelform.errors import BusyError
+from reelform.state.lockfile import LockState, check_change
+from reelform.state.pg import db, store
+from reelform.state.records import RECORD_TYPES, Record, Status
+
+T = TypeVar("T")
+
+#: How long the background commit lets changes gather (seconds).
+FLUSH_DELAY = 0.02
+
+
+class LeaseLost(db.StateDatabaseError):
+    """Another runner took the spec over: this one must write nothing more."""
+
+
+class PgSession:
+    """The state database of one apply: one connection for its writes, pinned to
+    this process (never shared through a pool), and the leases it holds."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        # Also its connections' application_name (at most 63 bytes): how the
+        # others see that it is alive (``store.take_lease``).
+        self.holder = f"{socket.gethostname()[:40]}:{os.getpid()}:{secrets.token_hex(3)}"
+        self._conn: psycopg.Connection | None = None
+        self._lock = threading.Lock()
+        self.held: dict[int, str] = {}  # spec id -> spec path, held alone (a lease)
+        self.joined: dict[int, str] = {}  # spec id -> spec path, shared (claims)
+        self._stop = threading.Event()
+        self._heartbeat: threading.Thread | None = None
+        #: Set when a renewal found the lease gone; every later write refuses.
+        self.lost: str | None = None
+
+    def run(self, work: Callable[[psycopg.Connection], T]) -> T:
+        """``work`` (one idempotent transaction), retried over reconnects."""
+        with self._lock:
+            result, self._conn = db.retrying(self.url, work, self._conn, name=self.holder)
+            return result
+
+    def open(self) -> None:
+        # The first connection says clearly what is wrong (credentials, host); after
+        # it, a dropped connection is reconnected like any other.
+        self._conn = db.connect(self.url, name=self.holder)
+        self.run(db.migrate)
+
+    def join(self, path: str) -> int:
+        """Take part in applying the spec: its id (made if new). Not exclusive: other
+        runners may apply it at once, sharing its videos by claims."""
+
+        def find(conn: psycopg.Connection) -> int:
+            with conn.transaction():
+                ident = store.spec_id(conn, path, create=True)
+                assert ident is not None
+                return ident
+
+        ident: int = self.run(find)
+        self.joined[ident] = path
+        self._start_heartbeat()
+        return ident
+
+    def acquire(
+        self, path: str, label: str, *, wait: bool, poll: float = 0.5, timeout: float | None = None
+    ) -> int:
+        """The spec's id, held by this runner alone (``state push``), or BusyError
+        naming who has it."""
+        started = time.monotonic()
+        while True:
+
+            def take(conn: psycopg.Connection) -> tuple[int, store.Lease | None]:
+                with conn.transaction():
+                    ident = store.spec_id(conn, path, create=True)
+                    assert ident is not None
+                    return ident, store.take_lease(conn, ident, self.holder)
+
+            ident, other = self.run(take)
+            if other is None:
+                self.held[ident] = path
+                self._start_heartbeat()
+                return ident
+            until = other.until.isoformat(timespec="seconds") if other.until else "?"
+            message = (
+                f"{label}: another runner holds it ({other.holder}, its lease runs to "
+                f"{until} unless it renews it)"
+            )
+            if not wait:
+                raise BusyError(f"{message}; try again later")
+            if timeout is not None and time.monotonic() - started > timeout:
+                raise BusyError(f"{message} (still so after {timeout:g} s)")
+            time.sleep(poll)
+
+    def _start_heartbeat(self) -> None:
+        if self._heartbeat is None:
+            self._heartbeat = threading.Thread(target=self._renew_loop, daemon=True)
+            self._heartbeat.start()
+
+    def _renew_loop(self) -> None:
+        while not self._stop.wait(store.LEASE_SECONDS / 3):
+            with contextlib.suppress(db.StateDatabaseError):
+                self.run(self._renew_all)
+
+    def _renew_all(self, conn: psycopg.Connection) -> None:
+        with conn.transaction():
+            store.renew_claims(conn, self.holder)
+            for ident, path in self.held.items():
+                if not store.renew(conn, ident, self.holder, bump=False):
+                    self.lost = f"{path}: another runner took this spec over (the lease expired)"
+
+    def claim(self, ident: int, name: str) -> str | None:
+        """Claim a video: None when this runner has it, else the live runner that has."""
+
+        def work(conn: psycopg.Connection) -> str | None:
+            with conn.transaction():
+                return store.claim(conn, ident, name, self.holder)
+
+        result: str | None = self.run(work)
+        return result
+
+    def look(self, ident: int, name: str) -> tuple[str | None, str | None]:
+        """A video's record as the database has it (its JSON), and the live runner
+        other than this one that claims it, if any."""
+
+        def work(conn: psycopg.Connection) -> tuple[str | None, str | None]:
+            with conn.transaction():
+                found = store.video_text(conn, ident, name, lock=False)
+                return found, store.holder_of(conn, ident, name, self.holder)
+
+        result: tuple[str | None, str | None] = self.run(work)
+        return result
+
+    def write(self, ident: int, changes: Sequence[store.Change]) -> dict[tuple[str, str], str]:
+        """Commit ``changes`` in one transaction. Returns the guarded changes (submit
+        intents) that were not written, and why: another runner has that video."""
+
+        def transaction(conn: psycopg.Connection) -> dict[tuple[str, str], str]:
+            with conn.transaction():
+                # The spec's row first, in every write: writers of one spec queue here
+                # and then lock its video rows, always in this order, so two runners'
+                # transactions never deadlock (a video row, then the spec's, crosswise).
+                if ident in self.held:
+                    if not store.renew(conn, ident, self.holder, bump=True):
+                        path = self.held[ident]
+                        self.lost = f"{path}: another runner took this spec over"
+                        raise LeaseLost(f"state database: {self.lost}; nothing more is written")
+                else:
+                    conn.execute(
+                        "UPDATE reelform.specs SET revision = revision + 1 WHERE id = %s",
+                        (ident,),
+                    )
+                refused: dict[tuple[str, str], str] = {}
+                for change in changes:
+                    target = (change.section, change.key)
+                    if change.guarded and target not in refused:
+                        why = store.claim_and_check(conn, ident, change, self.holder)
+                        if why is not None:
+                            refused[target] = why
+                kept = [c for c in changes if (c.section, c.key) not in refused]
+                store.write_changes(conn, ident, kept)
+                settled = [
+                    store.claim_name(c.section, c.key)
+                    for c in kept
+                    if c.section in ("videos", "avatars")
+                    and (c.value is None or str(getattr(c.value, "status", "")) in store.SETTLED)
+                ]
+                store.release_claims(conn, ident, settled, self.holder)
+                return refused
+
+        if self.lost is not None:
+            raise LeaseLost(f"state database: {self.lost}; nothing more is written")
+        result: dict[tuple[str, str], str] = self.run(transaction)
+        return result
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._heartbeat is not None:
+            self._heartbeat.join(timeout=5)
+        with contextlib.suppress(db.StateDatabaseError):
+
+            def release(conn: psycopg.Connection) -> None:
+                with conn.transaction():
+                    for ident in self.held:
+                        store.release(conn, ident, self.holder)
+                    store.drop_claims(conn, self.holder)
+
+            if self.held or self.joined:
+                db.retrying(self.url, release, self._conn, patience=5.0, name=self.holder)
+        if self._conn is not None:
+            self._conn.close()
+        self.held.clear()
+        self.joined.clear()
+
+
+@contextlib.contextmanager
+def session(url: str) -> Iterator[PgSession]:
+    pg = PgSession(url)
+    pg.open()
+    try:
+        yield pg
+    finally:
+        pg.close()
+
+
+class PgJournal:
+    """``Journal``'s interface over the state database (the module docstring)."""
+
+    def __init__(self, pg: PgSession, ident: int, state: LockState, label: Path) -> None:
+        self.pg = pg
+        self.ident = ident
+        self.state = state
+        self.label = label
+        self._lock = threading.Lock()
+        self._pending: list[store.Change] = []
+        self._written = 0
+        self._synced = 0
+        self._sync_lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)
+        self._closed = False
+        #: Set when a commit failed for good (the server refused it, or stayed away
+        #: past the retries): like a journal that cannot be appended to, this one
+        #: takes no more changes, and what it could not commit is never committed
+        #: later behind its caller's back (a withdrawn intent, say).
+        self._broken: OSError | None = None
+        #: Intents another runner's claim refused: (section, key) -> why.
+        self._refused: dict[tuple[str, str], str] = {}
+        self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
+        self._flusher.start()
+
+    def record(
+        self, section: str, key: str, value: Record | None, *, durable: bool = False
+    ) -> None:
+        check_change(section, value)
+        self._check()
+        with self._lock:
+            # A submit's intent is written only if nobody else has the video (or the
+            # photo avatar) and its row is what this runner read: two runners on one
+            # spec never both submit it (``store.claim_and_check``).
+            guarded = (
+                section in ("videos", "avatars")
+                and value is not None
+                and getattr(value, "status", None) is Status.SUBMITTING
+            )
+            expect = store.record_text(self.state.section(section).get(key)) if guarded else None
+            self._pending.append(store.Change(section, key, value, expect, guarded))
+            self._written += 1
+            position = self._written
+            self.state.apply_change(section, key, value)
+            self._wake.notify()
+        if durable:
+            self.sync(position)
+
+    def record_all(
+        self, changes: Sequence[tuple[str, str, Record | None]], *, durable: bool = False
+    ) -> None:
+        """Record several changes that commit in one transaction: all or none.
+
+        They join ``_pending`` under one hold of the lock, and ``sync`` writes what is
+        pending as one transaction, so no commit can take some of them without the rest.
+        (Not for an intent: those are guarded one by one in ``record``.)"""
+        for section, _key, value in changes:
+            check_change(section, value)
+        self._check()
+        with self._lock:
+            for section, key, value in changes:
+                self._pending.append(store.Change(section, key, value, None, False))
+                self._written += 1
+                self.state.apply_change(section, key, value)
+            position = self._written
+            self._wake.notify()
+        if durable:
+            self.sync(position)
+
+    def taken(self, section: str, key: str) -> str | None:
+        """Why a committed intent of ``key`` was not written (another runner has the
+        video or photo avatar), once; None when it was written."""
+        with self._lock:
+            return self._refused.pop((section, key), None)
+
+    def claim(self, name: str) -> str | None:
+        """Claim video ``name``: None when this runner has it, else who has."""
+        return self.pg.claim(self.ident, name)
+
+    def look(self, name: str) -> str | None:
+        """Refresh video ``name`` from its row; the live runner that claims it, if any."""
+        found, holder = self.pg.look(self.ident, name)
+        with self._lock:
+            self._set("videos", name, found)
+        return holder
+
+    def look_avatar(self, key: str) -> None:
+        """Refresh photo avatar ``key`` from its row."""
+        with self._lock:
+            self._restore("avatars", key)
+
+    def _restore(self, section: str, key: str) -> None:
+        """Set ``state`` to the row's record (called holding ``_lock``)."""
+
+        def work(conn: psycopg.Connection) -> str | None:
+            with conn.transaction():
+                return store.video_text(conn, self.ident, key, lock=False, section=section)
+
+        self._set(section, key, self.pg.run(work))
+
+    def _set(self, section: str, key: str, text: str | None) -> None:
+        record = None if text is None else RECORD_TYPES[section].from_json(orjson.loads(text))
+        self.state.apply_change(section, key, record)
+
+    def _check(self) -> None:
+        if self._broken is not None:
+            raise db.StateDatabaseError(
+                f"{self.label}: an earlier write to the state database failed "
+                f"({self._broken.strerror}); nothing more is written by this apply"
+            )
+
+    @property
+    def written(self) -> int:
+        return self._written
+
+    @property
+    def synced(self) -> int:
+        return self._synced
+
+    def sync(self, upto: int | None = None) -> None:
+        """Commit every change up to ``upto`` (default: all) unless already done."""
+        target = self._written if upto is None else upto
+        with self._sync_lock:
+            if self._synced >= target:
+                return
+            self._check()
+            with self._lock:
+                batch, covered = list(self._pending), self._written
+            try:
+                refused = self.pg.write(self.ident, batch)
+            except OSError as exc:
+                self._broken = exc
+                raise
+            with self._lock:
+                del self._pending[: len(batch)]
+                for (section, key), why in refused.items():
+                    # Not written: the state goes back to the row's, as the caller
+                    # (waiting on this commit) learns from ``taken``.
+                    self._refused[(section, key)] = why
+                    self._restore(section, key)
+            self._synced = max(self._synced, covered)
+
+    def _flush_loop(self) -> None:
+        while True:
+            with self._lock:
+                while not self._pending and not self._closed:
+                    self._wake.wait()
+                if self._closed and not self._pending:
+                    return
+            # A moment for more changes to join this transaction: each costs a round
+            # trip and a WAL flush, and nobody is waiting on these (a waiter syncs).
+            time.sleep(FLUSH_DELAY)
+            try:
+                self.sync()
+            except OSError:
+                return  # broken: the callers' own syncs raise it
+            if self._closed:
+                return
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            self._wake.notify()
+        self._flusher.join(timeout=5)
+        self.sync()
+
+    def compact(self) -> None:
+        """Nothing to fold: the rows are the state. Commits what is left."""
+        self.close()
