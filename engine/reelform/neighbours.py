@@ -23,15 +23,17 @@ from pathlib import Path
 
 from reelform.errors import ReelformError
 from reelform.speclang.load import NOT_SPEC_FOLDERS, SPEC_SUFFIXES, lock_path_for
+from reelform.state.backend import CONFIG_NAME
 from reelform.state.lockfile import LockState, journal_path, read_lock
 
 
 def repository_root(folder: Path) -> Path:
-    """The nearest folder from ``folder`` upwards holding ``.git`` (a folder, or the
-    file of a worktree or submodule); ``folder`` itself when there is none."""
+    """The nearest folder from ``folder`` upwards holding ``reelform.toml`` (the
+    repository's settings, as the state backend finds them) or ``.git`` (a folder, or
+    the file of a worktree or submodule); ``folder`` itself when there is none."""
     start = folder.resolve()
     for candidate in (start, *start.parents):
-        if (candidate / ".git").exists():
+        if (candidate / CONFIG_NAME).is_file() or (candidate / ".git").exists():
             return candidate
     return start
 

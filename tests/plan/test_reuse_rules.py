@@ -183,6 +183,20 @@ def test_the_repository_root_is_the_nearest_folder_with_git(tmp_path: Path) -> N
     assert repository_root(loose) == loose.resolve()
 
 
+def test_a_reelform_toml_marks_the_repository_root_as_for_the_state_backend(
+    tmp_path: Path,
+) -> None:
+    """Outside git (a CI checkout without .git, say) the repository's reelform.toml
+    says where it begins, for reuse as for the state backend's spec identities."""
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo" / "reelform.toml").write_text("[state]\n")
+    deep = tmp_path / "repo" / "specs" / "team"
+    deep.mkdir(parents=True)
+    assert repository_root(deep) == (tmp_path / "repo").resolve()
+    (tmp_path / "repo" / "specs" / "reelform.toml").mkdir()  # a folder of that name is not it
+    assert repository_root(deep) == (tmp_path / "repo").resolve()
+
+
 def test_neighbours_without_a_lockfile_or_with_a_bad_one_are_skipped(tmp_path: Path) -> None:
     for name in ("a", "b", "c"):
         (tmp_path / f"{name}.yaml").write_text("version: 1\n")
