@@ -16,6 +16,9 @@ from reelform.api import apply
 from reelform.project import prepare
 from reelform.state.approvals import read_approvals, record_approvals
 
+#: The tests that matter most run on both state backends (lockfiles, PostgreSQL rows).
+BOTH_BACKENDS = pytest.mark.usefixtures("state_backend")
+
 
 def made_videos(sim: SimServer) -> list[str]:
     """The video names the provider made (and charged for), from its ledger over HTTP."""
@@ -27,6 +30,7 @@ def made_kinds(sim: SimServer) -> list[str]:
     return sorted(m["kind"] for m in httpx.get(f"{sim.base}/_sim/made").json())
 
 
+@BOTH_BACKENDS
 def test_only_approved_videos_are_made_and_the_rest_are_counted(
     cli: InProcess, sim: SimServer, project: Project
 ) -> None:

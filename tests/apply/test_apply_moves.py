@@ -24,6 +24,9 @@ from applykit import InProcess, Project, SimServer
 from reelform.state.journal import Journal
 from reelform.state.lockfile import read_lock, write_lock
 
+#: The tests that matter most run on both state backends (lockfiles, PostgreSQL rows).
+BOTH_BACKENDS = pytest.mark.usefixtures("state_backend")
+
 
 def named_spec(project: Project, prefix: str, title: str | None = None) -> None:
     project.jogg_spec(2, prefix=prefix)
@@ -60,6 +63,7 @@ def rendered(cli: InProcess, sim: SimServer, project: Project) -> dict[str, str]
     return digests(project)
 
 
+@BOTH_BACKENDS
 def test_a_rename_is_a_move_and_the_provider_sees_no_create(
     cli: InProcess, sim: SimServer, project: Project, rendered: dict[str, str]
 ) -> None:
@@ -96,6 +100,7 @@ def test_a_rename_is_a_move_and_the_provider_sees_no_create(
     assert planned(cli)[0] == 0  # moved for good: nothing left to do
 
 
+@BOTH_BACKENDS
 def test_a_rename_with_a_new_title_is_one_free_move(
     cli: InProcess, sim: SimServer, project: Project, rendered: dict[str, str]
 ) -> None:
@@ -218,6 +223,7 @@ def test_apply_of_a_saved_plan_with_moves(
     assert sim.creates(mark) == [] and sorted(project.lock().videos) == ["hello-1", "hello-2"]
 
 
+@BOTH_BACKENDS
 def test_a_renamed_mirako_video_is_moved_without_speech_or_a_create(
     cli: InProcess, sim: SimServer, project: Project
 ) -> None:

@@ -13,6 +13,9 @@ from pathlib import Path
 import pytest
 from applykit import VOICE, InProcess, Project, SimServer
 
+#: The tests that matter most run on both state backends (lockfiles, PostgreSQL rows).
+BOTH_BACKENDS = pytest.mark.usefixtures("state_backend")
+
 
 def duplicated_spec(project: Project, name: str = "spec.yaml", texts: tuple[str, ...] = ()) -> Path:
     """One JoggAI video per CSV row; rows with the same text are the same render."""
@@ -42,6 +45,7 @@ def sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@BOTH_BACKENDS
 def test_identical_rows_render_once(cli: InProcess, sim: SimServer, project: Project) -> None:
     duplicated_spec(project)
     planned = cli("plan", "--json", "spec.yaml")
@@ -87,6 +91,7 @@ def test_plan_text_shows_the_copy_and_its_source(
     assert "| `=` copy | `v2` | jogg | <- v1 (rendered once, by this run) |" in markdown.out
 
 
+@BOTH_BACKENDS
 def test_a_new_row_equal_to_a_completed_one_is_copied_without_a_create(
     cli: InProcess, sim: SimServer, project: Project
 ) -> None:
@@ -136,6 +141,7 @@ def test_a_video_another_spec_of_the_repository_made_is_copied(
     assert cli("plan", "--detailed-exitcode", "team-b/second.yaml").code == 0
 
 
+@BOTH_BACKENDS
 def test_two_specs_of_one_run_render_a_shared_video_once(
     cli: InProcess, sim: SimServer, project: Project
 ) -> None:
@@ -200,6 +206,7 @@ def test_a_saved_plan_without_reuse_renders_every_row(
     assert len(sim.sim.made) == 4
 
 
+@BOTH_BACKENDS
 @pytest.mark.sim(render_fail_rate=1.0)
 def test_copies_of_a_failed_render_fail_with_its_reason_and_are_not_rendered(
     cli: InProcess, sim: SimServer, project: Project

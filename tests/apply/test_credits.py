@@ -28,6 +28,9 @@ from applykit import (
     wav_bytes,
 )
 
+#: The tests that matter most run on both state backends (lockfiles, PostgreSQL rows).
+BOTH_BACKENDS = pytest.mark.usefixtures("state_backend")
+
 QUOTA = "/jogg/v2/user/remaining_quota"
 
 
@@ -59,6 +62,7 @@ def made_once_each(sim: SimServer, project: Project, names: list[str]) -> None:
     assert len(sim.sim.made) == len(names)
 
 
+@BOTH_BACKENDS
 @pytest.mark.sim(jogg_key_credits={JOGG_KEY: 3.0})
 def test_out_of_credit_mid_run_leaves_the_rest_to_create_then_a_refill_finishes(
     cli: InProcess, sim: SimServer, project: Project
@@ -91,6 +95,7 @@ def test_out_of_credit_mid_run_leaves_the_rest_to_create_then_a_refill_finishes(
     assert actions(cli) == {}
 
 
+@BOTH_BACKENDS
 @pytest.mark.sim(jogg_key_credits={JOGG_KEY: 2.0})
 def test_the_stop_is_at_once_and_covers_every_spec_on_the_account(
     cli: InProcess, sim: SimServer, project: Project

@@ -12,10 +12,14 @@ import json
 from dataclasses import replace
 from typing import Any
 
+import pytest
 from applykit import InProcess, Project, SimServer
 
 from reelform.plan.fingerprint import legacy_fingerprint
 from reelform.state.lockfile import read_lock, write_lock
+
+#: The tests that matter most run on both state backends (lockfiles, PostgreSQL rows).
+BOTH_BACKENDS = pytest.mark.usefixtures("state_backend")
 
 
 def titled_spec(project: Project, title: str, count: int = 2) -> None:
@@ -39,6 +43,7 @@ def planned(cli: InProcess) -> dict[str, Any]:
     return document
 
 
+@BOTH_BACKENDS
 def test_a_new_title_is_recorded_not_rendered(
     cli: InProcess, sim: SimServer, project: Project
 ) -> None:
