@@ -85,6 +85,41 @@ def test_two_runners_on_one_spec_share_its_videos(
     assert rows == [("completed", 40)] and claims == (0,)
 
 
+@pytest.mark.sim(time_scale=0.01)
+def test_a_submit_in_flight_at_another_runner_is_followed_not_called_unknown(
+    sim: SimServer,
+    project: Project,
+    env: dict[str, str],
+    pg_url: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """A runner that starts while another is between a video's intent and its job id
+    plans that video `unknown` (nobody can ask JoggAI which job it made); it must still
+    follow the live runner's submit rather than report it unknown and exit 1."""
+    sim.config.slow_rate, sim.config.slow_seconds = 1.0, 2.0  # every answer is late
+    project.jogg_spec(1)
+    env = {**env, "REELFORM_TIME_SCALE": "0.01"}
+    first, second = (clone(project, tmp_path_factory, f"c{i}") for i in range(2))
+    submitting = start_cli(["apply", "--yes", "spec.yaml"], env, first)
+    deadline = time.monotonic() + 60
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        while True:  # the intent is committed; the create's answer is 2 s away
+            assert time.monotonic() < deadline and submitting.poll() is None
+            found = conn.execute("SELECT to_regclass('reelform.videos')").fetchone()
+            if found is not None and found[0] is not None:
+                row = conn.execute("SELECT status FROM reelform.videos").fetchone()
+                if row == ("submitting",):
+                    break
+            time.sleep(0.01)
+    follower = run_cli(["apply", "--yes", "spec.yaml"], env, second)
+    assert submitting.wait(timeout=120) == 0
+    assert follower.code == 0, follower.text
+    assert "held-elsewhere" in follower.text or "another runner" in follower.text, follower.text
+    assert "unknown  v1" not in follower.text  # the summary: it was followed, and downloaded
+    assert len(made(sim)) == 1
+    assert [p.name for p in (second / "out/spec").iterdir()] == ["v1.mp4"]
+
+
 def test_a_killed_runner_is_taken_over_at_once_and_nothing_is_resubmitted(
     sim: SimServer, project: Project, env: dict[str, str], pg_url: str
 ) -> None:

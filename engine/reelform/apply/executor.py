@@ -209,8 +209,11 @@ class Executor(Prerequisites):
             finds_jobs=traits.finds_jobs,
         )
         try:
-            if step in (VideoStep.POLL, VideoStep.FIND):
-                self._claim(run, item.name)  # another runner may be on it already
+            if step in (VideoStep.POLL, VideoStep.FIND, VideoStep.UNKNOWN):
+                # Another runner may be on it already: a submit in flight there is
+                # followed, not called unknown here (it is unknown only once its
+                # runner is gone without a job id).
+                self._claim(run, item.name)
             if step is VideoStep.DOWNLOAD:
                 outcome = await self._download(
                     run, request, entry, refresh=None if traits.free else provider
