@@ -23,6 +23,9 @@ from reelform.state.pg.ratelimit import _with_pool
 
 Key = tuple[str, str]  # (provider, job id)
 
+#: Recorded deliveries older than this are deleted when the next one is recorded.
+KEEP_DAYS = 7
+
 
 def event_row(event: WebhookEvent) -> tuple[str | None, bytes | None]:
     """The (status, result) columns of a delivery: what the receiver parsed."""
@@ -86,6 +89,13 @@ class SharedDeliveries:
                     " ON CONFLICT (provider, job_id) DO UPDATE SET status = EXCLUDED.status,"
                     " result = EXCLUDED.result, received_at = EXCLUDED.received_at",
                     (provider, event.job_id, status, result.decode() if result else None),
+                )
+                # A delivery is read within seconds; a week's is long stale (the
+                # waiter's safety poll has seen its job since). By the index.
+                conn.execute(
+                    "DELETE FROM reelform.webhook_deliveries"
+                    " WHERE received_at < clock_timestamp() - make_interval(days => %s)",
+                    (KEEP_DAYS,),
                 )
 
         _with_pool(self._pool, work)
