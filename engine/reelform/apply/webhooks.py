@@ -21,6 +21,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
@@ -187,8 +188,9 @@ class WebhookReceiver(Deliveries):
             return PlainTextResponse("rejected", status_code=401)
         self.accepted += 1
         self._arrived((provider_name, event.job_id), event)
-        await self._record(provider_name, event)
-        return PlainTextResponse("ok")
+        # Recorded after the answer: the provider's delivery never waits on the database.
+        record = BackgroundTask(self._record, provider_name, event)
+        return PlainTextResponse("ok", background=record)
 
     def _provider(self, name: str) -> Any:
         if self.pool is None:
