@@ -533,6 +533,7 @@ class Executor(Prerequisites):
             lambda state: state.status.finished,
             first=self.options.poll.first_delay(request.provider, resumed),
             webhook=webhook if hooks is not None else None,
+            pushes=(lambda: bool(hooks.pushes(request.provider))) if hooks is not None else None,
             resumed=resumed,
         )
 

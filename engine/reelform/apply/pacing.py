@@ -173,6 +173,7 @@ class Pacing:
         *,
         first: float,
         webhook: Callable[[float], Awaitable[T | None]] | None = None,
+        pushes: Callable[[], bool] | None = None,
         resumed: bool = False,
         rendering: bool = True,
     ) -> T:
@@ -181,7 +182,9 @@ class Pacing:
         A failed read is logged and counted, and changes nothing on record;
         ``StoppedWaiting`` (reported in the summary) past the tolerance.
         A job found again after a restart (``resumed``) is read at once and, under a
-        --timeout that has passed, once more before this apply lets it go."""
+        --timeout that has passed, once more before this apply lets it go.
+        Polls keep the slow safety pace while ``pushes()`` says deliveries are expected
+        (a runner reading them from the database, that cannot read it, polls as usual)."""
         loop = asyncio.get_running_loop()
         policy = self.options.poll
         started = loop.time()
@@ -211,4 +214,5 @@ class Pacing:
                 errors = 0
                 if finished(state):
                     return state
-            delay = policy.next_delay(provider, loop.time() - started, webhook is not None)
+            pushed_here = webhook is not None and (pushes is None or pushes())
+            delay = policy.next_delay(provider, loop.time() - started, pushed_here)

@@ -231,6 +231,12 @@ async def apply_plans(
         try:
             if options.webhooks is not None:
                 options.webhooks.bind(pool)
+                if rate_pool is not None:
+                    from reelform.state.pg.deliveries import SharedDeliveries
+
+                    # Read about as often as a follower looks at the record.
+                    pause = max(0.05, 2.0 * scale)
+                    options.webhooks.share(SharedDeliveries(rate_pool), pause)
                 await options.webhooks.start()
             executor = Executor(
                 runs,

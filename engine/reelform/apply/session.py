@@ -135,7 +135,7 @@ async def apply_session(
     with locked(lock_paths, labels, wait=wait) as held:
         prepared, plans = planner()
         check_budget(plans, options.max_credits, budget_name)
-        check_webhooks(plans, options, env)
+        check_webhooks(plans, options, env, shared=held.pg is not None)
         for line in await check_quota(plans, options, env, quota_name):
             notice(line)
         if not review(plans) or not any(p.changes for p in plans):
@@ -146,6 +146,11 @@ async def apply_session(
 
             receiver = WebhookReceiver(options.webhook_url, options.listen)
             options = dataclasses.replace(options, webhooks=receiver)
+        elif options.webhook_url and options.webhooks is None and held.pg is not None:
+            from reelform.apply.webhooks import RemoteWebhooks
+
+            remote = RemoteWebhooks(options.webhook_url)
+            options = dataclasses.replace(options, webhooks=remote)
         outcomes = await apply_plans(prepared, plans, options, reporter, env=env, held=held)
     return SessionResult(plans, outcomes)
 
@@ -205,12 +210,22 @@ async def check_quota(
 
 
 def check_webhooks(
-    plans: Sequence[SpecPlan], options: ApplyOptions, env: Mapping[str, str]
+    plans: Sequence[SpecPlan],
+    options: ApplyOptions,
+    env: Mapping[str, str],
+    *,
+    shared: bool = False,
 ) -> None:
-    """--webhook-url and --listen go together, and a provider that signs its deliveries
-    with the user's secret needs that secret."""
-    if bool(options.webhook_url) != bool(options.listen):
+    """--webhook-url and --listen go together (but with the state in PostgreSQL,
+    ``shared``, --webhook-url alone names another runner's receiver), and a provider
+    that signs its deliveries with the user's secret needs that secret."""
+    if options.listen and not options.webhook_url:
         raise ConfigError("--webhook-url and --listen go together")
+    if options.webhook_url and not options.listen and not shared:
+        raise ConfigError(
+            "--webhook-url and --listen go together (--webhook-url alone, naming another "
+            'runner\'s receiver, needs the state in PostgreSQL: [state] backend = "postgres")'
+        )
     if not options.webhook_url:
         return
     used = {

@@ -111,7 +111,11 @@ def parse_duration(ctx: click.Context, param: click.Parameter, value: str | None
 @click.option(
     "--webhook-url",
     metavar="URL",
-    help="Public URL that reaches --listen; providers call URL/<provider>.",
+    help=(
+        "Public URL that reaches --listen; providers call URL/<provider>. With the "
+        "state in PostgreSQL, alone: another runner's --listen receives this run's "
+        "deliveries and records them in the database, where this run reads them."
+    ),
 )
 @click.option("--listen", metavar="HOST:PORT", help="Where to receive webhooks.")
 @click.option(

@@ -120,6 +120,24 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX claims_runner ON reelform.claims (runner);
         """,
     ),
+    (
+        4,
+        """
+        -- Webhook deliveries one runner's `--listen` receiver verified, for every
+        -- runner waiting on the job (state/pg/deliveries.py): what the receiver
+        -- parsed from the body, never the secret or token that verified it. The
+        -- latest delivery of a job replaces the one before.
+        CREATE TABLE reelform.webhook_deliveries (
+            provider    text NOT NULL,
+            job_id      text NOT NULL,
+            status      text,
+            result      jsonb,
+            received_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+            PRIMARY KEY (provider, job_id)
+        );
+        CREATE INDEX webhook_deliveries_received ON reelform.webhook_deliveries (received_at);
+        """,
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 
