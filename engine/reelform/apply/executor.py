@@ -441,6 +441,10 @@ class Executor(Prerequisites):
                     return await self._download(run, request, entry, refresh=refresh)
                 if ours and entry.status is Status.FAILED:
                     return Outcome(run.label, item.name, "failed", entry.error)
+                if ours and entry.status is Status.UNKNOWN:
+                    # Its runner found the submit's outcome unknown: so is it here (and
+                    # waiting on it would wait for that runner's whole run).
+                    return Outcome(run.label, item.name, "unknown", entry.error)
                 if holder is not None:
                     continue
                 if await asyncio.to_thread(journal.claim, item.name) is not None:
