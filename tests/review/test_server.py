@@ -180,6 +180,23 @@ def test_approvals_are_recorded_by_render_identity(served: Served, repo: Path) -
     assert page.count('data-approved="yes"') == 1
 
 
+def test_an_approvals_file_that_cannot_be_written_is_an_answer_not_a_crash(
+    served: Served, repo: Path
+) -> None:
+    cards = cards_of(httpx.get(served.url).text)
+    identities = fingerprints(repo)
+    ann = {identity: card for card, identity in cards.items()}[identities["hello-ann"]]
+    (repo / "specs/team.approvals").mkdir()  # in the file's way: reading it fails
+    answer = httpx.post(
+        served.url + "api/approvals",
+        json={"approve": [{"id": ann, "identity": identities["hello-ann"]}]},
+    )
+    assert answer.status_code == 507, answer.text
+    assert "team.approvals" in answer.json()["error"], answer.text
+    assert "nothing recorded" in answer.json()["error"]
+    assert httpx.get(served.url).status_code == 200  # the gallery goes on
+
+
 def test_approvals_that_are_not_same_origin_json_are_refused(served: Served, repo: Path) -> None:
     cards = cards_of(httpx.get(served.url).text)
     card, identity = next(iter(cards.items()))

@@ -272,6 +272,9 @@ class GalleryServer:
             states = await asyncio.to_thread(_record_all, checked)
         except UserError as exc:  # a bad request, or an approvals file that does not parse
             return JSONResponse({"error": "; ".join(exc.lines())}, 400)
+        except OSError as exc:  # the approvals file cannot be read or written: said, not a 500
+            where = exc.filename or "the approvals file"
+            return JSONResponse({"error": f"{where}: {exc.strerror or exc}; nothing recorded"}, 507)
         changed = self.take_approvals(states)
         mine = {i: self.fragments[i] for i in [*approve, *reject] if i in self.fragments}
         return JSONResponse({"cards": {**changed, **mine}})
