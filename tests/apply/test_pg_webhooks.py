@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from applykit import InProcess, Project, SimServer, start_cli
 from test_apply_webhooks import status_requests_per_job
-from test_pg_runners import wait_for_holder
+from test_pg_runners import clone, wait_for_holder
 
 from reelform.sim import free_port
 
@@ -28,14 +28,7 @@ def env(
 
 
 def clones(project: Project, factory: pytest.TempPathFactory) -> list[Path]:
-    import shutil
-
-    roots = []
-    for name in ("listener", "other"):
-        target = factory.mktemp(name) / "repo"
-        shutil.copytree(project.root, target, ignore=shutil.ignore_patterns("out"))
-        roots.append(target)
-    return roots
+    return [clone(project, factory, name) for name in ("listener", "other")]
 
 
 def run_pair(
