@@ -62,7 +62,9 @@ def test_two_runners_on_one_spec_share_its_videos(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     """Two applies of one spec at once, from two clones: each video is made once, by
-    one of them; both submit some; each clone ends with every output."""
+    one of them; both submit some, and each downloads what it made (the work is
+    shared, not done twice); the next apply in a clone downloads the rest, making
+    nothing."""
     project.jogg_spec(40)
     env = {**env, "REELFORM_TIME_SCALE": "0.01"}
     roots = [clone(project, tmp_path_factory, f"runner{i}") for i in range(2)]
@@ -77,12 +79,21 @@ def test_two_runners_on_one_spec_share_its_videos(
     submitted = [log.count(" submitted ") for log in logs]
     assert sum(submitted) == 40 and min(submitted) >= 1, submitted  # both did work
     assert all("held-elsewhere" in log for log in logs)  # and saw the other's
-    for root in roots:
-        assert len(list((root / "out/spec").iterdir())) == 40
+    outputs = [{p.stem for p in (root / "out/spec").iterdir()} for root in roots]
+    assert [len(o) for o in outputs] == submitted  # each has what it made
+    assert outputs[0] | outputs[1] == {f"v{i}" for i in range(1, 41)}
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute("SELECT status, count(*) FROM reelform.videos GROUP BY 1").fetchall()
         claims = conn.execute("SELECT count(*) FROM reelform.claims").fetchone()
     assert rows == [("completed", 40)] and claims == (0,)
+    before = sim.mark()
+    for root, submits in zip(roots, submitted, strict=True):
+        plan = run_cli(["plan", "spec.yaml"], env, root)
+        assert plan.out.count("download") >= 40 - submits, plan.out
+        rest = run_cli(["apply", "--yes", "spec.yaml"], env, root)
+        assert rest.code == 0, rest.text
+        assert len(list((root / "out/spec").iterdir())) == 40
+    assert sim.creates(before) == []
 
 
 @pytest.mark.sim(time_scale=0.01)
@@ -115,9 +126,11 @@ def test_a_submit_in_flight_at_another_runner_is_followed_not_called_unknown(
     assert submitting.wait(timeout=120) == 0
     assert follower.code == 0, follower.text
     assert "held-elsewhere" in follower.text or "another runner" in follower.text, follower.text
-    assert "unknown  v1" not in follower.text  # the summary: it was followed, and downloaded
+    assert "unknown  v1" not in follower.text  # the summary: it was followed
+    assert "1 completed by other runners" in follower.out, follower.out
     assert len(made(sim)) == 1
-    assert [p.name for p in (second / "out/spec").iterdir()] == ["v1.mp4"]
+    assert not (second / "out/spec/v1.mp4").exists()  # the first runner's to download
+    assert (first / "out/spec/v1.mp4").is_file()
 
 
 def test_a_killed_runner_is_taken_over_at_once_and_nothing_is_resubmitted(

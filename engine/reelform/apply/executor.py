@@ -57,6 +57,7 @@ from reelform.apply.model import (
     now,
 )
 from reelform.apply.prerequisites import Prerequisites
+from reelform.apply.share import WorkShare
 from reelform.atomic import fsync_dir
 from reelform.errors import OutcomeUnknownError, ProviderError, ReelformError, RejectedError
 from reelform.plan.diff import Action, PlanItem
@@ -89,6 +90,7 @@ class Executor(Prerequisites):
         uploads: set[tuple[str, str]] = set()
         avatars: set[tuple[int, str]] = set()
         for run in self.runs:
+            run.share = self._share(run)
             clean_partials(run.prepared.spec.output_dir)
             self._record_file_facts(run)
             for item in run.plan.relabel:
@@ -120,6 +122,22 @@ class Executor(Prerequisites):
         self.reporter.planned("download", downloads)
         return list(await asyncio.gather(*tasks))
 
+    def _share(self, run: SpecRun) -> WorkShare | None:
+        """Where other runners may apply the spec too (its journal can claim videos)."""
+        if not hasattr(run.journal, "claim_batch"):
+            return None
+
+        def report(holding: int, following: int) -> None:
+            self.reporter.event("sharing", run.label, "", holding=holding, following=following)
+
+        journal: Any = run.journal
+        return WorkShare(
+            journal,
+            window=2 * self.options.parallel,
+            pause=max(0.05, 2.0 * self.options.poll.time_scale),
+            report=report,
+        )
+
     def _task(self, run: SpecRun, name: str, work: Awaitable[Outcome]) -> asyncio.Future[Outcome]:
         return asyncio.ensure_future(self._isolated(run, name, work))
 
@@ -132,22 +150,28 @@ class Executor(Prerequisites):
         try:
             return await work
         except Exception as exc:  # any failure is this video's alone (rule 4)
-            # Ours to fix (exit 3) unless the user's or the machine's (exit 1).
-            expected = isinstance(exc, OSError | Unrecorded | ReelformError)
-            bug = None if expected else traceback.format_exc()
-            entry = run.journal.state.videos.get(name) or VideoRecord()
-            if entry.status is Status.SUBMITTING:
-                # Between the intent and the job id: the job may exist.
-                with contextlib.suppress(Exception):
-                    run.journal.record("videos", name, replace(entry, status=Status.UNKNOWN))
-                    await run.commit()
-            reason = self._describe(exc)
-            self.reporter.event("render-failed", run.label, name, reason=reason)
-            request = run.plan.requests.get(name)
-            # A replaced video's old job may be on record: it says nothing of this one.
-            ours = request is not None and entry.fingerprint == request.fingerprint
-            status = summary_status(entry.status) if ours else "failed"
-            return Outcome(run.label, name, status, reason, bug=bug)
+            return await self._crashed(run, name, exc)
+        finally:
+            if run.share is not None:
+                run.share.finished(name)
+
+    async def _crashed(self, run: SpecRun, name: str, exc: Exception) -> Outcome:
+        # Ours to fix (exit 3) unless the user's or the machine's (exit 1).
+        expected = isinstance(exc, OSError | Unrecorded | ReelformError)
+        bug = None if expected else "".join(traceback.format_exception(exc))
+        entry = run.journal.state.videos.get(name) or VideoRecord()
+        if entry.status is Status.SUBMITTING:
+            # Between the intent and the job id: the job may exist.
+            with contextlib.suppress(Exception):
+                run.journal.record("videos", name, replace(entry, status=Status.UNKNOWN))
+                await run.commit()
+        reason = self._describe(exc)
+        self.reporter.event("render-failed", run.label, name, reason=reason)
+        request = run.plan.requests.get(name)
+        # A replaced video's old job may be on record: it says nothing of this one.
+        ours = request is not None and entry.fingerprint == request.fingerprint
+        status = summary_status(entry.status) if ours else "failed"
+        return Outcome(run.label, name, status, reason, bug=bug)
 
     def _describe(self, exc: BaseException) -> str:
         if isinstance(exc, OSError):
@@ -209,11 +233,15 @@ class Executor(Prerequisites):
             finds_jobs=traits.finds_jobs,
         )
         try:
-            if step in (VideoStep.POLL, VideoStep.FIND, VideoStep.UNKNOWN):
+            if run.share is not None and step is not VideoStep.DOWNLOAD:
                 # Another runner may be on it already: a submit in flight there is
                 # followed, not called unknown here (it is unknown only once its
-                # runner is gone without a job id).
-                self._claim(run, item.name)
+                # runner is gone without a job id), nor made again.
+                holder = await run.share.take(item.name)
+                if holder is not None:
+                    raise HeldElsewhere(f"another runner ({holder}) is working on it")
+                if step is not VideoStep.SUBMIT:
+                    run.share.passed(item.name)
             if step is VideoStep.DOWNLOAD:
                 outcome = await self._download(
                     run, request, entry, refresh=None if traits.free else provider
@@ -230,6 +258,8 @@ class Executor(Prerequisites):
             resumed = step is VideoStep.POLL
             if step is VideoStep.SUBMIT:
                 submitted = await self._submit(run, request, provider)
+                if run.share is not None:
+                    run.share.passed(item.name)  # only waited for now: the next may go
                 if isinstance(submitted, Outcome):
                     return submitted
                 job_id = submitted
@@ -414,31 +444,27 @@ class Executor(Prerequisites):
         self.reporter.event("submitted", run.label, request.name, job=job_id)
         return job_id
 
-    def _claim(self, run: SpecRun, name: str) -> None:
-        """Claim a video before working on it, where runners share the state."""
-        claim = getattr(run.journal, "claim", None)
-        holder = claim(name) if claim is not None else None
-        if holder is not None:
-            raise HeldElsewhere(f"another runner ({holder}) is working on it")
-
     async def _follow(self, run: SpecRun, item: PlanItem, reason: str) -> Outcome:
-        """A video another runner has: wait until it is done there (then download it
-        here, if this machine lacks it) or that runner is gone (then take it over and
-        go on from its record: a submitted job is polled, never submitted again)."""
+        """A video another runner has: wait until it is done there or that runner is
+        gone (then take it over and go on from its record: a submitted job is polled,
+        never submitted again).
+
+        Done there, it is that runner's to download: runners share the work, not
+        each do all of it. This machine gets the file from the next `apply` here,
+        which plans it as a download (a fresh URL if the recorded one expired)."""
         self.reporter.event("held-elsewhere", run.label, item.name, reason=reason)
         journal: Any = run.journal
+        share = run.share
+        assert share is not None  # only a shared spec's videos are held elsewhere
         request = run.plan.requests[item.name]
-        provider = self.provider_for(run, request.provider)
-        pause = max(0.05, 2.0 * self.options.poll.time_scale)
         try:
             while True:
-                await self._sleep(pause)
-                holder = await asyncio.to_thread(journal.look, item.name)
+                holder = await self._until_deadline(share.look(item.name))
                 entry = run.journal.state.videos.get(item.name) or VideoRecord()
                 ours = entry.fingerprint == request.fingerprint
                 if ours and entry.status is Status.COMPLETED:
-                    refresh = None if provider_traits(request.provider).free else provider
-                    return await self._download(run, request, entry, refresh=refresh)
+                    why = "rendered by another runner: `reelform apply` here downloads it"
+                    return Outcome(run.label, item.name, "elsewhere", why)
                 if ours and entry.status is Status.FAILED:
                     return Outcome(run.label, item.name, "failed", entry.error)
                 if ours and entry.status is Status.UNKNOWN:
@@ -449,6 +475,7 @@ class Executor(Prerequisites):
                     continue
                 if await asyncio.to_thread(journal.claim, item.name) is not None:
                     continue  # another runner took it over first
+                share.adopt(item.name)
                 self.reporter.event("taken-over", run.label, item.name)
                 interrupted = entry.status in (Status.SUBMITTING, Status.SUBMITTED, Status.UNKNOWN)
                 action = Action.RESUME if ours and interrupted else Action.CREATE

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from reelform.apply.polling import PollPolicy
+from reelform.apply.share import WorkShare
 from reelform.errors import ProviderError, RetryableError
 from reelform.plan.diff import SpecPlan
 from reelform.project import Prepared
@@ -29,7 +30,9 @@ def now() -> str:
 class Outcome:
     spec: str
     name: str
-    status: str  # completed | moved | failed | running | pending | unknown | pruned | skipped
+    #: completed | moved | failed | running | pending | unknown | pruned | skipped, or
+    #: elsewhere: completed by another runner sharing the spec (its file is there).
+    status: str
     reason: str | None = None
     kind: str = "video"
     #: The traceback of an unexpected exception (a bug): the run exits 3 after the
@@ -41,7 +44,7 @@ class Outcome:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("completed", "moved", "pruned", "skipped")
+        return self.status in ("completed", "elsewhere", "moved", "pruned", "skipped")
 
 
 @dataclass
@@ -53,6 +56,8 @@ class SpecRun:
     journal: StateJournal
     videos: dict[str, Video] = field(init=False, repr=False)
     commit: GroupCommit = field(init=False, repr=False)
+    #: Where runners share the spec (state in PostgreSQL): who does which video.
+    share: WorkShare | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.videos = {v.name: v.video for v in self.prepared.spec.videos}

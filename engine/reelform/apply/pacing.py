@@ -156,6 +156,16 @@ class Pacing:
                         raise NotTaken(tries, exc) from None
                     await self._sleep(delay * self.options.poll.time_scale)
 
+    async def _until_deadline(self, waiting: Awaitable[T]) -> T:
+        """``waiting``'s result, unless the --timeout comes first (OutOfTime)."""
+        if self.deadline is None:
+            return await waiting
+        left = self.deadline - asyncio.get_running_loop().time()
+        try:
+            return await asyncio.wait_for(waiting, max(0.0, left))
+        except TimeoutError:
+            raise OutOfTime from None
+
     async def _sleep(self, seconds: float) -> None:
         """Wait, unless the --timeout comes first."""
         if self.deadline is not None:

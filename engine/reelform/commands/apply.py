@@ -278,6 +278,7 @@ def summarize(outcomes: list[Outcome], as_json: bool) -> int:
         f"{counts[s]:,} {w}"
         for s, w in (
             ("completed", "completed"),
+            ("elsewhere", "completed by other runners (`reelform apply` here downloads them)"),
             ("moved", "moved"),
             ("failed", "failed"),
             ("running", "still running"),

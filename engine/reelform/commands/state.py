@@ -53,7 +53,7 @@ def pull(specs: tuple[Path, ...]) -> int:
     gets no lockfile; a lockfile with a journal beside it (an apply of the
     lockfile backend that did not finish) is left alone: push or fold it first.
     """
-    from reelform.state.pg import db, store
+    from reelform.state.pg import claims, db
     from reelform.state.pg.pull import pull as pull_spec
 
     if specs:
@@ -65,7 +65,7 @@ def pull(specs: tuple[Path, ...]) -> int:
         conn = db.connect(config.url)
         try:
             db.check_version(db.schema_version(conn))
-            rows = store.spec_rows(conn) if db.schema_version(conn) else []
+            rows = claims.overview(conn) if db.schema_version(conn) else []
         finally:
             conn.close()
         paths = [config.root / row[0] for row in rows]
@@ -131,7 +131,7 @@ def push(specs: tuple[Path, ...]) -> int:
 def list_() -> int:
     """Every spec the database holds for this repository: its videos counted by
     status, and which runners are working on how many of them right now."""
-    from reelform.state.pg import db, store
+    from reelform.state.pg import claims, db
 
     config = _config(Path.cwd())
     assert config.url is not None
@@ -139,13 +139,13 @@ def list_() -> int:
     try:
         version = db.schema_version(conn)
         db.check_version(version)
-        rows = store.spec_rows(conn) if version else []
+        rows = claims.overview(conn) if version else []
     finally:
         conn.close()
     if not rows:
         click.echo("The state database holds no spec yet.")
         return 0
-    for path, holder, until, counts, claims in rows:
+    for path, holder, until, counts, claimed in rows:
         total = sum(counts.values())
         statuses = ", ".join(f"{counts[s]:,} {s}" for s in sorted(counts)) or "no videos"
         held = (
@@ -154,6 +154,6 @@ def list_() -> int:
             else ""
         )
         click.echo(f"{path}: {total:,} videos ({statuses}){held}")
-        for runner in sorted(claims):
-            click.echo(f"  {runner} is working on {claims[runner]:,} of them")
+        for runner in sorted(claimed):
+            click.echo(f"  {runner} is working on {claimed[runner]:,} of them")
     return 0

@@ -5,8 +5,8 @@ and its password are secrets, ``secrets.url_secrets``): an unreachable server or
 wrong password is a ``ConfigError`` saying which, never the URL.
 
 The schema is reelform's own (``reelform``), versioned by ``schema_version``: one
-row per migration applied. ``migrate`` runs the missing ones, in order, in one
-transaction under a transaction-level advisory lock, so two runners starting at
+row per migration applied. ``migrate`` runs the missing ones, in order, each in its
+own transaction under a transaction-level advisory lock, so two runners starting at
 once migrate once (the second waits, then finds nothing to do); a lock of the
 transaction cannot outlive it on a pooled or reconnected connection, as a session
 lock would. A database whose schema is newer than this reelform is refused
@@ -30,7 +30,7 @@ from reelform.secrets import STATE_URL_VARIABLE, redact, url_secrets
 MIGRATION_LOCK = 0x7265656C666F726D
 
 #: Forward migrations: (version, statements). Never edit one that has shipped: add
-#: the next. Each is run once, in order, inside the migration transaction.
+#: the next. Each is run once, in order, in a transaction of its own.
 MIGRATIONS: list[tuple[int, str]] = [
     (
         1,
@@ -138,6 +138,28 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX webhook_deliveries_received ON reelform.webhook_deliveries (received_at);
         """,
     ),
+    (
+        5,
+        """
+        -- Runners share a spec's videos in batches (state/pg/claims.py): a claim row
+        -- with no runner is a video somebody set out to work on that nobody holds.
+        ALTER TABLE reelform.claims ALTER COLUMN runner DROP NOT NULL,
+            ALTER COLUMN until DROP NOT NULL;
+        -- A write's mark without locking the spec's row (every write used to bump
+        -- specs.revision, and all writers of a spec queued on that row): each row
+        -- written takes the next number of one sequence, so the sum of a spec's
+        -- numbers grows with every upsert; deletes still bump the revision.
+        CREATE SEQUENCE reelform.writes;
+        ALTER TABLE reelform.videos ADD COLUMN rev bigint NOT NULL
+            DEFAULT nextval('reelform.writes');
+        ALTER TABLE reelform.avatars ADD COLUMN rev bigint NOT NULL
+            DEFAULT nextval('reelform.writes');
+        ALTER TABLE reelform.uploads ADD COLUMN rev bigint NOT NULL
+            DEFAULT nextval('reelform.writes');
+        ALTER TABLE reelform.files ADD COLUMN rev bigint NOT NULL
+            DEFAULT nextval('reelform.writes');
+        """,
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 
@@ -240,23 +262,28 @@ def migrate(conn: psycopg.Connection) -> int:
         check_version(current)
         if current == LATEST:
             return current
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
-        conn.execute("CREATE SCHEMA IF NOT EXISTS reelform")
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS reelform.schema_version ("
-            " version integer PRIMARY KEY,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
-        )
-        current = schema_version(conn)  # again, under the lock: another runner's?
-        check_version(current)
-        for version, statements in MIGRATIONS:
-            if version > current:
+    found = current
+    # One transaction per migration, each with its version row: a connection lost
+    # midway keeps the migrations done, and the next attempt goes on from there.
+    for version, statements in MIGRATIONS:
+        if version <= found:
+            continue
+        with conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+            conn.execute("CREATE SCHEMA IF NOT EXISTS reelform")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS reelform.schema_version ("
+                " version integer PRIMARY KEY,"
+                " applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            now_at = schema_version(conn)  # again, under the lock: another runner's?
+            check_version(now_at)
+            if version > now_at:
                 conn.execute(statements.encode())
                 conn.execute(
                     "INSERT INTO reelform.schema_version (version) VALUES (%s)", (version,)
                 )
-    return current
+    return found
 
 
 def retrying(

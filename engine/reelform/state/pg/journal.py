@@ -38,7 +38,7 @@ import psycopg
 
 from reelform.errors import BusyError
 from reelform.state.lockfile import LockState, check_change
-from reelform.state.pg import db, store
+from reelform.state.pg import claims, db, store
 from reelform.state.records import RECORD_TYPES, Record, Status
 
 T = TypeVar("T")
@@ -138,7 +138,7 @@ class PgSession:
 
     def _renew_all(self, conn: psycopg.Connection) -> None:
         with conn.transaction():
-            store.renew_claims(conn, self.holder)
+            claims.renew(conn, self.holder)
             for ident, path in self.held.items():
                 if not store.renew(conn, ident, self.holder, bump=False):
                     self.lost = f"{path}: another runner took this spec over (the lease expired)"
@@ -148,21 +148,33 @@ class PgSession:
 
         def work(conn: psycopg.Connection) -> str | None:
             with conn.transaction():
-                return store.claim(conn, ident, name, self.holder)
+                return claims.claim(conn, ident, name, self.holder)
 
         result: str | None = self.run(work)
         return result
 
-    def look(self, ident: int, name: str) -> tuple[str | None, str | None]:
-        """A video's record as the database has it (its JSON), and the live runner
-        other than this one that claims it, if any."""
+    def claim_batch(
+        self, ident: int, names: Sequence[str], limit: int
+    ) -> tuple[list[str], dict[str, str]]:
+        """Claim up to ``limit`` of ``names`` at once (``claims.claim_batch``)."""
 
-        def work(conn: psycopg.Connection) -> tuple[str | None, str | None]:
+        def work(conn: psycopg.Connection) -> tuple[list[str], dict[str, str]]:
             with conn.transaction():
-                found = store.video_text(conn, ident, name, lock=False)
-                return found, store.holder_of(conn, ident, name, self.holder)
+                return claims.claim_batch(conn, ident, names, self.holder, limit)
 
-        result: tuple[str | None, str | None] = self.run(work)
+        result: tuple[list[str], dict[str, str]] = self.run(work)
+        return result
+
+    def news(
+        self, ident: int, names: Sequence[str], known: Sequence[int | None]
+    ) -> list[tuple[str, int | None, str | None, str | None]]:
+        """``claims.news``: what changed of the videos this runner follows."""
+
+        def work(conn: psycopg.Connection) -> list[tuple[str, int | None, str | None, str | None]]:
+            with conn.transaction():
+                return claims.news(conn, ident, names, known, self.holder)
+
+        result: list[tuple[str, int | None, str | None, str | None]] = self.run(work)
         return result
 
     def write(self, ident: int, changes: Sequence[store.Change]) -> dict[tuple[str, str], str]:
@@ -171,35 +183,27 @@ class PgSession:
 
         def transaction(conn: psycopg.Connection) -> dict[tuple[str, str], str]:
             with conn.transaction():
-                # The spec's row first, in every write: writers of one spec queue here
-                # and then lock its video rows, always in this order, so two runners'
-                # transactions never deadlock (a video row, then the spec's, crosswise).
-                if ident in self.held:
-                    if not store.renew(conn, ident, self.holder, bump=True):
-                        path = self.held[ident]
-                        self.lost = f"{path}: another runner took this spec over"
-                        raise LeaseLost(f"state database: {self.lost}; nothing more is written")
-                else:
+                # Not the spec's row: runners sharing a spec write side by side (their
+                # rows are their own videos'), and write numbers mark the change.
+                if ident in self.held and not store.renew(conn, ident, self.holder, bump=True):
+                    path = self.held[ident]
+                    self.lost = f"{path}: another runner took this spec over"
+                    raise LeaseLost(f"state database: {self.lost}; nothing more is written")
+                intents = [change for change in changes if change.guarded]
+                refused = claims.check_intents(conn, ident, intents, self.holder) if intents else {}
+                kept = [c for c in changes if (c.section, c.key) not in refused]
+                if store.write_changes(conn, ident, kept) and ident not in self.held:
                     conn.execute(
                         "UPDATE reelform.specs SET revision = revision + 1 WHERE id = %s",
                         (ident,),
                     )
-                refused: dict[tuple[str, str], str] = {}
-                for change in changes:
-                    target = (change.section, change.key)
-                    if change.guarded and target not in refused:
-                        why = store.claim_and_check(conn, ident, change, self.holder)
-                        if why is not None:
-                            refused[target] = why
-                kept = [c for c in changes if (c.section, c.key) not in refused]
-                store.write_changes(conn, ident, kept)
                 settled = [
-                    store.claim_name(c.section, c.key)
+                    claims.claim_name(c.section, c.key)
                     for c in kept
                     if c.section in ("videos", "avatars")
                     and (c.value is None or str(getattr(c.value, "status", "")) in store.SETTLED)
                 ]
-                store.release_claims(conn, ident, settled, self.holder)
+                claims.release(conn, ident, settled, self.holder)
                 return refused
 
         if self.lost is not None:
@@ -217,7 +221,7 @@ class PgSession:
                 with conn.transaction():
                     for ident in self.held:
                         store.release(conn, ident, self.holder)
-                    store.drop_claims(conn, self.holder)
+                    claims.drop(conn, self.holder)
 
             if self.held or self.joined:
                 db.retrying(self.url, release, self._conn, patience=5.0, name=self.holder)
@@ -257,6 +261,8 @@ class PgJournal:
         #: takes no more changes, and what it could not commit is never committed
         #: later behind its caller's back (a withdrawn intent, say).
         self._broken: OSError | None = None
+        #: The write number of each followed video's row at its last look.
+        self._seen: dict[str, int | None] = {}
         #: Intents another runner's claim refused: (section, key) -> why.
         self._refused: dict[tuple[str, str], str] = {}
         self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
@@ -270,7 +276,7 @@ class PgJournal:
         with self._lock:
             # A submit's intent is written only if nobody else has the video (or the
             # photo avatar) and its row is what this runner read: two runners on one
-            # spec never both submit it (``store.claim_and_check``).
+            # spec never both submit it (``claims.check_intents``).
             guarded = (
                 section in ("videos", "avatars")
                 and value is not None
@@ -316,12 +322,26 @@ class PgJournal:
         """Claim video ``name``: None when this runner has it, else who has."""
         return self.pg.claim(self.ident, name)
 
-    def look(self, name: str) -> str | None:
-        """Refresh video ``name`` from its row; the live runner that claims it, if any."""
-        found, holder = self.pg.look(self.ident, name)
+    def claim_batch(self, names: Sequence[str], limit: int) -> tuple[list[str], dict[str, str]]:
+        """Claim up to ``limit`` of ``names``: those claimed, and those held elsewhere."""
+        return self.pg.claim_batch(self.ident, names, limit)
+
+    def look_all(self, names: Sequence[str]) -> dict[str, str | None]:
+        """Refresh the followed videos ``names`` from their rows, in one query: for
+        each with news (its row written since the last look, or nobody else holding
+        it now), the live runner other than this one that holds it. A video left
+        out is as it was, still held elsewhere."""
         with self._lock:
-            self._set("videos", name, found)
-        return holder
+            known = [self._seen.get(name) for name in names]
+        found = self.pg.news(self.ident, names, known)
+        news: dict[str, str | None] = {}
+        with self._lock:
+            for name, rev, text, holder in found:
+                if rev != self._seen.get(name):
+                    self._seen[name] = rev
+                    self._set("videos", name, text)
+                news[name] = holder
+        return news
 
     def look_avatar(self, key: str) -> None:
         """Refresh photo avatar ``key`` from its row."""

@@ -3,15 +3,16 @@
 A spec's state is the rows of its ``spec_id`` in the four tables, each row's
 ``record`` the JSON the lockfile would hold for it (``to_json``, keys sorted), so
 ``state pull`` writes the lockfile's very bytes. Reads are one SELECT per table;
-each write is one short transaction: the changed rows (upserts and deletes), the
-spec's revision bumped and its holder's lease renewed, or nothing at all if this
-runner no longer holds the lease.
+each write is one short transaction of the changed rows (upserts and deletes).
+The spec's own row is written only by a delete (its revision) or by a runner
+holding the spec alone (``state push``: its lease renewed, or nothing at all
+written if it no longer holds it): runners sharing a spec do not queue on it.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -49,7 +50,7 @@ class Change:
     value: Record | None
     #: For a submit's intent: the record (its JSON) the runner believes is on record.
     #: If the row holds anything else, or another live runner claims the video, the
-    #: intent is not written (``claim_and_check``): someone else got there first.
+    #: intent is not written (``claims.check_intents``): someone else got there first.
     expect: str | None = None
     guarded: bool = False
 
@@ -69,14 +70,25 @@ def spec_id(conn: psycopg.Connection, path: str, *, create: bool) -> int | None:
     return int(row[0])
 
 
-def digest_of(path: str, revision: int) -> str:
-    """The state's digest (a saved plan's freshness): its spec and revision."""
-    return hashlib.sha256(f"pg:{path}:{revision}".encode()).hexdigest()
+def digest_of(path: str, mark: str) -> str:
+    """The state's digest (a saved plan's freshness): its spec and ``revision``."""
+    return hashlib.sha256(f"pg:{path}:{mark}".encode()).hexdigest()
 
 
-def revision(conn: psycopg.Connection, ident: int) -> int:
-    row = conn.execute("SELECT revision FROM reelform.specs WHERE id = %s", (ident,)).fetchone()
-    return int(row[0]) if row else 0
+def revision(conn: psycopg.Connection, ident: int) -> str:
+    """What every write changes: the spec's revision (bumped by deletes and by a
+    held spec's writes) and the sum of its rows' write numbers (each upsert takes a
+    larger one than the row had: ``rev``, migration 5)."""
+    row = conn.execute(
+        "SELECT s.revision,"
+        " (SELECT coalesce(sum(rev), 0) FROM reelform.videos WHERE spec_id = s.id)"
+        " + (SELECT coalesce(sum(rev), 0) FROM reelform.avatars WHERE spec_id = s.id)"
+        " + (SELECT coalesce(sum(rev), 0) FROM reelform.uploads WHERE spec_id = s.id)"
+        " + (SELECT coalesce(sum(rev), 0) FROM reelform.files WHERE spec_id = s.id)"
+        " FROM reelform.specs s WHERE s.id = %s",
+        (ident,),
+    ).fetchone()
+    return f"{row[0]}:{row[1]}" if row else "0"
 
 
 def _section_json(conn: psycopg.Connection, section: str, ident: int) -> dict[str, Any]:
@@ -93,7 +105,7 @@ def read_state(conn: psycopg.Connection, path: str, ident: int | None) -> LockSt
     """The spec's whole state (empty when the database has none of it)."""
     state = LockState()
     if ident is None:
-        state.digest = digest_of(path, 0)
+        state.digest = digest_of(path, "0")
         return state
     with conn.transaction():  # one snapshot of all four tables
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
@@ -118,7 +130,7 @@ def read_summary(
     fingerprint, status and whether its output file is intact (``file_ok(path,
     bytes, mtime_ns, sha256)``), the avatars and file facts in full."""
     if ident is None:
-        return LockSummary(digest_of(path, 0), Records(FileRecord), Records(AvatarRecord), {})
+        return LockSummary(digest_of(path, "0"), Records(FileRecord), Records(AvatarRecord), {})
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         files = _section_json(conn, "files", ident)
@@ -194,20 +206,22 @@ _UPSERT = {
         " status = EXCLUDED.status, superseded = EXCLUDED.superseded,"
         " out_path = EXCLUDED.out_path, out_bytes = EXCLUDED.out_bytes,"
         " out_mtime_ns = EXCLUDED.out_mtime_ns, out_sha256 = EXCLUDED.out_sha256,"
-        " record = EXCLUDED.record, updated_at = now()"
+        " record = EXCLUDED.record, updated_at = now(), rev = nextval('reelform.writes')"
     ),
     "avatars": (
         "INSERT INTO reelform.avatars (spec_id, key, status, record) VALUES (%s, %s, %s, %s)"
         " ON CONFLICT (spec_id, key) DO UPDATE SET status = EXCLUDED.status,"
-        " record = EXCLUDED.record, updated_at = now()"
+        " record = EXCLUDED.record, updated_at = now(), rev = nextval('reelform.writes')"
     ),
     "uploads": (
         "INSERT INTO reelform.uploads (spec_id, key, record) VALUES (%s, %s, %s)"
-        " ON CONFLICT (spec_id, key) DO UPDATE SET record = EXCLUDED.record, updated_at = now()"
+        " ON CONFLICT (spec_id, key) DO UPDATE SET record = EXCLUDED.record, updated_at = now(),"
+        " rev = nextval('reelform.writes')"
     ),
     "files": (
         "INSERT INTO reelform.files (spec_id, key, record) VALUES (%s, %s, %s)"
-        " ON CONFLICT (spec_id, key) DO UPDATE SET record = EXCLUDED.record, updated_at = now()"
+        " ON CONFLICT (spec_id, key) DO UPDATE SET record = EXCLUDED.record, updated_at = now(),"
+        " rev = nextval('reelform.writes')"
     ),
 }
 
@@ -222,15 +236,21 @@ def _row(section: str, ident: int, key: str, value: Record) -> tuple[Any, ...]:
     return (ident, key, _dumps(value))
 
 
-def write_changes(conn: psycopg.Connection, ident: int, changes: Sequence[Change]) -> None:
-    """Write ``changes`` (the last change of a key wins) in the caller's transaction."""
+def write_changes(conn: psycopg.Connection, ident: int, changes: Sequence[Change]) -> bool:
+    """Write ``changes`` (the last change of a key wins) in the caller's transaction;
+    whether any was a delete (which the rows' write numbers cannot show: the caller
+    bumps the spec's revision).
+
+    Rows are written in one order, (section, key), in every transaction: two
+    runners' writes that share rows (a file's facts, a photo avatar) lock them in
+    the same order and so never deadlock."""
     last: dict[tuple[str, str], Record | None] = {}
     for change in changes:
         check_change(change.section, change.value)
         last[(change.section, change.key)] = change.value
     upserts: dict[str, list[tuple[Any, ...]]] = {}
     deletes: dict[str, list[tuple[Any, ...]]] = {}
-    for (section, key), value in last.items():
+    for (section, key), value in sorted(last.items(), key=lambda item: item[0]):
         if value is None:
             deletes.setdefault(section, []).append((ident, key))
         else:
@@ -242,6 +262,7 @@ def write_changes(conn: psycopg.Connection, ident: int, changes: Sequence[Change
             cursor.executemany(
                 f"DELETE FROM reelform.{section} WHERE spec_id = %s AND {KEY[section]} = %s", rows
             )
+    return bool(deletes)
 
 
 def write_all(conn: psycopg.Connection, ident: int, state: LockState) -> None:
@@ -309,65 +330,6 @@ def release(conn: psycopg.Connection, ident: int, holder: str) -> None:
     )
 
 
-def spec_rows(conn: psycopg.Connection) -> Iterable[tuple[Any, ...]]:
-    """(path, holder, lease_until, {status: count}, {runner: videos claimed}) of every
-    spec, by path."""
-    counts: dict[int, dict[str, int]] = {}
-    for ident, status, count in conn.execute(
-        "SELECT spec_id, coalesce(status, 'none'), count(*) FROM reelform.videos GROUP BY 1, 2"
-    ):
-        counts.setdefault(ident, {})[status] = count
-    claims = claim_counts(conn)
-    return [
-        (path, holder, until, counts.get(ident, {}), claims.get(ident, {}))
-        for ident, path, holder, until in conn.execute(
-            "SELECT id, path, holder, CASE WHEN lease_until > now() THEN lease_until END"
-            " FROM reelform.specs ORDER BY path"
-        )
-    ]
-
-
-#: Free: nobody's, expired, or its runner has no connection to the server.
-_CLAIMABLE = (
-    "reelform.claims.runner = EXCLUDED.runner OR reelform.claims.until < now()"
-    " OR NOT EXISTS (SELECT 1 FROM pg_stat_activity a"
-    "  WHERE a.application_name = reelform.claims.runner)"
-)
-
-
-def claim(conn: psycopg.Connection, ident: int, name: str, runner: str) -> str | None:
-    """Claim the video for ``runner`` (None) or name the live runner that has it."""
-    row = conn.execute(
-        "INSERT INTO reelform.claims (spec_id, name, runner, until)"
-        " VALUES (%s, %s, %s, now() + make_interval(secs => %s))"
-        " ON CONFLICT (spec_id, name) DO UPDATE SET runner = EXCLUDED.runner,"
-        f" until = EXCLUDED.until WHERE {_CLAIMABLE} RETURNING runner",
-        (ident, name, runner, LEASE_SECONDS),
-    ).fetchone()
-    if row is not None:
-        return None
-    holder = conn.execute(
-        "SELECT runner FROM reelform.claims WHERE spec_id = %s AND name = %s", (ident, name)
-    ).fetchone()
-    return str(holder[0]) if holder else None
-
-
-def holder_of(conn: psycopg.Connection, ident: int, name: str, runner: str) -> str | None:
-    """The live runner other than ``runner`` that claims the video, if any."""
-    row = conn.execute(
-        "SELECT c.runner FROM reelform.claims c WHERE c.spec_id = %s AND c.name = %s"
-        " AND c.runner <> %s AND c.until >= now() AND EXISTS (SELECT 1 FROM"
-        " pg_stat_activity a WHERE a.application_name = c.runner)",
-        (ident, name, runner),
-    ).fetchone()
-    return str(row[0]) if row else None
-
-
-def claim_name(section: str, key: str) -> str:
-    """A claim's name: the video's, or ``avatar/<key>`` for a photo avatar."""
-    return key if section == "videos" else f"avatar/{key}"
-
-
 def video_text(
     conn: psycopg.Connection, ident: int, name: str, *, lock: bool, section: str = "videos"
 ) -> str | None:
@@ -377,49 +339,3 @@ def video_text(
         cursor.execute(query, (ident, name))
         row = cursor.fetchone()
     return None if row is None else str(row[0])
-
-
-def claim_and_check(
-    conn: psycopg.Connection, ident: int, change: Change, runner: str
-) -> str | None:
-    """For a guarded change (a submit's intent), in the write's transaction: claim the
-    video and check that its row is what the runner believes. None: go on; else why
-    not (another runner has it, or moved it on)."""
-    found = video_text(conn, ident, change.key, lock=True, section=change.section)
-    holder = claim(conn, ident, claim_name(change.section, change.key), runner)
-    if holder is not None:
-        return f"another runner ({holder}) is working on it"
-    if found != change.expect:
-        return "another runner moved it on since this one read it"
-    return None
-
-
-def release_claims(conn: psycopg.Connection, ident: int, names: Sequence[str], runner: str) -> None:
-    if names:
-        conn.execute(
-            "DELETE FROM reelform.claims WHERE spec_id = %s AND runner = %s AND name = ANY(%s)",
-            (ident, runner, list(names)),
-        )
-
-
-def renew_claims(conn: psycopg.Connection, runner: str) -> None:
-    conn.execute(
-        "UPDATE reelform.claims SET until = now() + make_interval(secs => %s) WHERE runner = %s",
-        (LEASE_SECONDS, runner),
-    )
-
-
-def drop_claims(conn: psycopg.Connection, runner: str) -> None:
-    conn.execute("DELETE FROM reelform.claims WHERE runner = %s", (runner,))
-
-
-def claim_counts(conn: psycopg.Connection) -> dict[int, dict[str, int]]:
-    """spec id -> live runner -> how many videos it claims."""
-    counts: dict[int, dict[str, int]] = {}
-    for ident, runner, count in conn.execute(
-        "SELECT spec_id, runner, count(*) FROM reelform.claims c WHERE until >= now()"
-        " AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.application_name = c.runner)"
-        " GROUP BY 1, 2"
-    ):
-        counts.setdefault(ident, {})[runner] = count
-    return counts

@@ -1,0 +1,233 @@
+"""Which runner works on which video: the claims of several runners on one spec.
+
+A claim is a row of ``reelform.claims``: (spec, video) -> runner, until. Its runner
+alone may submit the video; a claim is free when nobody holds it, when it expired
+(its runner stopped renewing: ``renew``, every LEASE_SECONDS / 3), or when its
+runner has no connection to the server (each runner names its connections after
+itself, ``application_name``), so a killed runner's videos are taken over at once.
+
+Runners share a spec's work in batches (``claim_batch``): a transaction claims the
+free rows among the next names a runner is waiting on, with ``FOR UPDATE SKIP
+LOCKED``, so two runners claiming at once each take other videos and neither waits
+for the other; the names another live runner holds come back as held, and that
+runner follows them rather than doing them too. A claim is released (its row
+deleted) in the transaction that records the video settled, or when its runner
+closes; the intent of every submit claims its video again inside the intent's own
+transaction (``check_intents``), which is what excludes a double submit: the
+batches only spread the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+
+from reelform.state.pg.store import KEY, LEASE_SECONDS
+
+if TYPE_CHECKING:
+    from reelform.state.pg.store import Change
+
+#: The runners alive now: the application names of the server's connections.
+_LIVE = "SELECT application_name FROM pg_stat_activity WHERE application_name <> ''"
+
+#: A claim row ``c`` that ``%(me)s`` may take: nobody's, its own, expired, or dead.
+_FREE = f"(c.runner IS NULL OR c.runner = %(me)s OR c.until < now() OR c.runner NOT IN ({_LIVE}))"
+
+#: A claim row ``c`` another live runner holds.
+_HELD = f"(c.runner <> %(me)s AND c.until >= now() AND c.runner IN ({_LIVE}))"
+
+
+def claim_name(section: str, key: str) -> str:
+    """A claim's name: the video's, or ``avatar/<key>`` for a photo avatar."""
+    return key if section == "videos" else f"avatar/{key}"
+
+
+def claim(conn: psycopg.Connection, ident: int, name: str, runner: str) -> str | None:
+    """Claim one video for ``runner`` (None) or name the live runner that has it."""
+    row = conn.execute(
+        "INSERT INTO reelform.claims AS c (spec_id, name, runner, until)"
+        " VALUES (%(id)s, %(name)s, %(me)s, now() + make_interval(secs => %(lease)s))"
+        " ON CONFLICT (spec_id, name) DO UPDATE SET runner = EXCLUDED.runner,"
+        f" until = EXCLUDED.until WHERE {_FREE} RETURNING c.runner",
+        {"id": ident, "name": name, "me": runner, "lease": LEASE_SECONDS},
+    ).fetchone()
+    if row is not None:
+        return None
+    holder = conn.execute(
+        "SELECT runner FROM reelform.claims WHERE spec_id = %s AND name = %s", (ident, name)
+    ).fetchone()
+    return str(holder[0]) if holder and holder[0] else None
+
+
+def claim_batch(
+    conn: psycopg.Connection, ident: int, names: Sequence[str], runner: str, limit: int
+) -> tuple[list[str], dict[str, str]]:
+    """Claim up to ``limit`` of ``names`` for ``runner``, in the caller's transaction.
+
+    Returns the names claimed and, of the others, those another live runner holds
+    (name -> runner). A name in neither is free but past the limit, or its row is
+    locked by another runner's transaction (skipped, not waited for): ask again.
+    """
+    params = {"id": ident, "names": list(names), "me": runner, "lease": LEASE_SECONDS}
+    # Every name gets a row to lock: a video nobody has worked on has none yet. Only
+    # the names without one are inserted (the unique check of a row another runner
+    # is claiming would wait for its transaction), in name order, as every runner
+    # inserts, so two inserting the same new names at once cannot deadlock.
+    conn.execute(
+        "INSERT INTO reelform.claims (spec_id, name)"
+        " SELECT %(id)s, n FROM unnest(%(names)s::text[]) AS n"
+        " WHERE NOT EXISTS (SELECT 1 FROM reelform.claims c"
+        "  WHERE c.spec_id = %(id)s AND c.name = n)"
+        " ORDER BY n ON CONFLICT (spec_id, name) DO NOTHING",
+        params,
+    )
+    claimed = [
+        str(row[0])
+        for row in conn.execute(
+            "WITH free AS (SELECT c.name FROM reelform.claims c"
+            f"  WHERE c.spec_id = %(id)s AND c.name = ANY(%(names)s) AND {_FREE}"
+            "  ORDER BY c.name LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"
+            " UPDATE reelform.claims c SET runner = %(me)s,"
+            "  until = now() + make_interval(secs => %(lease)s)"
+            " FROM free WHERE c.spec_id = %(id)s AND c.name = free.name RETURNING c.name",
+            {**params, "limit": limit},
+        )
+    ]
+    mine = set(claimed)
+    rest = [name for name in names if name not in mine]
+    held: dict[str, str] = {}
+    if rest:
+        for name, holder in conn.execute(
+            "SELECT c.name, c.runner FROM reelform.claims c"
+            f" WHERE c.spec_id = %(id)s AND c.name = ANY(%(rest)s) AND {_HELD}",
+            {**params, "rest": rest},
+        ):
+            held[str(name)] = str(holder)
+    return claimed, held
+
+
+def news(
+    conn: psycopg.Connection,
+    ident: int,
+    names: Sequence[str],
+    known: Sequence[int | None],
+    runner: str,
+) -> list[tuple[str, int | None, str | None, str | None]]:
+    """What changed for runners following videos: of ``names`` (whose rows' write
+    numbers this runner last saw are ``known``), each whose row was written since,
+    or that no live runner other than ``runner`` holds any more: (name, write
+    number, record JSON if it changed, the live runner holding it). In one query;
+    a video with no news costs no bytes."""
+    with conn.cursor(binary=False) as cursor:
+        cursor.execute(
+            "SELECT n.name, v.rev, CASE WHEN v.rev IS DISTINCT FROM n.rev"
+            "  THEN v.record::text END, c.runner"
+            " FROM unnest(%(names)s::text[], %(known)s::bigint[]) AS n(name, rev)"
+            " LEFT JOIN reelform.videos v ON v.spec_id = %(id)s AND v.name = n.name"
+            " LEFT JOIN reelform.claims c ON c.spec_id = %(id)s AND c.name = n.name"
+            f"  AND {_HELD}"
+            " WHERE v.rev IS DISTINCT FROM n.rev OR c.runner IS NULL",
+            {"id": ident, "names": list(names), "known": list(known), "me": runner},
+        )
+        return [(str(name), rev, text, holder) for name, rev, text, holder in cursor]
+
+
+def check_intents(
+    conn: psycopg.Connection, ident: int, intents: Sequence[Change], runner: str
+) -> dict[tuple[str, str], str]:
+    """For the guarded changes (submit intents) of a write, in its transaction:
+    claim each video (or photo avatar) and check that its row is what the runner
+    believes. Returns the refused ones, (section, key) -> why: another runner has
+    it, or moved it on. A few statements for all of them, rows locked in key order."""
+    refused: dict[tuple[str, str], str] = {}
+    for section in sorted({change.section for change in intents}):
+        mine = [change for change in intents if change.section == section]
+        keys = sorted({change.key for change in mine})
+        key = KEY[section]
+        with conn.cursor(binary=False) as cursor:
+            cursor.execute(
+                f"SELECT {key}, record::text FROM reelform.{section}"
+                f" WHERE spec_id = %s AND {key} = ANY(%s) ORDER BY {key} FOR UPDATE",
+                (ident, keys),
+            )
+            found = {str(k): str(text) for k, text in cursor}
+        names = {claim_name(section, k): k for k in keys}
+        claimed = {
+            str(row[0])
+            for row in conn.execute(
+                "INSERT INTO reelform.claims AS c (spec_id, name, runner, until)"
+                " SELECT %(id)s, n, %(me)s, now() + make_interval(secs => %(lease)s)"
+                " FROM unnest(%(names)s::text[]) AS n ORDER BY n"
+                " ON CONFLICT (spec_id, name) DO UPDATE SET runner = EXCLUDED.runner,"
+                f" until = EXCLUDED.until WHERE {_FREE} RETURNING c.name",
+                {"id": ident, "names": sorted(names), "me": runner, "lease": LEASE_SECONDS},
+            )
+        }
+        others = {
+            names[str(name)]: str(holder)
+            for name, holder in conn.execute(
+                "SELECT name, runner FROM reelform.claims WHERE spec_id = %s AND name = ANY(%s)",
+                (ident, [n for n in names if n not in claimed]),
+            )
+        }
+        for change in mine:
+            target = (section, change.key)
+            if target in refused:
+                continue
+            if change.key in others:
+                refused[target] = f"another runner ({others[change.key]}) is working on it"
+            elif found.get(change.key) != change.expect:
+                refused[target] = "another runner moved it on since this one read it"
+    return refused
+
+
+def release(conn: psycopg.Connection, ident: int, names: Sequence[str], runner: str) -> None:
+    """Release this runner's claims of ``names`` (settled videos)."""
+    if names:
+        conn.execute(
+            "DELETE FROM reelform.claims WHERE spec_id = %s AND runner = %s AND name = ANY(%s)",
+            (ident, runner, list(names)),
+        )
+
+
+def renew(conn: psycopg.Connection, runner: str) -> None:
+    conn.execute(
+        "UPDATE reelform.claims SET until = now() + make_interval(secs => %s) WHERE runner = %s",
+        (LEASE_SECONDS, runner),
+    )
+
+
+def drop(conn: psycopg.Connection, runner: str) -> None:
+    """Every claim of ``runner`` (it is closing): free for the others at once."""
+    conn.execute("DELETE FROM reelform.claims WHERE runner = %s", (runner,))
+
+
+def overview(conn: psycopg.Connection) -> list[tuple[Any, ...]]:
+    """(path, holder, lease_until, {status: count}, {runner: videos claimed}) of every
+    spec, by path: `reelform state list`."""
+    statuses: dict[int, dict[str, int]] = {}
+    for ident, status, count in conn.execute(
+        "SELECT spec_id, coalesce(status, 'none'), count(*) FROM reelform.videos GROUP BY 1, 2"
+    ):
+        statuses.setdefault(ident, {})[status] = count
+    claimed = counts(conn)
+    return [
+        (path, holder, until, statuses.get(ident, {}), claimed.get(ident, {}))
+        for ident, path, holder, until in conn.execute(
+            "SELECT id, path, holder, CASE WHEN lease_until > now() THEN lease_until END"
+            " FROM reelform.specs ORDER BY path"
+        )
+    ]
+
+
+def counts(conn: psycopg.Connection) -> dict[int, dict[str, int]]:
+    """spec id -> live runner -> how many videos it claims."""
+    result: dict[int, dict[str, int]] = {}
+    for ident, holder, count in conn.execute(
+        "SELECT spec_id, runner, count(*) FROM reelform.claims c WHERE runner IS NOT NULL"
+        f" AND until >= now() AND runner IN ({_LIVE}) GROUP BY 1, 2"
+    ):
+        result.setdefault(ident, {})[holder] = count
+    return result
