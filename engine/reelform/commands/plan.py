@@ -22,10 +22,10 @@ from reelform.commands.common import (
 from reelform.errors import ConfigError
 from reelform.plan.diff import SpecPlan
 from reelform.plan.show import plan_json, write_text
-from reelform.project import Prepared, plan_all, prepare_all, target_filter
 from reelform.secrets import environment
 
 if TYPE_CHECKING:
+    from reelform.project import Prepared
     from reelform.quota import QuotaReading
 
 
@@ -99,14 +99,31 @@ def command(
     estimate: videos to render, seconds of video, JoggAI credits.
     """
     var_overrides = parse_vars(variables)
-    prepared = prepare_all(default_targets(targets), var_overrides)
-    if check_remote:
-        from reelform.remote import check_remote as check
+    # The expansion memo (memo/) serves and remembers whole-spec plans only: with
+    # --target or --resubmit-unknown the full path plans, as it always did.
+    code = None
+    if not targets_glob and not resubmit_unknown:
+        from reelform.memo.code import code_identity
 
-        check(prepared)
-    selected = target_filter(targets_glob)
-    plans = plan_all(prepared, selected, reuse=not no_reuse, resubmit_unknown=resubmit_unknown)
-    quotas = remote_quotas(prepared, plans) if check_remote else None
+        code = code_identity()  # before anything is read: the code that reads it
+    plans: list[SpecPlan] | None = None
+    if code is not None and not check_remote:  # --check-remote needs the expanded videos
+        from reelform.memo.serve import memo_plans
+
+        plans = memo_plans(default_targets(targets), var_overrides, code)
+    quotas = None
+    prepared: list[Prepared] = []
+    if plans is None:
+        from reelform.project import plan_all, prepare_all, target_filter
+
+        prepared = prepare_all(default_targets(targets), var_overrides)
+        if check_remote:
+            from reelform.remote import check_remote as check
+
+            check(prepared)
+        selected = target_filter(targets_glob)
+        plans = plan_all(prepared, selected, reuse=not no_reuse, resubmit_unknown=resubmit_unknown)
+        quotas = remote_quotas(prepared, plans) if check_remote else None
     fmt = "json" if as_json else (fmt or "text")
     if fmt == "json":
         document = plan_json(plans)
@@ -133,6 +150,10 @@ def command(
                 f"--out {out}: cannot write the plan: {exc.strerror or exc}"
             ) from None
         click.echo(f"Saved the plan to {out}; apply it with: reelform apply {out}", err=True)
+    if code is not None and prepared:  # planned in full: the next plan may not need to
+        from reelform.memo.serve import remember
+
+        remember(prepared, plans, var_overrides, code)
     if detailed_exitcode:
         return 2 if any(p.changes for p in plans) else 0
     return 0
