@@ -21,6 +21,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from reelform.speclang.assets import FileFacts, probe
 
 if TYPE_CHECKING:  # a memo that is used expands nothing: no pydantic model, no Jinja
@@ -51,11 +53,17 @@ def recorded(
     return {
         "code": code,
         "spec": reads.spec,
-        "vars": dict(sorted((var_overrides or {}).items())),
+        "vars": vars_digest(var_overrides),
         "data": [list(entry) for entry in reads.data],
         "templates": [list(entry) for entry in reads.templates],
         "assets": assets,
     }
+
+
+def vars_digest(var_overrides: Mapping[str, str] | None) -> str:
+    """The `--var` overrides, by digest: a value may be anything a person typed."""
+    text = orjson.dumps(var_overrides or {}, option=orjson.OPT_SORT_KEYS)
+    return hashlib.sha256(text).hexdigest()
 
 
 def facts_identity(facts: FileFacts) -> dict[str, Any]:
@@ -75,7 +83,7 @@ def changed_before_state(
         return "reelform, Python or an installed package changed"
     if inputs.get("spec") != spec_sha256:
         return "the spec file changed"
-    if inputs.get("vars") != dict(sorted((var_overrides or {}).items())):
+    if inputs.get("vars") != vars_digest(var_overrides):
         return "--var differs"
     for written, sha256 in inputs["data"]:
         if _file_sha256(directory / written) != sha256:
