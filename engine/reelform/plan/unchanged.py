@@ -11,6 +11,10 @@ returns for the same requests, lockfile and output files, or None. It answers
 only "all unchanged": any video to make, replace, resume, retry, download or
 orphan, or any photo avatar not made at its fingerprint, returns None and the
 caller runs the full diff. tests/properties/test_unchanged_plan.py holds it to that.
+
+``unchanged_by_memo`` gives the same answer from ``memo_of(requests, avatars)``,
+which the expansion memo (``memo/``) keeps, so that a spec whose inputs did not
+change is compared with its state without being expanded again.
 """
 
 from __future__ import annotations
