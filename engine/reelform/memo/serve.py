@@ -13,10 +13,12 @@ any error at all (the full path reports the errors that are the user's).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,12 +39,27 @@ def trace(message: str) -> None:
         print(f"reelform memo: {message}", file=sys.stderr)
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """As ``project.prepare`` does: reading a state of 100,000 videos, or making the
+    memo beside an expanded spec, allocates millions of objects and no cycles, which
+    Python's cyclic GC would otherwise scan again and again (seconds, at 100,000)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def memo_plans(
     targets: Sequence[Path], var_overrides: Mapping[str, str] | None, code: str
 ) -> list[SpecPlan] | None:
     """The plans of the run from the memos when every spec is unchanged; else None."""
     try:
-        return _memo_plans(targets, var_overrides, code)
+        with _gc_paused():
+            return _memo_plans(targets, var_overrides, code)
     except Exception as exc:  # never an error of its own: the full path reports it
         trace(f"miss ({type(exc).__name__})")  # not the message: it may name a secret
         return None
@@ -174,6 +191,16 @@ def remember(
     """Write the memo of each spec that the full path found all unchanged (so that the
     next plan of the same inputs is served by it). Never fails: a memo that cannot be
     made or written is not."""
+    with _gc_paused():
+        _remember(prepared, plans, var_overrides, code)
+
+
+def _remember(
+    prepared: Sequence[Prepared],
+    plans: Sequence[SpecPlan],
+    var_overrides: Mapping[str, str] | None,
+    code: str,
+) -> None:
     from reelform.speclang.load import real_spec_path
 
     for each, plan in zip(prepared, plans, strict=True):
