@@ -139,12 +139,21 @@ def specs(draw: st.DrawFn) -> dict[str, Any]:
 
 
 def media() -> tuple[bytes, bytes]:
-    sys.path.insert(0, str(Path(__file__).parent.parent))
-    try:
-        from conftest import make_png, make_wav
-    finally:
-        sys.path.pop(0)
-    return make_png(600, 600), make_wav(1.0)
+    """A 600x600 PNG and a second of WAV (as tests/conftest.py makes them)."""
+    import io
+    import wave
+
+    from PIL import Image
+
+    image = io.BytesIO()
+    Image.new("RGB", (600, 600), (90, 120, 60)).save(image, format="PNG")
+    sound = io.BytesIO()
+    with wave.open(sound, "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(1)
+        handle.setframerate(8000)
+        handle.writeframes(bytes(range(256)) * 32)
+    return image.getvalue(), sound.getvalue()
 
 
 PNG, WAV = media()
