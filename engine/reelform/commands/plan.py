@@ -1,4 +1,5 @@
-"""`reelform plan`: what apply would do. Reads only: no network, no writes."""
+"""`reelform plan`: what apply would do. Reads only: no network, and no writes but
+its own cache (the expansion memo, ``memo/``) and ``--out``."""
 
 from __future__ import annotations
 
@@ -97,6 +98,10 @@ def command(
     (the same render is already done, or made once by this run), or leave
     alone, the orphans (in the lockfile, no longer in the spec), and an
     estimate: videos to render, seconds of video, JoggAI credits.
+
+    A spec found all unchanged is remembered in .reelform/cache/ (digests of
+    everything its expansion read), so the next plan of the same inputs is not
+    expanded again; `rm -rf .reelform/cache` clears it.
     """
     var_overrides = parse_vars(variables)
     # The expansion memo (memo/) serves and remembers whole-spec plans only: with
