@@ -199,3 +199,19 @@ def test_an_unwritable_cache_is_no_error_and_the_same_plan(
     assert first.out == second.out
     cache.unlink()
     assert "saved" in plan(cli).err and "hit" in plan(cli).err
+
+
+def test_a_plan_saved_from_the_memo_is_the_full_plan_and_applies(
+    cli: InProcess, project: Project, sim: SimServer
+) -> None:
+    applied(cli, project)
+    cli.use({DEBUG_VARIABLE: "1"})
+    full = plan(cli, "--out", "full.json")
+    assert "saved spec.yaml" in full.err
+    served = plan(cli, "--out", "served.json")
+    assert "reelform memo: hit" in served.err, served.err
+    assert (project.root / "served.json").read_bytes() == (project.root / "full.json").read_bytes()
+    mark = sim.mark()
+    result = cli("apply", "--yes", "served.json")
+    assert result.code == 0, result.text
+    assert sim.posts(mark) == []
