@@ -215,3 +215,17 @@ def test_a_plan_saved_from_the_memo_is_the_full_plan_and_applies(
     result = cli("apply", "--yes", "served.json")
     assert result.code == 0, result.text
     assert sim.posts(mark) == []
+
+
+@BOTH_BACKENDS
+def test_a_state_no_longer_unchanged_is_planned_in_full_from_the_state_the_memo_read(
+    cli: InProcess, project: Project, sim: SimServer
+) -> None:
+    applied(cli, project)
+    cli.use({DEBUG_VARIABLE: "1"})
+    assert "saved" in plan(cli).err
+    (project.root / "out" / "spec" / "v3.mp4").unlink()
+    missing = plan(cli)
+    assert "miss spec.yaml: the state is not all unchanged" in missing.err, missing.err
+    assert missing.code == 2 and re.search(r"download +v3", missing.out), missing.out
+    assert "= 2 unchanged" in missing.out

@@ -38,7 +38,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ from reelform.memo.store import MemoFile
 from reelform.plan.diff import SpecPlan
 from reelform.project import Prepared, plan_all, prepare, prepare_all
 from reelform.state.lockfile import LockState, read_lock, write_lock
+from reelform.state.preload import LockSummary, summarize
 from reelform.state.records import AvatarRecord, FileRecord, VideoRecord
 
 PROPERTY = settings(
@@ -223,10 +224,14 @@ def flip(path: Path, index: int, byte: int) -> None:
     path.write_bytes(bytes(data))
 
 
-def full_plans(path: Path, variables: dict[str, str] | None) -> list[SpecPlan] | None:
+def full_plans(
+    path: Path,
+    variables: dict[str, str] | None,
+    summaries: Mapping[Path, LockSummary] | None = None,
+) -> list[SpecPlan] | None:
     """The full path, as `plan` runs it; None when the spec is an error."""
     try:
-        return plan_all(prepare_all([path], variables))
+        return plan_all(prepare_all([path], variables, summaries=summaries))
     except SpecError:
         return None
 
@@ -340,15 +345,21 @@ def test_the_memo_path_is_the_full_path_or_declines(
             code = code_identity()
             first = plan_all(prepare_all([local], variables))
             assert not any(p.changes for p in first)
-            assert memo_plans([local], variables, code) is None  # no memo yet
+            assert memo_plans([local], variables, code).plans is None  # no memo yet
             remember(prepare_all([local], variables), first, variables, code)
             assert MemoFile.of(path).load() is not None
-            assert memo_plans([local], variables, code) == first
+            assert memo_plans([local], variables, code).plans == first
 
             target, variables = edit(kind, path, data, dist, variables)
             code = code_identity()
-            served = memo_plans([target], variables, code)
+            answer = memo_plans([target], variables, code)
+            served = answer.plans
             full = full_plans(target, variables)
+            # The full path from a state already summarized (as `plan` runs it after the
+            # memo read the state and declined) is the full path.
+            assert answer.summaries == {}  # a small lockfile's is not handed on
+            summary = summarize(read_lock(path.with_suffix(".lock")), path.parent)
+            assert full_plans(target, variables, {path.resolve(): summary}) == full
             event(f"{kind}: {'served' if served is not None else 'declined'}")
             if kind in MUST_ANSWER:
                 assert served is not None

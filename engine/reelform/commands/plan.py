@@ -28,6 +28,7 @@ from reelform.secrets import environment
 if TYPE_CHECKING:
     from reelform.project import Prepared
     from reelform.quota import QuotaReading
+    from reelform.state.preload import LockSummary
 
 
 def remote_quotas(prepared: Sequence[Prepared], plans: Sequence[SpecPlan]) -> list[QuotaReading]:
@@ -112,16 +113,19 @@ def command(
 
         code = code_identity()  # before anything is read: the code that reads it
     plans: list[SpecPlan] | None = None
+    summaries: dict[Path, LockSummary] = {}
     if code is not None and not check_remote:  # --check-remote needs the expanded videos
         from reelform.memo.serve import memo_plans
 
-        plans = memo_plans(default_targets(targets), var_overrides, code)
+        served = memo_plans(default_targets(targets), var_overrides, code)
+        plans, summaries = served.plans, served.summaries
     quotas = None
     prepared: list[Prepared] = []
     if plans is None:
         from reelform.project import plan_all, prepare_all, target_filter
 
-        prepared = prepare_all(default_targets(targets), var_overrides)
+        # The states the memo read (and found changed) are not read again.
+        prepared = prepare_all(default_targets(targets), var_overrides, summaries=summaries)
         if check_remote:
             from reelform.remote import check_remote as check
 

@@ -19,6 +19,7 @@ import hashlib
 import os
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,20 +54,34 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+@dataclass(frozen=True)
+class Served:
+    """What the memo made of a run: its plans, or None (plan in full); and the states it
+    read, by resolved real spec path, which the full path then need not read again
+    (``project.prepare_all(summaries=...)``)."""
+
+    plans: list[SpecPlan] | None
+    summaries: dict[Path, LockSummary] = field(default_factory=dict)
+
+
 def memo_plans(
     targets: Sequence[Path], var_overrides: Mapping[str, str] | None, code: str
-) -> list[SpecPlan] | None:
-    """The plans of the run from the memos when every spec is unchanged; else None."""
+) -> Served:
+    """The plans of the run from the memos when every spec is unchanged."""
+    summaries: dict[Path, LockSummary] = {}
     try:
         with _gc_paused():
-            return _memo_plans(targets, var_overrides, code)
+            return Served(_memo_plans(targets, var_overrides, code, summaries), summaries)
     except Exception as exc:  # never an error of its own: the full path reports it
         trace(f"miss ({type(exc).__name__})")  # not the message: it may name a secret
-        return None
+        return Served(None)
 
 
 def _memo_plans(
-    targets: Sequence[Path], var_overrides: Mapping[str, str] | None, code: str
+    targets: Sequence[Path],
+    var_overrides: Mapping[str, str] | None,
+    code: str,
+    summaries: dict[Path, LockSummary],
 ) -> list[SpecPlan] | None:
     from reelform.speclang.load import find_specs, lock_path_for
 
@@ -76,7 +91,7 @@ def _memo_plans(
     plans = []
     outputs: set[Path] = set()
     for path in paths:
-        served = _memo_plan(path, var_overrides, code)
+        served = _memo_plan(path, var_overrides, code, summaries)
         if served is None:
             return None
         plan, output = served
@@ -89,7 +104,10 @@ def _memo_plans(
 
 
 def _memo_plan(
-    path: Path, var_overrides: Mapping[str, str] | None, code: str
+    path: Path,
+    var_overrides: Mapping[str, str] | None,
+    code: str,
+    summaries: dict[Path, LockSummary],
 ) -> tuple[SpecPlan, Path] | None:
     from reelform.speclang.load import real_spec_path
     from reelform.state.backend import state_config
@@ -108,7 +126,10 @@ def _memo_plan(
     if changed is not None:
         trace(f"miss {path}: {changed}")
         return None
-    summary = _summary(state_config(real), real)
+    backend = state_config(real)
+    summary = _summary(backend, real)
+    if backend.postgres or _preloaded(real):
+        summaries[real.resolve()] = summary  # as the full path would read it
     if memo_inputs.asset_facts(inputs, directory, summary.files) != inputs["assets"]:
         trace(f"miss {path}: an asset changed")
         return None
@@ -118,6 +139,18 @@ def _memo_plan(
         return None
     trace(f"hit {path}: {plan.unchanged:,} unchanged, not expanded")
     return plan, Path(os.path.normpath(directory / output)).resolve()
+
+
+def _preloaded(real: Path) -> bool:
+    """Whether the full path would plan this lockfile from a summary too (a large one,
+    ``state/preload.py``): only then is the summary handed on, so the full path of a
+    small lockfile stays the full diff it always was."""
+    from reelform.state.preload import PRELOAD_MIN_BYTES
+
+    try:
+        return real.with_suffix(".lock").stat().st_size >= PRELOAD_MIN_BYTES
+    except OSError:
+        return False
 
 
 def _summary(backend: Any, real: Path) -> LockSummary:
