@@ -229,3 +229,45 @@ def test_a_state_no_longer_unchanged_is_planned_in_full_from_the_state_the_memo_
     assert "miss spec.yaml: the state is not all unchanged" in missing.err, missing.err
     assert missing.code == 2 and re.search(r"download +v3", missing.out), missing.out
     assert "= 2 unchanged" in missing.out
+
+
+def test_a_run_of_several_specs_is_served_when_every_spec_is(
+    cli: InProcess, project: Project, sim: SimServer
+) -> None:
+    project.jogg_spec(2, "a.yaml", prefix="a")
+    project.jogg_spec(2, "b.yaml", prefix="b")
+    assert cli("apply", "--yes", "a.yaml", "b.yaml").code == 0
+    cli.use({DEBUG_VARIABLE: "1"})
+    first = cli("plan", "--detailed-exitcode", "a.yaml", "b.yaml")
+    assert "saved a.yaml" in first.err and "saved b.yaml" in first.err, first.err
+    both = cli("plan", "--detailed-exitcode", "a.yaml", "b.yaml")
+    assert "hit a.yaml" in both.err and "hit b.yaml" in both.err, both.err
+    assert (both.code, both.out) == (first.code, first.out) == (0, first.out)
+    # One spec changed: the whole run is planned in full, the other spec too.
+    data = project.root / "data" / "b.csv"
+    data.write_text(data.read_text().replace("Hello number 1", "Hi number 1"))
+    mixed = cli("plan", "--detailed-exitcode", "a.yaml", "b.yaml")
+    assert "hit a.yaml" in mixed.err and "miss b.yaml" in mixed.err, mixed.err
+    assert mixed.code == 2 and re.search(r"~ replace +b1 ", mixed.out), mixed.out
+    assert "a.yaml  (lock: a.lock)\n  = 2 unchanged" in mixed.out
+
+
+def test_specs_sharing_an_output_folder_are_planned_in_full(
+    cli: InProcess, project: Project, sim: SimServer
+) -> None:
+    project.jogg_spec(2, "a.yaml", prefix="a")
+    b = project.jogg_spec(2, "b.yaml", prefix="b")
+    b.write_text(b.read_text().replace("output: out/b", "output: out/a"))
+    assert cli("apply", "--yes", "a.yaml", "b.yaml").code == 0
+    cli.use({DEBUG_VARIABLE: "1"})
+    first = cli("plan", "--detailed-exitcode", "a.yaml", "b.yaml")
+    assert first.code == 0 and "saved b.yaml" in first.err, first.text
+    again = cli("plan", "--detailed-exitcode", "a.yaml", "b.yaml")
+    assert "miss b.yaml: shares its output folder" in again.err, again.err
+    assert (again.code, again.out) == (first.code, first.out)
+    # Alone, each is served: the clash check needs both specs' names, and has them.
+    assert "hit b.yaml" in cli("plan", "b.yaml").err
+    # A name that clashes now is an input changed, planned in full, and reported.
+    b.write_text(b.read_text().replace('name: "b{{ row.id }}"', 'name: "a{{ row.id }}"'))
+    clash = cli("plan", "a.yaml", "b.yaml")
+    assert clash.code == 1 and "is also made by a.yaml" in clash.err, clash.text
