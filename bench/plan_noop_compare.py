@@ -5,7 +5,9 @@ neighbours than about the code. This builds the project of ``bench/plan_noop.py`
 once per tree (with that tree's code: fingerprints may differ between them), then
 runs `reelform plan --detailed-exitcode` of each in turn, ``--rounds`` times, in an
 order that alternates (ABBA...), and reports per tree the median and best CPU time
-(user + system, the plan process and its preload child) and wall time.
+(user + system, the plan process and its preload child) and wall time. Each run
+first removes the expansion memo (`.reelform/cache/`): this compares the full
+path, which expands the spec (bench/plan_noop.py times the memo's warm path).
 
     .venv/bin/python bench/plan_noop_compare.py --before /tmp/main-tree --after . \\
         [--rows 100000] [--rounds 6]
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -58,7 +61,8 @@ def children_cpu() -> float:
 
 
 def run_plan(tree: Path, spec: Path) -> tuple[float, float]:
-    """CPU seconds and wall seconds of one no-op plan."""
+    """CPU seconds and wall seconds of one no-op plan, without the expansion memo."""
+    shutil.rmtree(spec.parent / ".reelform" / "cache", ignore_errors=True)
     cpu, start = children_cpu(), time.perf_counter()
     result = subprocess.run(
         [sys.executable, "-m", "reelform", "plan", str(spec), "--detailed-exitcode"],

@@ -78,21 +78,29 @@ def prepare(
     var_overrides: Mapping[str, str] | None = None,
     *,
     lock_reader: Callable[[Path], LockState] = read_lock,
+    summary: LockSummary | None = None,
 ) -> Prepared:
     """``lock_reader``: `watch` passes a cached reader so an unchanged lockfile is not
-    parsed again on every keystroke."""
+    parsed again on every keystroke. ``summary``: the state's summary, already read
+    (by the expansion memo, ``memo/serve.py``, which then found the spec not all
+    unchanged): what the preload child would read, so it is not read twice."""
     with _gc_paused():
-        return _prepare(path, var_overrides, lock_reader)
+        return _prepare(path, var_overrides, lock_reader, summary)
 
 
 def _prepare(
-    path: Path, var_overrides: Mapping[str, str] | None, lock_reader: Callable[[Path], LockState]
+    path: Path,
+    var_overrides: Mapping[str, str] | None,
+    lock_reader: Callable[[Path], LockState],
+    summarized: LockSummary | None = None,
 ) -> Prepared:
     # The lockfile is read on the other core while the spec expands (state/preload.py).
     # Both from the real file, as the spec's own lock_path and directory are.
     real = real_spec_path(path)
     backend = state_config(real)  # a bad reelform.toml is reported before anything else
-    if backend.postgres:
+    if summarized is not None:
+        preload = None
+    elif backend.postgres:
         # The database is read on the other core too (a child process: its own
         # connection), while the spec expands.
         from reelform.state.pg.read import read_summary
@@ -105,7 +113,7 @@ def _prepare(
     try:
         spec, problems = expand_spec(path, var_overrides)
     finally:
-        summary = preload.result() if preload is not None else None
+        summary = preload.result() if preload is not None else summarized
     if backend.postgres:
         from reelform.state.pg.read import lock_source
 
@@ -145,9 +153,14 @@ def _prepare(
 
 
 def prepare_all(
-    targets: Sequence[Path], var_overrides: Mapping[str, str] | None = None
+    targets: Sequence[Path],
+    var_overrides: Mapping[str, str] | None = None,
+    *,
+    summaries: Mapping[Path, LockSummary] | None = None,
 ) -> list[Prepared]:
-    """Prepare every spec under ``targets``; report the problems of all of them at once."""
+    """Prepare every spec under ``targets``; report the problems of all of them at once.
+
+    ``summaries``: states already summarized, by resolved real spec path (``prepare``)."""
     prepared: list[Prepared] = []
     problems: list[Problem] = []
     paths = find_specs(list(targets), require_specs=True)
@@ -163,8 +176,9 @@ def prepare_all(
                 )
             )
     for path in paths:
+        known = summaries.get(real_spec_path(path).resolve()) if summaries else None
         try:
-            prepared.append(prepare(path, var_overrides))
+            prepared.append(prepare(path, var_overrides, summary=known))
         except SpecError as exc:
             problems += exc.problems
     problems += _shared_outputs(prepared)

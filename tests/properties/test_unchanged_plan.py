@@ -8,7 +8,9 @@ different, its entry missing, or failed, submitted, submitting, unknown; orphans
 the avatar made, missing, failed or changed; a JoggAI title changed, gone
 or not a string, a legacy fingerprint), and a `--target` selection. From
 the lockfile's summary ``unchanged_plan`` must give ``diff``'s plan or None, and
-must answer when nothing changed.
+must answer when nothing changed; without a selection, ``unchanged_by_memo`` (the
+expansion memo's check, from the requests' ``memo_of``) must answer exactly as
+``unchanged_plan`` does.
 
 Checked able to fail, by breaking ``unchanged_plan`` on purpose one way at a
 time: the orphan check removed; the avatar check's ``or`` made ``and``; the
@@ -33,7 +35,7 @@ from hypothesis import strategies as st
 from reelform import project
 from reelform.plan.diff import AvatarRequest, diff
 from reelform.plan.fingerprint import Request, legacy_fingerprint
-from reelform.plan.unchanged import unchanged_plan
+from reelform.plan.unchanged import memo_of, unchanged_by_memo, unchanged_plan
 from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState, read_lock, write_lock
 from reelform.state.preload import summarize
@@ -240,13 +242,9 @@ def test_the_unchanged_plan_is_the_full_diff(
         state = read_lock(prepared.spec.lock_path)
         full = dataclasses.replace(prepared, lock_source=LockSource.of(state))
         spec_name, lock_name = str(path), str(prepared.spec.lock_path)
+        summary = summarize(read_lock(prepared.spec.lock_path), root)
         fast = unchanged_plan(
-            spec_name,
-            prepared.requests,
-            prepared.avatars,
-            summarize(read_lock(prepared.spec.lock_path), root),
-            lock_name,
-            selected,
+            spec_name, prepared.requests, prepared.avatars, summary, lock_name, selected
         )
         slow = diff(
             spec_name,
@@ -262,6 +260,10 @@ def test_the_unchanged_plan_is_the_full_diff(
         if fast is not None:
             assert fast == slow
             assert fast.requests == slow.requests
+        if selected is None:  # the memo's half (memo/) answers as unchanged_plan does
+            memo = memo_of(prepared.requests, prepared.avatars)
+            assert memo is not None  # every request has a key
+            assert unchanged_by_memo(spec_name, memo, summary, lock_name) == fast
         nothing_changed = (
             all(case in UNCHANGED for case in cases.values())
             and not orphans

@@ -1,4 +1,5 @@
-"""`reelform plan`: what apply would do. Reads only: no network, no writes."""
+"""`reelform plan`: what apply would do. Reads only: no network, and no writes but
+its own cache (the expansion memo, ``memo/``) and ``--out``."""
 
 from __future__ import annotations
 
@@ -22,11 +23,12 @@ from reelform.commands.common import (
 from reelform.errors import ConfigError
 from reelform.plan.diff import SpecPlan
 from reelform.plan.show import plan_json, write_text
-from reelform.project import Prepared, plan_all, prepare_all, target_filter
 from reelform.secrets import environment
 
 if TYPE_CHECKING:
+    from reelform.project import Prepared
     from reelform.quota import QuotaReading
+    from reelform.state.preload import LockSummary
 
 
 def remote_quotas(prepared: Sequence[Prepared], plans: Sequence[SpecPlan]) -> list[QuotaReading]:
@@ -97,16 +99,40 @@ def command(
     (the same render is already done, or made once by this run), or leave
     alone, the orphans (in the lockfile, no longer in the spec), and an
     estimate: videos to render, seconds of video, JoggAI credits.
+
+    A spec found all unchanged is remembered in .reelform/cache/ (digests of
+    everything its expansion read), so the next plan of the same inputs is not
+    expanded again; `rm -rf .reelform/cache` clears it.
     """
     var_overrides = parse_vars(variables)
-    prepared = prepare_all(default_targets(targets), var_overrides)
-    if check_remote:
-        from reelform.remote import check_remote as check
+    # The expansion memo (memo/) serves and remembers whole-spec plans only: with
+    # --target or --resubmit-unknown the full path plans, as it always did.
+    code = None
+    if not targets_glob and not resubmit_unknown:
+        from reelform.memo.code import code_identity
 
-        check(prepared)
-    selected = target_filter(targets_glob)
-    plans = plan_all(prepared, selected, reuse=not no_reuse, resubmit_unknown=resubmit_unknown)
-    quotas = remote_quotas(prepared, plans) if check_remote else None
+        code = code_identity()  # before anything is read: the code that reads it
+    plans: list[SpecPlan] | None = None
+    summaries: dict[Path, LockSummary] = {}
+    if code is not None and not check_remote:  # --check-remote needs the expanded videos
+        from reelform.memo.serve import memo_plans
+
+        served = memo_plans(default_targets(targets), var_overrides, code)
+        plans, summaries = served.plans, served.summaries
+    quotas = None
+    prepared: list[Prepared] = []
+    if plans is None:
+        from reelform.project import plan_all, prepare_all, target_filter
+
+        # The states the memo read (and found changed) are not read again.
+        prepared = prepare_all(default_targets(targets), var_overrides, summaries=summaries)
+        if check_remote:
+            from reelform.remote import check_remote as check
+
+            check(prepared)
+        selected = target_filter(targets_glob)
+        plans = plan_all(prepared, selected, reuse=not no_reuse, resubmit_unknown=resubmit_unknown)
+        quotas = remote_quotas(prepared, plans) if check_remote else None
     fmt = "json" if as_json else (fmt or "text")
     if fmt == "json":
         document = plan_json(plans)
@@ -133,6 +159,10 @@ def command(
                 f"--out {out}: cannot write the plan: {exc.strerror or exc}"
             ) from None
         click.echo(f"Saved the plan to {out}; apply it with: reelform apply {out}", err=True)
+    if code is not None and prepared:  # planned in full: the next plan may not need to
+        from reelform.memo.serve import remember
+
+        remember(prepared, plans, var_overrides, code)
     if detailed_exitcode:
         return 2 if any(p.changes for p in plans) else 0
     return 0

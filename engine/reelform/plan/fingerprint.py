@@ -18,15 +18,17 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
 from reelform.registry import TraitsByName
-from reelform.speclang.assets import FileFacts
-from reelform.speclang.expand import AssetDecl, DesiredVideo, LoadedSpec
 from reelform.traits import LABELS, NO_LABELS
 from reelform.traits import labels_of as labels_of  # a lock entry's ``Request.labels``
+
+if TYPE_CHECKING:  # not at run time: a no-op plan served by its memo expands nothing
+    from reelform.speclang.assets import FileFacts
+    from reelform.speclang.expand import AssetDecl, DesiredVideo, LoadedSpec
 
 WORDS_PER_SECOND = 2.5  # 150 words a minute, a calm speaking pace
 

@@ -11,11 +11,19 @@ returns for the same requests, lockfile and output files, or None. It answers
 only "all unchanged": any video to make, replace, resume, retry, download or
 orphan, or any photo avatar not made at its fingerprint, returns None and the
 caller runs the full diff. tests/properties/test_unchanged_plan.py holds it to that.
+
+``unchanged_by_memo`` gives the same answer from ``memo_of(requests, avatars)``,
+which the expansion memo (``memo/``) keeps, so that a spec whose inputs did not
+change is compared with its state without being expanded again.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+import orjson
 
 from reelform.plan.diff import AvatarRequest, SpecPlan
 from reelform.plan.fingerprint import Request
@@ -62,4 +70,68 @@ def unchanged_plan(
         items=(),
         unchanged=count,
         requests=requests,
+    )
+
+
+# --- the expansion memo's half (memo/): the same answer without the requests -------
+
+
+@dataclass(frozen=True)
+class UnchangedMemo:
+    """What ``unchanged_plan`` compares of a spec's requests, kept by the expansion
+    memo (``memo/``) so that an unchanged spec is not expanded again to compare it."""
+
+    count: int
+    #: ``videos_digest`` of every video's (name, ``unchanged_key``)
+    videos: str
+    #: (lock key, fingerprint) of every photo avatar, sorted
+    avatars: tuple[tuple[str, str], ...] = ()
+
+
+def videos_digest(pairs: Iterable[tuple[str, str | None]]) -> str:
+    """One digest of (video name, unchanged key) pairs, whatever their order."""
+    return hashlib.sha256(orjson.dumps(sorted(pairs))).hexdigest()
+
+
+def memo_of(desired: Sequence[Request], avatars: Sequence[AvatarRequest]) -> UnchangedMemo | None:
+    """The memo of a spec's requests; None when some video has no key (it could never
+    be unchanged by a summary's word, so there is nothing to remember)."""
+    pairs = [(r.name, unchanged_key(r.fingerprint, r.labels[0])) for r in desired]
+    if any(key is None for _, key in pairs):
+        return None
+    return UnchangedMemo(
+        len(pairs),
+        videos_digest(pairs),
+        tuple(sorted((a.lock_key, a.fingerprint) for a in avatars)),
+    )
+
+
+def unchanged_by_memo(
+    spec: str, memo: UnchangedMemo, summary: LockSummary, lock_path: str = ""
+) -> SpecPlan | None:
+    """``unchanged_plan(spec, R, A, summary, lock_path)`` for the requests R and photo
+    avatars A that ``memo_of(R, A)`` was made of, in one pass over the summary.
+
+    Why it is the same answer: the names of R are unique (a duplicate is a spec
+    error), so "every request's key is its summary line, and no summary line is not a
+    request" is "the summary's videos are exactly R's pairs", which the digest of the
+    sorted pairs decides (no key of R is None, ``memo_of``). A superseded name is a
+    summary line, so it is one of R's exactly when it is in ``summary.videos``. The
+    avatars are checked as ``unchanged_plan`` does. The plan has no ``requests``
+    (they are not compared, and the `plan` command's outputs do not read them)."""
+    videos = summary.videos
+    if len(videos) != memo.count:
+        return None
+    if any(name in videos for name in summary.superseded):
+        return None
+    if videos_digest(videos.items()) != memo.videos:
+        return None
+    for lock_key, fingerprint in memo.avatars:
+        entry = summary.avatars.get(lock_key) or AvatarRecord()
+        if entry.fingerprint != fingerprint or entry.status is not Status.COMPLETED:
+            return None
+        if "superseded" in entry.extra:
+            return None
+    return SpecPlan(
+        spec=spec, lock=lock_path, lock_digest=summary.digest, items=(), unchanged=memo.count
     )

@@ -12,9 +12,10 @@ import wave
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from reelform.speclang.expand import AssetDecl
+if TYPE_CHECKING:  # not at run time: probing assets needs no expansion (plan/memo)
+    from reelform.speclang.expand import AssetDecl
 
 CHUNK = 1 << 20
 

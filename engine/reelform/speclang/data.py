@@ -7,9 +7,10 @@ row is reported as ``DATAFILE:LINE: row N: message``.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,9 @@ class Rows:
     #: Written in a `matrix:` axis: messages show the item itself (``{code: de}``),
     #: which tells items apart where a line may not (``[{code: en}, {code: de}]``).
     inline: bool = False
+    #: The sha256 of the data file's bytes as read (``read_rows``; None inline): what
+    #: the expansion memo keys on (``plan/memo.py``).
+    sha256: str | None = None
 
     def where(self, index: int) -> Location:
         return Location(self.display, self.lines[index] if self.lines else None)
@@ -57,6 +61,10 @@ def read_rows(path: Path, display: str) -> Rows:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise SpecError.at(display, line, None, "not UTF-8 text") from None
+    return replace(_parse_rows(suffix, text, display), sha256=hashlib.sha256(raw).hexdigest())
+
+
+def _parse_rows(suffix: str, text: str, display: str) -> Rows:
     if suffix == ".csv":
         return _csv_rows(text, display)
     if suffix == ".json":

@@ -23,7 +23,13 @@ from reelform.errors import Location, Problem, SpecError
 from reelform.speclang import model as m
 from reelform.speclang.data import DATA_SUFFIXES, Rows, inline_rows, item_text, read_rows
 from reelform.speclang.load import PathKey, Source, load_yaml, real_spec_path
-from reelform.speclang.render import compile_tree, make_environment, render_tree, row_context
+from reelform.speclang.render import (
+    compile_tree,
+    from_spec_folder,
+    make_environment,
+    render_tree,
+    row_context,
+)
 from reelform.speclang.schema_errors import (
     did_you_mean,
     unknown_key_problems,
@@ -88,6 +94,20 @@ def combination_text(combination: Sequence[tuple[str, Rows, int]]) -> str:
 
 
 @dataclass(frozen=True)
+class Reads:
+    """Every file the expansion read, by its content: what the expansion memo keys on
+    (``memo/``). Templates by the name asked for, with the file found (relative to
+    the spec's folder, POSIX) or None when none was: a template that appears later in
+    templates/ changes what an include finds."""
+
+    spec: str | None  # the sha256 of the spec file's bytes
+    data: tuple[tuple[str, str | None], ...]  # (data file as written, sha256), in order
+    templates: tuple[tuple[str, str | None, str | None], ...]  # (name, file, sha256), sorted
+    #: False when some file gave two answers (edited while read): nothing to memoize.
+    stable: bool = True
+
+
+@dataclass(frozen=True)
 class LoadedSpec:
     path: Path
     name: str
@@ -100,6 +120,7 @@ class LoadedSpec:
     lock_path: Path
     output_dir: Path
     dependencies: frozenset[Path] = field(default_factory=frozenset)
+    reads: Reads | None = None
 
     def locate_video(self, video: DesiredVideo, path: PathKey = ()) -> Location:
         """Where a field of a video is written: in its entry, else in `defaults`."""
@@ -173,6 +194,21 @@ def expand_spec(
     settings = provider_settings(head.providers, _providers_used(head, videos))
     dependencies = {path, *data_files, *expansion.loader.loaded}
     dependencies |= {a.path for a in assets.values() if a.path is not None}
+    reads = Reads(
+        source.sha256,
+        tuple(
+            (written, data[key].sha256 if key in data else None)
+            for key, written in head.data.items()
+            if isinstance(written, str)
+        ),
+        tuple(
+            sorted(
+                (template, from_spec_folder(found, directory), sha256)
+                for template, (found, sha256) in expansion.loader.asked.items()
+            )
+        ),
+        expansion.loader.stable,
+    )
     spec = LoadedSpec(
         path=path,
         name=name,
@@ -185,6 +221,7 @@ def expand_spec(
         lock_path=real.with_suffix(".lock"),
         output_dir=Path(os.path.normpath(directory / output)),
         dependencies=frozenset(p.resolve() for p in dependencies),
+        reads=reads,
     )
     return spec, problems
 

@@ -8,10 +8,11 @@ points into the file when it reports a problem.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,9 @@ class Source:
     data: Any
     positions: dict[PathKey, tuple[int, int]]  # path -> (line, column), 1-based; values
     key_positions: dict[PathKey, tuple[int, int]]  # path -> position of the mapping key
+    #: The sha256 of the file's bytes as read (``load_yaml``): what the expansion memo
+    #: keys on (``plan/memo.py``); None for text parsed from elsewhere.
+    sha256: str | None = None
 
     @property
     def display(self) -> str:
@@ -124,7 +128,7 @@ def load_yaml(path: Path) -> Source:
         raise SpecError.at(
             str(path), line, exc.start - line_start + 1, f"not UTF-8 text ({exc.reason})"
         ) from None
-    return parse_yaml(text, path)
+    return replace(parse_yaml(text, path), sha256=hashlib.sha256(raw).hexdigest())
 
 
 def _tidy(message: str) -> str:

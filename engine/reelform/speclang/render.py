@@ -10,9 +10,11 @@ re-parsing. Data never becomes YAML syntax. A string of only literal text and
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +28,18 @@ _INCLUDE = re.compile(r"\{%\s*include\s+(['\"])([^'\"]+)\1\s*%\}\n?")
 
 
 class RecordingLoader(jinja2.FileSystemLoader):
-    """A file loader that remembers every template file it read (for `watch`)."""
+    """A file loader that remembers every template file it read (for `watch`), and
+    every name it was asked for with what it found: the file and the sha256 of its
+    text, or nothing (the expansion memo, ``plan/memo.py``, checks them all again)."""
 
     def __init__(self, searchpath: list[Path]) -> None:
         super().__init__([str(p) for p in searchpath])
         self.loaded: set[Path] = set()
+        #: name -> (the file found, the sha256 of its text), (None, None) when not found
+        self.asked: dict[str, tuple[str | None, str | None]] = {}
+        #: Whether each name gave the same answer every time it was asked for (a file
+        #: edited during the expansion did not): the memo records only a stable one.
+        self.stable = True
 
     def get_source(
         self, environment: jinja2.Environment, template: str
@@ -38,11 +47,20 @@ class RecordingLoader(jinja2.FileSystemLoader):
         try:
             source, filename, uptodate = super().get_source(environment, template)
         except UnicodeDecodeError as exc:
+            self.stable = False  # an error of the spec: no memo is written anyway
             raise jinja2.TemplateError(
                 f"template {template!r} is not UTF-8 text ({exc.reason})"
             ) from None
+        except jinja2.TemplateNotFound:
+            self._answer(template, None, None)
+            raise
         self.loaded.add(Path(filename))
+        self._answer(template, filename, hashlib.sha256(source.encode()).hexdigest())
         return source, filename, uptodate
+
+    def _answer(self, name: str, filename: str | None, sha256: str | None) -> None:
+        if self.asked.setdefault(name, (filename, sha256)) != (filename, sha256):
+            self.stable = False
 
 
 class _Environment(ImmutableSandboxedEnvironment):
@@ -56,12 +74,34 @@ class _Environment(ImmutableSandboxedEnvironment):
         return {**self.globals, **(d or {})}
 
 
-def make_environment(spec_dir: Path) -> tuple[SandboxedEnvironment, RecordingLoader]:
-    """The sandboxed environment for one spec: strict, no autoescape, no reloads."""
+def template_loader(spec_dir: Path) -> RecordingLoader:
+    """Where a spec's templates are found: its folder's templates/, then ../templates/."""
     # Not spec_dir.parent: Path(".").parent is "." itself, so a spec in the working
     # directory would never see ../templates.
     shared = Path(os.path.normpath(spec_dir / os.pardir / "templates"))
-    loader = RecordingLoader([spec_dir / "templates", shared])
+    return RecordingLoader([spec_dir / "templates", shared])
+
+
+def from_spec_folder(found: str | None, spec_dir: Path) -> str | None:
+    """A template file as the memo records it: from the spec's folder, POSIX, whatever
+    the current folder (``spec_dir`` may be relative to it); None stays None."""
+    return None if found is None else Path(os.path.relpath(found, spec_dir)).as_posix()
+
+
+def ask_again(spec_dir: Path, names: Iterable[str]) -> RecordingLoader:
+    """A new loader of the spec's templates, asked for ``names`` as an expansion asks
+    (its ``asked`` and ``stable`` then say what the same expansion would find now)."""
+    loader = template_loader(spec_dir)
+    env = jinja2.Environment()  # get_source reads no setting of it
+    for name in names:
+        with contextlib.suppress(jinja2.TemplateError):
+            loader.get_source(env, name)
+    return loader
+
+
+def make_environment(spec_dir: Path) -> tuple[SandboxedEnvironment, RecordingLoader]:
+    """The sandboxed environment for one spec: strict, no autoescape, no reloads."""
+    loader = template_loader(spec_dir)
     env = _Environment(
         loader=loader,
         undefined=jinja2.StrictUndefined,
