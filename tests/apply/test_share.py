@@ -51,12 +51,14 @@ def test_the_window_bounds_the_videos_claimed_ahead_of_their_submits() -> None:
         assert len(book.batches) == 1 and book.batches[0][1] == 4
         share.passed("v0")  # submitted: only waited for now
         await settle()
-        # Refilled by the quarter window (1 of 4): one more claimed.
-        assert sum(t.done() for t in takes) == 5
-        for name in names[1:5]:
+        assert sum(t.done() for t in takes) == 4  # refilled by half the window, not one
+        share.passed("v1")
+        await settle()
+        assert sum(t.done() for t in takes) == 6
+        for name in names[2:6]:
             share.finished(name)
         await settle()
-        assert sum(t.done() for t in takes) == 9
+        assert sum(t.done() for t in takes) == 10
         assert all(t.result() is None for t in takes if t.done())
         for name in names:
             share.finished(name)

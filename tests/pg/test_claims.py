@@ -100,7 +100,9 @@ def test_an_intent_is_refused_while_another_live_runner_has_the_video(
         assert refused == {("videos", "v000"): "another runner moved it on since this one read it"}
 
 
-def test_news_reports_only_written_rows_and_lost_holders(pg_url: str, spec: int) -> None:
+def test_followers_learn_what_others_hold_from_the_others_claims_alone(
+    pg_url: str, spec: int
+) -> None:
     with runner(pg_url, "a") as a, runner(pg_url, "b") as b:
         with a.transaction():
             claims.claim_batch(a, spec, NAMES[:3], "a", 3)
@@ -110,20 +112,22 @@ def test_news_reports_only_written_rows_and_lost_holders(pg_url: str, spec: int)
                 [store.Change("videos", n, VideoRecord(fingerprint="f")) for n in NAMES[:3]],
             )
         with b.transaction():
-            first = claims.news(b, spec, NAMES[:3], [None] * 3, "b")
-        assert {name for name, *_ in first} == set(NAMES[:3])  # all new to b
-        seen = {name: rev for name, rev, _, _ in first}
+            assert claims.held_elsewhere(b, spec, "b") == dict.fromkeys(NAMES[:3], "a")
+            assert claims.held_elsewhere(b, spec, "a") == {}  # not its own
+        with a.transaction():  # settled: the record and the claim's release together
+            done = VideoRecord(fingerprint="f", status=Status.COMPLETED)
+            store.write_changes(a, spec, [store.Change("videos", NAMES[1], done)])
+            claims.release(a, spec, [NAMES[1]], "a")
         with b.transaction():
-            assert claims.news(b, spec, NAMES[:3], [seen[n] for n in NAMES[:3]], "b") == []
-        with a.transaction():
-            store.write_changes(a, spec, [store.Change("videos", NAMES[1], VideoRecord())])
-            claims.release(a, spec, [NAMES[2]], "a")
-        with b.transaction():
-            later = claims.news(b, spec, NAMES[:3], [seen[n] for n in NAMES[:3]], "b")
-        by_name = {name: (text, holder) for name, _, text, holder in later}
-        assert set(by_name) == {NAMES[1], NAMES[2]}
-        assert by_name[NAMES[1]][0] is not None and by_name[NAMES[1]][1] == "a"
-        assert by_name[NAMES[2]] == (None, None)  # unchanged record, nobody holds it
+            assert set(claims.held_elsewhere(b, spec, "b")) == {NAMES[0], NAMES[2]}
+            found = claims.records(b, spec, [NAMES[1], "nothing"])
+        assert list(found) == [NAMES[1]] and '"completed"' in found[NAMES[1]]
+    with runner(pg_url, "b") as b:  # a is gone: nothing is held elsewhere
+        deadline = time.monotonic() + 5
+        while claims.held_elsewhere(b, spec, "b") and time.monotonic() < deadline:
+            b.rollback()
+            time.sleep(0.05)  # the server notices the closed connection
+        assert claims.held_elsewhere(b, spec, "b") == {}
 
 
 def test_every_write_changes_the_digest_and_none_locks_the_specs_row(

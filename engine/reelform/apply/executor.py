@@ -67,6 +67,10 @@ from reelform.registry import provider_traits
 from reelform.state.outputs import OutputStatus, file_status
 from reelform.state.records import FileRecord, Status, VideoOutput, VideoRecord
 
+#: The fewest videos a runner sharing a spec claims ahead of its submits
+#: (``apply/share.py``): refilled by half, 16 videos a claim transaction at least.
+WINDOW = 32
+
 #: Written as null rather than left out when the provider gives none, as it always
 #: was (``records``: ``nulls``): the lockfile's bytes do not change.
 _DURATION = frozenset({"duration"})
@@ -133,7 +137,7 @@ class Executor(Prerequisites):
         journal: Any = run.journal
         return WorkShare(
             journal,
-            window=2 * self.options.parallel,
+            window=max(WINDOW, 4 * self.options.parallel),
             pause=max(0.05, 2.0 * self.options.poll.time_scale),
             report=report,
         )

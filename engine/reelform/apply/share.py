@@ -12,9 +12,9 @@ not yet claimed stay free for the others.
 
 A video another live runner holds is followed (``Executor._follow``): the
 followers' looks at the database are gathered into one query per ``pause``, not
-one per video, and a follower wakes only on news (its video's row was written, or
-its holder is gone): a runner following thousands of videos costs the server one
-query a pause, and itself nothing for the videos that did not change.
+one per video, and a follower wakes only on news (its video is no longer held
+there: settled, or its runner is gone): a runner following thousands of videos
+costs the server one query a pause, the size of the others' claims.
 
 Pure coordination: the database is behind ``ClaimBook`` (``PgJournal``), called in
 a worker thread so the event loop never waits on a round trip.
@@ -96,9 +96,10 @@ class WorkShare:
         self.passed(name)
 
     async def look(self, name: str) -> str | None:
-        """Wait for news of video ``name`` (its record written, or nobody else
-        holding it), looked for with all the videos being followed at once; the
-        live runner other than this one that holds it, if any."""
+        """Wait for news of video ``name`` (nobody else holds it any more), looked
+        for with all the videos being followed at once; then its record is fresh in
+        the journal's state. The live runner other than this one holding it, if any
+        (a book may report one that took it over meanwhile)."""
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._looking.setdefault(name, []).append(future)
         if self._looker is None or self._looker.done():
@@ -108,8 +109,8 @@ class WorkShare:
     async def _claim_loop(self) -> None:
         while self._waiting:
             room = self.window - len(self._open)
-            # Refill by the quarter window: one transaction claims many.
-            if room < max(1, self.window // 4) and self._open:
+            # Refill by the half window: one transaction claims many.
+            if room < max(1, self.window // 2) and self._open:
                 self._wake.clear()
                 await self._wake.wait()
                 continue

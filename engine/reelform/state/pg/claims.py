@@ -108,30 +108,34 @@ def claim_batch(
     return claimed, held
 
 
-def news(
-    conn: psycopg.Connection,
-    ident: int,
-    names: Sequence[str],
-    known: Sequence[int | None],
-    runner: str,
-) -> list[tuple[str, int | None, str | None, str | None]]:
-    """What changed for runners following videos: of ``names`` (whose rows' write
-    numbers this runner last saw are ``known``), each whose row was written since,
-    or that no live runner other than ``runner`` holds any more: (name, write
-    number, record JSON if it changed, the live runner holding it). In one query;
-    a video with no news costs no bytes."""
+def held_elsewhere(conn: psycopg.Connection, ident: int, runner: str) -> dict[str, str]:
+    """Every video of the spec a live runner other than ``runner`` holds: name ->
+    runner. What followers need to know in one query whose size is the others'
+    claims, not the number of videos followed: a followed video missing from it has
+    news (settled there, since a claim is released with the record that settles
+    it, or its runner is gone)."""
+    return {
+        str(name): str(holder)
+        for name, holder in conn.execute(
+            "SELECT c.name, c.runner FROM reelform.claims c"
+            f" WHERE c.spec_id = %(id)s AND c.runner IS NOT NULL AND {_HELD}",
+            {"id": ident, "me": runner},
+        )
+    }
+
+
+def records(
+    conn: psycopg.Connection, ident: int, names: Sequence[str], section: str = "videos"
+) -> dict[str, str]:
+    """The records (JSON) of ``names`` that have one."""
+    key = KEY[section]
     with conn.cursor(binary=False) as cursor:
         cursor.execute(
-            "SELECT n.name, v.rev, CASE WHEN v.rev IS DISTINCT FROM n.rev"
-            "  THEN v.record::text END, c.runner"
-            " FROM unnest(%(names)s::text[], %(known)s::bigint[]) AS n(name, rev)"
-            " LEFT JOIN reelform.videos v ON v.spec_id = %(id)s AND v.name = n.name"
-            " LEFT JOIN reelform.claims c ON c.spec_id = %(id)s AND c.name = n.name"
-            f"  AND {_HELD}"
-            " WHERE v.rev IS DISTINCT FROM n.rev OR c.runner IS NULL",
-            {"id": ident, "names": list(names), "known": list(known), "me": runner},
+            f"SELECT {key}, record::text FROM reelform.{section}"
+            f" WHERE spec_id = %s AND {key} = ANY(%s)",
+            (ident, list(names)),
         )
-        return [(str(name), rev, text, holder) for name, rev, text, holder in cursor]
+        return {str(k): str(text) for k, text in cursor}
 
 
 def check_intents(

@@ -165,16 +165,18 @@ class PgSession:
         result: tuple[list[str], dict[str, str]] = self.run(work)
         return result
 
-    def news(
-        self, ident: int, names: Sequence[str], known: Sequence[int | None]
-    ) -> list[tuple[str, int | None, str | None, str | None]]:
-        """``claims.news``: what changed of the videos this runner follows."""
+    def news(self, ident: int, names: Sequence[str]) -> dict[str, str | None]:
+        """Of the followed videos ``names``, those no other live runner holds now,
+        with their records (None: no record)."""
 
-        def work(conn: psycopg.Connection) -> list[tuple[str, int | None, str | None, str | None]]:
+        def work(conn: psycopg.Connection) -> dict[str, str | None]:
             with conn.transaction():
-                return claims.news(conn, ident, names, known, self.holder)
+                held = claims.held_elsewhere(conn, ident, self.holder)
+                fresh = [name for name in names if name not in held]
+                found = claims.records(conn, ident, fresh) if fresh else {}
+                return {name: found.get(name) for name in fresh}
 
-        result: list[tuple[str, int | None, str | None, str | None]] = self.run(work)
+        result: dict[str, str | None] = self.run(work)
         return result
 
     def write(self, ident: int, changes: Sequence[store.Change]) -> dict[tuple[str, str], str]:
@@ -261,8 +263,6 @@ class PgJournal:
         #: takes no more changes, and what it could not commit is never committed
         #: later behind its caller's back (a withdrawn intent, say).
         self._broken: OSError | None = None
-        #: The write number of each followed video's row at its last look.
-        self._seen: dict[str, int | None] = {}
         #: Intents another runner's claim refused: (section, key) -> why.
         self._refused: dict[tuple[str, str], str] = {}
         self._flusher = threading.Thread(target=self._flush_loop, daemon=True)
@@ -327,21 +327,14 @@ class PgJournal:
         return self.pg.claim_batch(self.ident, names, limit)
 
     def look_all(self, names: Sequence[str]) -> dict[str, str | None]:
-        """Refresh the followed videos ``names`` from their rows, in one query: for
-        each with news (its row written since the last look, or nobody else holding
-        it now), the live runner other than this one that holds it. A video left
-        out is as it was, still held elsewhere."""
+        """The followed videos ``names`` with news, refreshed from their rows: those
+        no other live runner holds any more (done there, or their runner is gone),
+        name -> None. A video left out is still held elsewhere; nothing of it is read."""
+        found = self.pg.news(self.ident, names)
         with self._lock:
-            known = [self._seen.get(name) for name in names]
-        found = self.pg.news(self.ident, names, known)
-        news: dict[str, str | None] = {}
-        with self._lock:
-            for name, rev, text, holder in found:
-                if rev != self._seen.get(name):
-                    self._seen[name] = rev
-                    self._set("videos", name, text)
-                news[name] = holder
-        return news
+            for name, text in found.items():
+                self._set("videos", name, text)
+        return dict.fromkeys(found)
 
     def look_avatar(self, key: str) -> None:
         """Refresh photo avatar ``key`` from its row."""
