@@ -26,10 +26,26 @@ from reelform.memo.store import CACHE_FOLDER, MemoFile
 BOTH_BACKENDS = pytest.mark.usefixtures("state_backend")
 
 
-def applied(cli: InProcess, project: Project, count: int = 3) -> None:
+def applied(cli: InProcess, project: Project, count: int = 3, *, forget: bool = True) -> None:
     project.jogg_spec(count)
     result = cli("apply", "--yes", "spec.yaml")
     assert result.code == 0, result.text
+    if forget:
+        forget_memos(project)
+
+
+def forget_memos(project: Project) -> None:
+    """The memos an apply leaves (in the cache, and in the state database): gone, so
+    that the next plan is the full path's."""
+    import shutil
+
+    import psycopg
+
+    shutil.rmtree(project.root / ".reelform" / "cache", ignore_errors=True)
+    url = os.environ.get("REELFORM_STATE_URL")
+    if url:
+        with psycopg.connect(url) as conn:
+            conn.execute("DELETE FROM reelform.plan_memos")
 
 
 def plan(cli: InProcess, *args: str) -> Result:
@@ -47,13 +63,19 @@ def memo_file(project: Project) -> Path:
 def test_a_second_plan_is_served_by_the_memo_and_an_edited_row_is_planned_in_full(
     cli: InProcess, sim: SimServer, project: Project
 ) -> None:
-    applied(cli, project)
+    applied(cli, project, forget=False)
     cli.use({DEBUG_VARIABLE: "1"})
+    assert memo_file(project).is_file()  # the apply left it
+    assert memo_file(project).parent == project.root.resolve() / CACHE_FOLDER
+    memo_file(project).unlink()
     first = plan(cli)
     assert first.code == 0 and "= 3 unchanged" in first.out, first.text
-    assert "reelform memo: saved spec.yaml" in first.err, first.err
+    if "REELFORM_STATE_URL" in os.environ:  # the apply left it in the database too
+        assert "reelform memo: memo of spec.yaml from the state database" in first.err
+        assert "reelform memo: hit" in first.err, first.err
+    else:
+        assert "reelform memo: saved spec.yaml" in first.err, first.err
     assert memo_file(project).is_file()
-    assert memo_file(project).parent == project.root.resolve() / CACHE_FOLDER
 
     second = plan(cli)
     assert "reelform memo: hit spec.yaml: 3 unchanged, not expanded" in second.err, second.err
@@ -72,11 +94,40 @@ def test_a_second_plan_is_served_by_the_memo_and_an_edited_row_is_planned_in_ful
     assert "reelform memo: saved" not in edited.err  # not all unchanged: nothing to keep
 
     mark = sim.mark()
-    assert cli("apply", "--yes", "spec.yaml").code == 0
+    applying = cli("apply", "--yes", "spec.yaml")
+    assert applying.code == 0 and "reelform memo: saved spec.yaml after apply" in applying.err
     assert len(sim.creates(mark)) == 1  # v2 only
-    assert "reelform memo: saved" in plan(cli).err
     again = plan(cli)
     assert "reelform memo: hit" in again.err and again.code == 0, again.text
+
+
+def test_another_clone_finds_the_memo_an_apply_left_in_the_database(
+    cli: InProcess, project: Project, pg_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """CI applied; another checkout with the outputs (a runner's kept workspace, say)
+    but no cache of its own plans from the memo in the state database."""
+    import shutil
+
+    project.write("reelform.toml", '[state]\nbackend = "postgres"\n')
+    cli.use({"REELFORM_STATE_URL": pg_url})
+    applied(cli, project, 4, forget=False)
+    other = tmp_path_factory.mktemp("other") / "repo"
+    shutil.copytree(project.root, other, ignore=shutil.ignore_patterns(".reelform"))
+    cli.use({DEBUG_VARIABLE: "1"})
+    os.chdir(other)
+    served = plan(cli)
+    assert "memo of spec.yaml from the state database" in served.err, served.err
+    assert "reelform memo: hit spec.yaml: 4 unchanged" in served.err, served.err
+    assert served.code == 0
+    assert MemoFile.of(other / "spec.yaml").path.is_file()  # kept here for next time
+    # A memo in the database whose inputs are not this clone's is a miss, never wrong.
+    (other / "data" / "spec.csv").write_text(
+        (other / "data" / "spec.csv").read_text().replace("number 3", "number 3!")
+    )
+    MemoFile.of(other / "spec.yaml").path.unlink()
+    edited = plan(cli)
+    assert "data file data/spec.csv changed" in edited.err, edited.err
+    assert edited.code == 2 and "replace" in edited.out, edited.text
 
 
 DRIVER = """\
@@ -237,6 +288,7 @@ def test_a_run_of_several_specs_is_served_when_every_spec_is(
     project.jogg_spec(2, "a.yaml", prefix="a")
     project.jogg_spec(2, "b.yaml", prefix="b")
     assert cli("apply", "--yes", "a.yaml", "b.yaml").code == 0
+    forget_memos(project)
     cli.use({DEBUG_VARIABLE: "1"})
     first = cli("plan", "--detailed-exitcode", "a.yaml", "b.yaml")
     assert "saved a.yaml" in first.err and "saved b.yaml" in first.err, first.err
@@ -259,6 +311,7 @@ def test_specs_sharing_an_output_folder_are_planned_in_full(
     b = project.jogg_spec(2, "b.yaml", prefix="b")
     b.write_text(b.read_text().replace("output: out/b", "output: out/a"))
     assert cli("apply", "--yes", "a.yaml", "b.yaml").code == 0
+    forget_memos(project)
     cli.use({DEBUG_VARIABLE: "1"})
     first = cli("plan", "--detailed-exitcode", "a.yaml", "b.yaml")
     assert first.code == 0 and "saved b.yaml" in first.err, first.text

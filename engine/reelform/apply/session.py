@@ -83,8 +83,11 @@ async def apply_specs(
     in messages as the caller spells them; ``notice`` shows a line before the review
     (a quota that could not be read, or was overridden)."""
 
+    made: list[Prepared] = []
+
     def planner() -> tuple[Sequence[Prepared], Sequence[SpecPlan]]:
         prepared = prepare_all(list(selection.paths), selection.variables)
+        made.extend(prepared)
         plans = plan_all(
             prepared,
             target_filter(selection.targets),
@@ -102,7 +105,7 @@ async def apply_specs(
         return prepared, plans
 
     paths = list(selection.paths)
-    return await apply_session(
+    result = await apply_session(
         [lock_path_for(p) for p in paths],  # a symlink's lock is the real spec's
         [str(p) for p in paths],
         planner,
@@ -115,6 +118,13 @@ async def apply_specs(
         quota_name=quota_name,
         notice=notice,
     )
+    if result.outcomes is not None:
+        from reelform.memo.serve import remember_applied
+
+        # The next `plan` of these inputs, here or in any clone (the state in
+        # PostgreSQL), is served without expanding them (memo/).
+        remember_applied(made, selection.variables)
+    return result
 
 
 async def apply_session(

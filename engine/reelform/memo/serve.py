@@ -113,7 +113,17 @@ def _memo_plan(
     from reelform.state.backend import state_config
 
     real = real_spec_path(path)
-    document = MemoFile.of(real).load()
+    memo_file = MemoFile.of(real)
+    document = memo_file.load()
+    backend = state_config(real)
+    if document is None and backend.postgres:
+        # A fresh clone: the memo an apply left in the state database, kept here too.
+        from reelform.state.pg import memos
+
+        document = memo_file.accepted(memos.load(backend, real))
+        if document is not None:
+            trace(f"memo of {path} from the state database")
+            memo_file.save_document(document)
     memo = _parsed(document) if document is not None else None
     if document is None or memo is None:
         trace(f"miss {path}: no memo")
@@ -126,7 +136,6 @@ def _memo_plan(
     if changed is not None:
         trace(f"miss {path}: {changed}")
         return None
-    backend = state_config(real)
     summary = _summary(backend, real)
     if backend.postgres or _preloaded(real):
         summaries[real.resolve()] = summary  # as the full path would read it
@@ -239,16 +248,56 @@ def _remember(
     for each, plan in zip(prepared, plans, strict=True):
         if plan.items or plan.relabel or plan.superseded or plan.held_back:
             continue
-        inputs = memo_inputs.recorded(each.spec, each.facts, var_overrides, code)
-        memo = memo_of(each.requests, each.avatars)
-        if inputs is None or memo is None:
-            trace(f"not saved {plan.spec}: an input cannot be captured")
-            continue
-        value = {
-            "count": memo.count,
-            "videos": memo.videos,
-            "avatars": [list(a) for a in memo.avatars],
-            "output": os.path.relpath(each.spec.output_dir, each.spec.directory),
-        }
-        saved = MemoFile.of(real_spec_path(each.spec.path)).save(inputs, value)
+        document = _document(each, var_overrides, code)
+        saved = document is not None and MemoFile.of(real_spec_path(each.spec.path)).save_document(
+            document
+        )
         trace(f"{'saved' if saved else 'cannot save'} {plan.spec}")
+
+
+def _document(
+    each: Prepared, var_overrides: Mapping[str, str] | None, code: str
+) -> dict[str, Any] | None:
+    """The memo of a prepared spec (what its inputs expand to); None when an input
+    cannot be captured."""
+    from reelform.speclang.load import real_spec_path
+
+    inputs = memo_inputs.recorded(each.spec, each.facts, var_overrides, code)
+    memo = memo_of(each.requests, each.avatars)
+    if inputs is None or memo is None:
+        trace(f"not saved {each.spec.path}: an input cannot be captured")
+        return None
+    value = {
+        "count": memo.count,
+        "videos": memo.videos,
+        "avatars": [list(a) for a in memo.avatars],
+        "output": os.path.relpath(each.spec.output_dir, each.spec.directory),
+    }
+    return MemoFile.of(real_spec_path(each.spec.path)).document(inputs, value)
+
+
+def remember_applied(prepared: Sequence[Prepared], var_overrides: Mapping[str, str] | None) -> None:
+    """After an apply: the memo of each spec it prepared, in the cache and, for a spec
+    whose state is in PostgreSQL, in the database, where any clone's `plan` finds it.
+
+    Written whatever the outcome: a memo says what the inputs expand to, and a plan
+    uses it only when the state then confirms every video unchanged. Never fails."""
+    from reelform.memo.code import code_identity
+    from reelform.speclang.load import real_spec_path
+
+    try:
+        with _gc_paused():
+            code = code_identity()
+            for each in prepared:
+                document = _document(each, var_overrides, code)
+                if document is None:
+                    continue
+                real = real_spec_path(each.spec.path)
+                MemoFile.of(real).save_document(document)
+                if each.backend is not None:
+                    from reelform.state.pg import memos
+
+                    memos.save(each.backend, real, document)
+                trace(f"saved {each.spec.path} after apply")
+    except Exception as exc:  # a cache: never an error of its own
+        trace(f"not saved after apply ({type(exc).__name__})")

@@ -53,6 +53,11 @@ class MemoFile:
             document = orjson.loads(self.path.read_bytes())
         except (OSError, orjson.JSONDecodeError):
             return None
+        return self.accepted(document)
+
+    def accepted(self, document: object) -> dict[str, Any] | None:
+        """``document`` if it is a memo of this spec in this format (from the file or
+        the state database), else None."""
         if (
             type(document) is not dict
             or document.get("format") != FORMAT
@@ -62,15 +67,20 @@ class MemoFile:
             return None
         return document
 
-    def save(self, inputs: dict[str, Any], value: dict[str, Any]) -> bool:
-        """Write the memo; False (and nothing written) when the folder is not writable."""
-        document = {
+    def document(self, inputs: dict[str, Any], value: dict[str, Any]) -> dict[str, Any]:
+        return {
             "format": FORMAT,
             "version": VERSION,
             "spec": self.spec,
             "inputs": inputs,
             "value": value,
         }
+
+    def save(self, inputs: dict[str, Any], value: dict[str, Any]) -> bool:
+        """Write the memo; False (and nothing written) when the folder is not writable."""
+        return self.save_document(self.document(inputs, value))
+
+    def save_document(self, document: dict[str, Any]) -> bool:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             atomic_write(self.path, orjson.dumps(document, option=orjson.OPT_SORT_KEYS))

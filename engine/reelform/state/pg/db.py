@@ -160,6 +160,19 @@ MIGRATIONS: list[tuple[int, str]] = [
             DEFAULT nextval('reelform.writes');
         """,
     ),
+    (
+        6,
+        """
+        -- The expansion memo of each spec (memo/), written by `apply`: what the
+        -- spec's inputs, by content, expand to. A fresh clone's `plan` finds it
+        -- here (the key is digests, not paths or mtimes), so it is fast there too.
+        CREATE TABLE reelform.plan_memos (
+            spec_id    bigint PRIMARY KEY REFERENCES reelform.specs (id) ON DELETE CASCADE,
+            document   json NOT NULL,
+            updated_at timestamptz NOT NULL DEFAULT now()
+        );
+        """,
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 
