@@ -274,6 +274,8 @@ class Executor(Prerequisites):
         except NoCredit as exc:  # this submit, its speech or its photo avatar
             return self._no_credit(run, request.name, exc)
         except HeldElsewhere as exc:
+            if run.share is not None:
+                run.share.passed(item.name)  # followed, not worked on: its place is free
             if exc.avatar is not None:
                 return await self._await_avatar(run, item, exc.avatar, str(exc))
             return await self._follow(run, item, str(exc))
