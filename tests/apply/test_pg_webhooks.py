@@ -11,7 +11,7 @@ import psycopg
 import pytest
 from applykit import InProcess, Project, SimServer, start_cli
 from test_apply_webhooks import status_requests_per_job
-from test_pg_runners import clone, wait_for_holder
+from test_pg_runners import clone, made, wait_for_holder
 
 from reelform.sim import free_port
 
@@ -55,8 +55,8 @@ def run_pair(
         assert runner.returncode == 0, out[-3000:] + err[-1500:]
         logs.append(err)
     # Each downloaded what it made: together, every video.
-    made = [{p.stem for p in (root / "out").rglob("*.mp4")} for root in (listener, second)]
-    assert not made[0] & made[1] and len(made[0] | made[1]) == SPEC_VIDEOS, made
+    outputs = [{p.stem for p in (root / "out").rglob("*.mp4")} for root in (listener, second)]
+    assert not outputs[0] & outputs[1] and len(outputs[0] | outputs[1]) == SPEC_VIDEOS, outputs
     return logs[0], logs[1]
 
 
@@ -87,8 +87,8 @@ def test_a_runner_without_a_receiver_completes_from_recorded_deliveries(
     _, other = run_pair(project, env, tmp_path_factory, pg_url, ["--webhook-url", "URL"])
     theirs = jobs_submitted_in(other)
     assert theirs, other  # the second runner did submit some videos
-    made = [m.id for m in list(sim.sim.made) if m.kind == "jogg_v2"]
-    assert len(made) == SPEC_VIDEOS == len(set(made))
+    jobs = made(sim)
+    assert len(jobs) == SPEC_VIDEOS == len(set(jobs))
     # Their deliveries reached the first runner, which recorded them for the second.
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute(
@@ -96,7 +96,6 @@ def test_a_runner_without_a_receiver_completes_from_recorded_deliveries(
         ).fetchall()
     recorded = {job for job, status, url in rows if status == "completed" and url}
     assert theirs <= recorded
-    # The second runner learned of them from the table, not from status polls.
     # The second runner learned of them from the table, not from status polls: the
     # one poll at the provider's first delay (before the render can be done), rarely
     # one more while the delivery is read; polling alone takes two to seven (below).
@@ -146,8 +145,8 @@ def test_a_database_error_on_deliveries_falls_back_to_polling(
     assert pg_url not in listener + other
     theirs = jobs_submitted_in(other)
     assert theirs and min(polls_of(sim, theirs)) >= 3  # polled at the usual pace
-    made = [m.id for m in list(sim.sim.made) if m.kind == "jogg_v2"]
-    assert len(made) == SPEC_VIDEOS == len(set(made))
+    jobs = made(sim)
+    assert len(jobs) == SPEC_VIDEOS == len(set(jobs))
     with psycopg.connect(pg_url) as conn:
         rows = conn.execute("SELECT status, count(*) FROM reelform.videos GROUP BY 1").fetchall()
     assert rows == [("completed", SPEC_VIDEOS)]

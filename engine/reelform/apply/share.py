@@ -23,6 +23,7 @@ a worker thread so the event loop never waits on a round trip.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import Callable, Sequence
 from typing import Protocol
@@ -116,7 +117,7 @@ class WorkShare:
                 continue
             # Twice the room: where another runner holds the first names, this
             # batch still finds free ones further on.
-            names = list(self._waiting)[: max(2 * room, 16)]
+            names = list(itertools.islice(self._waiting, max(2 * room, 16)))
             try:
                 claimed, held = await asyncio.to_thread(self.book.claim_batch, names, room)
             except Exception as exc:  # the database is gone for good: every waiter fails

@@ -46,19 +46,35 @@ def claim_name(section: str, key: str) -> str:
 
 def claim(conn: psycopg.Connection, ident: int, name: str, runner: str) -> str | None:
     """Claim one video for ``runner`` (None) or name the live runner that has it."""
-    row = conn.execute(
-        "INSERT INTO reelform.claims AS c (spec_id, name, runner, until)"
-        " VALUES (%(id)s, %(name)s, %(me)s, now() + make_interval(secs => %(lease)s))"
-        " ON CONFLICT (spec_id, name) DO UPDATE SET runner = EXCLUDED.runner,"
-        f" until = EXCLUDED.until WHERE {_FREE} RETURNING c.runner",
-        {"id": ident, "name": name, "me": runner, "lease": LEASE_SECONDS},
-    ).fetchone()
-    if row is not None:
-        return None
-    holder = conn.execute(
-        "SELECT runner FROM reelform.claims WHERE spec_id = %s AND name = %s", (ident, name)
-    ).fetchone()
-    return str(holder[0]) if holder and holder[0] else None
+    return _claim_each(conn, ident, [name], runner).get(name)
+
+
+def _claim_each(
+    conn: psycopg.Connection, ident: int, names: Sequence[str], runner: str
+) -> dict[str, str]:
+    """Claim every one of ``names`` that is free for ``runner`` (one upsert, in name
+    order); returns the others, name -> the runner holding it."""
+    claimed = {
+        str(row[0])
+        for row in conn.execute(
+            "INSERT INTO reelform.claims AS c (spec_id, name, runner, until)"
+            " SELECT %(id)s, n, %(me)s, now() + make_interval(secs => %(lease)s)"
+            " FROM unnest(%(names)s::text[]) AS n ORDER BY n"
+            " ON CONFLICT (spec_id, name) DO UPDATE SET runner = EXCLUDED.runner,"
+            f" until = EXCLUDED.until WHERE {_FREE} RETURNING c.name",
+            {"id": ident, "names": sorted(names), "me": runner, "lease": LEASE_SECONDS},
+        )
+    }
+    rest = [name for name in names if name not in claimed]
+    if not rest:
+        return {}
+    return {
+        str(name): str(holder)
+        for name, holder in conn.execute(
+            "SELECT name, runner FROM reelform.claims WHERE spec_id = %s AND name = ANY(%s)",
+            (ident, rest),
+        )
+    }
 
 
 def claim_batch(
@@ -158,23 +174,9 @@ def check_intents(
             )
             found = {str(k): str(text) for k, text in cursor}
         names = {claim_name(section, k): k for k in keys}
-        claimed = {
-            str(row[0])
-            for row in conn.execute(
-                "INSERT INTO reelform.claims AS c (spec_id, name, runner, until)"
-                " SELECT %(id)s, n, %(me)s, now() + make_interval(secs => %(lease)s)"
-                " FROM unnest(%(names)s::text[]) AS n ORDER BY n"
-                " ON CONFLICT (spec_id, name) DO UPDATE SET runner = EXCLUDED.runner,"
-                f" until = EXCLUDED.until WHERE {_FREE} RETURNING c.name",
-                {"id": ident, "names": sorted(names), "me": runner, "lease": LEASE_SECONDS},
-            )
-        }
         others = {
-            names[str(name)]: str(holder)
-            for name, holder in conn.execute(
-                "SELECT name, runner FROM reelform.claims WHERE spec_id = %s AND name = ANY(%s)",
-                (ident, [n for n in names if n not in claimed]),
-            )
+            names[name]: holder
+            for name, holder in _claim_each(conn, ident, list(names), runner).items()
         }
         for change in mine:
             target = (section, change.key)
