@@ -30,6 +30,10 @@ class Book:
         held = {n: r for n in names if (r := self.owner.get(n, "me")) != "me"}
         return claimed, held
 
+    def let_go(self, names: Sequence[str]) -> None:
+        for name in names:
+            self.owner.pop(name, None)
+
     def look_all(self, names: Sequence[str]) -> dict[str, str | None]:
         self.looks.append(list(names))
         return {n: self.news.pop(n) for n in names if n in self.news}

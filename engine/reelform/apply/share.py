@@ -23,6 +23,7 @@ a worker thread so the event loop never waits on a round trip.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 from collections.abc import Callable, Sequence
@@ -33,6 +34,8 @@ class ClaimBook(Protocol):
     def claim_batch(self, names: Sequence[str], limit: int) -> tuple[list[str], dict[str, str]]: ...
 
     def look_all(self, names: Sequence[str]) -> dict[str, str | None]: ...
+
+    def let_go(self, names: Sequence[str]) -> None: ...
 
 
 #: How often the share says how the work stands (seconds): at most one line a while.
@@ -64,6 +67,8 @@ class WorkShare:
         self._looking: dict[str, list[asyncio.Future[str | None]]] = {}
         self._claimer: asyncio.Task[None] | None = None
         self._looker: asyncio.Task[None] | None = None
+        self._letting_go: list[str] = []
+        self._releaser: asyncio.Future[None] | None = None
         self._wake = asyncio.Event()
         self._reported = 0.0
 
@@ -92,9 +97,23 @@ class WorkShare:
             self._wake.set()
 
     def finished(self, name: str) -> None:
-        """The task of ``name`` is over."""
-        self._held.discard(name)
+        """The task of ``name`` is over: its claim is let go (after what the task
+        recorded is committed), settled or not. A video left `submitted` or `pending`
+        here is then another runner's to take over from its record; kept until this
+        runner exits, it would hold up a runner following it, which might be what
+        keeps this one from exiting."""
+        if name in self._held:
+            self._held.discard(name)
+            self._letting_go.append(name)
+            if self._releaser is None or self._releaser.done():
+                self._releaser = asyncio.ensure_future(self._let_go_loop())
         self.passed(name)
+
+    async def _let_go_loop(self) -> None:
+        while self._letting_go:
+            names, self._letting_go = self._letting_go, []
+            with contextlib.suppress(Exception):  # unreleased, it lapses with its runner
+                await asyncio.to_thread(self.book.let_go, names)
 
     async def look(self, name: str) -> str | None:
         """Wait for news of video ``name`` (nobody else holds it any more), looked

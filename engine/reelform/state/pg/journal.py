@@ -336,6 +336,12 @@ class PgJournal:
                 self._set("videos", name, text)
         return dict.fromkeys(found)
 
+    def let_go(self, names: Sequence[str]) -> None:
+        """Release this runner's claims of ``names`` once what it recorded of them is
+        committed: the videos it no longer works on, settled or not."""
+        self.sync()
+        self.pg.run(lambda conn: _release(conn, self.ident, names, self.pg.holder))
+
     def look_avatar(self, key: str) -> None:
         """Refresh photo avatar ``key`` from its row."""
         with self._lock:
@@ -419,3 +425,8 @@ class PgJournal:
     def compact(self) -> None:
         """Nothing to fold: the rows are the state. Commits what is left."""
         self.close()
+
+
+def _release(conn: psycopg.Connection, ident: int, names: Sequence[str], runner: str) -> None:
+    with conn.transaction():
+        claims.release(conn, ident, names, runner)
