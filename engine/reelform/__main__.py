@@ -1,5 +1,3 @@
-import sys
+from reelform.cli import run
 
-from reelform.cli import main
-
-sys.exit(main())
+run()

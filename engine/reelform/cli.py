@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 import traceback
+from typing import NoReturn
 
 # reelform uses no pydantic plugins; looking for them scans every installed
 # package's metadata at the first model (a tenth of a small plan's start-up).
@@ -20,6 +20,7 @@ os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 import click
 
+from reelform import heap
 from reelform.errors import ProviderError, UserError
 from reelform.secrets import redact
 
@@ -99,6 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     return result if isinstance(result, int) else 0
 
 
-def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+def run() -> NoReturn:
+    """The program's entry point (the console script, and ``python -m reelform``): one
+    command, then exit (``heap``: a large spec's objects are not freed one by one)."""
+    heap.for_one_command()
+    heap.leave(main())

@@ -6,14 +6,13 @@ the reads it needs (asset facts, output files). Nothing here writes.
 
 from __future__ import annotations
 
-import contextlib
 import fnmatch
-import gc
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from reelform import heap
 from reelform.errors import Location, Problem, SpecError
 from reelform.neighbours import neighbour_specs, read_neighbour, repository_root, shown_path
 from reelform.plan import reuse as reuse_rules
@@ -60,19 +59,6 @@ class Prepared:
         return Path(os.path.relpath(path, self.spec.directory)).as_posix()
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Loading a large spec allocates millions of objects and no cycles; Python's
-    cyclic GC would rescan them all many times over (a third of the time at 100k)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def prepare(
     path: Path,
     var_overrides: Mapping[str, str] | None = None,
@@ -84,7 +70,7 @@ def prepare(
     parsed again on every keystroke. ``summary``: the state's summary, already read
     (by the expansion memo, ``memo/serve.py``, which then found the spec not all
     unchanged): what the preload child would read, so it is not read twice."""
-    with _gc_paused():
+    with heap.paused():
         return _prepare(path, var_overrides, lock_reader, summary)
 
 
@@ -274,7 +260,7 @@ def plan_prepared(
     hash_file: Callable[[Path], str] | None = None,
 ) -> SpecPlan:
     spec, lock_path = str(prepared.spec.path), str(prepared.spec.lock_path)
-    with _gc_paused():
+    with heap.paused():
         if prepared.summary is not None:  # the fast path: nothing changed (plan/unchanged.py)
             unchanged = unchanged_plan(
                 spec, prepared.requests, prepared.avatars, prepared.summary, lock_path, selected
@@ -331,7 +317,7 @@ def plan_all(
         plans = [resubmitting(plan) for plan in plans]
     if not reuse:
         return plans
-    with _gc_paused():  # as planning: 100,000 items allocate much, and no cycles
+    with heap.paused():  # as planning: 100,000 items allocate much, and no cycles
         wanted = reuse_rules.wanted(plans)
         if not wanted:  # a no-op plan reads nothing more
             return plans

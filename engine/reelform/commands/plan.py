@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 import orjson
 
+from reelform import heap
 from reelform.atomic import atomic_write
 from reelform.commands.common import (
     default_targets,
@@ -163,6 +164,7 @@ def command(
         from reelform.memo.serve import remember
 
         remember(prepared, plans, var_overrides, code)
+    heap.keep(prepared, plans, summaries)  # freed at exit, all at once (heap.py)
     if detailed_exitcode:
         return 2 if any(p.changes for p in plans) else 0
     return 0

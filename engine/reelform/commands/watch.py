@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from reelform import heap
 from reelform.commands.common import default_targets, parse_vars, spec_arguments, var_option
 
 
@@ -54,6 +55,8 @@ def command(
     a rule with the time and what changed. Errors never stop the watcher. Ctrl-C
     stops it.
     """
+    # watch plans again on every change: what each plan made must be freed (heap.py).
+    heap.for_many_commands()
     from reelform.plan.show import use_color
     from reelform.watch.loop import Watcher
     from reelform.watch.preview import Previewer

@@ -13,16 +13,15 @@ any error at all (the full path reports the errors that are the user's).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import os
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from reelform import heap
 from reelform.memo import inputs as memo_inputs
 from reelform.memo.store import MemoFile
 from reelform.plan.unchanged import UnchangedMemo, memo_of, unchanged_by_memo
@@ -38,20 +37,6 @@ DEBUG_VARIABLE = "REELFORM_DEBUG_MEMO"
 def trace(message: str) -> None:
     if os.environ.get(DEBUG_VARIABLE):
         print(f"reelform memo: {message}", file=sys.stderr)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """As ``project.prepare`` does: reading a state of 100,000 videos, or making the
-    memo beside an expanded spec, allocates millions of objects and no cycles, which
-    Python's cyclic GC would otherwise scan again and again (seconds, at 100,000)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -70,7 +55,7 @@ def memo_plans(
     """The plans of the run from the memos when every spec is unchanged."""
     summaries: dict[Path, LockSummary] = {}
     try:
-        with _gc_paused():
+        with heap.paused():
             return Served(_memo_plans(targets, var_overrides, code, summaries), summaries)
     except Exception as exc:  # never an error of its own: the full path reports it
         trace(f"miss ({type(exc).__name__})")  # not the message: it may name a secret
@@ -233,7 +218,7 @@ def remember(
     """Write the memo of each spec that the full path found all unchanged (so that the
     next plan of the same inputs is served by it). Never fails: a memo that cannot be
     made or written is not."""
-    with _gc_paused():
+    with heap.paused():
         _remember(prepared, plans, var_overrides, code)
 
 
@@ -286,7 +271,7 @@ def remember_applied(prepared: Sequence[Prepared], var_overrides: Mapping[str, s
     from reelform.speclang.load import real_spec_path
 
     try:
-        with _gc_paused():
+        with heap.paused():
             code = code_identity()
             for each in prepared:
                 document = _document(each, var_overrides, code)

@@ -23,8 +23,6 @@ JSON rather than YAML: a 100,000-video lockfile must load and save in under 1 s.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import re
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from typing import Any, TypeVar, overload
 
 import orjson
 
+from reelform import heap
 from reelform.atomic import atomic_write
 from reelform.atomic import fsync_dir as fsync_dir  # the journal uses it too
 from reelform.errors import LockfileError
@@ -221,22 +220,8 @@ def repair_command(lock_path: Path) -> str:
     return f"reelform lock repair {lock_path}"
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Reading a lockfile makes an object or more per record and no cycles; the cyclic
-    GC would scan them all, over and over, as they pile up (at 100,000 videos, a
-    quarter of the time of reading the lockfile, or more once the records are built)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def parse_lock(raw: bytes, path: Path) -> LockState:
-    with _gc_paused():
+    with heap.paused():
         return _parse_lock(raw, path)
 
 
@@ -322,7 +307,7 @@ def _at(raw: bytes, section: str, key: str | None = None) -> str:
 def replay(raw: bytes, journal: Path, state: LockState) -> None:
     """Apply journal records in order. A torn last line (a crash mid-append, never
     acknowledged) is ignored; a bad line before the end means corruption."""
-    with _gc_paused():
+    with heap.paused():
         _replay(raw, journal, state)
 
 

@@ -37,7 +37,7 @@ def _read(config: StateConfig, key: str, summary: bool, directory: Path) -> obje
             conn.rollback()
         if not summary:
             return store.read_state(conn, key, ident)
-        return store.read_summary(conn, key, ident, intact)
+        return store.read_summary(conn, key, ident, intact, version)
 
     # The first connection says clearly what is wrong; later ones are retried.
     conn = db.connect(config.url)

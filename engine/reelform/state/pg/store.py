@@ -22,6 +22,7 @@ import psycopg
 
 from reelform.errors import LockfileError
 from reelform.state.lockfile import SECTIONS, LockState, Records, check_change
+from reelform.state.pg import db
 from reelform.state.preload import LABEL, LockSummary, unchanged_key
 from reelform.state.records import (
     RECORD_TYPES,
@@ -124,46 +125,50 @@ def read_state(conn: psycopg.Connection, path: str, ident: int | None) -> LockSt
 
 
 def read_summary(
-    conn: psycopg.Connection, path: str, ident: int | None, file_ok: Any
+    conn: psycopg.Connection, path: str, ident: int | None, file_ok: Any, version: int
 ) -> LockSummary:
     """What a no-op plan needs, without reading the video records: per video its
-    fingerprint, status and whether its output file is intact (``file_ok(path,
-    bytes, mtime_ns, sha256)``), the avatars and file facts in full."""
+    ``unchanged_key``, status and whether its output file is intact (``file_ok(path,
+    bytes, mtime_ns, sha256)``), the avatars and file facts in full. ``version``: the
+    schema's."""
     if ident is None:
         return LockSummary(digest_of(path, "0"), Records(FileRecord), Records(AvatarRecord), {})
+    # As the lockfile's summary: a completed video with its file intact is its
+    # fingerprint and label in one string (``unchanged_key``, written with the row),
+    # any other None.
+    videos: dict[str, str | None] = {}
+    superseded = []
     with conn.transaction():
         conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
         files = _section_json(conn, "files", ident)
         avatars = _section_json(conn, "avatars", ident)
+        for name, records in (("files", files), ("avatars", avatars)):
+            bad = section_problems(name, records)
+            if bad:
+                key, reason = bad[0]
+                raise LockfileError(
+                    f"state database, spec {path}: corrupt record {where(name, key)}: {reason}"
+                )
         rev = revision(conn, ident)
+        # A schema before migration 7 (`plan` does not migrate): the key from the record.
+        column = "unchanged_key" if version >= 7 else db.UNCHANGED_KEY_SQL
         with conn.cursor() as cursor:
             cursor.execute(
-                "SELECT name, fingerprint, status, superseded, out_path, out_bytes,"
-                " out_mtime_ns, out_sha256, record -> 'inputs' -> %s"
-                " FROM reelform.videos WHERE spec_id = %s",
-                (LABEL, ident),
+                f"SELECT name, {column}, status, superseded, out_path, out_bytes,"
+                " out_mtime_ns, out_sha256 FROM reelform.videos WHERE spec_id = %s",
+                (ident,),
             )
-            rows = cursor.fetchall()
-    for name, records in (("files", files), ("avatars", avatars)):
-        bad = section_problems(name, records)
-        if bad:
-            key, reason = bad[0]
-            raise LockfileError(
-                f"state database, spec {path}: corrupt record {where(name, key)}: {reason}"
-            )
-    # As the lockfile's summary: a completed video with its file intact is its
-    # fingerprint and label in one string (``unchanged_key``), any other None.
-    videos: dict[str, str | None] = {}
-    superseded = []
-    for name, fingerprint, status, sup, out_path, out_bytes, mtime, sha, label in rows:
-        if sup:
-            superseded.append(name)
-        intact = (
-            status == "completed"
-            and out_path is not None
-            and file_ok(out_path, out_bytes, mtime, sha)
-        )
-        videos[name] = unchanged_key(fingerprint, label) if intact else None
+            # Row by row, not fetchall(): each tuple is freed once read, not 100,000
+            # of them at the end.
+            for name, unchanged, status, sup, out_path, out_bytes, mtime, sha in cursor:
+                if sup:
+                    superseded.append(name)
+                intact = (
+                    status == "completed"
+                    and out_path is not None
+                    and file_ok(out_path, out_bytes, mtime, sha)
+                )
+                videos[name] = unchanged if intact else None
     return LockSummary(
         digest_of(path, rev),
         Records(FileRecord, files),
@@ -194,15 +199,17 @@ def _video_row(ident: int, name: str, record: VideoRecord) -> tuple[Any, ...]:
         output.mtime_ns if output is not None else None,
         output.sha256 if output is not None else None,
         _dumps(record),
+        unchanged_key(record.fingerprint, record.inputs.get(LABEL) if record.inputs else None),
     )
 
 
 _UPSERT = {
     "videos": (
         "INSERT INTO reelform.videos (spec_id, name, fingerprint, status, superseded,"
-        " out_path, out_bytes, out_mtime_ns, out_sha256, record)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " out_path, out_bytes, out_mtime_ns, out_sha256, record, unchanged_key)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (spec_id, name) DO UPDATE SET fingerprint = EXCLUDED.fingerprint,"
+        " unchanged_key = EXCLUDED.unchanged_key,"
         " status = EXCLUDED.status, superseded = EXCLUDED.superseded,"
         " out_path = EXCLUDED.out_path, out_bytes = EXCLUDED.out_bytes,"
         " out_mtime_ns = EXCLUDED.out_mtime_ns, out_sha256 = EXCLUDED.out_sha256,"
