@@ -193,3 +193,30 @@ def test_claims_taken_from_many_threads_never_overlap(pg_url: str, spec: int) ->
     every = [name for got in taken.values() for name in got]
     assert sorted(every) == names  # each once
     assert sum(1 for got in taken.values() if got) >= 2  # shared, not one runner's
+
+
+def test_lookups_by_name_use_the_whole_key_with_a_plan_made_on_an_empty_table(
+    pg_url: str, spec: int
+) -> None:
+    """A spec's first apply starts on an empty table, and the statements' cached plans
+    are made then: `name = ANY(names)` was planned as a scan of every row of the spec
+    (then filtered), which made each submit's check cost more as the table grew. The
+    lookup by the whole key is an index probe per name with any statistics."""
+    with psycopg.connect(pg_url) as conn:
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        for lock in (True, False):
+            query = claims._by_key("videos", lock).replace("%(keys)s", "$1")
+            conn.execute(
+                f"PREPARE probe{int(lock)} (text[], bigint) AS " + query.replace("%(id)s", "$2")
+            )
+            plan = "\n".join(
+                row[0] for row in conn.execute(f"EXPLAIN EXECUTE probe{int(lock)}('{{a,b}}', 1)")
+            )
+            assert "Index Cond: ((spec_id = $2) AND (name = n.k))" in plan, plan
+        # The old form, on the same empty table, shows what went wrong.
+        conn.execute(
+            "PREPARE old (bigint, text[]) AS SELECT name FROM reelform.videos"
+            " WHERE spec_id = $1 AND name = ANY($2) ORDER BY name FOR UPDATE"
+        )
+        plan = "\n".join(row[0] for row in conn.execute("EXPLAIN EXECUTE old(1, '{a,b}')"))
+        assert "Filter: (name = ANY ($2))" in plan, plan
