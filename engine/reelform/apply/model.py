@@ -145,7 +145,7 @@ class NoCredit(Exception):
 
 class HeldElsewhere(Exception):
     """Another runner applying the same spec has this video (state in PostgreSQL):
-    this one follows it instead of working on it (``Executor._follow``). With
+    this one follows it instead of working on it (``apply/following.py``). With
     ``avatar``, what the other runner has is the photo avatar the video needs."""
 
     def __init__(self, reason: str, avatar: str | None = None) -> None:

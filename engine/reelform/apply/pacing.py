@@ -2,7 +2,8 @@
 the one paid-submit loop and the one polling loop (docs/design.md, "Never pay twice").
 
 ``Pacing`` is the base of the executor's layers: ``Prerequisites`` (uploads and photo
-avatars) builds on it, and ``Executor`` (videos) on that.
+avatars) builds on it, and the video layers (``outcomes``, ``submit``, ``outputs``,
+``moves``, ``following``) and ``Executor`` on that (``apply/executor.py``).
 """
 
 from __future__ import annotations

@@ -188,7 +188,7 @@ class Prerequisites(Pacing):
         async def intent() -> None:
             record = replace(base, status=Status.SUBMITTING, submitted_at=now())
             run.journal.record("avatars", lock_key, record, durable=True)
-            taken = getattr(run.journal, "taken", None)  # shared state: see _submit
+            taken = getattr(run.journal, "taken", None)  # shared state: see submit.py
             why = taken("avatars", lock_key) if taken is not None else None
             if why is not None:
                 raise HeldElsewhere(f"photo avatar {name!r}: {why}", avatar=lock_key)

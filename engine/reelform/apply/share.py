@@ -10,7 +10,7 @@ a video leaves the window once it is submitted (its render is only waited for)
 or its task ends, so the renders in flight are not bounded by it, and the videos
 not yet claimed stay free for the others.
 
-A video another live runner holds is followed (``Executor._follow``): the
+A video another live runner holds is followed (``apply/following.py``): the
 followers' looks at the database are gathered into one query per ``pause``, not
 one per video, and a follower wakes only on news (its video is no longer held
 there: settled, or its runner is gone): a runner following thousands of videos
