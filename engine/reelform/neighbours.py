@@ -13,6 +13,9 @@ and nothing is read at all unless the plan has a render that could be a copy.
 
 A neighbour's lockfile that cannot be read (damaged, a newer version) is skipped:
 it is that spec's problem, which its own `plan` reports; this plan only copies less.
+
+With the state in PostgreSQL (``reelform.toml``), a neighbour is a spec under the root
+that the database holds, read (never written) from there over one connection.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 
 from reelform.errors import ReelformError
 from reelform.speclang.load import NOT_SPEC_FOLDERS, SPEC_SUFFIXES, lock_path_for
-from reelform.state.backend import CONFIG_NAME
+from reelform.state.backend import CONFIG_NAME, StateConfig, find_config, state_config
 from reelform.state.lockfile import LockState, journal_path, read_lock
 
 
@@ -44,16 +47,62 @@ def neighbour_specs(
     """Every spec under ``roots`` that has a lockfile, found as `plan DIR` finds specs,
     except the resolved paths in ``exclude``; the folders in ``skip`` (the output
     folders of the run: thousands of videos, no spec) are not walked."""
+    for spec in _candidates(roots, exclude, skip):
+        lock = lock_path_for(spec)
+        if lock.is_file() or journal_path(lock).is_file():
+            yield spec
+
+
+def neighbour_states(
+    roots: Collection[Path], exclude: Collection[Path], skip: Collection[Path] = ()
+) -> Iterator[tuple[Path, LockState]]:
+    """Each neighbour (as ``neighbour_specs``) with its state: its lockfile's, or the
+    database's for the specs whose ``reelform.toml`` keeps the state in PostgreSQL
+    (one connection for all of them; a spec the database does not hold, or a
+    database that cannot be read, gives no neighbour: this plan only copies less)."""
+    in_database: dict[Path, list[Path]] = {}
+    configs: dict[Path | None, StateConfig | None] = {}
+    for spec in _candidates(roots, exclude, skip):
+        source = find_config(spec)
+        if source not in configs:
+            try:
+                configs[source] = state_config(spec)
+            except ReelformError:
+                configs[source] = None
+        config = configs[source]
+        if config is not None and config.postgres:
+            in_database.setdefault(config.root, []).append(spec)
+            continue
+        lock = lock_path_for(spec)
+        if lock.is_file() or journal_path(lock).is_file():
+            state = read_neighbour(spec)
+            if state is not None:
+                yield spec, state
+    for config in configs.values():
+        if config is not None and config.postgres and config.root in in_database:
+            yield from _database_states(config, in_database.pop(config.root))
+
+
+def _database_states(config: StateConfig, specs: list[Path]) -> Iterator[tuple[Path, LockState]]:
+    from reelform.state.pg.read import read_states
+
+    try:
+        states = read_states(config, specs)
+    except ReelformError:
+        return
+    yield from ((spec, states[spec]) for spec in specs if spec in states)
+
+
+def _candidates(
+    roots: Collection[Path], exclude: Collection[Path], skip: Collection[Path]
+) -> Iterator[Path]:
     seen = {path.resolve() for path in exclude}
     pruned = {str(path.resolve()) for path in skip}
     for root in sorted(roots):
         for spec in _specs_under(root, pruned):
             resolved = spec.resolve()
-            if resolved in seen:
-                continue
-            seen.add(resolved)
-            lock = lock_path_for(spec)
-            if lock.is_file() or journal_path(lock).is_file():
+            if resolved not in seen:
+                seen.add(resolved)
                 yield spec
 
 

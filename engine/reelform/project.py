@@ -14,7 +14,7 @@ from pathlib import Path
 
 from reelform import heap
 from reelform.errors import Location, Problem, SpecError
-from reelform.neighbours import neighbour_specs, read_neighbour, repository_root, shown_path
+from reelform.neighbours import neighbour_states, repository_root, shown_path
 from reelform.plan import reuse as reuse_rules
 from reelform.plan.diff import AvatarRequest, SpecPlan, diff, force_replace, resubmitting
 from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
@@ -343,10 +343,7 @@ def completed_videos(
     roots = {repository_root(each.spec.directory) for each in prepared}
     own = [real_spec_path(each.spec.path) for each in prepared]
     outputs = [each.spec.output_dir for each in prepared]
-    for spec in neighbour_specs(roots, own, skip=outputs):
-        state = read_neighbour(spec)
-        if state is None:
-            continue
+    for spec, state in neighbour_states(roots, own, skip=outputs):
         directory = real_spec_path(spec).parent
         for completed in _completed_in(state, directory, shown_path(spec), wanted):
             found.setdefault(completed.fingerprint, []).append(completed)

@@ -112,9 +112,12 @@ def test_a_new_row_equal_to_a_completed_one_is_copied_without_a_create(
     assert cli("plan", "--detailed-exitcode", "spec.yaml").code == 0
 
 
+@BOTH_BACKENDS
 def test_a_video_another_spec_of_the_repository_made_is_copied(
     cli: InProcess, sim: SimServer, project: Project
 ) -> None:
+    """On PostgreSQL too: the other spec's completed videos are read from the database
+    (a copy across specs used to need `reelform state pull` first)."""
     (project.root / ".git").mkdir()  # the repository root, above both spec folders
     duplicated_spec(project, "team-a/first.yaml", texts=("Hello there", "Something else"))
     assert cli("apply", "--yes", "team-a/first.yaml").code == 0
@@ -136,7 +139,7 @@ def test_a_video_another_spec_of_the_repository_made_is_copied(
     assert sha(second / "v1.mp4") == sha(first / "v2.mp4")
     record = project.lock("team-b/second.yaml").videos["v1"]
     assert record.copied_from == {"spec": "../team-a/first.yaml", "name": "v2"}
-    # The neighbour's lockfile is read, never written.
+    # The neighbour's state is read, never written.
     assert project.lock("team-a/first.yaml").videos.keys() == {"v1", "v2"}
     assert cli("plan", "--detailed-exitcode", "team-b/second.yaml").code == 0
 

@@ -8,6 +8,7 @@ no-op, or when apply starts (``LockSource``'s loader).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import psycopg
@@ -52,6 +53,34 @@ def read_state(config: StateConfig, spec_path: Path) -> LockState:
     state = _read(config, config.spec_key(spec_path), False, spec_path.parent)
     assert isinstance(state, LockState)
     return state
+
+
+def read_states(config: StateConfig, spec_paths: Sequence[Path]) -> dict[Path, LockState]:
+    """The states of those of ``spec_paths`` the database holds, over one connection
+    (reuse's neighbours: the other specs of the repository)."""
+    assert config.url is not None
+    keys = {path: config.spec_key(path) for path in spec_paths}
+
+    def read(conn: psycopg.Connection) -> dict[Path, LockState]:
+        version = db.schema_version(conn)
+        conn.rollback()
+        db.check_version(version)
+        states: dict[Path, LockState] = {}
+        if not version:
+            return states
+        for path, key in keys.items():
+            ident = store.spec_id(conn, key, create=False)
+            conn.rollback()
+            if ident is not None:
+                states[path] = store.read_state(conn, key, ident)
+        return states
+
+    conn = db.connect(config.url)
+    try:
+        states, conn = db.retrying(config.url, read, conn)
+        return states
+    finally:
+        conn.close()
 
 
 def read_summary(config: StateConfig, spec_path: Path, directory: Path) -> LockSummary:
