@@ -154,8 +154,9 @@ def wait_for_holder(project: Project, pid: int) -> dict[str, object]:
 
 
 def test_a_second_apply_stops_naming_the_holder_or_waits(sim: SimServer, project: Project) -> None:
-    # 4 s each: the first apply must outlast the second's start-up on a busy machine.
-    sim.config.jogg_render_seconds = (4000.0, 4000.0)
+    # Renders of an hour: the first apply outlasts the second's start-up however busy
+    # the machine is (4 s once did not, under a full suite); then they are made done.
+    sim.config.jogg_render_seconds = (3_600_000.0, 3_600_000.0)
     project.jogg_spec(3)
     env = sim.env()
     first = start_cli(["apply", "--yes", "spec.yaml"], env, project.root)
@@ -168,6 +169,12 @@ def test_a_second_apply_stops_naming_the_holder_or_waits(sim: SimServer, project
             f"since {info['since']})" in second.err
         ), second.err
         assert first.poll() is None
+        deadline = time.monotonic() + 60
+        while len(sim.sim.jobs) < 3:
+            assert time.monotonic() < deadline and first.poll() is None
+            time.sleep(0.05)
+        for job in list(sim.sim.jobs.values()):  # done now, as far as the provider says
+            job.started -= job.queue_seconds + job.render_seconds
         before = sim.mark()
         waiting = run_cli(["apply", "--yes", "--wait", "spec.yaml"], env, project.root)
         assert first.poll() == 0  # it waited for the first to finish
