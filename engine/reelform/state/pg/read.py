@@ -8,8 +8,9 @@ no-op, or when apply starts (``LockSource``'s loader).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import psycopg
 
@@ -20,25 +21,19 @@ from reelform.state.outputs import OutputStatus, file_status
 from reelform.state.pg import db, store
 from reelform.state.preload import LockSummary
 
+T = TypeVar("T")
 
-def _read(config: StateConfig, key: str, summary: bool, directory: Path) -> object:
+
+def _reading(config: StateConfig, work: Callable[[psycopg.Connection, int], T]) -> T:
+    """``work(conn, version)`` on a connection to a schema this reelform can read
+    (version 0: never migrated, so no state), retried as every read is."""
     assert config.url is not None
-    folder = str(directory)
 
-    def intact(path: str, size: int | None, mtime: int | None, sha: str | None) -> bool:
-        return file_status(folder, path, size, mtime, sha) is OutputStatus.OK
-
-    def read(conn: psycopg.Connection) -> object:
+    def read(conn: psycopg.Connection) -> T:
         version = db.schema_version(conn)
         conn.rollback()
         db.check_version(version)
-        ident = None
-        if version:
-            ident = store.spec_id(conn, key, create=False)
-            conn.rollback()
-        if not summary:
-            return store.read_state(conn, key, ident)
-        return store.read_summary(conn, key, ident, intact, version)
+        return work(conn, version)
 
     # The first connection says clearly what is wrong; later ones are retried.
     conn = db.connect(config.url)
@@ -49,44 +44,48 @@ def _read(config: StateConfig, key: str, summary: bool, directory: Path) -> obje
         conn.close()
 
 
+def _spec_id(conn: psycopg.Connection, key: str, version: int) -> int | None:
+    """The spec's id, None when the database holds nothing of it."""
+    if not version:
+        return None
+    ident = store.spec_id(conn, key, create=False)
+    conn.rollback()
+    return ident
+
+
 def read_state(config: StateConfig, spec_path: Path) -> LockState:
-    state = _read(config, config.spec_key(spec_path), False, spec_path.parent)
-    assert isinstance(state, LockState)
-    return state
+    key = config.spec_key(spec_path)
+    return _reading(
+        config, lambda conn, version: store.read_state(conn, key, _spec_id(conn, key, version))
+    )
 
 
 def read_states(config: StateConfig, spec_paths: Sequence[Path]) -> dict[Path, LockState]:
     """The states of those of ``spec_paths`` the database holds, over one connection
     (reuse's neighbours: the other specs of the repository)."""
-    assert config.url is not None
-    keys = {path: config.spec_key(path) for path in spec_paths}
 
-    def read(conn: psycopg.Connection) -> dict[Path, LockState]:
-        version = db.schema_version(conn)
-        conn.rollback()
-        db.check_version(version)
+    def read(conn: psycopg.Connection, version: int) -> dict[Path, LockState]:
         states: dict[Path, LockState] = {}
-        if not version:
-            return states
-        for path, key in keys.items():
-            ident = store.spec_id(conn, key, create=False)
-            conn.rollback()
+        for path in spec_paths:
+            key = config.spec_key(path)
+            ident = _spec_id(conn, key, version)
             if ident is not None:
                 states[path] = store.read_state(conn, key, ident)
         return states
 
-    conn = db.connect(config.url)
-    try:
-        states, conn = db.retrying(config.url, read, conn)
-        return states
-    finally:
-        conn.close()
+    return _reading(config, read)
 
 
 def read_summary(config: StateConfig, spec_path: Path, directory: Path) -> LockSummary:
-    summary = _read(config, config.spec_key(spec_path), True, directory)
-    assert isinstance(summary, LockSummary)
-    return summary
+    key, folder = config.spec_key(spec_path), str(directory)
+
+    def intact(path: str, size: int | None, mtime: int | None, sha: str | None) -> bool:
+        return file_status(folder, path, size, mtime, sha) is OutputStatus.OK
+
+    def read(conn: psycopg.Connection, version: int) -> LockSummary:
+        return store.read_summary(conn, key, _spec_id(conn, key, version), intact, version)
+
+    return _reading(config, read)
 
 
 def lock_source(
