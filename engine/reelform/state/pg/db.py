@@ -361,3 +361,17 @@ def retrying(
             )
         time.sleep(delay)
         delay = min(delay * 2, 1.0)
+
+
+def once(
+    url: str, work: Callable[[psycopg.Connection], T], *, patience: float = RETRY_SECONDS
+) -> T:
+    """``work`` (as ``retrying`` runs it) on a connection of its own, closed after:
+    a read or write outside an apply's pinned connection. The first connection says
+    clearly what is wrong (``connect``); the ones after it are retried."""
+    conn = connect(url)
+    try:
+        result, conn = retrying(url, work, conn, patience=patience)
+        return result
+    finally:
+        conn.close()

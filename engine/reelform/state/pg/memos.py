@@ -40,12 +40,7 @@ def load(config: StateConfig, spec_path: Path) -> dict[str, Any] | None:
         document = orjson.loads(row[0]) if row is not None else None
         return document if type(document) is dict else None
 
-    conn = db.connect(config.url)
-    try:
-        found, conn = db.retrying(config.url, read, conn, patience=5.0)
-        return found
-    finally:
-        conn.close()
+    return db.once(config.url, read, patience=5.0)
 
 
 def save(config: StateConfig, spec_path: Path, document: dict[str, Any]) -> None:
@@ -65,8 +60,4 @@ def save(config: StateConfig, spec_path: Path, document: dict[str, Any]) -> None
                 (ident, text),
             )
 
-    conn = db.connect(config.url)
-    try:
-        _, conn = db.retrying(config.url, write, conn, patience=5.0)
-    finally:
-        conn.close()
+    db.once(config.url, write, patience=5.0)

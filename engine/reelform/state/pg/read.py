@@ -35,13 +35,7 @@ def _reading(config: StateConfig, work: Callable[[psycopg.Connection, int], T]) 
         db.check_version(version)
         return work(conn, version)
 
-    # The first connection says clearly what is wrong; later ones are retried.
-    conn = db.connect(config.url)
-    try:
-        result, conn = db.retrying(config.url, read, conn)
-        return result
-    finally:
-        conn.close()
+    return db.once(config.url, read)
 
 
 def _spec_id(conn: psycopg.Connection, key: str, version: int) -> int | None:
