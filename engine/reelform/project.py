@@ -26,7 +26,7 @@ from reelform.speclang.load import find_specs, lock_path_for, real_spec_path
 from reelform.state.backend import StateConfig, state_config
 from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState, Records, read_lock
-from reelform.state.outputs import OutputStatus, output_status
+from reelform.state.outputs import OutputFolder, OutputStatus, output_status
 from reelform.state.outputs import sha256_file as sha256_file  # watch reuses it
 from reelform.state.preload import LockSummary, Preload
 from reelform.state.records import Status
@@ -236,13 +236,18 @@ def observe_outputs(
     ``hash_file``: `watch` passes a memo, so outputs whose mtime differs from the
     lockfile's (a fresh clone) are hashed once per session, not once per re-plan.
     """
-    directory = str(prepared.spec.directory)
     statuses: dict[str, OutputStatus] = {}
-    for name, entry in prepared.lock.videos.items():
-        if entry.status is Status.COMPLETED:
-            status = output_status(directory, entry, hash_file or sha256_file)
-            if status is not None:
-                statuses[name] = status
+    with OutputFolder(str(prepared.spec.directory)) as folder:
+        for name, entry in prepared.lock.videos.items():
+            output = entry.output
+            if entry.status is Status.COMPLETED and output is not None:
+                statuses[name] = folder.status(
+                    output.path,
+                    output.bytes,
+                    output.mtime_ns,
+                    output.sha256,
+                    hash_file or sha256_file,
+                )
     return statuses
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from reelform.state.lockfile import LockState, Records, read_lock
-from reelform.state.outputs import OutputStatus, file_status
+from reelform.state.outputs import OutputFolder, OutputStatus
 from reelform.state.records import AvatarRecord, FileRecord
 from reelform.traits import LABELS
 
@@ -65,35 +65,34 @@ def unchanged_key(fingerprint: object, label: object) -> str | None:
 
 def summarize(state: LockState, directory: Path) -> LockSummary:
     videos: dict[str, str | None] = {}
-    folder = str(directory)
     table = state.videos
     # Each video's JSON as read, not its record: building 100,000 records for three of
     # their fields would be a third of this child's work, and a no-op plan waits for it.
     json = table.json if isinstance(table, Records) else lambda name: table[name].to_json()
     superseded = []
-    for name in table:
-        entry = json(name)
-        if "superseded" in entry:
-            superseded.append(name)
-        status, output = entry.get("status"), entry.get("output")
-        intact = (
-            status == "completed"
-            and output is not None
-            and file_status(
-                folder,
-                output.get("path"),
-                output.get("bytes"),
-                output.get("mtime_ns"),
-                output.get("sha256"),
+    with OutputFolder(str(directory)) as folder:
+        for name in table:
+            entry = json(name)
+            if "superseded" in entry:
+                superseded.append(name)
+            status, output = entry.get("status"), entry.get("output")
+            intact = (
+                status == "completed"
+                and output is not None
+                and folder.status(
+                    output.get("path"),
+                    output.get("bytes"),
+                    output.get("mtime_ns"),
+                    output.get("sha256"),
+                )
+                is OutputStatus.OK
             )
-            is OutputStatus.OK
-        )
-        if not intact:
-            videos[name] = None
-            continue
-        inputs = entry.get("inputs")
-        label = inputs.get(LABEL) if inputs else None
-        videos[name] = unchanged_key(entry.get("fingerprint"), label)
+            if not intact:
+                videos[name] = None
+                continue
+            inputs = entry.get("inputs")
+            label = inputs.get(LABEL) if inputs else None
+            videos[name] = unchanged_key(entry.get("fingerprint"), label)
     return LockSummary(state.digest, state.files, state.avatars, videos, frozenset(superseded))
 
 

@@ -17,7 +17,7 @@ import psycopg
 from reelform.state.backend import StateConfig
 from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState
-from reelform.state.outputs import OutputStatus, file_status
+from reelform.state.outputs import OutputFolder, OutputStatus
 from reelform.state.pg import db, store
 from reelform.state.preload import LockSummary
 
@@ -71,13 +71,15 @@ def read_states(config: StateConfig, spec_paths: Sequence[Path]) -> dict[Path, L
 
 
 def read_summary(config: StateConfig, spec_path: Path, directory: Path) -> LockSummary:
-    key, folder = config.spec_key(spec_path), str(directory)
-
-    def intact(path: str, size: int | None, mtime: int | None, sha: str | None) -> bool:
-        return file_status(folder, path, size, mtime, sha) is OutputStatus.OK
+    key = config.spec_key(spec_path)
 
     def read(conn: psycopg.Connection, version: int) -> LockSummary:
-        return store.read_summary(conn, key, _spec_id(conn, key, version), intact, version)
+        with OutputFolder(str(directory)) as folder:
+
+            def intact(path: str, size: int | None, mtime: int | None, sha: str | None) -> bool:
+                return folder.status(path, size, mtime, sha) is OutputStatus.OK
+
+            return store.read_summary(conn, key, _spec_id(conn, key, version), intact, version)
 
     return _reading(config, read)
 
