@@ -7,7 +7,8 @@ accepts a template, ``Interpolation`` renders Jinja's string or fails with
 Jinja's located error (message, template file, line).
 
 Checked able to fail: with ``value == literal`` flipped to ``!=`` in
-``Interpolation.render``, or the line count in ``simple_parts`` off by one, a
+``Interpolation.render_slowly`` or in the function ``interpolation.joined`` generates,
+a ``str()`` dropped there, or the line count in ``simple_parts`` off by one, a
 property failed within a few examples. They also found two real differences,
 now declined: ``"{{{ row.x }}"`` (Jinja's tag opens one brace earlier: a syntax
 error, not "{" and the value) and ``{{ row.x == 'a<newline>b' }}`` on a missing
@@ -26,7 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from reelform.speclang import render
-from reelform.speclang.interpolation import Interpolation, simple_parts
+from reelform.speclang.interpolation import Interpolation, joined, simple_parts
 from reelform.speclang.template_errors import CompileFailure, PathFailure
 
 # Jinja warns of a backslash in a string literal (a template the fast path declines).
@@ -166,7 +167,19 @@ def test_an_accepted_template_renders_as_jinja_does(
     if parts is None:
         return  # declined: Jinja renders it
     ctx = context(env, row, variables)
-    assert outcome(Interpolation(PATH, source, parts), ctx) == jinja_outcome(env, source, ctx)
+    node = Interpolation(PATH, source, parts)
+    expected = jinja_outcome(env, source, ctx)
+    assert outcome(node, ctx) == expected
+    assert slow_outcome(node, ctx) == expected  # the part-by-part reference
+    if expected[0] == "ok":  # the generated function answers itself, not by falling back
+        assert joined(parts)(ctx) == expected[1]
+
+
+def slow_outcome(node: Interpolation, ctx: dict[str, Any]) -> tuple[str, ...]:
+    try:
+        return ("ok", node.render_slowly(ctx))
+    except PathFailure as exc:
+        return ("error", str(exc.path), exc.failure.describe())
 
 
 SIMPLE = st.lists(

@@ -13,7 +13,9 @@ tests/properties/test_interpolation.py checks that over generated templates and 
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,7 +85,7 @@ class Interpolation:
     Jinja's error (StrictUndefined's "has no attribute", at the lookup's line).
     """
 
-    __slots__ = ("parts", "path", "source", "template")
+    __slots__ = ("_join", "parts", "path", "source", "template")
 
     def __init__(
         self,
@@ -96,8 +98,17 @@ class Interpolation:
         self.source = source
         self.parts = parts
         self.template = template  # the included file, when the string was an include
+        self._join = joined(parts)
 
     def render(self, context: dict[str, Any]) -> str:
+        try:
+            return self._join(context)
+        except (KeyError, TypeError):
+            return self.render_slowly(context)  # raises the located error
+
+    def render_slowly(self, context: dict[str, Any]) -> str:
+        """``render`` part by part: the reference the joined function follows, and the
+        path that knows which lookup failed and how to say so."""
         out: list[str] = []
         for part in self.parts:
             if isinstance(part, str):
@@ -121,6 +132,41 @@ class Interpolation:
                 value = value == literal if operator == "==" else value != literal
             out.append(value if type(value) is str else str(value))
         return "".join(out)
+
+
+@functools.lru_cache(maxsize=1024)
+def joined(parts: tuple[Part, ...]) -> Callable[[dict[str, Any]], str]:
+    """``Interpolation.render_slowly`` for these parts as one generated function: a
+    function call and a join per row instead of a loop over the parts, about half the
+    time (each of 100,000 rows renders several). Where a lookup fails it raises
+    KeyError or TypeError, and ``render`` asks ``render_slowly`` for the located error.
+
+    Nothing of the template is code: its text and names are Python literals (repr)."""
+    body = []
+    pieces = []
+    scopes: dict[str, str] = {}  # `row`, `vars`...: each looked up in the context once
+    for index, part in enumerate(parts):
+        if isinstance(part, str):
+            pieces.append(repr(part))
+            continue
+        variable, attribute, _, operator, literal = part
+        if variable not in scopes:
+            scopes[variable] = scope = f"s{len(scopes)}"
+            body.append(f"    {scope} = context[{variable!r}]")
+        value = f"v{index}"
+        body.append(f"    {value} = {scopes[variable]}[{attribute!r}]")
+        if operator is None:
+            pieces.append(f"({value} if _type({value}) is str else _str({value}))")
+        else:  # == or !=, as _LOOKUP matched it
+            pieces.append(f"_str({value} {'==' if operator == '==' else '!='} {literal!r})")
+    result = f"''.join(({', '.join(pieces)},))" if pieces else "''"
+    source = "\n".join(
+        ["def render(context, _str=str, _type=type):", *body, f"    return {result}"]
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(source, "<interpolation>", "exec"), namespace)
+    function: Callable[[dict[str, Any]], str] = namespace["render"]
+    return function
 
 
 @dataclass(frozen=True)
