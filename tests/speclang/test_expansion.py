@@ -464,3 +464,25 @@ def test_an_include_renders_as_jinja_would(
             return "error: " + exc.failure.describe()
 
     assert outcome(fast) == outcome(slow)
+
+
+def test_an_untemplated_avatar_or_voice_is_one_model_for_every_row(tree) -> None:
+    """Validated once (expand._constant_models); a templated one, once per row."""
+    tree.write("intro.wav", "")
+    result = videos(
+        tree,
+        """
+        version: 1
+        data: {rows: [{id: 1}, {id: 2}, {id: 3}]}
+        assets: {intro: intro.wav}
+        videos:
+          - {name: "a{{ row.id }}", for_each: rows, avatar: {id: 81}, voice: {audio: intro}}
+          - {name: "b{{ row.id }}", for_each: rows, avatar: {id: "{{ row.id }}"},
+             voice: {script: "Hi {{ row.id }}"}}
+    """,
+    )
+    constant, templated = result[:3], result[3:]
+    assert len({id(v.avatar) for v in constant}) == len({id(v.voice) for v in constant}) == 1
+    assert constant[0].avatar.id == 81 and constant[0].avatar.model_fields_set == {"id"}
+    assert [v.avatar.id for v in templated] == [1, 2, 3]
+    assert len({id(v.avatar) for v in templated}) == 3
