@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
-from reelform.registry import TraitsByName
+from reelform.registry import provider_traits
 from reelform.traits import LABELS, NO_LABELS
 from reelform.traits import labels_of as labels_of  # a lock entry's ``Request.labels``
 
@@ -87,38 +87,66 @@ def requests_for(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]) -> lis
         name: digest(photo_avatar_inputs(spec, name, facts)) for name in spec.head.avatars
     }
     asset_refs = {name: asset_ref(decl, facts.get(name)) for name, decl in spec.assets.items()}
-    traits = TraitsByName()
+    shapes = _Shapes(spec.settings)
     return [
-        _request(spec, video, facts, asset_refs, photo_fingerprints, traits)
+        _request(video, facts, asset_refs, photo_fingerprints, shapes[video.provider])
         for video in spec.videos
     ]
 
 
+class _Shape(NamedTuple):
+    """What a provider's traits and settings make of every one of its requests."""
+
+    settings: Mapping[str, Any] | None
+    ignored_fields: tuple[str, ...]
+    title_is_label: bool
+    voice_id_for_scripts: bool
+
+
+class _Shapes(dict[str, _Shape]):
+    """Each provider's ``_Shape``, made on first use: one lookup a video."""
+
+    def __init__(self, settings: Mapping[str, Mapping[str, Any]]) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def __missing__(self, provider: str) -> _Shape:
+        traits = provider_traits(provider)
+        shape = self[provider] = _Shape(
+            self.settings.get(provider),
+            traits.ignored_fields,
+            "title" in traits.label_fields,
+            traits.voice_id_for_scripts,
+        )
+        return shape
+
+
 def _request(
-    spec: LoadedSpec,
     desired: DesiredVideo,
     facts: Mapping[str, FileFacts | None],
     asset_refs: Mapping[str, dict[str, Any]],
     photos: Mapping[str, str],
-    traits_of: TraitsByName,
+    shape: _Shape,
 ) -> Request:
     video = desired.video
     voice = video.voice
-    inputs: dict[str, Any] = {"provider": desired.provider}
-    settings = spec.settings.get(desired.provider)
-    if settings:
-        inputs["settings"] = settings
-    if video.avatar is not None:
-        if video.avatar.photo is not None:
-            inputs["avatar"] = {"photo": photos.get(video.avatar.photo)}
+    provider = desired.provider
+    inputs: dict[str, Any] = {"provider": provider}
+    if shape.settings:
+        inputs["settings"] = shape.settings
+    avatar = video.avatar
+    if avatar is not None:
+        if avatar.photo is not None:
+            inputs["avatar"] = {"photo": photos.get(avatar.photo)}
         else:
-            inputs["avatar"] = {"id": video.avatar.id, "type": video.avatar.type}
+            inputs["avatar"] = {"id": avatar.id, "type": avatar.type}
     if video.image is not None:
         inputs["image"] = asset_refs.get(video.image)
+    script = voice.script
     spoken: dict[str, Any] = {"voice_id": voice.voice_id}
-    if voice.script is not None:
-        spoken["script"] = voice.script
-        seconds = max(1.0, len(voice.script.split()) / WORDS_PER_SECOND)
+    if script is not None:
+        spoken["script"] = script
+        seconds = max(1.0, len(script.split()) / WORDS_PER_SECOND)
     else:
         assert voice.audio is not None
         spoken["audio"] = asset_refs.get(voice.audio)
@@ -128,25 +156,24 @@ def _request(
     inputs["aspect"] = video.aspect or "portrait"
     inputs["screen_style"] = video.screen_style or 1
     inputs["captions"] = bool(video.captions)
-    traits = traits_of[desired.provider]
     title = video.title
     # The title is the one label there is (``traits.LABELS``): where it is one, it goes
     # into the inputs after the digest, recorded but not hashed (no pop, no copy).
-    labeled = title is not None and "title" in traits.label_fields
+    labeled = title is not None and shape.title_is_label
     if title is not None and not labeled:
         inputs["title"] = title
     # Only what the provider's request holds: a new `defaults.aspect` must not re-render
     # (and pay for) Mirako videos, whose request is just an image and audio.
-    for name in traits.ignored_fields:
+    for name in shape.ignored_fields:
         inputs.pop(name, None)
-    if traits.voice_id_for_scripts and "audio" in spoken:
+    if shape.voice_id_for_scripts and script is None:
         spoken.pop("voice_id", None)  # a voice profile only speaks scripts
     fingerprint = digest(inputs)
     if labeled:
         inputs["title"] = title
     return Request(
         desired.name,
-        desired.provider,
+        provider,
         inputs,
         fingerprint,
         seconds,
