@@ -16,6 +16,8 @@ Checked able to fail, by breaking ``unchanged_plan`` on purpose one way at a
 time: the orphan check removed; the avatar check's ``or`` made ``and``; the
 ``--target`` selection ignored; the output required not intact (so it never
 answers); the label left out of the summary's key. Each failed within a few examples.
+The whole-spec path's orphan and superseded checks need every drawn video unchanged,
+which is rare here: tests/plan/test_unchanged_checks.py pins those cases.
 """
 
 from __future__ import annotations

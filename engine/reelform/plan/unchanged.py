@@ -40,20 +40,30 @@ def unchanged_plan(
     selected: Callable[[str], bool] | None = None,
 ) -> SpecPlan | None:
     """``diff``'s plan when every selected video is unchanged; otherwise None."""
-    wanted = selected or (lambda _: True)
-    count = 0
-    for request in desired:
-        if wanted(request.name):
+    videos, superseded = summary.videos, summary.superseded
+    if selected is None:  # the whole spec (no --target): the same loops without a filter
+        for request in desired:
             # None, or no key: not completed with its output intact, or not recorded.
-            key = summary.videos.get(request.name)
+            key = videos.get(request.name)
             if key is None or key != unchanged_key(request.fingerprint, request.labels[0]):
                 return None  # a label change is diff's too (``SpecPlan.relabel``)
-            if request.name in summary.superseded:
-                return None  # diff says so (``SpecPlan.superseded``)
-            count += 1
-    names = {r.name for r in desired}
-    if any(wanted(name) and name not in names for name in summary.videos):
-        return None  # orphans
+        if len(videos) != len(desired):  # (the names of ``desired`` are unique)
+            return None  # orphans
+        if any(name in videos for name in superseded):
+            return None  # diff says so (``SpecPlan.superseded``)
+        requests = {r.name: r for r in desired}
+    else:
+        for request in desired:
+            if selected(request.name):
+                key = videos.get(request.name)
+                if key is None or key != unchanged_key(request.fingerprint, request.labels[0]):
+                    return None
+                if request.name in superseded:
+                    return None
+        names = {r.name for r in desired}
+        if any(selected(name) and name not in names for name in videos):
+            return None  # orphans
+        requests = {r.name: r for r in desired if selected(r.name)}
     # Every photo avatar, not only the selected videos' (as diff does): stricter,
     # so never wrong, and a spec rarely has more than a few.
     for avatar in avatars:
@@ -62,13 +72,12 @@ def unchanged_plan(
             return None
         if "superseded" in entry.extra:
             return None
-    requests = {r.name: r for r in desired if wanted(r.name)}
     return SpecPlan(
         spec=spec,
         lock=lock_path,
         lock_digest=summary.digest,
         items=(),
-        unchanged=count,
+        unchanged=len(requests),
         requests=requests,
     )
 
