@@ -93,7 +93,7 @@ def _prepare(
 
         preload = Preload.of(lambda: read_summary(backend, real, real.parent))
     elif lock_reader is read_lock:
-        preload = Preload.start(real.with_suffix(".lock"), real.parent)
+        preload = Preload.start_reading(real.with_suffix(".lock"), real.parent)
     else:
         preload = None
     try:

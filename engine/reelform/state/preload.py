@@ -13,14 +13,11 @@ summary is the whole plan; otherwise the caller reads the lockfile in full
 
 from __future__ import annotations
 
-import contextlib
-import os
-import pickle
-import threading
 from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from reelform.forked import Forked, can_fork
 from reelform.state.lockfile import LockState, Records, read_lock
 from reelform.state.outputs import OutputFolder, OutputStatus
 from reelform.state.records import AvatarRecord, FileRecord
@@ -96,51 +93,23 @@ def summarize(state: LockState, directory: Path) -> LockSummary:
     return LockSummary(state.digest, state.files, state.avatars, videos, frozenset(superseded))
 
 
-class Preload:
+class Preload(Forked[LockSummary]):
     """``summarize`` (or any ``work`` making a summary: the PostgreSQL backend's read)
-    running in a forked child; ``result`` waits for it."""
+    running in a forked child (``forked.py``); ``result`` waits for it."""
 
     def __init__(self, lock_path: Path, directory: Path) -> None:
-        self._start(lambda: summarize(read_lock(lock_path), directory))
+        super().__init__(lambda: summarize(read_lock(lock_path), directory))
 
     @classmethod
-    def of(cls, work: Callable[[], LockSummary]) -> Preload | None:
+    def of(cls, work: Callable[[], LockSummary]) -> Forked[LockSummary] | None:
         """``work`` in a child, where forking is safe (one thread); else None."""
-        if not hasattr(os, "fork") or threading.active_count() != 1:
-            return None
-        preload = cls.__new__(cls)
-        preload._start(work)
-        return preload
-
-    def _start(self, work: Callable[[], LockSummary]) -> None:
-        self._read, write = os.pipe()
-        self._pid = os.fork()
-        if self._pid == 0:  # the child: compute, send, and leave without cleanup
-            os.close(self._read)
-            try:
-                payload = pickle.dumps(work(), protocol=pickle.HIGHEST_PROTOCOL)
-            except BaseException:
-                payload = b""  # the parent reads the lockfile itself and reports errors
-            with contextlib.suppress(BaseException), os.fdopen(write, "wb") as pipe:
-                pipe.write(payload)
-            os._exit(0)
-        os.close(write)
+        return Forked.start(work)
 
     @classmethod
-    def start(cls, lock_path: Path, directory: Path) -> Preload | None:
+    def start_reading(cls, lock_path: Path, directory: Path) -> Preload | None:
+        """The lockfile summarized in a child, when it is large enough to be worth it."""
         try:
             large = lock_path.stat().st_size >= PRELOAD_MIN_BYTES
         except OSError:
             return None
-        if not large or not hasattr(os, "fork") or threading.active_count() != 1:
-            return None
-        return cls(lock_path, directory)
-
-    def result(self) -> LockSummary | None:
-        with os.fdopen(self._read, "rb") as pipe:
-            payload = pipe.read()
-        os.waitpid(self._pid, 0)
-        if not payload:
-            return None
-        summary: LockSummary = pickle.loads(payload)
-        return summary
+        return cls(lock_path, directory) if large and can_fork() else None
