@@ -9,7 +9,7 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelform import heap
@@ -17,8 +17,9 @@ from reelform.errors import Location, Problem, SpecError
 from reelform.neighbours import neighbour_states, repository_root, shown_path
 from reelform.plan import reuse as reuse_rules
 from reelform.plan.diff import AvatarRequest, SpecPlan, diff, force_replace, resubmitting
-from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs, requests_for
-from reelform.plan.unchanged import unchanged_plan
+from reelform.plan.fingerprint import Request, digest, photo_avatar_inputs
+from reelform.plan.unchanged import keys_agree, unchanged_by_keys, unchanged_plan
+from reelform.spec_requests import SpecRequests
 from reelform.speclang.assets import FileFacts, probe
 from reelform.speclang.expand import LoadedSpec, expand_spec
 from reelform.speclang.fit import fit_problems
@@ -39,10 +40,19 @@ class Prepared:
     spec: LoadedSpec
     lock_source: LockSource
     facts: dict[str, FileFacts | None]  # by asset name
-    requests: list[Request]
     avatars: list[AvatarRequest]
     #: Where the spec's state lives (reelform.toml); None: lockfiles, no file read.
     backend: StateConfig | None = None
+    #: The videos' requests, made when first needed (a no-op plan may need only their
+    #: keys: spec_requests.py)
+    made: SpecRequests = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "made", SpecRequests(self.spec, self.facts))
+
+    @property
+    def requests(self) -> list[Request]:
+        return self.made.all()
 
     @property
     def lock(self) -> LockState:
@@ -129,12 +139,7 @@ def _prepare(
     if problems:
         raise SpecError(problems)
     return Prepared(
-        spec,
-        source,
-        facts,
-        requests_for(spec, facts),
-        avatar_requests(spec, facts),
-        backend if backend.postgres else None,
+        spec, source, facts, avatar_requests(spec, facts), backend if backend.postgres else None
     )
 
 
@@ -263,12 +268,32 @@ def plan_prepared(
     selected: Callable[[str], bool] | None = None,
     *,
     hash_file: Callable[[Path], str] | None = None,
+    for_apply: bool = True,
 ) -> SpecPlan:
+    """``for_apply=False``: the plan is printed or saved, not applied (the `plan`
+    command), so a no-op spec's may have no ``requests``, as the memo's has
+    (memo/serve.py); then its videos' keys alone decide, made on two cores."""
     spec, lock_path = str(prepared.spec.path), str(prepared.spec.lock_path)
+    summary = prepared.summary
     with heap.paused():
-        if prepared.summary is not None:  # the fast path: nothing changed (plan/unchanged.py)
+        # The fast paths: nothing changed (plan/unchanged.py).
+        if (
+            summary is not None
+            and selected is None
+            and not for_apply
+            and _may_be_unchanged(prepared, summary)
+        ):
+            keys = prepared.made.keys(accept=lambda some: keys_agree(some, summary))
+            unchanged = (
+                None
+                if keys is None
+                else unchanged_by_keys(spec, keys, prepared.avatars, summary, lock_path)
+            )
+            if unchanged is not None:
+                return unchanged
+        elif summary is not None:
             unchanged = unchanged_plan(
-                spec, prepared.requests, prepared.avatars, prepared.summary, lock_path, selected
+                spec, prepared.requests, prepared.avatars, summary, lock_path, selected
             )
             if unchanged is not None:
                 return unchanged
@@ -283,6 +308,14 @@ def plan_prepared(
                 selected,
             )
         )
+
+
+def _may_be_unchanged(prepared: Prepared, summary: LockSummary) -> bool:
+    """What the summary alone tells (no fingerprint yet): as many videos as the spec
+    has, each of them completed with its output intact. Else not a no-op, and no
+    key needs making on two cores."""
+    videos = summary.videos
+    return len(videos) == len(prepared.spec.videos) and None not in videos.values()
 
 
 def with_approvals(plan: SpecPlan, *, required: bool = False) -> SpecPlan:
@@ -309,13 +342,14 @@ def plan_all(
     reuse: bool = True,
     replace: Sequence[str] = (),
     resubmit_unknown: bool = False,
+    for_apply: bool = True,
 ) -> list[SpecPlan]:
     """The plans of a run: each spec's, with `--replace` and `--resubmit-unknown`, then
     with every render that an equal completed video (or an equal render of this run)
     makes unnecessary turned into a ``copy`` (``plan/reuse.py``; ``reuse=False`` is
     `--no-reuse`). Reuse comes last: what a person asked to render is rendered, and
-    becomes the source of the copies equal to it."""
-    plans = [plan_prepared(p, selected) for p in prepared]
+    becomes the source of the copies equal to it. ``for_apply``: ``plan_prepared``'s."""
+    plans = [plan_prepared(p, selected, for_apply=for_apply) for p in prepared]
     if replace:
         plans = [force_replace(plan, replace) for plan in plans]
     if resubmit_unknown:  # named, estimated and counted in --max-credits

@@ -9,8 +9,8 @@ the avatar made, missing, failed or changed; a JoggAI title changed, gone
 or not a string, a legacy fingerprint), and a `--target` selection. From
 the lockfile's summary ``unchanged_plan`` must give ``diff``'s plan or None, and
 must answer when nothing changed; without a selection, ``unchanged_by_memo`` (the
-expansion memo's check, from the requests' ``memo_of``) must answer exactly as
-``unchanged_plan`` does.
+expansion memo's check, from the requests' ``memo_of``) and ``unchanged_by_keys``
+(from the requests' keys) must answer exactly as ``unchanged_plan`` does.
 
 Checked able to fail, by breaking ``unchanged_plan`` on purpose one way at a
 time: the orphan check removed; the avatar check's ``or`` made ``and``; the
@@ -37,7 +37,13 @@ from hypothesis import strategies as st
 from reelform import project
 from reelform.plan.diff import AvatarRequest, diff
 from reelform.plan.fingerprint import Request, legacy_fingerprint
-from reelform.plan.unchanged import memo_of, unchanged_by_memo, unchanged_plan
+from reelform.plan.unchanged import (
+    keys_of,
+    memo_of,
+    unchanged_by_keys,
+    unchanged_by_memo,
+    unchanged_plan,
+)
 from reelform.state.lock_source import LockSource
 from reelform.state.lockfile import LockState, read_lock, write_lock
 from reelform.state.preload import summarize
@@ -266,6 +272,11 @@ def test_the_unchanged_plan_is_the_full_diff(
             memo = memo_of(prepared.requests, prepared.avatars)
             assert memo is not None  # every request has a key
             assert unchanged_by_memo(spec_name, memo, summary, lock_name) == fast
+            # and so do the keys alone (the `plan` command's, made on two cores)
+            by_keys = unchanged_by_keys(
+                spec_name, keys_of(prepared.requests), prepared.avatars, summary, lock_name
+            )
+            assert by_keys == (None if fast is None else dataclasses.replace(fast, requests={}))
         nothing_changed = (
             all(case in UNCHANGED for case in cases.values())
             and not orphans

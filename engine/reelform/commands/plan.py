@@ -132,7 +132,15 @@ def command(
 
             check(prepared)
         selected = target_filter(targets_glob)
-        plans = plan_all(prepared, selected, reuse=not no_reuse, resubmit_unknown=resubmit_unknown)
+        # Printed and saved, never applied: a no-op spec's plan needs no requests (as
+        # the memo's; its keys are made on two cores: spec_requests.py).
+        plans = plan_all(
+            prepared,
+            selected,
+            reuse=not no_reuse,
+            resubmit_unknown=resubmit_unknown,
+            for_apply=False,
+        )
         quotas = remote_quotas(prepared, plans) if check_remote else None
     fmt = "json" if as_json else (fmt or "text")
     if fmt == "json":

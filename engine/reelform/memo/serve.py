@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from reelform import heap
 from reelform.memo import inputs as memo_inputs
 from reelform.memo.store import MemoFile
-from reelform.plan.unchanged import UnchangedMemo, memo_of, unchanged_by_memo
+from reelform.plan.unchanged import UnchangedMemo, memo_of_keys, unchanged_by_memo
 
 if TYPE_CHECKING:
     from reelform.plan.diff import SpecPlan
@@ -248,7 +248,8 @@ def _document(
     from reelform.speclang.load import real_spec_path
 
     inputs = memo_inputs.recorded(each.spec, each.facts, var_overrides, code)
-    memo = memo_of(each.requests, each.avatars)
+    keys = each.made.keys()  # made once (spec_requests.py): the plan's, if it made them
+    memo = None if keys is None else memo_of_keys(keys, each.avatars)
     if inputs is None or memo is None:
         trace(f"not saved {each.spec.path}: an input cannot be captured")
         return None

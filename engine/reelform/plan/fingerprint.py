@@ -17,7 +17,7 @@ not rendered. A lockfile written before labels existed holds ``legacy`` fingerpr
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
@@ -81,8 +81,13 @@ def photo_avatar_inputs(
     }
 
 
-def requests_for(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]) -> list[Request]:
-    """Inputs, fingerprint, key and estimate of every video of a loaded spec."""
+def requests_for(
+    spec: LoadedSpec,
+    facts: Mapping[str, FileFacts | None],
+    videos: Sequence[DesiredVideo] | None = None,
+) -> list[Request]:
+    """Inputs, fingerprint, key and estimate of every video of a loaded spec (or of
+    ``videos``, some of them)."""
     photo_fingerprints = {
         name: digest(photo_avatar_inputs(spec, name, facts)) for name in spec.head.avatars
     }
@@ -90,7 +95,7 @@ def requests_for(spec: LoadedSpec, facts: Mapping[str, FileFacts | None]) -> lis
     shapes = _Shapes(spec.settings)
     return [
         _request(video, facts, asset_refs, photo_fingerprints, shapes[video.provider])
-        for video in spec.videos
+        for video in (spec.videos if videos is None else videos)
     ]
 
 

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from reelform.plan.diff import SpecPlan
-from reelform.plan.fingerprint import requests_for
 from reelform.project import Prepared, avatar_requests, plan_prepared
 from reelform.speclang.expand import LoadedSpec
 from reelform.speclang.model import Video
@@ -86,11 +85,7 @@ def preview_prepared(
     spec = local_preview(prepared.spec, avatars, espeak)
     facts = prepared.facts  # the same files: probed once, by the real plan
     return Prepared(
-        spec,
-        LockSource.of(read_lock(spec.lock_path)),
-        dict(facts),
-        requests_for(spec, facts),
-        avatar_requests(spec, facts),
+        spec, LockSource.of(read_lock(spec.lock_path)), dict(facts), avatar_requests(spec, facts)
     )
 
 
