@@ -68,7 +68,8 @@ class SpecRequests:
         self, accept: Callable[[Sequence[Key]], bool] | None
     ) -> list[Key] | None:
         videos = self.spec.videos
-        if len(videos) < TWO_CORES_MIN_VIDEOS or not can_fork():
+        # (Some of the first half made already: an earlier call that ``accept`` ended.)
+        if len(videos) < TWO_CORES_MIN_VIDEOS or self._head or not can_fork():
             return keys_of(self.all())
         half = len(videos) // 2
         tail = videos[half:]

@@ -194,8 +194,8 @@ def test_a_first_half_that_disagrees_ends_the_work(
         time.sleep(0.01)
     forked._reap()  # as the next fork does: collected, no zombie left behind
     assert _state(child) is None
-    assert prepared.requests == serial(prepared)  # the first half kept, the rest made
-    assert prepared.made.keys() == keys_of(serial(prepared))
+    assert prepared.made.keys() == keys_of(serial(prepared))  # asked again: all of them
+    assert prepared.requests == serial(prepared)  # the first step kept, the rest made
 
 
 def _state(pid: int) -> str | None:
