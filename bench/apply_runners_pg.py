@@ -12,6 +12,13 @@ can at best reach 2 r / (r + x) times one runner's throughput (r: one runner's
 CPU, x: the simulator's and the server's), whatever the runners do.
 
     .venv/bin/python bench/apply_runners_pg.py [--videos 10000] [--runners 1 2] [--repeat 1]
+    .venv/bin/python bench/apply_runners_pg.py --latency 0.05   # a 50 ms round trip
+
+On loopback (the default) a runner is bound by its own CPU, and two runners by the
+two cores they share with the simulator and the server. With ``--latency`` each
+request waits as it would over a network (a provider's round trip), so a runner is
+bound by its ``--parallel 8`` requests in flight, as against a real provider, and
+the runners' CPU is not the limit on this machine.
 """
 
 from __future__ import annotations
@@ -74,10 +81,16 @@ def run(count: int, runners: int, base: str, url: str) -> tuple[float, float, fl
             for clone in clones
         ]
         server_seen = dict(server_before)
-        while any(process.poll() is None for process in processes):
+        ended: dict[int, float] = {}
+        while len(ended) < len(processes):
             server_seen.update(postgres_cpu())  # backends end with their runners
             time.sleep(0.2)
+            for index, process in enumerate(processes):
+                if index not in ended and process.poll() is not None:
+                    ended[index] = time.perf_counter() - started
         elapsed = time.perf_counter() - started
+        if runners > 1:  # an even split ends together; a gap is one runner alone
+            print("  runners ended at " + ", ".join(f"{ended[i]:.1f} s" for i in sorted(ended)))
         for process in processes:
             _, err = process.communicate()
             if process.returncode:
@@ -95,10 +108,18 @@ def main() -> int:
     parser.add_argument("--videos", type=int, default=10_000)
     parser.add_argument("--runners", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeat", type=int, default=1, help="alternate rounds; best kept")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=0.0,
+        help="seconds each request waits at the simulator before it is answered, as over "
+        "a network (slow_rate 1); 0: loopback, every runner bound by its own CPU",
+    )
     args = parser.parse_args()
+    sim_config = {**SIM, "slow_rate": 1.0, "slow_seconds": args.latency} if args.latency else SIM
     rates: dict[int, float] = {}
     cpu: dict[int, tuple[float, float, float]] = {}
-    with running_server(fsync=True) as server, simulator(**SIM) as base:
+    with running_server(fsync=True) as server, simulator(**sim_config) as base:
         for round_ in range(args.repeat):
             for runners in args.runners:
                 url = server.create_database(f"runners_{runners}_{round_}")
@@ -111,7 +132,7 @@ def main() -> int:
                     f"{rate:6.1f} videos/s; CPU s: runners {runner_cpu:5.1f}, "
                     f"simulator {sim:5.1f}, server {pg:5.1f}"
                 )
-    if 1 in cpu:
+    if 1 in cpu and not args.latency:  # (with latency one runner is not bound by its CPU)
         r, sim, pg = cpu[1]
         print(f"bound on a machine the three share: 2r/(r+x) = {2 * r / (r + sim + pg):.2f}")
     if 1 in rates and 2 in rates:
