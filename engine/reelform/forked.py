@@ -36,7 +36,8 @@ def _reap(pid: int | None = None) -> None:
 
     A child that has sent its answer may still be exiting: the kernel takes its copy
     of a large heap apart, 50 ms for a plan of 100,000 videos, and the parent need not
-    wait for that. What is not collected now is at the next fork, or at the exit."""
+    wait for that. What is not collected now is at the next fork; once this process
+    has exited, the system collects the rest."""
     if pid is not None:
         _exiting.append(pid)
     for child in list(_exiting):

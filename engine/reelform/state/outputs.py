@@ -85,8 +85,8 @@ class OutputFolder:
     """``file_status`` for many files of one folder: a no-op plan's 100,000 outputs.
 
     Each file is stat'ed by its name in an open descriptor of the folder it is in, so
-    the kernel resolves one name rather than the whole path again: about a third less
-    time for 100,000 files (bench/plan_noop_pg.py). The same answers as
+    the kernel resolves one name rather than the whole path again: 0.23 s instead of
+    0.29 s for 100,000 files (bench/plan_noop_pg.py's project). The same answers as
     ``file_status``, which it falls back to where descriptors cannot be had. Use it in
     a ``with`` block: that closes the descriptors."""
 
