@@ -324,3 +324,34 @@ def test_specs_sharing_an_output_folder_are_planned_in_full(
     b.write_text(b.read_text().replace('name: "b{{ row.id }}"', 'name: "a{{ row.id }}"'))
     clash = cli("plan", "a.yaml", "b.yaml")
     assert clash.code == 1 and "is also made by a.yaml" in clash.err, clash.text
+
+
+def test_an_apply_of_several_specs_saves_their_memos_over_one_connection(
+    cli: InProcess, project: Project, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every spec of a repository shares its database: the memos go in one write."""
+    import psycopg
+
+    from reelform.state.pg import memos
+
+    project.write("reelform.toml", '[state]\nbackend = "postgres"\n')
+    cli.use({"REELFORM_STATE_URL": pg_url})
+    project.jogg_spec(2, "first.yaml", prefix="a")
+    project.jogg_spec(3, "second.yaml", prefix="b")
+    writes: list[int] = []
+    real = memos.save_all
+
+    def counted(config, documents):  # type: ignore[no-untyped-def]
+        writes.append(len(documents))
+        real(config, documents)
+
+    monkeypatch.setattr(memos, "save_all", counted)
+    result = cli("apply", "--yes", "first.yaml", "second.yaml")
+    assert result.code == 0, result.text
+    assert writes == [2]  # one write of both memos
+    with psycopg.connect(pg_url) as conn:
+        saved = conn.execute(
+            "SELECT s.path, m.document -> 'value' ->> 'count' FROM reelform.plan_memos m"
+            " JOIN reelform.specs s ON s.id = m.spec_id ORDER BY s.path"
+        ).fetchall()
+    assert saved == [("first.yaml", "2"), ("second.yaml", "3")]

@@ -29,6 +29,7 @@ from reelform.plan.unchanged import UnchangedMemo, memo_of_keys, unchanged_by_me
 if TYPE_CHECKING:
     from reelform.plan.diff import SpecPlan
     from reelform.project import Prepared
+    from reelform.state.backend import StateConfig
     from reelform.state.preload import LockSummary
 
 DEBUG_VARIABLE = "REELFORM_DEBUG_MEMO"
@@ -274,16 +275,23 @@ def remember_applied(prepared: Sequence[Prepared], var_overrides: Mapping[str, s
     try:
         with heap.paused():
             code = code_identity()
+            # By database (every spec of a repository shares one): one connection each.
+            databases: dict[str, tuple[StateConfig, list[tuple[Path, dict[str, Any]]]]] = {}
             for each in prepared:
                 document = _document(each, var_overrides, code)
                 if document is None:
                     continue
                 real = real_spec_path(each.spec.path)
                 MemoFile.of(real).save_document(document)
-                if each.backend is not None:
-                    from reelform.state.pg import memos
-
-                    memos.save(each.backend, real, document)
+                config = each.backend
+                if config is not None and config.url is not None:
+                    databases.setdefault(config.url, (config, []))[1].append((real, document))
                 trace(f"saved {each.spec.path} after apply")
+            if databases:
+                from reelform.state.pg import memos
+
+                for config, documents in databases.values():
+                    memos.save_all(config, documents)
+                    trace(f"saved {len(documents)} in the state database")
     except Exception as exc:  # a cache: never an error of its own
         trace(f"not saved after apply ({type(exc).__name__})")

@@ -7,6 +7,7 @@ called after an apply, when the apply's own writes are done). `plan` only reads.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,19 +46,30 @@ def load(config: StateConfig, spec_path: Path) -> dict[str, Any] | None:
 
 def save(config: StateConfig, spec_path: Path, document: dict[str, Any]) -> None:
     """Write the spec's memo (the schema is migrated: an apply came first)."""
+    save_all(config, [(spec_path, document)])
+
+
+def save_all(config: StateConfig, memos: Sequence[tuple[Path, dict[str, Any]]]) -> None:
+    """Write the memos of the specs an apply prepared, over one connection and in one
+    transaction (a run of many specs opens one connection, not one per spec)."""
     assert config.url is not None
-    text = orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode()
+    rows = [
+        (config.spec_key(path), orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode())
+        for path, document in memos
+    ]
 
     def write(conn: psycopg.Connection) -> None:
         with conn.transaction():
             if db.schema_version(conn) < SINCE:
                 return
-            ident = store.spec_id(conn, config.spec_key(spec_path), create=True)
-            conn.execute(
-                "INSERT INTO reelform.plan_memos (spec_id, document) VALUES (%s, %s)"
-                " ON CONFLICT (spec_id) DO UPDATE SET document = EXCLUDED.document,"
-                " updated_at = now()",
-                (ident, text),
-            )
+            for key, text in rows:
+                ident = store.spec_id(conn, key, create=True)
+                conn.execute(
+                    "INSERT INTO reelform.plan_memos (spec_id, document) VALUES (%s, %s)"
+                    " ON CONFLICT (spec_id) DO UPDATE SET document = EXCLUDED.document,"
+                    " updated_at = now()",
+                    (ident, text),
+                )
 
-    db.once(config.url, write, patience=5.0)
+    if rows:
+        db.once(config.url, write, patience=5.0)
