@@ -20,7 +20,7 @@ class Book:
         self.owner: dict[str, str] = dict(held or {})
         self.batches: list[tuple[list[str], int]] = []
         self.looks: list[list[str]] = []
-        self.news: dict[str, str | None] = {}
+        self.news: set[str] = set()
 
     def claim_batch(self, names: Sequence[str], limit: int) -> tuple[list[str], dict[str, str]]:
         self.batches.append((list(names), limit))
@@ -34,9 +34,11 @@ class Book:
         for name in names:
             self.owner.pop(name, None)
 
-    def look_all(self, names: Sequence[str]) -> dict[str, str | None]:
+    def look_all(self, names: Sequence[str]) -> set[str]:
         self.looks.append(list(names))
-        return {n: self.news.pop(n) for n in names if n in self.news}
+        found = self.news.intersection(names)
+        self.news -= found
+        return found
 
 
 async def settle() -> None:
@@ -93,11 +95,10 @@ def test_a_follower_wakes_only_on_news_and_one_look_serves_them_all() -> None:
         await asyncio.sleep(0.05)
         assert not any(w.done() for w in waiting)  # no news: nobody woken
         assert all(len(look) == 50 for look in book.looks)  # one query for all 50
-        book.news["v7"] = None  # its holder is gone
-        book.news["v9"] = "other"  # written, still held
+        book.news |= {"v7", "v9"}  # their holders are gone, or done with them
         await asyncio.sleep(0.05)
         assert [i for i, w in enumerate(waiting) if w.done()] == [7, 9]
-        assert waiting[7].result() is None and waiting[9].result() == "other"
+        assert waiting[7].result() is None and waiting[9].result() is None
         for w in waiting:
             w.cancel()  # given up (--timeout): no longer asked for
         await asyncio.sleep(0.05)

@@ -42,7 +42,7 @@ class Following(Outcomes):
         request = run.plan.requests[item.name]
         try:
             while True:
-                holder = await self._until_deadline(share.look(item.name))
+                await self._until_deadline(share.look(item.name))
                 entry = run.journal.state.videos.get(item.name) or VideoRecord()
                 ours = entry.fingerprint == request.fingerprint
                 if ours and entry.status is Status.COMPLETED:
@@ -54,8 +54,6 @@ class Following(Outcomes):
                     # Its runner found the submit's outcome unknown: so is it here (and
                     # waiting on it would wait for that runner's whole run).
                     return Outcome(run.label, item.name, "unknown", entry.error)
-                if holder is not None:
-                    continue
                 if await asyncio.to_thread(journal.claim, item.name) is not None:
                     continue  # another runner took it over first
                 share.adopt(item.name)

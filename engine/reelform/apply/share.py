@@ -33,7 +33,7 @@ from typing import Protocol
 class ClaimBook(Protocol):
     def claim_batch(self, names: Sequence[str], limit: int) -> tuple[list[str], dict[str, str]]: ...
 
-    def look_all(self, names: Sequence[str]) -> dict[str, str | None]: ...
+    def look_all(self, names: Sequence[str]) -> set[str]: ...
 
     def let_go(self, names: Sequence[str]) -> None: ...
 
@@ -115,16 +115,15 @@ class WorkShare:
             with contextlib.suppress(Exception):  # unreleased, it lapses with its runner
                 await asyncio.to_thread(self.book.let_go, names)
 
-    async def look(self, name: str) -> str | None:
-        """Wait for news of video ``name`` (nobody else holds it any more), looked
-        for with all the videos being followed at once; then its record is fresh in
-        the journal's state. The live runner other than this one holding it, if any
-        (a book may report one that took it over meanwhile)."""
+    async def look(self, name: str) -> None:
+        """Wait for news of video ``name`` (no other live runner holds it any more),
+        looked for with all the videos being followed at once; then its record is
+        fresh in the journal's state."""
         future: asyncio.Future[str | None] = asyncio.get_running_loop().create_future()
         self._looking.setdefault(name, []).append(future)
         if self._looker is None or self._looker.done():
             self._looker = asyncio.create_task(self._look_loop())
-        return await future
+        await future
 
     async def _claim_loop(self) -> None:
         while self._waiting:
@@ -175,7 +174,7 @@ class WorkShare:
                         self._looking.setdefault(name, []).extend(waiting)
                     continue
                 for future in futures:
-                    self._settle(future, found[name])
+                    self._settle(future, None)
             self._say()
 
     def _settle(self, future: asyncio.Future[str | None], value: str | None) -> None:

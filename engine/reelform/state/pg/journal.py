@@ -326,15 +326,15 @@ class PgJournal:
         """Claim up to ``limit`` of ``names``: those claimed, and those held elsewhere."""
         return self.pg.claim_batch(self.ident, names, limit)
 
-    def look_all(self, names: Sequence[str]) -> dict[str, str | None]:
+    def look_all(self, names: Sequence[str]) -> set[str]:
         """The followed videos ``names`` with news, refreshed from their rows: those
-        no other live runner holds any more (done there, or their runner is gone),
-        name -> None. A video left out is still held elsewhere; nothing of it is read."""
+        no other live runner holds any more (done there, or their runner is gone). A
+        video left out is still held elsewhere; nothing of it is read."""
         found = self.pg.news(self.ident, names)
         with self._lock:
             for name, text in found.items():
                 self._set("videos", name, text)
-        return dict.fromkeys(found)
+        return set(found)
 
     def let_go(self, names: Sequence[str]) -> None:
         """Release this runner's claims of ``names`` once what it recorded of them is
