@@ -47,6 +47,8 @@ def cases(folder: Path) -> list[tuple[str | None, int | None, int | None, str | 
         ("missing-folder/a.mp4", size, mtime, sha),  # no such folder
         ("out/plain-file/a.mp4", size, mtime, sha),  # a file where the folder should be
         ("out/nested", 0, 0, None),  # a folder where the file should be
+        ("out/a\x00.mp4", size, mtime, sha),  # a NUL (a hand-edited lockfile): no file
+        ("ou\x00t/a.mp4", size, mtime, sha),  # a NUL in the folder's name
         ("", size, mtime, sha),  # no path
         (None, size, mtime, sha),
     ]

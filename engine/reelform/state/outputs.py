@@ -56,7 +56,7 @@ def file_status(
     full = os.path.join(directory, path)  # strings: pathlib costs more
     try:
         facts = os.stat(full)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL in a hand-edited path names no file
         return OutputStatus.MISSING
     return _compared(facts, full, size, mtime_ns, sha256, hash_file)
 
@@ -123,7 +123,7 @@ class OutputFolder:
             return file_status(self.directory, path, size, mtime_ns, sha256, hash_file)
         try:
             facts = os.stat(name, dir_fd=folder)
-        except OSError:
+        except (OSError, ValueError):  # as in file_status
             return OutputStatus.MISSING
         if facts.st_size == size and facts.st_mtime_ns == mtime_ns:
             return OutputStatus.OK  # the common case, before anything else is computed
@@ -136,7 +136,7 @@ class OutputFolder:
         path decides, and a missing folder is a missing file)."""
         descriptor: int | None = None
         if _AT:
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, ValueError):
                 descriptor = os.open(os.path.join(self.directory, head), _FOLDER_FLAGS)
         self._folders[head] = descriptor
         return descriptor
