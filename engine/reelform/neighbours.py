@@ -47,10 +47,12 @@ def neighbour_specs(
     """Every spec under ``roots`` that has a lockfile, found as `plan DIR` finds specs,
     except the resolved paths in ``exclude``; the folders in ``skip`` (the output
     folders of the run: thousands of videos, no spec) are not walked."""
-    for spec in _candidates(roots, exclude, skip):
-        lock = lock_path_for(spec)
-        if lock.is_file() or journal_path(lock).is_file():
-            yield spec
+    yield from filter(_has_lockfile, _candidates(roots, exclude, skip))
+
+
+def _has_lockfile(spec: Path) -> bool:
+    lock = lock_path_for(spec)
+    return lock.is_file() or journal_path(lock).is_file()
 
 
 def neighbour_states(
@@ -73,8 +75,7 @@ def neighbour_states(
         if config is not None and config.postgres:
             in_database.setdefault(config.root, []).append(spec)
             continue
-        lock = lock_path_for(spec)
-        if lock.is_file() or journal_path(lock).is_file():
+        if _has_lockfile(spec):
             state = read_neighbour(spec)
             if state is not None:
                 yield spec, state

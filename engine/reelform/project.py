@@ -14,6 +14,7 @@ from pathlib import Path
 
 from reelform import heap
 from reelform.errors import Location, Problem, SpecError
+from reelform.forked import Forked
 from reelform.neighbours import neighbour_states, repository_root, shown_path
 from reelform.plan import reuse as reuse_rules
 from reelform.plan.diff import AvatarRequest, SpecPlan, diff, force_replace, resubmitting
@@ -101,7 +102,7 @@ def _prepare(
         # connection), while the spec expands.
         from reelform.state.pg.read import read_summary
 
-        preload = Preload.of(lambda: read_summary(backend, real, real.parent))
+        preload = Forked.start(lambda: read_summary(backend, real, real.parent))
     elif lock_reader is read_lock:
         preload = Preload.start_reading(real.with_suffix(".lock"), real.parent)
     else:

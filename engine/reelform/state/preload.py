@@ -13,7 +13,7 @@ summary is the whole plan; otherwise the caller reads the lockfile in full
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,16 +94,11 @@ def summarize(state: LockState, directory: Path) -> LockSummary:
 
 
 class Preload(Forked[LockSummary]):
-    """``summarize`` (or any ``work`` making a summary: the PostgreSQL backend's read)
-    running in a forked child (``forked.py``); ``result`` waits for it."""
+    """``summarize`` of a lockfile running in a forked child (``forked.py``); ``result``
+    waits for it. (The PostgreSQL backend's read runs in one through ``Forked.start``.)"""
 
     def __init__(self, lock_path: Path, directory: Path) -> None:
         super().__init__(lambda: summarize(read_lock(lock_path), directory))
-
-    @classmethod
-    def of(cls, work: Callable[[], LockSummary]) -> Forked[LockSummary] | None:
-        """``work`` in a child, where forking is safe (one thread); else None."""
-        return Forked.start(work)
 
     @classmethod
     def start_reading(cls, lock_path: Path, directory: Path) -> Preload | None:

@@ -44,14 +44,10 @@ def load(config: StateConfig, spec_path: Path) -> dict[str, Any] | None:
     return db.once(config.url, read, patience=5.0)
 
 
-def save(config: StateConfig, spec_path: Path, document: dict[str, Any]) -> None:
-    """Write the spec's memo (the schema is migrated: an apply came first)."""
-    save_all(config, [(spec_path, document)])
-
-
 def save_all(config: StateConfig, memos: Sequence[tuple[Path, dict[str, Any]]]) -> None:
     """Write the memos of the specs an apply prepared, over one connection and in one
-    transaction (a run of many specs opens one connection, not one per spec)."""
+    transaction (a run of many specs opens one connection, not one per spec; the
+    schema is migrated: an apply came first)."""
     assert config.url is not None
     rows = [
         (config.spec_key(path), orjson.dumps(document, option=orjson.OPT_SORT_KEYS).decode())
